@@ -1,0 +1,97 @@
+"""QConv1D and QConv2D: Keras convolutions with quantized kernel, bias and output."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+from ..core.ebops import conv_ebops
+from .base import QuantizedLayerMixin, deserialize_quantizer_arg
+
+
+class QConvMixin(QuantizedLayerMixin):
+    """Shared body of the quantized convolutions (channels_last)."""
+
+    def _init_conv_quantizers(self, activation: Any, kernel_quantizer: Any, bias_quantizer: Any,
+                              kernel_range: Any, bias_range: Any) -> None:
+        if self.data_format != "channels_last":
+            raise NotImplementedError(f"{self.name}: data_format={self.data_format!r}; only 'channels_last' is supported")
+        self.kernel_range = kernel_range
+        self.bias_range = bias_range
+        self.kernel_quantizer = self._set_weight_quantizer(
+            "kernel", deserialize_quantizer_arg(kernel_quantizer), self.rank + 2)
+        if self.kernel_quantizer is not None and hasattr(self.kernel_quantizer, "_set_trainable_parameter"):
+            self.kernel_quantizer._set_trainable_parameter()
+        self.bias_quantizer = self._set_weight_quantizer("bias", deserialize_quantizer_arg(bias_quantizer), 1)
+        self.activation = self._set_activation(activation)
+
+    def build(self, input_shape: tuple) -> None:
+        super().build(input_shape)
+        self._build_quantizers(input_shape)
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        kq = self.quantized_weight("kernel", training)
+        y = self.convolution_op(inputs, kq)
+        bq = None
+        if self.use_bias:
+            bq = self.quantized_weight("bias", training)
+            y = ops.add(y, bq)
+        self._add_ebops_loss({"kernel": kq, "bias": bq}, training)
+        return self.quantize_output(y, training)
+
+    def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
+        if weights is None:
+            weights = {"kernel": self.quantized_weight("kernel"),
+                       "bias": self.quantized_weight("bias") if self.use_bias else None}
+        bias_bits = self.weight_bits("bias", weights["bias"]) if self.use_bias else None
+        return conv_ebops(input_bits, self.weight_bits("kernel", weights["kernel"]), bias_bits,
+                          strides=self.strides, padding=self.padding, dilation_rate=self.dilation_rate)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["activation"] = self._serialize_activation()
+        config.update(self._quantization_config())
+        config.update({"kernel_range": self.kernel_range, "bias_range": self.bias_range})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="hgq_compat")
+class QConv1D(QConvMixin, keras.layers.Conv1D):
+    """1-D convolution with quantized weights (QKeras ``QConv1D``)."""
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "he_normal", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
+                 kernel_constraint: Any = None, bias_constraint: Any = None, kernel_quantizer: Any = None,
+                 bias_quantizer: Any = None, kernel_range: Any = None, bias_range: Any = None, **kwargs: Any):
+        self._init_quantization(kwargs)
+        super().__init__(filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
+                         dilation_rate=dilation_rate, activation=None, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                         bias_constraint=bias_constraint, **kwargs)
+        self._init_conv_quantizers(activation, kernel_quantizer, bias_quantizer, kernel_range, bias_range)
+
+
+@keras.saving.register_keras_serializable(package="hgq_compat")
+class QConv2D(QConvMixin, keras.layers.Conv2D):
+    """2-D convolution with quantized weights (QKeras ``QConv2D``)."""
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
+                 data_format: str = "channels_last", dilation_rate: Any = (1, 1), activation: Any = None,
+                 use_bias: bool = True, kernel_initializer: Any = "he_normal", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
+                 kernel_constraint: Any = None, bias_constraint: Any = None, kernel_range: Any = None,
+                 bias_range: Any = None, kernel_quantizer: Any = None, bias_quantizer: Any = None, **kwargs: Any):
+        self._init_quantization(kwargs)
+        super().__init__(filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
+                         data_format=data_format or "channels_last", dilation_rate=dilation_rate, activation=None,
+                         use_bias=use_bias, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                         bias_constraint=bias_constraint, **kwargs)
+        self._init_conv_quantizers(activation, kernel_quantizer, bias_quantizer, kernel_range, bias_range)

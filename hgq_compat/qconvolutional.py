@@ -1,0 +1,5 @@
+"""QKeras module path ``qkeras.qconvolutional``: re-exports."""
+
+from .layers import QConv1D, QConv2D
+
+__all__ = ["QConv1D", "QConv2D"]

@@ -1,0 +1,428 @@
+"""QKeras quantizers on Keras 3: same names, signatures, strings and numbers as QKeras 0.9.0.
+
+Each quantizer is a callable object (QKeras-mode numbers, straight-through gradient) that
+also lowers itself to a `QuantSpec` (``to_spec``). Layers use the spec to build an HGQ
+`FixedPointQuantizer` in HGQ mode; quantizers that are not fixed point refuse HGQ mode.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+import keras
+import numpy as np
+from keras import ops
+
+from .core import fixed_point, po2
+from .core.quantizer import FixedPointQuantizer
+from .core.spec import QuantSpec, normalize_granularity
+from .parsing import Call, parse_quantizer_string
+
+QUANTIZERS: dict[str, type] = {}
+
+
+def _register(cls: type) -> type:
+    QUANTIZERS[cls.__name__] = cls
+    return keras.saving.register_keras_serializable(package="qkeras")(cls)
+
+
+def _check_bits(name: str, value: Any, minimum: int = 0) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or value < minimum:
+        raise ValueError(f"{name}={value!r} is not accepted; accepted values: a number of bits >= {minimum}")
+
+
+
+
+class BaseQuantizer:
+    """Common behaviour of QKeras quantizer objects."""
+
+    bits: float = 0
+
+    def __call__(self, x: Any) -> Any:
+        return self.quantize(x, training=False)
+
+    def quantize(self, x: Any, training: bool = False) -> Any:
+        """Quantize ``x`` with QKeras-mode numbers (float32)."""
+        raise NotImplementedError(f"{type(self).__name__}.quantize")
+
+    def to_spec(self) -> QuantSpec:
+        """QKeras-mode `QuantSpec` (fixed bitwidths)."""
+        raise NotImplementedError(f"{type(self).__name__}.to_spec")
+
+    def hgq_spec(self, granularity: Any = "per-element") -> QuantSpec:
+        """HGQ-mode `QuantSpec`: trainable bitwidths starting at this quantizer's values."""
+        spec = self.to_spec()
+        if spec.kind != "fixed":
+            raise NotImplementedError(
+                f"HGQ mode is not available for {self}: it is not a fixed-point quantizer "
+                f"(kind {spec.kind!r}); use QKeras mode for it (see migration_guide/features.md)"
+            )
+        return spec.replace(
+            trainable_f=True, trainable_i=spec.overflow != "WRAP", ste="clip",
+            granularity=normalize_granularity(granularity),
+        )
+
+    def _set_trainable_parameter(self) -> None:
+        """QKeras hook called by weight layers; alpha=None kernels become 'auto_po2'."""
+
+    def max(self) -> float:
+        return 1.0
+
+    def min(self) -> float:
+        return 0.0
+
+    def _ste(self, x: Any, xq: Any, qnoise_factor: float, use_ste: bool) -> Any:
+        """QKeras' output mixing: exact ``xq`` when qnoise_factor is 1 and use_ste."""
+        if use_ste:
+            if qnoise_factor == 1.0:
+                return ops.stop_gradient(xq) + (x - ops.stop_gradient(x))
+            return x + ops.stop_gradient(qnoise_factor * (xq - x))
+        return (1.0 - qnoise_factor) * x + ops.stop_gradient(qnoise_factor * xq)
+
+    @classmethod
+    def from_config(cls, config: dict) -> "BaseQuantizer":
+        return cls(**config)
+
+    def get_config(self) -> dict:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def __eq__(self, other: Any) -> bool:
+        return type(self) is type(other) and self.get_config() == other.get_config()
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+
+@_register
+class quantized_bits(BaseQuantizer):  # noqa: N801 (QKeras name)
+    """Fixed-point quantizer: ``bits`` total bits (sign included), ``integer`` bits left of the
+    binary point (sign excluded); step 2**(integer - bits + keep_negative).
+
+    alpha: None or 1 (plain fixed point), a number (output scale), 'auto' (float
+    per-channel scale) or 'auto_po2' (power-of-two per-channel scale).
+    """
+
+    def __init__(self, bits: int = 8, integer: int = 0, symmetric: int = 0, keep_negative: bool = True,
+                 alpha: Any = None, use_stochastic_rounding: bool = False, scale_axis: int | None = None,
+                 qnoise_factor: float = 1.0, var_name: str | None = None, use_ste: bool = True,
+                 use_variables: bool = False):
+        _check_bits("bits", bits, 0)
+        if isinstance(integer, bool) or not isinstance(integer, (int, float, np.integer, np.floating)):
+            raise ValueError(f"integer={integer!r} is not accepted; accepted values: a number of bits")
+        if isinstance(alpha, str) and alpha not in ("auto", "auto_po2"):
+            raise ValueError(f"alpha={alpha!r} is not accepted; accepted values: None, a number, 'auto', 'auto_po2'")
+        self.bits = bits
+        self.integer = integer
+        self.symmetric = symmetric
+        self.keep_negative = keep_negative
+        self.alpha = alpha
+        self.use_stochastic_rounding = use_stochastic_rounding
+        if isinstance(alpha, str):
+            self.symmetric = True
+        self.scale = None
+        self.scale_axis = scale_axis
+        self.qnoise_factor = qnoise_factor
+        self.use_ste = use_ste
+        self.var_name = var_name
+        self.use_variables = use_variables
+
+    def __str__(self) -> str:
+        flags = [str(self.bits), str(self.integer), str(int(self.symmetric))]
+        if not self.keep_negative:
+            flags.append("keep_negative=False")
+        if self.alpha:
+            alpha = f"'{self.alpha}'" if isinstance(self.alpha, str) else str(self.alpha)
+            flags.append("alpha=" + alpha)
+        if self.use_stochastic_rounding:
+            flags.append("use_stochastic_rounding=" + str(int(self.use_stochastic_rounding)))
+        return "quantized_bits(" + ",".join(flags) + ")"
+
+    @property
+    def _unsigned_bits(self) -> float:
+        return self.bits - int(bool(self.keep_negative))
+
+    def _is_unit_alpha(self) -> bool:
+        return self.alpha is None or (not isinstance(self.alpha, str) and np.all(np.asarray(self.alpha) == 1))
+
+    def to_spec(self) -> QuantSpec:
+        k = int(bool(self.keep_negative))
+        rnd = "S_RND_CONV" if self.use_stochastic_rounding else "RND_CONV"
+        if self.alpha == "auto_po2":
+            return QuantSpec.from_bits(self.bits, self.bits - 1, 1, round_mode="RND_INF", overflow="SAT_SYM",
+                                       po2_scale="auto_po2", scale_axis=self.scale_axis)
+        kind = "fixed"
+        if self._unsigned_bits <= 0:
+            kind = "binary"
+        elif not self._is_unit_alpha():
+            kind = "float_scale"
+        elif self.qnoise_factor != 1.0 or not self.use_ste:
+            kind = "function"
+        return QuantSpec.from_bits(self.bits, self.integer, k, round_mode=rnd,
+                                   overflow="SAT_SYM" if self.symmetric else "SAT", kind=kind)
+
+    def quantize(self, x: Any, training: bool = False) -> Any:
+        x = ops.cast(x, "float32")
+        if isinstance(self.alpha, str):
+            xq = self._quantize_auto(x)
+        elif self._unsigned_bits > 0:
+            spec = self.to_spec()
+            xq = fixed_point.quantize_values(
+                x, float(spec.keep_negative), spec.integer, spec.fractional, spec.round_mode, spec.overflow,
+                training=training)
+            self.scale = 1.0 if self.alpha is None else self.alpha
+            if not self._is_unit_alpha():
+                xq = xq * ops.cast(self.alpha, "float32")
+        else:
+            xq = ops.sign(x)
+            xq = xq + (1.0 - ops.abs(xq))
+            if not self.keep_negative:
+                xq = (xq + 1.0) / 2.0
+            self.scale = 1.0 if self.alpha is None else self.alpha
+            if not self._is_unit_alpha():
+                xq = xq * ops.cast(self.alpha, "float32")
+        return self._ste(x, xq, self.qnoise_factor, self.use_ste)
+
+    def _quantize_auto(self, x: Any) -> Any:
+        m = float(2.0 ** self._unsigned_bits)
+        m_i = float(2.0 ** self.integer)
+        xs = x / m_i
+        max_code = float(2 ** (self.bits - 1) - 1)
+        if self.alpha == "auto_po2":
+            z, scale = po2.fit_po2_scale(xs, self.bits, self.scale_axis)
+        else:
+            rank = len(xs.shape)
+            axes = po2.scaling_axes(self.scale_axis, rank) if rank > 1 else [0]
+            scale = ops.max(ops.abs(xs), axis=axes, keepdims=True) * 2.0 / (2.0 * max_code)
+            z = po2.symmetric_codes(xs, scale, max_code)
+        self.scale = scale * m
+        return (self.scale * (m_i * z / m))
+
+    def _set_trainable_parameter(self) -> None:
+        if self.alpha is None:
+            self.alpha = "auto_po2"
+            self.symmetric = True
+
+    def max(self) -> float:
+        if self._unsigned_bits > 0:
+            return max(1.0, float(2.0 ** self.integer))
+        return 1.0
+
+    def min(self) -> float:
+        if not self.keep_negative:
+            return 0.0
+        if self._unsigned_bits > 0:
+            return -max(1.0, float(2.0 ** self.integer))
+        return -1.0
+
+    def range(self) -> np.ndarray:
+        """All representable values, ordered by their two's-complement code."""
+        if self.symmetric or not self.keep_negative or not (self.alpha is None or self.alpha == 1.0):
+            raise ValueError("range() is defined for keep_negative=True, symmetric=0 and alpha None or 1 only")
+        x = np.arange(2 ** self.bits, dtype=np.float32)
+        half = 2 ** (self.bits - 1)
+        codes = np.where(x >= half, x - 2 * half, x)
+        return (codes * np.float32(2.0 ** (-self.bits + self.integer + 1))).astype(np.float32)
+
+    def get_config(self) -> dict:
+        return {
+            "bits": self.bits, "integer": self.integer, "symmetric": self.symmetric, "alpha": self.alpha,
+            "keep_negative": self.keep_negative, "use_stochastic_rounding": self.use_stochastic_rounding,
+            "qnoise_factor": self.qnoise_factor,
+        }
+
+
+@_register
+class quantized_relu(BaseQuantizer):  # noqa: N801 (QKeras name)
+    """ReLU quantized to ``bits`` unsigned bits with ``integer`` integer bits:
+    step 2**(integer - bits), range [0, 2**integer - step]."""
+
+    def __init__(self, bits: int = 8, integer: int = 0, use_sigmoid: int = 0, negative_slope: float = 0.0,
+                 use_stochastic_rounding: bool = False, relu_upper_bound: float | None = None,
+                 is_quantized_clip: bool = True, qnoise_factor: float = 1.0, var_name: str | None = None,
+                 use_ste: bool = True, use_variables: bool = False):
+        _check_bits("bits", bits, 0)
+        if negative_slope < 0 or (negative_slope != 0 and np.mod(np.log2(negative_slope), 1) != 0):
+            raise ValueError(f"negative_slope={negative_slope!r} is not accepted; accepted values: 0 or a power of two")
+        self.bits = bits
+        self.integer = integer
+        self.use_sigmoid = use_sigmoid
+        self.negative_slope = negative_slope
+        self.use_stochastic_rounding = use_stochastic_rounding
+        self.relu_upper_bound = relu_upper_bound
+        self.is_quantized_clip = is_quantized_clip
+        self.qnoise_factor = qnoise_factor
+        self.use_ste = use_ste
+        self.var_name = var_name
+        self.use_variables = use_variables
+
+    def __str__(self) -> str:
+        flags = [str(self.bits), str(self.integer)]
+        if self.use_sigmoid or self.use_stochastic_rounding:
+            flags.append(str(int(self.use_sigmoid)))
+        if self.negative_slope:
+            flags.append(str(self.negative_slope))
+        if self.use_stochastic_rounding:
+            flags.append(str(int(self.use_stochastic_rounding)))
+        return "quantized_relu(" + ",".join(flags) + ")"
+
+    def _is_plain(self) -> bool:
+        return (not self.use_sigmoid and self.negative_slope == 0 and self.is_quantized_clip
+                and self.qnoise_factor == 1.0 and self.use_ste)
+
+    def to_spec(self) -> QuantSpec:
+        rnd = "S_RND_CONV" if self.use_stochastic_rounding else "RND_CONV"
+        return QuantSpec(keep_negative=0, integer=self.integer, fractional=self.bits - self.integer,
+                         round_mode=rnd, overflow="SAT", ste="clip", prefn="relu",
+                         kind="fixed" if self._is_plain() else "function")
+
+    def quantize(self, x: Any, training: bool = False) -> Any:
+        x = ops.cast(x, "float32")
+        if not self._is_plain():
+            raise NotImplementedError(
+                f"{self}: use_sigmoid, negative_slope, is_quantized_clip=False, qnoise_factor != 1 and "
+                "use_ste=False are not supported yet")
+        spec = self.to_spec()
+        return fixed_point.quantize(x, 0, spec.integer, spec.fractional, spec.round_mode, "SAT", ste="clip",
+                                    training=training, surrogate=False)
+
+    def max(self) -> float:
+        unsigned_bits = self.bits - (self.negative_slope != 0.0)
+        return max(1.0, float(2.0 ** self.integer)) if unsigned_bits > 0 else 1.0
+
+    def min(self) -> float:
+        if self.negative_slope == 0.0:
+            return 0.0
+        return min(-0.0, -self.negative_slope * float(2.0 ** self.integer)) if self.bits - 1 > 0 else -1.0
+
+    def range(self) -> np.ndarray:
+        if self.use_sigmoid or self.negative_slope:
+            raise ValueError("range() is defined for use_sigmoid=0 and negative_slope=0 only")
+        x = np.arange(2 ** self.bits, dtype=np.float32)
+        return (x * np.float32(2.0 ** (-self.bits + self.integer))).astype(np.float32)
+
+    def get_config(self) -> dict:
+        return {
+            "bits": self.bits, "integer": self.integer, "use_sigmoid": self.use_sigmoid,
+            "negative_slope": self.negative_slope, "use_stochastic_rounding": self.use_stochastic_rounding,
+            "relu_upper_bound": self.relu_upper_bound, "qnoise_factor": self.qnoise_factor,
+        }
+
+
+# ---------------------------------------------------------------------------- lookup
+
+def _accepted_names() -> str:
+    return ", ".join(sorted(QUANTIZERS))
+
+
+def _construct(name: str, args: tuple, kwargs: dict, source: str) -> BaseQuantizer:
+    cls = QUANTIZERS.get(name)
+    if cls is None:
+        raise ValueError(f"unknown quantizer {name!r} in {source}; accepted quantizers: {_accepted_names()}")
+    params = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    unknown = sorted(set(kwargs) - set(params))
+    if unknown:
+        raise ValueError(f"{name} got unknown keyword(s) {unknown} in {source}; accepted keywords: {params}")
+    if len(args) > len(params):
+        raise ValueError(f"{name} takes at most {len(params)} arguments ({params}), got {len(args)} in {source}")
+    return cls(*args, **kwargs)
+
+
+def get_quantizer(identifier: Any) -> Any:
+    """QKeras' ``get_quantizer``: a quantizer from an object, a string or a config dict.
+
+    Strings that name a Keras activation ('relu', 'softmax', ...) give that activation.
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, BaseQuantizer):
+        return identifier
+    if isinstance(identifier, dict):
+        name = identifier.get("class_name")
+        config = identifier.get("config", {}) or {}
+        if name in QUANTIZERS:
+            return _construct(name, (), dict(config), f"config {identifier!r}")
+        return keras.activations.get(identifier)
+    if isinstance(identifier, str):
+        call = parse_quantizer_string(identifier)
+        if call.name in QUANTIZERS:
+            return _from_call(call, identifier)
+        if "(" not in identifier:
+            try:
+                return keras.activations.get(identifier)
+            except ValueError:
+                pass
+        raise ValueError(
+            f"unknown quantizer {call.name!r} in {identifier!r}; accepted quantizers: {_accepted_names()} "
+            "or a Keras activation name")
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"cannot interpret {identifier!r} as a quantizer; accepted: a quantizer object, string or config dict")
+
+
+def _from_call(call: Call, source: str) -> BaseQuantizer:
+    args = tuple(_from_call(a, source) if isinstance(a, Call) else a for a in call.args)
+    kwargs = {k: _from_call(v, source) if isinstance(v, Call) else v for k, v in call.kwargs.items()}
+    return _construct(call.name, args, kwargs, repr(source))
+
+
+def serialize_quantizer(q: Any) -> Any:
+    """QKeras-style config: ``{'class_name': name, 'config': {...}}``, an activation name, or None."""
+    if q is None:
+        return None
+    if isinstance(q, BaseQuantizer):
+        return {"class_name": type(q).__name__, "config": q.get_config()}
+    return keras.activations.serialize(q)
+
+
+# ---------------------------------------------------------------------------- layers
+
+@keras.saving.register_keras_serializable(package="hgq_compat")
+class QKerasModeQuantizer(keras.layers.Layer):
+    """Applies a QKeras quantizer object with QKeras numbers; no variables."""
+
+    def __init__(self, quantizer: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.quantizer = get_quantizer(quantizer)
+        self.spec = self.quantizer.to_spec()
+
+    def call(self, x: Any, training: bool | None = None) -> Any:
+        return self.quantizer.quantize(x, training=bool(training))
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def bits(self) -> Any:
+        """Bitwidth (bits) as a scalar tensor."""
+        return ops.convert_to_tensor(np.float32(max(self.spec.bits, 0.0)))
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["quantizer"] = serialize_quantizer(self.quantizer)
+        return config
+
+
+def make_quantizer_layer(quantizer: Any, mode: str, granularity: Any, is_weight: bool, name: str) -> keras.layers.Layer:
+    """The layer that applies ``quantizer`` in ``mode`` ('qkeras' or 'hgq')."""
+    if isinstance(quantizer, (FixedPointQuantizer, QKerasModeQuantizer)):
+        return quantizer
+    if isinstance(quantizer, QuantSpec):
+        return FixedPointQuantizer(quantizer, is_weight=is_weight, name=name)
+    if mode == "hgq":
+        return FixedPointQuantizer(quantizer.hgq_spec(granularity), is_weight=is_weight, name=name)
+    return QKerasModeQuantizer(quantizer, name=name)
+
+
+def quantizer_function_kind(q: Any) -> str:
+    """'quantizer' for QKeras quantizer objects, 'activation' for plain callables."""
+    return "quantizer" if isinstance(q, BaseQuantizer) else "activation"
+
+
+def is_quantizer(q: Any) -> bool:
+    return isinstance(q, BaseQuantizer)
+
+
+__all__ = ["quantized_bits", "quantized_relu", "get_quantizer", "BaseQuantizer", "QUANTIZERS"]
