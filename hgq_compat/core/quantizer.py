@@ -121,8 +121,8 @@ class FixedPointQuantizer(keras.layers.Layer):
     def reset_minmax(self) -> None:
         """Forget the observed range (range-tracking quantizers only)."""
         if self.spec.range_tracking:
-            self.vmin.assign(ops.zeros_like(self.vmin))
-            self.vmax.assign(ops.zeros_like(self.vmax))
+            self.vmin.assign(np.zeros(self.vmin.shape, "float32"))
+            self.vmax.assign(np.zeros(self.vmax.shape, "float32"))
 
     def get_config(self) -> dict:
         config = super().get_config()

@@ -1,0 +1,42 @@
+"""The ``hgq-compat`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from . import __version__
+
+
+def _smoke(args: argparse.Namespace) -> int:
+    """Train a tiny HGQ model on sklearn's digits and print accuracy and EBOPs."""
+    from .demo_smoke import run_smoke
+
+    return run_smoke(epochs=args.epochs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hgq-compat",
+        description="QKeras on Keras 3 with High Granularity Quantization and a bit-exact hls4ml flow.",
+    )
+    parser.add_argument("--version", action="version", version=f"hgq-compat {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    smoke = sub.add_parser("smoke", help="train a small HGQ model on sklearn digits; print accuracy and EBOPs")
+    smoke.add_argument("--epochs", type=int, default=20, help="training epochs (default 20)")
+    smoke.set_defaults(func=_smoke)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""The hgq-compat command line."""
+
+import subprocess
+import sys
+
+import hgq_compat
+from hgq_compat.cli import main
+
+
+def test_version(capsys):
+    try:
+        main(["--version"])
+    except SystemExit as exc:
+        assert exc.code == 0
+    assert capsys.readouterr().out.strip() == f"hgq-compat {hgq_compat.__version__}"
+
+
+def test_help_lists_commands():
+    out = subprocess.run([sys.executable, "-m", "hgq_compat.cli", "--help"], capture_output=True, text=True, check=True)
+    assert "usage: hgq-compat" in out.stdout and "smoke" in out.stdout
+
+
+def test_unknown_command_fails():
+    out = subprocess.run([sys.executable, "-m", "hgq_compat.cli", "frobnicate"], capture_output=True, text=True)
+    assert out.returncode == 2 and "invalid choice: 'frobnicate'" in out.stderr

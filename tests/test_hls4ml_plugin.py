@@ -1,0 +1,35 @@
+"""The hls4ml entry point loads the plugin during `import hls4ml`, quietly and idempotently."""
+
+import subprocess
+import sys
+from importlib import metadata
+
+import pytest
+
+import hls4ml_plugin
+
+
+def test_entry_point_is_declared():
+    eps = [ep for ep in metadata.entry_points(group="hls4ml.backends") if ep.value == "hls4ml_plugin:register"]
+    assert eps, "hgq-compat must be pip-installed for its entry point to exist"
+
+
+def test_import_hls4ml_registers_without_warning():
+    code = "import hls4ml, hls4ml_plugin; print('REGISTERED', hls4ml_plugin.is_registered())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "REGISTERED True" in out.stdout
+    assert "WARNING" not in out.stdout and "plugin" not in out.stderr.lower()
+
+
+def test_register_is_idempotent():
+    hls4ml_plugin.register(register_backend=None, register_writer=None)
+    hls4ml_plugin.register()
+    assert hls4ml_plugin.is_registered()
+
+
+def test_version_pin():
+    assert hls4ml_plugin.check_hls4ml_version("1.3.0") == "1.3.0"
+    with pytest.raises(hls4ml_plugin.PluginError, match=r"hls4ml 1.2.0 is not supported.*>= 1.3, < 1.4"):
+        hls4ml_plugin.check_hls4ml_version("1.2.0")
+    with pytest.raises(hls4ml_plugin.PluginError, match="hls4ml 1.4.1 is not supported"):
+        hls4ml_plugin.check_hls4ml_version("1.4.1")
