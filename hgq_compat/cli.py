@@ -9,11 +9,21 @@ from typing import Sequence
 from . import __version__
 
 
-def _smoke(args: argparse.Namespace) -> int:
-    """Train a tiny HGQ model on sklearn's digits and print accuracy and EBOPs."""
+def _demo(args: argparse.Namespace) -> int:
+    """Train a small HGQ model on sklearn's digits and print accuracy and EBOPs."""
     from .demo_smoke import run_smoke
 
     return run_smoke(epochs=args.epochs)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,9 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"hgq-compat {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    smoke = sub.add_parser("smoke", help="train a small HGQ model on sklearn digits; print accuracy and EBOPs")
-    smoke.add_argument("--epochs", type=int, default=20, help="training epochs (default 20)")
-    smoke.set_defaults(func=_smoke)
+    demo = sub.add_parser("demo", help="train a small HGQ model on sklearn digits (offline); print accuracy and EBOPs")
+    demo.add_argument("--epochs", type=_positive_int, default=20, help="training epochs (default 20)")
+    demo.set_defaults(func=_demo)
     return parser
 
 

@@ -17,9 +17,24 @@ def test_version(capsys):
 
 def test_help_lists_commands():
     out = subprocess.run([sys.executable, "-m", "hgq_compat.cli", "--help"], capture_output=True, text=True, check=True)
-    assert "usage: hgq-compat" in out.stdout and "smoke" in out.stdout
+    assert "usage: hgq-compat" in out.stdout and "demo" in out.stdout
 
 
 def test_unknown_command_fails():
     out = subprocess.run([sys.executable, "-m", "hgq_compat.cli", "frobnicate"], capture_output=True, text=True)
     assert out.returncode == 2 and "invalid choice: 'frobnicate'" in out.stderr
+
+
+def test_demo_rejects_bad_epochs():
+    out = subprocess.run([sys.executable, "-m", "hgq_compat.cli", "demo", "--epochs", "0"], capture_output=True, text=True)
+    assert out.returncode == 2 and "--epochs: '0' is not a positive integer" in out.stderr
+
+
+def test_readme_test_command_is_what_ci_runs():
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    ci = (root / ".ci" / "run").read_text()
+    command = [line for line in ci.splitlines() if "pytest" in line]
+    assert len(command) == 1 and command[0].strip() in readme
