@@ -116,17 +116,35 @@ class QuantizedLayerMixin:
         return self.qconfig.mode == "hgq"
 
     # ---------------------------------------------------------------- quantizers
-    def _set_weight_quantizer(self, role: str, quantizer: Any, weight_rank: int) -> Any:
-        """Parse and remember a weight quantizer; returns the QKeras object (or None)."""
-        q = get_quantizer(quantizer)
+    def _set_weight_quantizer(self, role: str, quantizer: Any, weight_rank: int, auto_po2: bool = False) -> Any:
+        """Parse and remember the quantizer of weight ``role``; returns the QKeras object (or None).
+
+        ``auto_po2``: QKeras' hidden default for kernel-like weights (kernel, depthwise,
+        pointwise, recurrent): an alpha=None quantized_bits/binary/ternary becomes 'auto_po2'.
+        Call before the Keras base ``__init__`` and pass the weight's constraint and
+        initializer through `auto_range`.
+        """
+        q = get_quantizer(deserialize_quantizer_arg(quantizer))
         if q is not None and not is_quantizer(q) and not isinstance(q, (FixedPointQuantizer, QKerasModeQuantizer)):
-            raise ValueError(f"{self.name}: {role}_quantizer={quantizer!r} is not a quantizer")
+            raise ValueError(f"{self.name if hasattr(self, '_name') else type(self).__name__}: "
+                             f"{role}_quantizer={quantizer!r} is not a quantizer")
+        if auto_po2 and q is not None and hasattr(q, "_set_trainable_parameter"):
+            q._set_trainable_parameter()
         if self.hgq and q is not None and not isinstance(q, (FixedPointQuantizer, QKerasModeQuantizer)):
             gran = self.qconfig.granularity
-            shared_axes(gran, weight_rank, argument=f"{self.name}: granularity")
+            shared_axes(gran, weight_rank, argument=f"{type(self).__name__} {role}: granularity")
             q.hgq_spec(gran)  # raises NotImplementedError for non fixed-point quantizers
         self._weight_quantizer_args[role] = (q, weight_rank)
         return q
+
+    @staticmethod
+    def auto_range(quantizer: Any, constraint: Any, initializer: Any) -> tuple[Any, Any]:
+        """QKeras' automatic Clip constraint and QInitializer for a quantized weight."""
+        from ..constraints import get_auto_range_constraint_initializer
+
+        if isinstance(quantizer, (FixedPointQuantizer, QKerasModeQuantizer)):
+            return constraint, initializer
+        return get_auto_range_constraint_initializer(quantizer, constraint, initializer)
 
     def _set_activation(self, activation: Any) -> Any:
         """Split ``activation`` into a QKeras quantizer (output quantizer) or a Keras activation."""

@@ -8,23 +8,32 @@ import keras
 from keras import ops
 
 from ..core.ebops import conv_ebops
-from .base import QuantizedLayerMixin, deserialize_quantizer_arg
+from .base import QuantizedLayerMixin
 
 
 class QConvMixin(QuantizedLayerMixin):
     """Shared body of the quantized convolutions (channels_last)."""
 
-    def _init_conv_quantizers(self, activation: Any, kernel_quantizer: Any, bias_quantizer: Any,
-                              kernel_range: Any, bias_range: Any) -> None:
+    def _prepare_conv_quantizers(self, rank: int, kwargs: dict, kernel_quantizer: Any, bias_quantizer: Any,
+                                 weight_args: dict) -> dict:
+        """Parse the quantizers before the Keras base __init__; returns the weight arguments
+        with QKeras' automatic constraints and initializers applied."""
+        self._init_quantization(kwargs)
+        self.kernel_quantizer = self._set_weight_quantizer("kernel", kernel_quantizer, rank + 2, auto_po2=True)
+        self.bias_quantizer = self._set_weight_quantizer("bias", bias_quantizer, 1)
+        args = dict(weight_args)
+        args["kernel_constraint"], args["kernel_initializer"] = self.auto_range(
+            self.kernel_quantizer, args["kernel_constraint"], args["kernel_initializer"])
+        if args["use_bias"]:
+            args["bias_constraint"], args["bias_initializer"] = self.auto_range(
+                self.bias_quantizer, args["bias_constraint"], args["bias_initializer"])
+        return args
+
+    def _finish_conv_init(self, activation: Any, kernel_range: Any, bias_range: Any) -> None:
         if self.data_format != "channels_last":
             raise NotImplementedError(f"{self.name}: data_format={self.data_format!r}; only 'channels_last' is supported")
         self.kernel_range = kernel_range
         self.bias_range = bias_range
-        self.kernel_quantizer = self._set_weight_quantizer(
-            "kernel", deserialize_quantizer_arg(kernel_quantizer), self.rank + 2)
-        if self.kernel_quantizer is not None and hasattr(self.kernel_quantizer, "_set_trainable_parameter"):
-            self.kernel_quantizer._set_trainable_parameter()
-        self.bias_quantizer = self._set_weight_quantizer("bias", deserialize_quantizer_arg(bias_quantizer), 1)
         self.activation = self._set_activation(activation)
 
     def build(self, input_shape: tuple) -> None:
@@ -67,14 +76,13 @@ class QConv1D(QConvMixin, keras.layers.Conv1D):
                  kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
                  kernel_constraint: Any = None, bias_constraint: Any = None, kernel_quantizer: Any = None,
                  bias_quantizer: Any = None, kernel_range: Any = None, bias_range: Any = None, **kwargs: Any):
-        self._init_quantization(kwargs)
+        args = self._prepare_conv_quantizers(1, kwargs, kernel_quantizer, bias_quantizer, dict(
+            use_bias=use_bias, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint))
         super().__init__(filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
-                         dilation_rate=dilation_rate, activation=None, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
-                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-                         bias_constraint=bias_constraint, **kwargs)
-        self._init_conv_quantizers(activation, kernel_quantizer, bias_quantizer, kernel_range, bias_range)
+                         dilation_rate=dilation_rate, activation=None, kernel_regularizer=kernel_regularizer,
+                         bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer, **args, **kwargs)
+        self._finish_conv_init(activation, kernel_range, bias_range)
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
@@ -87,11 +95,11 @@ class QConv2D(QConvMixin, keras.layers.Conv2D):
                  kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
                  kernel_constraint: Any = None, bias_constraint: Any = None, kernel_range: Any = None,
                  bias_range: Any = None, kernel_quantizer: Any = None, bias_quantizer: Any = None, **kwargs: Any):
-        self._init_quantization(kwargs)
+        args = self._prepare_conv_quantizers(2, kwargs, kernel_quantizer, bias_quantizer, dict(
+            use_bias=use_bias, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint))
         super().__init__(filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
                          data_format=data_format or "channels_last", dilation_rate=dilation_rate, activation=None,
-                         use_bias=use_bias, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
                          kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-                         bias_constraint=bias_constraint, **kwargs)
-        self._init_conv_quantizers(activation, kernel_quantizer, bias_quantizer, kernel_range, bias_range)
+                         activity_regularizer=activity_regularizer, **args, **kwargs)
+        self._finish_conv_init(activation, kernel_range, bias_range)

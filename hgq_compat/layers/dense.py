@@ -8,7 +8,7 @@ import keras
 from keras import ops
 
 from ..core.ebops import dense_ebops
-from .base import QuantizedLayerMixin, deserialize_quantizer_arg
+from .base import QuantizedLayerMixin
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
@@ -27,16 +27,17 @@ class QDense(QuantizedLayerMixin, keras.layers.Dense):
                  bias_quantizer: Any = None, kernel_range: Any = None, bias_range: Any = None, **kwargs: Any):
         self._init_quantization(kwargs)
         kwargs.pop("quantization_config", None)
+        self.kernel_quantizer = self._set_weight_quantizer("kernel", kernel_quantizer, 2, auto_po2=True)
+        self.bias_quantizer = self._set_weight_quantizer("bias", bias_quantizer, 1)
+        kernel_constraint, kernel_initializer = self.auto_range(self.kernel_quantizer, kernel_constraint, kernel_initializer)
+        if use_bias:
+            bias_constraint, bias_initializer = self.auto_range(self.bias_quantizer, bias_constraint, bias_initializer)
         super().__init__(units=units, activation=None, use_bias=use_bias, kernel_initializer=kernel_initializer,
                          bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
                          bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
                          kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, **kwargs)
         self.kernel_range = kernel_range
         self.bias_range = bias_range
-        self.kernel_quantizer = self._set_weight_quantizer("kernel", deserialize_quantizer_arg(kernel_quantizer), 2)
-        if self.kernel_quantizer is not None and hasattr(self.kernel_quantizer, "_set_trainable_parameter"):
-            self.kernel_quantizer._set_trainable_parameter()
-        self.bias_quantizer = self._set_weight_quantizer("bias", deserialize_quantizer_arg(bias_quantizer), 1)
         self.activation = self._set_activation(activation)
 
     def build(self, input_shape: tuple) -> None:
