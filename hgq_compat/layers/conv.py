@@ -42,7 +42,11 @@ class QConvMixin(QuantizedLayerMixin):
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         kq = self.quantized_weight("kernel", training)
-        y = self.convolution_op(inputs, kq)
+        if self.padding == "causal":
+            y = ops.conv(ops.pad(inputs, self._compute_causal_padding()), kq, strides=self.strides, padding="valid",
+                         dilation_rate=self.dilation_rate, data_format=self.data_format)
+        else:
+            y = self.convolution_op(inputs, kq)
         bq = None
         if self.use_bias:
             bq = self.quantized_weight("bias", training)
