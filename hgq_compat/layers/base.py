@@ -192,6 +192,21 @@ class QuantizedLayerMixin:
                 else:
                     layer.assign_bitwidths(integer=layer.spec.integer, fractional=layer.spec.fractional)
 
+    @property
+    def quantizers(self) -> list:
+        """QKeras' list of weight quantizer objects (None where a weight is unquantized)."""
+        return [q for q, _ in self._weight_quantizer_args.values()]
+
+    def get_quantizers(self) -> list:
+        return self.quantizers
+
+    def weight_roles(self) -> list[str]:
+        """Names of the quantizable weights that exist on this layer, in get_weights() order."""
+        return [role for role in self._weight_quantizer_args if getattr(self, role, None) is not None]
+
+    def get_prunable_weights(self) -> list:
+        return [getattr(self, role) for role in self.weight_roles() if role != "bias"]
+
     def quantized_weight(self, role: str, training: bool | None = None) -> Any:
         """The weight ``role`` ('kernel', 'bias', ...) after its quantizer."""
         w = getattr(self, role)

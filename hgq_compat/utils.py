@@ -1,0 +1,270 @@
+"""QKeras ``qkeras.utils`` on Keras 3: loading, cloning, quantizing and inspecting models."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from .layers.base import QuantizedLayerMixin
+from .quantizers import QUANTIZERS, get_quantizer
+
+
+def _supported_objects() -> dict[str, Any]:
+    import hgq_compat
+
+    objects = {name: getattr(hgq_compat, name) for name in dir(hgq_compat)
+               if name.startswith("Q") and isinstance(getattr(hgq_compat, name), type)}
+    objects.update(QUANTIZERS)
+    from .constraints import Clip, QInitializer
+
+    objects.update({"Clip": Clip, "QInitializer": QInitializer})
+    return objects
+
+
+def _add_supported_quantized_objects(custom_objects: dict) -> None:
+    """Add every hgq_compat layer, quantizer, Clip and QInitializer to ``custom_objects``."""
+    custom_objects.update(_supported_objects())
+
+
+def _custom_objects(custom_objects: dict | None) -> dict:
+    objects = dict(custom_objects or {})
+    _add_supported_quantized_objects(objects)
+    return objects
+
+
+def quantized_model_from_json(json_string: str, custom_objects: dict | None = None) -> keras.Model:
+    """A model from its JSON (Keras 3 ``to_json``), with hgq_compat objects known."""
+    try:
+        json.loads(json_string)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"quantized_model_from_json: the argument is not JSON ({exc})") from exc
+    return keras.models.model_from_json(json_string, custom_objects=_custom_objects(custom_objects))
+
+
+def load_qmodel(filepath: Any, custom_objects: dict | None = None, compile: bool = True) -> keras.Model:
+    """Load a model saved with ``model.save`` (``.keras``)."""
+    path = os.fspath(filepath)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"load_qmodel: {path} does not exist")
+    if not path.endswith(".keras"):
+        raise NotImplementedError(
+            f"load_qmodel: {path} is not a Keras 3 '.keras' archive; legacy QKeras HDF5/JSON files "
+            "are read by hgq_compat.convert_qkeras_model (model conversion)")
+    return keras.saving.load_model(path, custom_objects=_custom_objects(custom_objects), compile=compile)
+
+
+def clone_model(model: keras.Model, custom_objects: dict | None = None) -> keras.Model:
+    """A new model with the same config and weights."""
+    config = keras.saving.serialize_keras_object(model)
+    clone = keras.saving.deserialize_keras_object(config, custom_objects=_custom_objects(custom_objects))
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, (np.integer, np.floating)):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+def _is_po2(quantizer: Any) -> bool:
+    return "_po2" in type(quantizer).__name__
+
+
+def _quantized_layer_weights(layer: QuantizedLayerMixin) -> list[np.ndarray]:
+    if hasattr(layer, "get_folded_weights"):
+        qs = layer.get_quantizers()
+        return [np.asarray(ops.convert_to_numpy(q(w) if q is not None else w))
+                for q, w in zip(qs, layer.get_folded_weights())]
+    return [np.asarray(ops.convert_to_numpy(layer.quantized_weight(role))) for role in layer.weight_roles()]
+
+
+def model_save_quantized_weights(model: keras.Model, filename: str | None = None) -> dict:
+    """Quantize the weights of every quantized layer, write them into the model (as QKeras
+    does) and return ``{layer: {'weights': [...]}}``; po2 weights also give ``'signs'`` and
+    are returned as exponents. ``filename`` saves the model weights (``.weights.h5``)."""
+    saved: dict[str, dict] = {}
+    print("... quantizing model")
+    for layer in model.layers:
+        if not isinstance(layer, QuantizedLayerMixin) or not layer.weight_roles():
+            if layer.get_weights():
+                print(" ", layer.name, "has not been quantized")
+            continue
+        weights = _quantized_layer_weights(layer)
+        quantizers = dict(zip(layer._weight_quantizer_args, layer.quantizers))
+        out, signs, has_sign = [], [], False
+        for role, w in zip(layer.weight_roles(), weights):
+            q = quantizers.get(role)
+            if q is not None and _is_po2(q):
+                sign = np.sign(w)
+                sign += 1.0 - np.abs(sign)
+                has_sign = has_sign or type(q).__name__ == "quantized_po2"
+                signs.append(sign)
+                out.append(np.round(np.log2(np.abs(w))))
+            else:
+                signs.append([])
+                out.append(w)
+        saved[layer.name] = {"weights": out}
+        if has_sign:
+            saved[layer.name]["signs"] = signs
+        if hasattr(layer, "get_folded_weights"):
+            print(layer.name, " conv and batchnorm weights cannot be seperately quantized because they will be "
+                  "folded before quantization.")
+        else:
+            for role, w in zip(layer.weight_roles(), weights):
+                getattr(layer, role).assign(w)
+    if filename:
+        if not filename.endswith(".weights.h5"):
+            raise ValueError(f"filename={filename!r}: Keras 3 saves weights to files ending in '.weights.h5'")
+        model.save_weights(filename)
+    return saved
+
+
+SPARSITY_LAYERS = (
+    "QDense", "Dense", "QConv1D", "Conv1D", "QConv2D", "Conv2D", "QDepthwiseConv2D", "DepthwiseConv2D",
+    "QSeparableConv1D", "SeparableConv1D", "QSeparableConv2D", "SeparableConv2D", "QSimpleRNN", "RNN", "QLSTM",
+    "QGRU", "QConv2DTranspose", "Conv2DTranspose", "QConv2DBatchnorm", "QDepthwiseConv2DBatchnorm",
+)
+
+
+def get_model_sparsity(model: keras.Model, per_layer: bool = False, allow_list: list[str] | None = None) -> Any:
+    """Fraction of quantized weights and biases that are exactly 0 (model left untouched)."""
+    allow = tuple(allow_list) if allow_list is not None else SPARSITY_LAYERS
+    per: list[tuple[str, float]] = []
+    everything = []
+    for layer in model.layers:
+        if isinstance(layer, QuantizedLayerMixin) and type(layer).__name__ in allow:
+            flat = np.concatenate([w.ravel() for w in _quantized_layer_weights(layer)] or [np.zeros(0)])
+            per.append((layer.name, float(np.mean(flat == 0)) if flat.size else 0.0))
+            everything.append(flat)
+    total = float(np.mean(np.concatenate(everything) == 0)) if everything else 0.0
+    return (total, per) if per_layer else total
+
+
+def quantized_model_debug(model: keras.Model, X_test: Any, plot: bool = False, plt_instance: Any = None) -> None:
+    """Print min/max of every quantized layer's output and quantized weights."""
+    if plot and plt_instance is None:
+        raise ValueError("quantized_model_debug: plt_instance is required when plot=True")
+    layers = [l for l in model.layers if isinstance(l, QuantizedLayerMixin)]
+    debug = keras.Model(model.inputs, [l.output for l in layers])
+    outputs = debug.predict(X_test, verbose=0)
+    if len(layers) == 1:
+        outputs = [outputs]
+    print("{:30} {: 8.4f} {: 8.4f}".format("input", np.min(X_test), np.max(X_test)))
+    for layer, p in zip(layers, outputs):
+        print("{:30} {: 8.4f} {: 8.4f}".format(layer.name, np.min(p), np.max(p)), end="")
+        if plot:
+            plt_instance.hist(np.asarray(p).flatten(), bins=25)
+            plt_instance.title(layer.name + "(output)")
+            plt_instance.show()
+        for w in _quantized_layer_weights(layer):
+            print(" ({: 8.4f} {: 8.4f})".format(np.min(w), np.max(w)), end="")
+        print("")
+
+
+# ---------------------------------------------------------------------------- model_quantize
+
+def _lookup(quantizer_config: dict, layer: dict, q_class: str, parameter: str | None = None) -> Any:
+    name = layer["config"]["name"]
+    found = quantizer_config.get(name, quantizer_config.get(q_class))
+    if found is not None and parameter is not None:
+        found = found.get(parameter)
+    return found
+
+
+def _quantize_activation(layer_config: dict, activation_bits: int) -> None:
+    act = layer_config.get("activation")
+    if act is None:
+        return
+    name = act if isinstance(act, str) else (act.get("config", {}).get("name") if isinstance(act, dict) else getattr(act, "__name__", ""))
+    if name in ("relu", "tanh", "sigmoid"):
+        layer_config["activation"] = f"quantized_{name}({activation_bits})"
+
+
+_WEIGHTED = {"Dense": ("kernel",), "Conv1D": ("kernel",), "Conv2D": ("kernel",), "Conv2DTranspose": ("kernel",),
+             "SeparableConv1D": ("depthwise", "pointwise"), "SeparableConv2D": ("depthwise", "pointwise"),
+             "DepthwiseConv2D": ("depthwise",)}
+
+
+def _layer_entries(config: dict) -> list[dict]:
+    return config["layers"] if "layers" in config else []
+
+
+def model_quantize(model: keras.Model, quantizer_config: dict, activation_bits: int, custom_objects: dict | None = None,
+                   transfer_weights: bool = False, prefer_qadaptiveactivation: bool = False,
+                   enable_bn_folding: bool = False) -> keras.Model:
+    """Create a quantized copy of a float Keras model (QKeras ``model_quantize``).
+
+    ``quantizer_config`` maps a layer name or a Q-class name ('QDense', 'QActivation', ...)
+    to quantizer strings, e.g. ``{"QDense": {"kernel_quantizer": "quantized_bits(4,0,1)",
+    "bias_quantizer": "quantized_bits(4)"}, "QActivation": {"relu": "quantized_relu(4)"}}``.
+    """
+    if enable_bn_folding:
+        raise NotImplementedError("model_quantize(enable_bn_folding=True) is not supported yet")
+    if prefer_qadaptiveactivation:
+        raise NotImplementedError("model_quantize(prefer_qadaptiveactivation=True) is not supported yet")
+    objects = _custom_objects(custom_objects)
+    top = copy.deepcopy(keras.saving.serialize_keras_object(model))
+    for layer in _layer_entries(top["config"]):
+        cls, cfg = layer["class_name"], layer["config"]
+        new_class = None
+        if cls in _WEIGHTED:
+            q_class = "Q" + cls
+            roles = _WEIGHTED[cls]
+            found = {r: _lookup(quantizer_config, layer, q_class, f"{r}_quantizer") for r in roles}
+            if all(v is None for v in found.values()):
+                continue
+            for role, q in found.items():
+                cfg[f"{role}_quantizer"] = q
+            cfg["bias_quantizer"] = _lookup(quantizer_config, layer, q_class, "bias_quantizer") if cfg.get("use_bias", True) else None
+            act = _lookup(quantizer_config, layer, q_class, "activation_quantizer")
+            if act:
+                cfg["activation"] = act
+            else:
+                _quantize_activation(cfg, activation_bits)
+            new_class = q_class
+        elif cls == "Activation":
+            q = _lookup(quantizer_config, layer, "QActivation")
+            act = cfg["activation"] if isinstance(cfg["activation"], str) else cfg["activation"].get("config", {}).get("name")
+            if q is None or (isinstance(q, dict) and act not in q):
+                continue
+            name = cfg["name"]
+            cfg.clear()
+            cfg.update({"name": name, "activation": q[act] if isinstance(q, dict) else q})
+            if not cfg["activation"]:
+                cfg["activation"] = act
+                _quantize_activation(cfg, activation_bits)
+            new_class = "QActivation"
+        elif cls in ("BatchNormalization", "AveragePooling2D", "GlobalAveragePooling2D"):
+            q_class = "Q" + cls
+            if q_class not in objects:
+                continue
+            found = _lookup(quantizer_config, layer, q_class)
+            if found is None:
+                continue
+            cfg.update(found)
+            new_class = q_class
+        elif cls in ("SimpleRNN", "LSTM", "GRU", "Bidirectional", "ReLU", "LeakyReLU"):
+            if _lookup(quantizer_config, layer, "Q" + cls) is not None or _lookup(quantizer_config, layer, "QActivation"):
+                raise NotImplementedError(f"model_quantize: layer {layer['config'].get('name')} of class {cls} is not supported yet")
+        if new_class is not None:
+            if new_class not in objects:
+                raise NotImplementedError(f"model_quantize: {new_class} is not available")
+            layer["class_name"] = new_class
+            layer["module"] = None
+            layer["registered_name"] = new_class
+    qmodel = keras.saving.deserialize_keras_object(top, custom_objects=objects)
+    if transfer_weights:
+        for src, dst in zip(model.layers, qmodel.layers):
+            weights = src.get_weights()
+            if weights:
+                dst.set_weights(weights + dst.get_weights()[len(weights):])
+    return qmodel
