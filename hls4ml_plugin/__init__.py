@@ -3,6 +3,17 @@
 hls4ml loads it through the ``hls4ml.backends`` entry point during ``import hls4ml`` and
 calls `register`. Registration is idempotent, checks the hls4ml version it supports and
 reports its own failures loudly (hls4ml only prints plugin exceptions).
+
+What it registers:
+- `handlers`: Keras-v3 layer handlers for hgq_compat layers. A quantized layer becomes its
+  hls4ml layer with already-quantized weights followed by a per-element quantizer node;
+  hls4ml's bit_exact pass then infers every type. ``hls4ml.converters.convert_from_keras_model``
+  and ``hls4ml.utils.config_from_keras_model`` accept hgq_compat models with no extra import.
+- `ir`: the quantizer IR node with corrected bit_exact rules (hls4ml 1.3.0 bugs, see there).
+- `passes`: exactness checks and the exact input conversion.
+
+This module imports neither hls4ml nor keras at the top: `register` runs while
+``import hls4ml`` is still in progress.
 """
 
 from __future__ import annotations
@@ -64,8 +75,55 @@ def register(register_backend: Any = None, register_writer: Any = None) -> None:
         logger.error(message)
         print(f"ERROR: {message}", file=sys.stderr)
         raise
+    try:
+        _register_components()
+    except Exception as exc:
+        import traceback
+
+        message = f"hgq-compat hls4ml plugin failed to register: {exc!r}\n{traceback.format_exc()}"
+        logger.error(message)
+        print(f"ERROR: {message}", file=sys.stderr)
+        raise PluginError(message) from exc
     _registered = True
     logger.debug("hgq-compat hls4ml plugin registered with hls4ml %s", version)
 
 
-__all__ = ["PluginError", "check_hls4ml_version", "is_registered", "register", "SUPPORTED_HLS4ML"]
+def _register_components() -> None:
+    from . import handlers  # noqa: F401  (the handler metaclass registers on import)
+    from .ir import register_ir
+    from .passes import register_passes
+
+    register_ir()
+    register_passes()
+
+
+def convert(model: Any, output_dir: str, backend: str = "Vitis", io_type: str = "io_parallel",
+            hls_config: dict | None = None, compile: bool = True, **kwargs: Any) -> Any:
+    """Convert an hgq_compat Keras model to an hls4ml model and compile its C simulation.
+
+    Per-element precision comes from the model's quantizers; ``hls_config`` defaults to
+    ``{'Model': {'Precision': 'fixed<16,6>', 'ReuseFactor': 1, 'Strategy': 'Latency'}}`` (the
+    precision is a fallback only: bit_exact infers every type). Extra keyword arguments go to
+    ``hls4ml.converters.convert_from_keras_model``. Returns the (compiled) hls model.
+
+    Feed ``hls_model.predict`` float32 arrays, as Keras does: inputs are converted exactly for
+    float32 values only.
+    """
+    import warnings
+
+    import hls4ml
+
+    register()
+    if hls_config is None:
+        hls_config = {"Model": {"Precision": "fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency"}}
+    with warnings.catch_warnings():
+        # FixInputPrecision warns about RND_CONV inputs; passes.WidenInputPrecision makes them exact
+        warnings.filterwarnings("ignore", message=".*may compromise bit-exactness.*")
+        hls_model = hls4ml.converters.convert_from_keras_model(
+            model, output_dir=str(output_dir), backend=backend, io_type=io_type, hls_config=hls_config, **kwargs)
+    if compile:
+        hls_model.compile()
+    return hls_model
+
+
+__all__ = ["PluginError", "check_hls4ml_version", "convert", "is_registered", "register", "SUPPORTED_HLS4ML"]

@@ -1,0 +1,128 @@
+"""What every hgq-compat handler shares: quantizer -> IR node, quantized weights, checks.
+
+Handlers read only specs and already-quantized weights; hgq_compat is imported lazily
+(handlers are registered while ``import hls4ml`` is still running).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..ir import ROUND_MODES, quantizer_config
+
+MAX_IMPLICIT_WEIGHT_BITS = 24
+"""A weight without a quantizer is accepted only if every value is a fixed-point number of at
+most this many bits (a float32 significand): Keras then computes with the same numbers."""
+
+
+def describe(quantizer: Any) -> str:
+    inner = getattr(quantizer, "quantizer", None)  # QKerasModeQuantizer keeps the QKeras object
+    return str(inner) if inner is not None else f"{type(quantizer).__name__}({quantizer.spec})"
+
+
+def quantizer_kif(quantizer: Any, layer_name: str, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+    """(k, i, f) per element (broadcast to ``shape``), round and overflow mode of a quantizer
+    layer (`FixedPointQuantizer` in HGQ mode, `QKerasModeQuantizer` in QKeras mode).
+
+    Raises NotImplementedError for quantizers with no exact fixed-point counterpart.
+    """
+    spec = quantizer.spec
+    if spec.kind != "fixed":
+        raise NotImplementedError(
+            f"layer {layer_name!r}: quantizer {describe(quantizer)} is not fixed point (kind {spec.kind!r}); "
+            "the hls4ml export supports fixed-point quantizers only (quantized_bits with alpha=1 or None, "
+            "quantized_relu, HGQ quantizers); change this quantizer to one of those")
+    if spec.po2_scale:
+        raise NotImplementedError(
+            f"layer {layer_name!r}: quantizer {describe(quantizer)} has a per-channel power-of-two scale, "
+            "which the hls4ml export supports on weights only; use alpha=1 for activations")
+    if spec.prefn not in (None, "relu") or (spec.prefn == "relu" and (spec.keep_negative or spec.overflow == "WRAP")):
+        raise NotImplementedError(
+            f"layer {layer_name!r}: quantizer {describe(quantizer)} applies {spec.prefn!r} before quantizing, "
+            "which has no exact hls4ml counterpart yet; use quantized_bits or quantized_relu instead")
+    if hasattr(quantizer, "kif"):  # HGQ FixedPointQuantizer: per-element integer bitwidths
+        k, i, f = quantizer.kif()
+    else:
+        k, i, f = spec.keep_negative, spec.integer, spec.fractional
+        if i != int(i) or f != int(f):
+            raise NotImplementedError(
+                f"layer {layer_name!r}: quantizer {describe(quantizer)} has non-integer bits (i={i}, f={f})")
+    k, i, f = (np.broadcast_to(np.asarray(a, np.int64), shape) for a in (k, i, f))
+    return k, i, f, spec.round_mode, spec.overflow
+
+
+def quantizer_node(quantizer: Any, name: str, layer_name: str, shape: tuple[int, ...], input_name: str,
+                   output_name: str) -> dict[str, Any]:
+    """IR config of the per-element quantizer node applying ``quantizer`` to a tensor."""
+    if any(d is None for d in shape):
+        raise ValueError(f"layer {layer_name!r}: every non-batch dimension must be known for hls4ml, got {shape}")
+    k, i, f, rnd, sat = quantizer_kif(quantizer, layer_name, shape)
+    if rnd not in ROUND_MODES:
+        raise NotImplementedError(f"layer {layer_name!r}: round mode {rnd!r} has no ap_fixed counterpart")
+    return quantizer_config(name, k, i, f, shape, rnd, sat, input_name, output_name)
+
+
+def _fixed_point_width(values: np.ndarray) -> int:
+    """Bits (sign included) of the smallest fixed-point type holding every value exactly."""
+    v = np.asarray(values, np.float64)
+    nz = v[v != 0]
+    if nz.size == 0:
+        return 0
+    _, exp = np.frexp(nz)  # |v| = m * 2**exp, 0.5 <= m < 1
+    f = 0
+    while np.any(nz * 2.0 ** f != np.round(nz * 2.0 ** f)) and f < 160:
+        f += 1
+    return int(np.max(exp)) + f + int(np.any(nz < 0))
+
+
+def quantized_weight(layer: Any, role: str) -> np.ndarray | None:
+    """Weight ``role`` of ``layer`` after its quantizer, as float64 numpy (None if absent)."""
+    from keras import ops
+
+    if getattr(layer, role, None) is None:
+        return None
+    quantizer = getattr(layer, f"{role}_quantizer_internal", None)
+    value = np.asarray(ops.convert_to_numpy(layer.quantized_weight(role)), np.float64)
+    if quantizer is not None:
+        if quantizer.spec.kind != "fixed":
+            raise NotImplementedError(
+                f"layer {layer.name!r}: {role} quantizer {describe(quantizer)} is not fixed point "
+                f"(kind {quantizer.spec.kind!r}); use quantized_bits with alpha=1, None or 'auto_po2'")
+        return value
+    width = _fixed_point_width(value)
+    if width > MAX_IMPLICIT_WEIGHT_BITS:
+        raise ValueError(
+            f"layer {layer.name!r}: {role} has no quantizer and its float values need {width} bits, so "
+            f"Keras and hls4ml cannot agree bit for bit; give the layer a {role}_quantizer "
+            "(e.g. quantized_bits(8,0,alpha=1))")
+    return value
+
+
+def check_activation(layer: Any) -> None:
+    """A plain Keras activation after a quantized layer must be exact in hls4ml."""
+    import keras
+
+    act = getattr(layer, "activation", None)
+    if act in (None, keras.activations.linear, keras.activations.relu):
+        return
+    name = getattr(act, "__name__", str(act))
+    raise ValueError(
+        f"layer {layer.name!r}: activation {name!r} cannot be reproduced bit for bit by hls4ml (it is "
+        "approximated with tables); build the model without it and apply it to the predictions in "
+        "software (softmax keeps the argmax), or use a quantizer activation such as quantized_relu")
+
+
+def with_output_quantizer(handler: Any, layer: Any, config: dict[str, Any], out_tensors: Any) -> Any:
+    """The layer's IR config followed, if it has one, by its output quantizer node."""
+    check_activation(layer)
+    config = {**handler.default_config, **config, "hgq_compat_weights_checked": True}
+    quantizer = getattr(layer, "output_quantizer", None)
+    if quantizer is None:
+        return config  # the base handler appends a relu activation if there is one
+    out = out_tensors[0]
+    mid = f"{out.name}_unquantized"
+    config["output_keras_tensor_names"] = [mid]
+    node = quantizer_node(quantizer, f"{layer.name}_quantizer", layer.name, tuple(out.shape[1:]), mid, out.name)
+    return config, node

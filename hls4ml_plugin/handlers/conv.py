@@ -1,0 +1,33 @@
+"""Handlers of QConv1D and QConv2D: Conv IR layers with quantized weights, then the output quantizer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hls4ml.converters.keras_v3._base import KerasV3LayerHandler
+from hls4ml.converters.keras_v3.conv import gen_conv_config
+
+from ._common import quantized_weight, with_output_quantizer
+
+
+class QConvHandler(KerasV3LayerHandler):
+    handles = ("hgq_compat.layers.conv.QConv1D", "hgq_compat.layers.conv.QConv2D")
+
+    def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> Any:
+        if any(d != 1 for d in layer.dilation_rate):
+            raise NotImplementedError(
+                f"layer {layer.name!r}: dilation_rate={layer.dilation_rate} is not supported by hls4ml; use 1")
+        in_shape = tuple(in_tensors[0].shape[1:])
+        out_shape = tuple(out_tensors[0].shape[1:])
+        if None in in_shape or None in out_shape:
+            raise ValueError(f"layer {layer.name!r}: hls4ml needs fixed input and output shapes, got {in_shape}")
+        config = gen_conv_config(in_shape=in_shape, out_shape=out_shape, ker_px_shape=tuple(layer.kernel_size),
+                                 strides=tuple(layer.strides), padding=layer.padding, data_format="channels_last",
+                                 name=layer.name)
+        config.update({
+            "class_name": f"Conv{len(layer.kernel_size)}D",
+            "data_format": "channels_last",
+            "weight_data": quantized_weight(layer, "kernel"),
+            "bias_data": quantized_weight(layer, "bias"),
+        })
+        return with_output_quantizer(self, layer, config, out_tensors)

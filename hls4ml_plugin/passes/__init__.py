@@ -1,0 +1,38 @@
+"""Optimizer passes of hgq-compat, added to hls4ml's backend-independent 'convert' flow.
+
+- `CheckExactness` (before 'bit_exact'): refuses what cannot be exact, naming the layer.
+- `WidenInputPrecision` (after 'fix_input_precision'): exact float -> fixed input conversion.
+- `CheckFloat32Accumulation` (last): warns where Keras' float32 arithmetic may round.
+"""
+
+from __future__ import annotations
+
+from hls4ml.model.flow import get_flow
+from hls4ml.model.optimizer import get_available_passes, register_pass
+
+from .checks import CheckExactness, CheckFloat32Accumulation, ExactnessError
+from .input_precision import WidenInputPrecision
+
+PASSES = ((CheckExactness, "bit_exact"), (WidenInputPrecision, None), (CheckFloat32Accumulation, None))
+"""(pass, name of the pass it must precede or None to append) in the 'convert' flow."""
+
+
+def register_passes() -> None:
+    """Register the passes and put them in the 'convert' flow (idempotent).
+
+    ``Flow._add_optimizer`` appends; its DynamicFlow override is broken in hls4ml 1.3.0, and
+    'convert' is a plain Flow, so insertion edits its list directly.
+    """
+    flow = get_flow("convert")
+    for cls, before in PASSES:
+        if cls.name not in get_available_passes():
+            register_pass(cls.name, cls)
+        if cls.name in flow.optimizers:
+            continue
+        if before is not None and before in flow.optimizers:
+            flow.optimizers.insert(flow.optimizers.index(before), cls.name)
+        else:
+            flow._add_optimizer(cls.name)
+
+
+__all__ = ["ExactnessError", "register_passes"]

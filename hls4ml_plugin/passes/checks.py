@@ -1,0 +1,116 @@
+"""Refuse, before hls4ml infers any precision, what cannot be bit-exact.
+
+Runs only on models that contain hgq-compat quantizer nodes; other models convert as before.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from hls4ml.model.layers import Activation, BatchNormalization, Input, Layer, ParametrizedActivation, Softmax
+from hls4ml.model.optimizer.optimizer import ModelOptimizerPass
+from hls4ml.model.optimizer.passes.bit_exact import get_output_layers
+from hls4ml.model.optimizer.passes.hgq_proxy_model import FixedPointQuantizer as HlsFixedPointQuantizer
+
+from ..handlers._common import MAX_IMPLICIT_WEIGHT_BITS, _fixed_point_width
+from ..ir import FixedPointQuantizer
+
+FLOAT32_SIGNIFICAND_BITS = 24
+
+
+class ExactnessError(ValueError):
+    """The model has a layer or setting whose hls4ml C simulation cannot equal Keras bit for bit."""
+
+
+def _uses_plugin(model) -> bool:
+    return any(isinstance(node, FixedPointQuantizer) for node in model.graph.values())
+
+
+class CheckExactness(ModelOptimizerPass):
+    """Raise `ExactnessError` naming the layer and the change to make."""
+
+    name = "hgq_compat_check_exactness"
+
+    def __init__(self) -> None:
+        pass
+
+    def transform(self, model) -> bool:
+        if not _uses_plugin(model):
+            return False
+        io_type = model.config.get_config_value("IOType")
+        for node in list(model.graph.values()):
+            if isinstance(node, Input):
+                self._check_input(node)
+            elif isinstance(node, FixedPointQuantizer) and io_type != "io_parallel":
+                k, b, i = node.mask_kbi
+                if any(np.unique(a).size > 1 for a in (k, b, i)):
+                    raise ExactnessError(
+                        f"layer {node.name!r} has per-element precision, which hls4ml supports with "
+                        f"io_type='io_parallel' only (got {io_type!r}); convert with io_type='io_parallel', "
+                        "or use per-tensor activation granularity")
+            else:
+                self._check_layer(node)
+        return True  # a model pass that returns True is not run again on the changed graph
+
+    @staticmethod
+    def _check_input(node: Layer) -> None:
+        bad = [c.name for c in get_output_layers(node) if not isinstance(c, HlsFixedPointQuantizer)]
+        if bad:
+            raise ExactnessError(
+                f"model input {node.name!r} feeds layer(s) {bad} directly: exactness cannot be guaranteed for "
+                "a float input; add an input quantizer right after the Input, e.g. "
+                "QActivation('quantized_bits(8,3,alpha=1)')")
+
+    @staticmethod
+    def _check_layer(node: Layer) -> None:
+        act = str(node.get_attr("activation", "")).lower()
+        if isinstance(node, (Softmax, ParametrizedActivation)) or (
+                isinstance(node, Activation) and act not in ("linear", "relu")):
+            raise ExactnessError(
+                f"layer {node.name!r} ({node.class_name} {act}) cannot be reproduced bit for bit by hls4ml "
+                "(non-linear activations are table approximations); remove it and apply it to the "
+                "predictions in software (softmax keeps the argmax), or use a quantizer activation")
+        if isinstance(node, BatchNormalization):
+            raise ExactnessError(
+                f"layer {node.name!r}: a float BatchNormalization is not exact; fold it into the previous "
+                "quantized layer (QDenseBatchnorm / QConv2DBatchnorm) or quantize it (QBatchNormalization)")
+        if node.get_attr("hgq_compat_weights_checked", False):
+            return
+        for var in ("weight", "bias"):
+            data = node.get_attr(f"{var}_data")
+            if data is None:
+                continue
+            width = _fixed_point_width(np.asarray(data))
+            if width > MAX_IMPLICIT_WEIGHT_BITS:
+                raise ExactnessError(
+                    f"layer {node.name!r} has unquantized {var}s needing {width} bits, so Keras and hls4ml "
+                    "cannot agree bit for bit; use the quantized layer (QDense, QConv2D, ...) with a quantizer")
+
+
+class CheckFloat32Accumulation(ModelOptimizerPass):
+    """Keras computes Dense/Conv in float32: its results are exact only while the accumulator
+    fits a float32 significand. Warn, naming the layer, where the inferred type is wider."""
+
+    name = "hgq_compat_check_float32_accumulation"
+
+    def __init__(self) -> None:
+        pass
+
+    def transform(self, model) -> bool:
+        if not _uses_plugin(model):
+            return False
+        for node in model.graph.values():
+            if not node.get_attr("hgq_compat_weights_checked", False) or node.get_attr("hgq_compat_acc_warned", False):
+                continue
+            node.set_attr("hgq_compat_acc_warned", True)
+            accum = node.get_attr("accum_t")
+            prec = getattr(accum, "precision", None)
+            width = getattr(prec, "width", None)
+            if width is not None and width > FLOAT32_SIGNIFICAND_BITS:
+                warnings.warn(
+                    f"layer {node.name!r}: the exact accumulator needs {width} bits, more than float32's "
+                    f"{FLOAT32_SIGNIFICAND_BITS}; Keras may round where hls4ml does not, so the C simulation is "
+                    "not guaranteed to equal Keras bit for bit. Use fewer weight or input bits.",
+                    stacklevel=2)
+        return True
