@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="train a small HGQ model on sklearn digits (offline); print accuracy and EBOPs")
     demo.add_argument("--epochs", type=_positive_int, default=20, help="training epochs (default 20)")
     demo.set_defaults(func=_demo)
+    from .legacy.command import add_parser as add_convert_parser
+
+    add_convert_parser(sub)
     return parser
 
 

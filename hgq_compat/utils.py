@@ -38,25 +38,70 @@ def _custom_objects(custom_objects: dict | None) -> dict:
     return objects
 
 
-def quantized_model_from_json(json_string: str, custom_objects: dict | None = None) -> keras.Model:
-    """A model from its JSON (Keras 3 ``to_json``), with hgq_compat objects known."""
+def _is_legacy_config(config: Any) -> bool:
+    """True for a config saved by QKeras / Keras 2 / qkeras-v3 (not by Keras 3 hgq_compat)."""
+    if isinstance(config, dict) and str(config.get("keras_version", "")).startswith("2."):
+        return True
+
+    def walk(obj: Any) -> bool:
+        if isinstance(obj, dict):
+            if str(obj.get("module") or "").startswith("qkeras") or \
+                    str(obj.get("registered_name") or "").startswith("qkeras>"):
+                return True
+            if "batch_input_shape" in obj or "__passive_serialization__" in obj:
+                return True
+            return any(walk(v) for v in obj.values())
+        if isinstance(obj, list):
+            return any(walk(v) for v in obj)
+        return False
+
+    return walk(config)
+
+
+def quantized_model_from_json(json_string: str, custom_objects: dict | None = None, hgq: bool = False) -> keras.Model:
+    """A model from its JSON, with hgq_compat objects known.
+
+    Keras 3 JSON (``model.to_json()`` of an hgq_compat model) is deserialized directly;
+    legacy QKeras / Keras 2 JSON is converted with `hgq_compat.legacy` (weights are not
+    part of a JSON; load them with `hgq_compat.legacy.load_legacy_weights` or use
+    `hgq_compat.legacy.convert_qkeras_model` with the weights file).
+    """
     try:
-        json.loads(json_string)
+        config = json.loads(json_string)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"quantized_model_from_json: the argument is not JSON ({exc})") from exc
+    if isinstance(config, dict) and _is_legacy_config(config):
+        from .legacy import build_from_config
+
+        model, _ = build_from_config(config, hgq=hgq, custom_objects=custom_objects)
+        return model
     return keras.models.model_from_json(json_string, custom_objects=_custom_objects(custom_objects))
 
 
-def load_qmodel(filepath: Any, custom_objects: dict | None = None, compile: bool = True) -> keras.Model:
-    """Load a model saved with ``model.save`` (``.keras``)."""
+def load_qmodel(filepath: Any, custom_objects: dict | None = None, compile: bool = True, hgq: bool = False) -> keras.Model:
+    """Load a model saved with ``model.save``: a Keras 3 ``.keras`` archive written by
+    hgq_compat, or a legacy QKeras file (Keras 2 ``.h5`` full model, qkeras-v3 ``.keras``),
+    which is converted with `hgq_compat.legacy.convert_qkeras_model` (``compile`` has no
+    effect there: converted models are not compiled)."""
     path = os.fspath(filepath)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load_qmodel: {path} does not exist")
-    if not path.endswith(".keras"):
-        raise NotImplementedError(
-            f"load_qmodel: {path} is not a Keras 3 '.keras' archive; legacy QKeras HDF5/JSON files "
-            "are read by hgq_compat.convert_qkeras_model (model conversion)")
-    return keras.saving.load_model(path, custom_objects=_custom_objects(custom_objects), compile=compile)
+    from .legacy import convert_qkeras_model
+    from .legacy.reader import ZIP_SIGNATURE
+
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head == ZIP_SIGNATURE:
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(path) as zf:
+                config = json.loads(zf.read("config.json"))
+        except Exception:
+            config = None
+        if config is None or not _is_legacy_config(config):
+            return keras.saving.load_model(path, custom_objects=_custom_objects(custom_objects), compile=compile)
+    return convert_qkeras_model(path, hgq=hgq, custom_objects=custom_objects)
 
 
 def clone_model(model: keras.Model, custom_objects: dict | None = None) -> keras.Model:

@@ -88,11 +88,29 @@ class FixedPointQuantizer(keras.layers.Layer):
         if self.spec.range_tracking and (training or self.tracing):
             self._update_range(x)
         seed = self.seed_generator if self.seed_generator is not None else None
+        x = self._prefn(x)
         return fixed_point.quantize(
             x, self.spec.keep_negative, self.integer_bits(), self.f,
             round_mode=self.spec.round_mode, overflow=self.spec.overflow, ste=self.spec.ste,
             training=bool(training), seed=seed, surrogate=self.spec.trainable,
         )
+
+    def _prefn(self, x: Any) -> Any:
+        """The spec's element-wise pre-function, with QKeras' float32 arithmetic:
+        hard_sigmoid = clip(0.5 x + 0.5, 0, 1), hard_tanh = 2 hard_sigmoid(x) - 1 (not clip(x, -1, 1):
+        0.5 x + 0.5 rounds, which moves values near rounding ties), relu."""
+        fn = self.spec.prefn
+        if fn is None:
+            return x
+        x = ops.convert_to_tensor(x)
+        if fn == "relu":
+            return ops.where(x > 0, x, ops.zeros_like(x))
+        s = 0.5 * x + 0.5
+        one = ops.ones_like(s)
+        s = ops.where(s < 0.0, 0.0 * one, ops.where(s > 1.0, one, s))  # gradient 1 on [0, 1], as tf.clip_by_value
+        if fn == "hard_sigmoid":
+            return s
+        return 2.0 * s - 1.0
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return input_shape

@@ -20,6 +20,12 @@ from ..parsing import Call, parse_quantizer_string
 
 QUANTIZERS: dict[str, type] = {}
 
+NOT_IN_QKERAS = {
+    "quantized_linear": "it does not exist in that release (hgq-compat follows QKeras 0.9.0); use "
+                        "quantized_bits(bits, integer, alpha=1) for a fixed-point linear quantizer",
+}
+"""Names that look like QKeras quantizers but do not exist in QKeras 0.9.0."""
+
 
 def register_quantizer(cls: type) -> type:
     """Register a QKeras quantizer class under its name (for strings, configs and Keras)."""
@@ -38,6 +44,19 @@ class BaseQuantizer:
     """Common behaviour of QKeras quantizer objects."""
 
     bits: float = 0
+
+    @property
+    def seed_generator(self) -> Any:
+        """The `keras.random.SeedGenerator` of this quantizer's random draws (created on first use)."""
+        sg = self.__dict__.get("_seed_generator")
+        if sg is None:
+            sg = keras.random.SeedGenerator()
+            self.__dict__["_seed_generator"] = sg
+        return sg
+
+    def is_stochastic(self) -> bool:
+        """True if training-mode outputs are random."""
+        return bool(getattr(self, "use_stochastic_rounding", False))
 
     def __call__(self, x: Any) -> Any:
         return self.quantize(x, training=False)
@@ -128,14 +147,23 @@ def get_quantizer(identifier: Any) -> Any:
     if isinstance(identifier, dict):
         name = identifier.get("class_name")
         config = identifier.get("config", {}) or {}
+        if name in NOT_IN_QKERAS:
+            raise NotImplementedError(f"{name!r} is not part of QKeras 0.9.0: {NOT_IN_QKERAS[name]}")
         if name in QUANTIZERS:
             return _construct(name, (), dict(config), f"config {identifier!r}")
         return keras.activations.get(identifier)
     if isinstance(identifier, str):
         call = parse_quantizer_string(identifier)
+        if call.name in NOT_IN_QKERAS:
+            raise NotImplementedError(
+                f"{call.name!r} in {identifier!r} is not part of QKeras 0.9.0: {NOT_IN_QKERAS[call.name]}")
         if call.name in QUANTIZERS:
             return _from_call(call, identifier)
         if "(" not in identifier:
+            from .functions import QKERAS_FUNCTIONS
+
+            if call.name in QKERAS_FUNCTIONS:
+                return QKERAS_FUNCTIONS[call.name]
             try:
                 return keras.activations.get(identifier)
             except ValueError:
@@ -148,9 +176,21 @@ def get_quantizer(identifier: Any) -> Any:
     raise ValueError(f"cannot interpret {identifier!r} as a quantizer; accepted: a quantizer object, string or config dict")
 
 
+def _argument(value: Any, source: str) -> Any:
+    """A parsed argument: nested quantizer calls are built; a bare name that is no quantizer
+    (``alpha=auto_po2``) is taken as that string (QKeras' safe_eval mangles it to 'uto_po')."""
+    if isinstance(value, Call):
+        if not value.args and not value.kwargs and value.name not in QUANTIZERS:
+            return value.name
+        return _from_call(value, source)
+    return value
+
+
 def _from_call(call: Call, source: str) -> BaseQuantizer:
-    args = tuple(_from_call(a, source) if isinstance(a, Call) else a for a in call.args)
-    kwargs = {k: _from_call(v, source) if isinstance(v, Call) else v for k, v in call.kwargs.items()}
+    if call.name in NOT_IN_QKERAS:
+        raise NotImplementedError(f"{call.name!r} in {source} is not part of QKeras 0.9.0: {NOT_IN_QKERAS[call.name]}")
+    args = tuple(_argument(a, source) for a in call.args)
+    kwargs = {k: _argument(v, source) for k, v in call.kwargs.items()}
     return _construct(call.name, args, kwargs, repr(source))
 
 
@@ -173,6 +213,8 @@ class QKerasModeQuantizer(keras.layers.Layer):
         super().__init__(**kwargs)
         self.quantizer = get_quantizer(quantizer)
         self.spec = self.quantizer.to_spec()
+        if self.quantizer.is_stochastic():
+            self.seed_generator = self.quantizer.seed_generator  # tracked by the layer
 
     def call(self, x: Any, training: bool | None = None) -> Any:
         return self.quantizer.quantize(x, training=bool(training))

@@ -9,6 +9,7 @@ from keras import ops
 
 from ..core import fixed_point, po2
 from ..core.spec import QuantSpec
+from . import functions as F
 from .base import BaseQuantizer, check_bits, register_quantizer
 
 
@@ -67,8 +68,10 @@ class quantized_bits(BaseQuantizer):  # noqa: N801 (QKeras name)
         k = int(bool(self.keep_negative))
         rnd = "S_RND_CONV" if self.use_stochastic_rounding else "RND_CONV"
         if self.alpha == "auto_po2":
+            plain = self.qnoise_factor == 1.0 and self.use_ste
             return QuantSpec.from_bits(self.bits, self.bits - 1, 1, round_mode="RND_INF", overflow="SAT_SYM",
-                                       po2_scale="auto_po2", scale_axis=self.scale_axis)
+                                       po2_scale="auto_po2", scale_axis=self.scale_axis,
+                                       kind="fixed" if plain else "function")
         kind = "fixed"
         if self._unsigned_bits <= 0:
             kind = "binary"
@@ -87,7 +90,7 @@ class quantized_bits(BaseQuantizer):  # noqa: N801 (QKeras name)
             spec = self.to_spec()
             xq = fixed_point.quantize_values(
                 x, float(spec.keep_negative), spec.integer, spec.fractional, spec.round_mode, spec.overflow,
-                training=training)
+                training=training, seed=self.seed_generator if self.use_stochastic_rounding and training else None)
             self.scale = 1.0 if self.alpha is None else self.alpha
             if not self._is_unit_alpha():
                 xq = xq * ops.cast(self.alpha, "float32")
@@ -188,21 +191,66 @@ class quantized_relu(BaseQuantizer):  # noqa: N801 (QKeras name)
         return (not self.use_sigmoid and self.negative_slope == 0 and self.is_quantized_clip
                 and self.qnoise_factor == 1.0 and self.use_ste)
 
+    def _is_fixed(self) -> bool:
+        """Exactly fixed point: plain, or is_quantized_clip=False with an upper bound that
+        does not cut into the quantized range (the bound then only changes the gradient)."""
+        if self._is_plain():
+            return True
+        if self.use_sigmoid or self.negative_slope != 0 or self.qnoise_factor != 1.0 or not self.use_ste:
+            return False
+        top = float(2.0 ** self.integer) * (1.0 - float(2.0 ** -self.bits))
+        return self.relu_upper_bound is None or self.relu_upper_bound >= top
+
     def to_spec(self) -> QuantSpec:
         rnd = "S_RND_CONV" if self.use_stochastic_rounding else "RND_CONV"
         return QuantSpec(keep_negative=0, integer=self.integer, fractional=self.bits - self.integer,
                          round_mode=rnd, overflow="SAT", ste="clip", prefn="relu",
-                         kind="fixed" if self._is_plain() else "function")
+                         kind="fixed" if self._is_fixed() else "function")
 
     def quantize(self, x: Any, training: bool = False) -> Any:
         x = ops.cast(x, "float32")
-        if not self._is_plain():
-            raise NotImplementedError(
-                f"{self}: use_sigmoid, negative_slope, is_quantized_clip=False, qnoise_factor != 1 and "
-                "use_ste=False are not supported yet")
-        spec = self.to_spec()
-        return fixed_point.quantize(x, 0, spec.integer, spec.fractional, spec.round_mode, "SAT", ste="clip",
-                                    training=training, surrogate=False)
+        if self._is_plain() and not (self.use_stochastic_rounding and training):
+            spec = self.to_spec()
+            return fixed_point.quantize(x, 0, spec.integer, spec.fractional, "RND_CONV", "SAT", ste="clip",
+                                        training=training, surrogate=False)
+        return self._quantize_qkeras(x, training)
+
+    def _quantize_qkeras(self, x: Any, training: bool) -> Any:
+        """QKeras 0.9.0's formula, step by step (negative slope, sigmoid, upper bound, qnoise)."""
+        ns = self.negative_slope
+        non_sign_bits = self.bits - (ns != 0.0)
+        m = float(2.0 ** non_sign_bits)
+        m_i = float(2.0 ** self.integer)
+        m_f = float(2.0 ** (float(self.integer) - non_sign_bits))
+        stoch = bool(self.use_stochastic_rounding)
+        seed = self.seed_generator if stoch and training else None
+
+        def rnd(v):
+            return F.round_through(v, stoch, 0.5, training, seed)
+
+        if self.is_quantized_clip:
+            x_u = ops.where(x <= m_i - m_f, F.relu(x, ns), ops.ones_like(x) * (m_i - m_f))
+        elif self.relu_upper_bound is not None:
+            x_u = ops.where(x <= self.relu_upper_bound, F.relu(x, ns), ops.ones_like(x) * self.relu_upper_bound)
+        else:
+            x_u = F.relu(x, ns)
+
+        if self.use_sigmoid:
+            p = F.internal_sigmoid(x / m_i) * m
+            xq = m_i * F.clip(2.0 * (rnd(p) / m) - 1.0, 0.0, 1.0 - 1.0 / m)
+            if ns > 0:
+                neg_factor = 1.0 / (ns * m)
+                xq = xq + m_i * ns * F.clip(2.0 * (rnd(p * ns) * neg_factor) - 1.0, -1.0, 0.0)
+        else:
+            p = x * m / m_i
+            xq = m_i * F.clip(rnd(p) / m, 0.0, 1.0 - 1.0 / m)
+            if ns > 0:
+                neg_factor = 1.0 / (ns * m)
+                xq = xq + m_i * ns * F.clip(rnd(p * ns) * neg_factor, -1.0, 0.0)
+
+        if self.relu_upper_bound and not self.is_quantized_clip:
+            xq = ops.where(xq <= self.relu_upper_bound, xq, ops.ones_like(xq) * self.relu_upper_bound)
+        return F.qkeras_output(x_u, xq, self.qnoise_factor, self.use_ste)
 
     def max(self) -> float:
         unsigned_bits = self.bits - (self.negative_slope != 0.0)

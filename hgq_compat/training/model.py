@@ -45,8 +45,9 @@ def set_beta(model: keras.Model, beta: float) -> None:
     if isinstance(beta, bool) or not isinstance(beta, (int, float)) or beta < 0:
         raise ValueError(f"beta={beta!r} is not accepted; accepted values: a number >= 0")
     for layer in quantized_layers(model):
-        if hasattr(layer, "beta"):
-            layer.beta.assign(float(beta))
+        var = getattr(layer, layer._ebops_beta_attr, None) if layer.hgq and layer.has_ebops else None
+        if var is not None:
+            var.assign(float(beta))
 
 
 def reset_minmax(model: keras.Model) -> None:

@@ -1,0 +1,172 @@
+"""``hgq-compat convert IN [WEIGHTS] -o OUT.keras [--hgq] [--check-data X.npy|.npz]``.
+
+Prints one table row per layer (QKeras quantizers, the hgq_compat quantizers they became,
+bits, parameters), optionally a verification line, and writes the model atomically: a
+temporary file in the target directory renamed over ``OUT``. On any error: a message naming
+the file and the layer on stderr, exit status 1, and no output file.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from typing import Any, Sequence
+
+import numpy as np
+
+from .reader import LegacyConversionError
+
+
+class CommandError(Exception):
+    pass
+
+
+def _check_output(path: str) -> str:
+    out = os.path.abspath(path)
+    if not out.endswith(".keras"):
+        raise CommandError(f"{path}: the output must be a Keras 3 archive ending in '.keras'")
+    directory = os.path.dirname(out)
+    if not os.path.isdir(directory):
+        raise CommandError(f"{path}: the output directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise CommandError(f"{path}: the output directory {directory} is not writable")
+    return out
+
+
+def load_check_data(path: str) -> tuple[Any, Any]:
+    """(inputs, reference outputs or None) from a ``.npy`` or ``.npz`` file."""
+    if not os.path.exists(path):
+        raise CommandError(f"{path}: check data file does not exist")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except Exception as exc:
+        raise CommandError(f"{path}: cannot read check data ({type(exc).__name__}: {exc})") from exc
+    if isinstance(data, np.ndarray):
+        return data, None
+    with data:
+        keys = list(data.keys())
+        x_key = next((k for k in ("x", "X", "inputs", "input") if k in keys), None)
+        if x_key is None:
+            if len(keys) == 1:
+                x_key = keys[0]
+            else:
+                raise CommandError(f"{path}: no inputs in the .npz (expected key 'x' or 'inputs'; found {keys})")
+        y_key = next((k for k in ("y", "outputs", "output") if k in keys and k != x_key), None)
+        return np.asarray(data[x_key]), (np.asarray(data[y_key]) if y_key else None)
+
+
+def _as_list(y: Any) -> list[np.ndarray]:
+    if isinstance(y, (list, tuple)):
+        return [np.asarray(v, dtype=np.float64) for v in y]
+    return [np.asarray(y, dtype=np.float64)]
+
+
+def compare(y: Any, ref: Any) -> tuple[float, float, int]:
+    """(max abs difference, fraction of outputs exactly equal, number of outputs)."""
+    ys, rs = _as_list(y), _as_list(ref)
+    if len(ys) != len(rs) or any(a.shape != b.shape for a, b in zip(ys, rs)):
+        raise CommandError(f"reference outputs have shapes {[r.shape for r in rs]} but the model gives "
+                           f"{[a.shape for a in ys]}")
+    diffs = np.concatenate([np.abs(a - b).ravel() for a, b in zip(ys, rs)])
+    n = int(diffs.size)
+    return (float(diffs.max()) if n else 0.0), (float(np.mean(diffs == 0)) if n else 1.0), n
+
+
+def format_table(rows: list) -> str:
+    header = ("layer", "class", "QKeras quantizer(s)", "hgq_compat quantizer(s)", "bits", "params")
+    body = [(r.layer, r.class_name, r.qkeras_quantizers, r.hgq_compat_quantizers, r.bits, str(r.params))
+            for r in rows]
+    widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(header)]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    out = [line(header), line(tuple("-" * w for w in widths))]
+    out += [line(b) for b in body]
+    return "\n".join(out)
+
+
+def run_convert(args: Any, stdout: Any = None, stderr: Any = None) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    tmp = None
+    try:
+        out = _check_output(args.output)
+        for p in (args.input, args.weights):
+            if p is not None and os.path.abspath(p) == out:
+                raise CommandError(f"{args.output}: the output would overwrite the input {p}")
+        check = load_check_data(args.check_data) if args.check_data else None
+
+        from .converter import convert
+
+        result = convert(args.input, args.weights, hgq=args.hgq)
+        model = result.model
+        print(f"converted {args.input}" + (f" + {args.weights}" if args.weights else "")
+              + f" ({result.source.kind}, Keras {result.source.keras_version or '?'})"
+              + (" in HGQ mode" if args.hgq else ""), file=stdout)
+        print(format_table(result.rows), file=stdout)
+        total = sum(r.params for r in result.rows)
+        print(f"total parameters: {total}", file=stdout)
+
+        fd, tmp = tempfile.mkstemp(prefix=".hgq-compat-", suffix=".keras", dir=os.path.dirname(out))
+        os.close(fd)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        model.save(tmp)
+        if check is not None:
+            x, ref = check
+            y = model.predict(x, verbose=0)
+            if ref is not None:
+                maxdiff, frac, n = compare(y, ref)
+                status = "OK" if np.allclose(np.concatenate([v.ravel() for v in _as_list(y)]),
+                                             np.concatenate([v.ravel() for v in _as_list(ref)]),
+                                             rtol=1e-5, atol=1e-6) else "MISMATCH"
+                print(f"verify {status}: {n} outputs vs reference outputs in {args.check_data}: "
+                      f"max |diff| = {maxdiff:.3g}, exact match {frac:.2%}", file=stdout)
+            else:
+                import keras
+
+                again = keras.saving.load_model(tmp, compile=False)
+                y2 = again.predict(x, verbose=0)
+                maxdiff, frac, n = compare(y2, y)
+                status = "OK" if maxdiff == 0 else "MISMATCH"
+                print(f"verify {status}: {n} outputs of the saved {os.path.basename(out)} reloaded vs the "
+                      f"converted model (no reference outputs in {args.check_data}): max |diff| = {maxdiff:.3g}, "
+                      f"exact match {frac:.2%}", file=stdout)
+            if status != "OK":
+                raise CommandError(f"{args.input}: verification failed; {args.output} not written")
+        os.replace(tmp, out)
+        tmp = None
+        print(f"wrote {args.output}", file=stdout)
+        return 0
+    except (LegacyConversionError, CommandError) as exc:
+        print(f"hgq-compat convert: error: {exc}", file=stderr)
+        return 1
+    except NotImplementedError as exc:
+        print(f"hgq-compat convert: error: {args.input}: {exc}", file=stderr)
+        return 1
+    except Exception as exc:  # anything unexpected: still name the file, still no output
+        print(f"hgq-compat convert: error: {args.input}: {type(exc).__name__}: {exc}", file=stderr)
+        return 1
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("convert", help="convert a saved QKeras model (.h5, .json + weights, qkeras-v3 .keras) "
+                                       "into a Keras 3 hgq_compat .keras file")
+    p.add_argument("input", metavar="IN", help="QKeras model: full-model .h5, model .json, or qkeras-v3 .keras")
+    p.add_argument("weights", metavar="WEIGHTS", nargs="?", default=None, help="weights .h5 (for a .json model)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.keras", help="output Keras 3 archive")
+    p.add_argument("--hgq", action="store_true", help="HGQ mode: trainable per-element bitwidths, initialised "
+                                                      "so the outputs equal the plain conversion")
+    p.add_argument("--check-data", metavar="X.npy|.npz", default=None,
+                   help="inputs to verify the converted model on; an .npz may hold reference outputs under "
+                        "'y' or 'outputs' (else the saved file is reloaded and compared)")
+    p.set_defaults(func=run_convert)
+
+
+def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - convenience
+    from ..cli import main as cli_main
+
+    return cli_main(["convert", *(argv or [])])
