@@ -7,13 +7,14 @@ or for a whole model with ``quantization_config(mode='hgq')``.
 
 __version__ = "0.1.0"
 
+from .constraints import Clip, QInitializer, get_auto_range_constraint_initializer
 from .core import FixedPointQuantizer, QuantSpec, QuantizationConfig, quantization_config
-from .layers import QActivation, QConv1D, QConv2D, QDense
-from .quantizers import get_quantizer, quantized_bits, quantized_relu
+from .estimate import print_qstats
+from .layers import (QActivation, QAdaptiveActivation, QAveragePooling2D, QBatchNormalization, QBidirectional,
+                     QConv1D, QConv2D, QConv2DBatchnorm, QConv2DTranspose, QDense, QDepthwiseConv2D,
+                     QDepthwiseConv2DBatchnorm, QGlobalAveragePooling2D, QGRU, QGRUCell, QLSTM, QLSTMCell,
+                     QSeparableConv1D, QSeparableConv2D, QSimpleRNN, QSimpleRNNCell)
+from .legacy import convert_qkeras_model
+from .quantizers import *  # noqa: F401,F403 (every QKeras quantizer name)
+from .quantizers import get_quantizer
 from .training import FreeEBOPs, layer_ebops, model_ebops, reset_minmax, set_beta, trace_minmax
-
-__all__ = [
-    "FixedPointQuantizer", "FreeEBOPs", "QActivation", "QConv1D", "QConv2D", "QDense", "QuantSpec",
-    "QuantizationConfig", "get_quantizer", "layer_ebops", "model_ebops", "quantization_config",
-    "quantized_bits", "quantized_relu", "reset_minmax", "set_beta", "trace_minmax", "__version__",
-]

@@ -1,5 +1,5 @@
 """QKeras module path ``qkeras.qconvolutional``: re-exports."""
 
-from .layers import QConv1D, QConv2D
+from .layers import QConv1D, QConv2D, QConv2DTranspose, QDepthwiseConv2D, QSeparableConv1D, QSeparableConv2D
 
-__all__ = ["QConv1D", "QConv2D"]
+__all__ = ["QConv1D", "QConv2D", "QConv2DTranspose", "QDepthwiseConv2D", "QSeparableConv1D", "QSeparableConv2D"]

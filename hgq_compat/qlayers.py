@@ -1,6 +1,9 @@
 """QKeras module path ``qkeras.qlayers``: re-exports."""
 
-from .layers import QActivation, QDense
+from .constraints import Clip, QInitializer, get_auto_range_constraint_initializer, get_constraint
+from .layers import QActivation, QAdaptiveActivation, QDense
+from .quantizers import *  # noqa: F401,F403 (QKeras' qlayers re-exports its quantizers)
 from .quantizers import get_quantizer
 
-__all__ = ["QActivation", "QDense", "get_quantizer"]
+__all__ = ["Clip", "QActivation", "QAdaptiveActivation", "QDense", "QInitializer",
+           "get_auto_range_constraint_initializer", "get_constraint", "get_quantizer"]

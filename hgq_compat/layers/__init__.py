@@ -1,8 +1,19 @@
 """Quantized layers: one shared base (`QuantizedLayerMixin`) and thin QKeras-named classes."""
 
 from .activation import QActivation
+from .adaptive import QAdaptiveActivation
 from .base import QuantizedLayerMixin
 from .conv import QConv1D, QConv2D
+from .conv_extra import QConv2DTranspose, QDepthwiseConv2D, QSeparableConv1D, QSeparableConv2D
 from .dense import QDense
+from .folded import QConv2DBatchnorm, QDepthwiseConv2DBatchnorm
+from .normalization import QBatchNormalization
+from .pooling import QAveragePooling2D, QGlobalAveragePooling2D
+from .recurrent import QBidirectional, QGRU, QGRUCell, QLSTM, QLSTMCell, QSimpleRNN, QSimpleRNNCell
 
-__all__ = ["QActivation", "QConv1D", "QConv2D", "QDense", "QuantizedLayerMixin"]
+__all__ = [
+    "QActivation", "QAdaptiveActivation", "QAveragePooling2D", "QBatchNormalization", "QBidirectional",
+    "QConv1D", "QConv2D", "QConv2DBatchnorm", "QConv2DTranspose", "QDense", "QDepthwiseConv2D",
+    "QDepthwiseConv2DBatchnorm", "QGRU", "QGRUCell", "QGlobalAveragePooling2D", "QLSTM", "QLSTMCell",
+    "QSeparableConv1D", "QSeparableConv2D", "QSimpleRNN", "QSimpleRNNCell", "QuantizedLayerMixin",
+]

@@ -100,6 +100,9 @@ class QuantizedLayerMixin:
     """
 
     has_ebops = True
+    #: attribute holding the EBOPs weight variable (layers with their own ``beta`` weight,
+    #: such as batch normalization, use another name)
+    _ebops_beta_attr = "beta"
 
     def _init_quantization(self, kwargs: dict) -> None:
         self.qconfig = pop_quantization_kwargs(kwargs)
@@ -133,7 +136,10 @@ class QuantizedLayerMixin:
         if self.hgq and q is not None and not isinstance(q, (FixedPointQuantizer, QKerasModeQuantizer)):
             gran = self.qconfig.granularity
             shared_axes(gran, weight_rank, argument=f"{type(self).__name__} {role}: granularity")
-            q.hgq_spec(gran)  # raises NotImplementedError for non fixed-point quantizers
+            try:
+                q.hgq_spec(gran)  # raises NotImplementedError for non fixed-point quantizers
+            except NotImplementedError as e:
+                raise NotImplementedError(f"{type(self).__name__} {role}_quantizer: {e}") from e
         self._weight_quantizer_args[role] = (q, weight_rank)
         return q
 
@@ -160,7 +166,7 @@ class QuantizedLayerMixin:
     def _build_quantizers(self, input_shape: tuple) -> None:
         for role, (q, rank) in self._weight_quantizer_args.items():
             layer = None
-            if q is not None:
+            if q is not None and getattr(self, role, None) is not None:
                 layer = make_quantizer_layer(q, self.mode, self.qconfig.granularity, True, f"{role}_quantizer")
                 weight = getattr(self, role)
                 layer.build(tuple(weight.shape))
@@ -172,8 +178,9 @@ class QuantizedLayerMixin:
                 self._activation_quantizer, self.mode, self.qconfig.activation_granularity, False, "output_quantizer")
             self.output_quantizer.build(tuple(self.compute_output_shape(input_shape)))
         if self.hgq and self.has_ebops:
-            self.beta = self.add_weight(name="beta", shape=(), trainable=False,
-                                        initializer=keras.initializers.Constant(self.qconfig.beta))
+            setattr(self, self._ebops_beta_attr, self.add_weight(
+                name=self._ebops_beta_attr, shape=(), trainable=False,
+                initializer=keras.initializers.Constant(self.qconfig.beta)))
         self._input_feature_shape = tuple(input_shape[1:])
 
     def _init_po2_bitwidths(self, layer: FixedPointQuantizer, q: Any, weight: Any) -> None:
@@ -257,7 +264,7 @@ class QuantizedLayerMixin:
 
     def _add_ebops_loss(self, weights: dict, training: bool | None) -> None:
         if training and self.hgq and self.has_ebops:
-            self.add_loss(self.beta * self._ebops(self.input_bits(), weights))
+            self.add_loss(getattr(self, self._ebops_beta_attr) * self._ebops(self.input_bits(), weights))
 
     # ---------------------------------------------------------------- saving
     def save_own_variables(self, store: Any) -> None:

@@ -36,6 +36,8 @@ def test_layer_output_matches_qkeras(case):
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_layer_gradients_match_qkeras(case):
+    if not case.get("train_grads"):
+        pytest.skip("stochastic in training: QKeras recorded no deterministic gradient")
     layer = build_layer(case)
     x = golden.array("layers", case["input"])
     g = golden.array("layers", case["g"])

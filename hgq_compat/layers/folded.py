@@ -1,0 +1,333 @@
+"""QConv2DBatchnorm and QDepthwiseConv2DBatchnorm: convolution with batch normalization
+folded into the quantized kernel and bias (QKeras 0.9.0 semantics).
+
+Per call (training=True):
+1. the float convolution ``y = conv(x, W) + b`` is computed; its batch mean/variance update
+   the moving statistics while ``bn_training`` (training and iteration <= ema_freeze_delay)
+   as tf-keras' fused batch norm does (moving variance from the Bessel-corrected batch
+   variance); ``iteration`` counts training calls;
+2. 'batch_stats_folding': ``inv = gamma / sqrt(var + eps)`` with the batch statistics while
+   bn_training, else the moving ones; ``folded_bias = inv * (b - mean) + beta``;
+   'ema_stats_folding': the kernel is always folded with the moving statistics; while
+   bn_training the bias uses the batch statistics and the output is multiplied by
+   ``sqrt(moving_var + eps) / sqrt(batch_var + eps)``;
+3. ``out = activation(conv(x, Q_k(inv * W)) [* corr] + Q_b(folded_bias))``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+from keras import ops
+
+from ..core.ebops import conv_ebops, depthwise_conv_ebops
+from .conv import QConv2D
+from .conv_extra import QDepthwiseConv2D
+
+FOLDING_MODES = ("ema_stats_folding", "batch_stats_folding")
+
+
+class QFoldedBatchnormMixin:
+    """Batch-norm state and the folding arithmetic shared by the folded convolutions."""
+
+    _ebops_beta_attr = "ebops_beta"
+    _kernel_role = "kernel"
+
+    def _init_bn(self, axis: Any, momentum: float, epsilon: float, center: bool, scale: bool, initializers: dict,
+                 regularizers: dict, constraints: dict, renorm: bool, renorm_clipping: Any, renorm_momentum: float,
+                 fused: Any, virtual_batch_size: Any, adjustment: Any, ema_freeze_delay: Any,
+                 folding_mode: str) -> None:
+        name = type(self).__name__
+        if folding_mode not in FOLDING_MODES:
+            raise ValueError(f"{name}: folding_mode={folding_mode!r}; expected one of {FOLDING_MODES}")
+        if renorm:
+            raise NotImplementedError(f"{name}: renorm=True is not supported")
+        if virtual_batch_size is not None:
+            raise NotImplementedError(f"{name}: virtual_batch_size is not supported")
+        if adjustment is not None:
+            raise NotImplementedError(f"{name}: adjustment is not supported")
+        axes = axis if isinstance(axis, (list, tuple)) else [axis]
+        if len(axes) != 1 or axes[0] not in (-1, 3):
+            raise NotImplementedError(f"{name}: axis={axis!r}; only the channel axis (-1 or 3) is supported")
+        self.bn_axis = axes[0]
+        self.momentum = float(momentum)
+        self.epsilon = float(epsilon)
+        self.center = center
+        self.scale = scale
+        self.renorm_clipping = renorm_clipping
+        self.renorm_momentum = renorm_momentum
+        self.fused = fused
+        self.bn_initializers = {k: keras.initializers.get(v) for k, v in initializers.items()}
+        self.bn_regularizers = {k: keras.regularizers.get(v) for k, v in regularizers.items()}
+        self.bn_constraints = {k: keras.constraints.get(v) for k, v in constraints.items()}
+        self.ema_freeze_delay = ema_freeze_delay
+        self.folding_mode = folding_mode
+
+    def _n_channels(self, input_shape: tuple) -> int:
+        raise NotImplementedError
+
+    def build(self, input_shape: tuple) -> None:
+        keras_base = self._keras_base()
+        keras_base.build(self, input_shape)
+        c = self._n_channels(input_shape)
+        init, reg, con = self.bn_initializers, self.bn_regularizers, self.bn_constraints
+        self.gamma = self.add_weight(name="gamma", shape=(c,), initializer=init["gamma_initializer"],
+                                     regularizer=reg["gamma_regularizer"], constraint=con["gamma_constraint"],
+                                     trainable=True) if self.scale else None
+        self.bn_beta = self.add_weight(name="beta", shape=(c,), initializer=init["beta_initializer"],
+                                       regularizer=reg["beta_regularizer"], constraint=con["beta_constraint"],
+                                       trainable=True) if self.center else None
+        self.iteration = self.add_weight(name="iteration", shape=(), dtype="int64", trainable=False,
+                                         initializer=keras.initializers.Constant(-1))
+        self.moving_mean = self.add_weight(name="moving_mean", shape=(c,), trainable=False,
+                                           initializer=init["moving_mean_initializer"])
+        self.moving_variance = self.add_weight(name="moving_variance", shape=(c,), trainable=False,
+                                               initializer=init["moving_variance_initializer"])
+        # the bias quantizer applies to the folded bias, which exists without use_bias too
+        bias_args = self._weight_quantizer_args.pop("bias", None) if not self.use_bias else None
+        self._build_quantizers(input_shape)
+        if bias_args is not None:
+            from ..quantizers import make_quantizer_layer
+
+            self._weight_quantizer_args["bias"] = bias_args
+            layer = None
+            if bias_args[0] is not None:
+                layer = make_quantizer_layer(bias_args[0], self.mode, self.qconfig.granularity, True, "bias_quantizer")
+                layer.build((c,))
+            self.bias_quantizer_internal = layer
+        self.built = True
+
+    def _init_po2_bitwidths(self, layer: Any, q: Any, weight: Any) -> None:
+        if weight is getattr(self, self._kernel_role, None) and getattr(self, "moving_variance", None) is not None:
+            weight = self._fold(False, None, None)[0]
+        super()._init_po2_bitwidths(layer, q, weight)
+
+    # ------------------------------------------------------------------ folding
+    def _bn_training(self, training: bool) -> Any:
+        if not training:
+            return False
+        if self.ema_freeze_delay is None or self.ema_freeze_delay < 0:
+            return True
+        return ops.less_equal(ops.convert_to_tensor(self.iteration), self.ema_freeze_delay)
+
+    def _fold(self, bn_training: Any, mean: Any, variance: Any) -> tuple[Any, Any, Any]:
+        """(folded kernel, folded bias, output correction or None), unquantized."""
+        kernel = getattr(self, self._kernel_role)
+        bias = self.bias if self.use_bias else 0.0
+        mv_inv = ops.rsqrt(self.moving_variance + self.epsilon)
+        if self.gamma is not None:
+            mv_inv = mv_inv * self.gamma
+        beta = self.bn_beta if self.bn_beta is not None else 0.0
+        mv_bias = mv_inv * (bias - self.moving_mean) + beta
+        corr = None
+        if bn_training is False:
+            inv, folded_bias = mv_inv, mv_bias
+        else:
+            batch_inv = ops.rsqrt(variance + self.epsilon)
+            if self.gamma is not None:
+                batch_inv = batch_inv * self.gamma
+            folded_bias = ops.where(bn_training, batch_inv * (bias - mean) + beta, mv_bias)
+            if self.folding_mode == "batch_stats_folding":
+                inv = ops.where(bn_training, batch_inv, mv_inv)
+            else:
+                inv = mv_inv
+                corr = ops.where(bn_training, ops.sqrt(self.moving_variance + self.epsilon)
+                                 * ops.rsqrt(variance + self.epsilon), ops.ones_like(variance))
+        return self._scale_kernel(kernel, inv), folded_bias, corr
+
+    def _scale_kernel(self, kernel: Any, inv: Any) -> Any:
+        return inv * kernel
+
+    def folded_weights(self, training: bool | None = None) -> dict:
+        """Quantized folded kernel and bias with the moving statistics (inference)."""
+        k, b, _ = self._fold(False, None, None)
+        return {"folded_kernel": self._quantize(self._kernel_role, k, training),
+                "folded_bias": self._quantize("bias", b, training)}
+
+    def _quantize(self, role: str, value: Any, training: bool | None) -> Any:
+        q = getattr(self, f"{role}_quantizer_internal", None)
+        return value if q is None else q(value, training=training)
+
+    def quantized_weight(self, role: str, training: bool | None = None) -> Any:
+        if role in ("folded_kernel", "folded_bias"):
+            return self.folded_weights(training)[role]
+        return super().quantized_weight(role, training)
+
+    def _update_moving(self, bn_training: Any, mean: Any, variance: Any, n: int) -> None:
+        f = 1.0 - self.momentum
+        mean = ops.stop_gradient(mean)
+        variance = ops.stop_gradient(variance) * (n / max(n - 1, 1))
+        new_mean = self.moving_mean * (1.0 - f) + mean * f
+        new_var = self.moving_variance * (1.0 - f) + variance * f
+        if bn_training is not True:
+            new_mean = ops.where(bn_training, new_mean, ops.convert_to_tensor(self.moving_mean))
+            new_var = ops.where(bn_training, new_var, ops.convert_to_tensor(self.moving_variance))
+        self.moving_mean.assign(new_mean)
+        self.moving_variance.assign(new_var)
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        training = bool(training) and self.trainable
+        bn_training = self._bn_training(training)
+        mean = variance = None
+        if training:
+            y = self._conv(inputs, getattr(self, self._kernel_role))
+            if self.use_bias:
+                y = ops.add(y, self.bias)
+            mean, variance = ops.moments(y, axes=list(range(len(y.shape) - 1)))
+            n = math.prod(int(d) for d in y.shape[:-1])
+            self._update_moving(bn_training, mean, variance, n)
+            self.iteration.assign_add(ops.cast(1, self.iteration.dtype))
+        kernel, bias, corr = self._fold(bn_training, mean, variance)
+        qk = self._quantize(self._kernel_role, kernel, training)
+        qb = self._quantize("bias", bias, training)
+        out = self._conv(inputs, qk)
+        if corr is not None:
+            out = out * corr
+        out = ops.add(out, qb)
+        self._add_ebops_loss({self._kernel_role: qk, "bias": qb}, training)
+        return self.quantize_output(out, training)
+
+    def _bn_config(self) -> dict:
+        ser = keras.saving.serialize_keras_object
+        config = {"axis": self.bn_axis, "momentum": self.momentum, "epsilon": self.epsilon, "center": self.center,
+                  "scale": self.scale, "renorm": False, "renorm_clipping": self.renorm_clipping,
+                  "renorm_momentum": self.renorm_momentum, "fused": self.fused, "virtual_batch_size": None,
+                  "adjustment": None, "ema_freeze_delay": self.ema_freeze_delay, "folding_mode": self.folding_mode}
+        for d in (self.bn_initializers, self.bn_regularizers, self.bn_constraints):
+            config.update({k: ser(v) for k, v in d.items()})
+        return config
+
+
+def _bn_groups(beta_initializer, gamma_initializer, moving_mean_initializer, moving_variance_initializer,
+               beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint) -> dict:
+    return dict(
+        initializers=dict(beta_initializer=beta_initializer, gamma_initializer=gamma_initializer,
+                          moving_mean_initializer=moving_mean_initializer,
+                          moving_variance_initializer=moving_variance_initializer),
+        regularizers=dict(beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer),
+        constraints=dict(beta_constraint=beta_constraint, gamma_constraint=gamma_constraint))
+
+
+@keras.saving.register_keras_serializable(package="hgq_compat")
+class QConv2DBatchnorm(QFoldedBatchnormMixin, QConv2D):
+    """QConv2D with a folded batch normalization (QKeras ``QConv2DBatchnorm``)."""
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
+                 data_format: str = "channels_last", dilation_rate: Any = (1, 1), activation: Any = None,
+                 use_bias: bool = True, kernel_initializer: Any = "he_normal", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
+                 kernel_constraint: Any = None, bias_constraint: Any = None, kernel_quantizer: Any = None,
+                 bias_quantizer: Any = None, axis: Any = -1, momentum: float = 0.99, epsilon: float = 0.001,
+                 center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
+                 gamma_initializer: Any = "ones", moving_mean_initializer: Any = "zeros",
+                 moving_variance_initializer: Any = "ones", beta_regularizer: Any = None,
+                 gamma_regularizer: Any = None, beta_constraint: Any = None, gamma_constraint: Any = None,
+                 renorm: bool = False, renorm_clipping: Any = None, renorm_momentum: float = 0.99, fused: Any = None,
+                 trainable: bool = True, virtual_batch_size: Any = None, adjustment: Any = None,
+                 ema_freeze_delay: Any = None, folding_mode: str = "ema_stats_folding", **kwargs: Any):
+        for key in ("groups",):
+            if kwargs.get(key, 1) != 1:
+                raise NotImplementedError(f"QConv2DBatchnorm: {key}={kwargs[key]!r} is not supported")
+            kwargs.pop(key, None)
+        super().__init__(filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
+                         data_format=data_format, dilation_rate=dilation_rate, activation=activation,
+                         use_bias=use_bias, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                         bias_constraint=bias_constraint, kernel_quantizer=kernel_quantizer,
+                         bias_quantizer=bias_quantizer, trainable=trainable, **kwargs)
+        self._init_bn(axis, momentum, epsilon, center, scale, renorm=renorm, renorm_clipping=renorm_clipping,
+                      renorm_momentum=renorm_momentum, fused=fused, virtual_batch_size=virtual_batch_size,
+                      adjustment=adjustment, ema_freeze_delay=ema_freeze_delay, folding_mode=folding_mode,
+                      **_bn_groups(beta_initializer, gamma_initializer, moving_mean_initializer,
+                                   moving_variance_initializer, beta_regularizer, gamma_regularizer, beta_constraint,
+                                   gamma_constraint))
+
+    def _keras_base(self) -> type:
+        return keras.layers.Conv2D
+
+    def _n_channels(self, input_shape: tuple) -> int:
+        return self.filters
+
+    def _conv(self, inputs: Any, kernel: Any) -> Any:
+        return ops.conv(inputs, kernel, strides=self.strides, padding=self.padding, dilation_rate=self.dilation_rate,
+                        data_format=self.data_format)
+
+    def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
+        if weights is None:
+            w = self.folded_weights()
+            weights = {"kernel": w["folded_kernel"], "bias": w["folded_bias"]}
+        return conv_ebops(input_bits, self.weight_bits("kernel", weights["kernel"]),
+                          self.weight_bits("bias", weights["bias"]), strides=self.strides, padding=self.padding,
+                          dilation_rate=self.dilation_rate)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(self._bn_config())
+        return config
+
+
+@keras.saving.register_keras_serializable(package="hgq_compat")
+class QDepthwiseConv2DBatchnorm(QFoldedBatchnormMixin, QDepthwiseConv2D):
+    """QDepthwiseConv2D with a folded batch normalization (QKeras ``QDepthwiseConv2DBatchnorm``)."""
+
+    _kernel_role = "depthwise_kernel"
+
+    def __init__(self, kernel_size: Any, strides: Any = (1, 1), padding: str = "VALID", depth_multiplier: int = 1,
+                 data_format: str | None = None, activation: Any = None, use_bias: bool = True,
+                 depthwise_initializer: Any = "he_normal", bias_initializer: Any = "zeros",
+                 depthwise_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
+                 depthwise_constraint: Any = None, bias_constraint: Any = None, dilation_rate: Any = (1, 1),
+                 depthwise_quantizer: Any = None, bias_quantizer: Any = None, depthwise_range: Any = None,
+                 bias_range: Any = None, axis: Any = -1, momentum: float = 0.99, epsilon: float = 0.001,
+                 center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
+                 gamma_initializer: Any = "ones", moving_mean_initializer: Any = "zeros",
+                 moving_variance_initializer: Any = "ones", beta_regularizer: Any = None,
+                 gamma_regularizer: Any = None, beta_constraint: Any = None, gamma_constraint: Any = None,
+                 renorm: bool = False, renorm_clipping: Any = None, renorm_momentum: float = 0.99, fused: Any = None,
+                 trainable: bool = True, virtual_batch_size: Any = None, adjustment: Any = None,
+                 ema_freeze_delay: Any = None, folding_mode: str = "ema_stats_folding", **kwargs: Any):
+        super().__init__(kernel_size=kernel_size, strides=strides, padding=padding, depth_multiplier=depth_multiplier,
+                         data_format=data_format, activation=activation, use_bias=use_bias,
+                         depthwise_initializer=depthwise_initializer, bias_initializer=bias_initializer,
+                         depthwise_regularizer=depthwise_regularizer, bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer, depthwise_constraint=depthwise_constraint,
+                         bias_constraint=bias_constraint, dilation_rate=dilation_rate,
+                         depthwise_quantizer=depthwise_quantizer, bias_quantizer=bias_quantizer,
+                         depthwise_range=depthwise_range, bias_range=bias_range, trainable=trainable, **kwargs)
+        self._init_bn(axis, momentum, epsilon, center, scale, renorm=renorm, renorm_clipping=renorm_clipping,
+                      renorm_momentum=renorm_momentum, fused=fused, virtual_batch_size=virtual_batch_size,
+                      adjustment=adjustment, ema_freeze_delay=ema_freeze_delay, folding_mode=folding_mode,
+                      **_bn_groups(beta_initializer, gamma_initializer, moving_mean_initializer,
+                                   moving_variance_initializer, beta_regularizer, gamma_regularizer, beta_constraint,
+                                   gamma_constraint))
+
+    def _keras_base(self) -> type:
+        return keras.layers.DepthwiseConv2D
+
+    def _n_channels(self, input_shape: tuple) -> int:
+        return int(input_shape[-1]) * self.depth_multiplier
+
+    def _scale_kernel(self, kernel: Any, inv: Any) -> Any:
+        return ops.reshape(inv, tuple(kernel.shape[2:])) * kernel
+
+    def _conv(self, inputs: Any, kernel: Any) -> Any:
+        if isinstance(kernel, dict):
+            kernel = kernel["depthwise_kernel"]
+        return ops.depthwise_conv(inputs, kernel, strides=self.strides, padding=self.padding,
+                                  dilation_rate=self.dilation_rate, data_format=self.data_format)
+
+    def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
+        if weights is None:
+            w = self.folded_weights()
+            weights = {"depthwise_kernel": w["folded_kernel"], "bias": w["folded_bias"]}
+        return depthwise_conv_ebops(input_bits, self.weight_bits("depthwise_kernel", weights["depthwise_kernel"]),
+                                    self.weight_bits("bias", weights["bias"]), strides=self.strides,
+                                    padding=self.padding, dilation_rate=self.dilation_rate)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(self._bn_config())
+        return config

@@ -1,0 +1,112 @@
+"""QAveragePooling2D and QGlobalAveragePooling2D (QKeras signatures).
+
+QKeras computes ``keras_average(x) * area * average_quantizer(1 / area)`` and then applies
+``activation`` (a quantizer or a Keras activation).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+from keras import ops
+
+from ..core.ebops import pooling_ebops
+from ..core.quantizer import FixedPointQuantizer
+from ..quantizers import QKerasModeQuantizer, get_quantizer, is_quantizer, make_quantizer_layer
+from .base import QuantizedLayerMixin, _serialize, deserialize_quantizer_arg
+
+
+class QAveragePoolingMixin(QuantizedLayerMixin):
+    """Shared body: quantized 1/area factor, output quantizer, EBOPs of the adds."""
+
+    def _init_pooling(self, kwargs: dict, average_quantizer: Any) -> None:
+        self._init_quantization(kwargs)
+        q = get_quantizer(deserialize_quantizer_arg(average_quantizer))
+        if q is not None and not is_quantizer(q) and not isinstance(q, (FixedPointQuantizer, QKerasModeQuantizer)):
+            raise ValueError(f"{type(self).__name__}: average_quantizer={average_quantizer!r} is not a quantizer")
+        if self.hgq and q is not None and is_quantizer(q):
+            q.hgq_spec(())  # raises NotImplementedError for non fixed-point quantizers
+        self.average_quantizer = q
+        self.quantizers_list = [q]
+
+    def _finish_pooling(self, activation: Any) -> None:
+        if self.data_format != "channels_last":
+            raise NotImplementedError(f"{type(self).__name__}: data_format={self.data_format!r}; "
+                                      "only 'channels_last' is supported")
+        self.activation = self._set_activation(activation)
+
+    @property
+    def quantizers(self) -> list:
+        return [self.average_quantizer]
+
+    def build(self, input_shape: tuple) -> None:
+        self._build_quantizers(input_shape)
+        self.average_quantizer_internal = None
+        if self.average_quantizer is not None:
+            self.average_quantizer_internal = make_quantizer_layer(self.average_quantizer, self.mode, (), True,
+                                                                   "average_quantizer")
+            self.average_quantizer_internal.build(())
+        self.built = True
+
+    def _pool_area(self, input_shape: tuple) -> int:
+        raise NotImplementedError
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        x = super().call(inputs)
+        if self.average_quantizer_internal is not None:
+            area = self._pool_area(tuple(inputs.shape))
+            factor = self.average_quantizer_internal(ops.convert_to_tensor(1.0 / area, dtype="float32"),
+                                                     training=training)
+            x = x * float(area)
+            x = x * ops.cast(factor, x.dtype)
+        if training and self.hgq and self.has_ebops:
+            self.add_loss(getattr(self, self._ebops_beta_attr) * self._ebops(self.input_bits()))
+        return self.quantize_output(x, training)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["average_quantizer"] = _serialize(self.average_quantizer) if self.average_quantizer is not None else None
+        config["activation"] = self._serialize_activation()
+        config.update(self._quantization_config())
+        return config
+
+
+@keras.saving.register_keras_serializable(package="hgq_compat")
+class QAveragePooling2D(QAveragePoolingMixin, keras.layers.AveragePooling2D):
+    """Average pooling with a quantized 1/area factor (QKeras ``QAveragePooling2D``)."""
+
+    def __init__(self, pool_size: Any = (2, 2), strides: Any = None, padding: str = "valid",
+                 data_format: str | None = None, average_quantizer: Any = None, activation: Any = None,
+                 **kwargs: Any):
+        self._init_pooling(kwargs, average_quantizer)
+        super().__init__(pool_size=pool_size, strides=strides, padding=padding,
+                         data_format=data_format or "channels_last", **kwargs)
+        self._finish_pooling(activation)
+
+    def _pool_area(self, input_shape: tuple) -> int:
+        return math.prod(self.pool_size)
+
+    def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
+        return pooling_ebops(input_bits, self.pool_size, self.strides, self.padding)
+
+
+@keras.saving.register_keras_serializable(package="hgq_compat")
+class QGlobalAveragePooling2D(QAveragePoolingMixin, keras.layers.GlobalAveragePooling2D):
+    """Global average pooling with a quantized 1/area factor (QKeras ``QGlobalAveragePooling2D``)."""
+
+    def __init__(self, data_format: str | None = None, average_quantizer: Any = None, activation: Any = None,
+                 **kwargs: Any):
+        self._init_pooling(kwargs, average_quantizer)
+        super().__init__(data_format=data_format or "channels_last", **kwargs)
+        if self.keepdims:
+            raise NotImplementedError(f"{type(self).__name__}: keepdims=True is not supported (QKeras has no such "
+                                      "argument)")
+        self._finish_pooling(activation)
+
+    def _pool_area(self, input_shape: tuple) -> int:
+        return int(input_shape[1]) * int(input_shape[2])
+
+    def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
+        return pooling_ebops(input_bits)
