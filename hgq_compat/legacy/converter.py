@@ -10,6 +10,8 @@ re-initialised from the loaded weights, so outputs equal the plain conversion.
 
 from __future__ import annotations
 
+import warnings
+
 import dataclasses
 import os
 from typing import Any
@@ -107,10 +109,26 @@ class _Builder:
             return cls.from_config(kwargs)
         except LegacyConversionError:
             raise
-        except NotImplementedError as exc:
-            raise ctx.not_implemented(f"{exc}") from exc
         except Exception as exc:
+            fallback = self._qkeras_mode_fallback(cls, kwargs, exc, is_q, name, class_name)
+            if fallback is not None:
+                return fallback
+            if isinstance(exc, NotImplementedError):
+                raise ctx.not_implemented(f"{exc}") from exc
             raise ctx.error(f"cannot rebuild the layer ({type(exc).__name__}: {exc})") from exc
+
+    def _qkeras_mode_fallback(self, cls: type, kwargs: dict, exc: Exception, is_q: bool, name: str,
+                              class_name: str) -> keras.layers.Layer | None:
+        """In HGQ conversion, a layer whose quantizer is not fixed point keeps QKeras mode."""
+        from ..core.config import current_config
+
+        if not (is_q and current_config().mode == "hgq" and "HGQ mode is not available" in str(exc)):
+            return None
+        layer = cls.from_config({**kwargs, "mode": "qkeras"})
+        warnings.warn(f"{self.path}: layer {name!r} ({class_name}) kept in QKeras mode: its quantizer is not "
+                      "fixed point, so its bitwidths cannot be trained", stacklevel=3)
+        return layer
+
 
     # -------------------------------------------------------------- models
     def build_model(self, model_cfg: dict, nested: bool = False) -> keras.Model:
@@ -280,10 +298,11 @@ def saved_variables(layer: keras.layers.Layer) -> list:
     for sub in layer._flatten_layers(include_self=False, recursive=True):
         if isinstance(sub, (FixedPointQuantizer, QKerasModeQuantizer)):
             skip.update(id(v) for v in sub.weights)
-    if isinstance(layer, QuantizedLayerMixin) and layer.hgq:
-        for v in layer.weights:
-            if v.name == "beta" and tuple(v.shape) == () and not v.trainable:
-                skip.add(id(v))
+    for sub in layer._flatten_layers(include_self=True, recursive=True):
+        if isinstance(sub, QuantizedLayerMixin) and sub.hgq:
+            ebops_beta = getattr(sub, sub._ebops_beta_attr, None)
+            if isinstance(ebops_beta, keras.Variable) and tuple(ebops_beta.shape) == () and not ebops_beta.trainable:
+                skip.add(id(ebops_beta))
     return [v for v in layer.weights if id(v) not in skip]
 
 
@@ -297,6 +316,10 @@ def _leaf_layers(model: keras.Model) -> list[keras.layers.Layer]:
         else:
             out.append(layer)
     return out
+
+
+_LEGACY_WEIGHT_NAMES = {"kernel": "depthwise_kernel"}
+"""Keras 3 weight names that Keras 2 saved under another name (DepthwiseConv2D's kernel)."""
 
 
 def _describe(variables: list) -> str:
@@ -318,7 +341,7 @@ def _assign_layer(ctx: Context, layer: keras.layers.Layer, saved: list[SavedWeig
             by_name.setdefault(s.short_name, []).append(s)
         matched, missing = [], []
         for v in targets:
-            bucket = by_name.get(v.name)
+            bucket = by_name.get(v.name) or by_name.get(_LEGACY_WEIGHT_NAMES.get(v.name, ""))
             if bucket:
                 matched.append((v, bucket.pop(0)))
             else:

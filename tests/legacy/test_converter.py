@@ -3,6 +3,8 @@ config dialects and mixed plain-Keras functional graphs."""
 
 from __future__ import annotations
 
+import warnings
+
 import copy
 import json
 
@@ -59,7 +61,9 @@ def test_golden_model_hgq_equals_plain(name):
     """--hgq: per-element trainable bitwidths initialised so outputs equal the plain conversion."""
     case = model_case(name)
     plain = _convert_golden(name, "h5")
-    hgq = _convert_golden(name, "h5", hgq=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        hgq = _convert_golden(name, "h5", hgq=True)
     x = arr("models", case["input"])
     np.testing.assert_array_equal(np.asarray(hgq.predict(x, verbose=0)), np.asarray(plain.predict(x, verbose=0)))
     from hgq_compat.core.quantizer import FixedPointQuantizer
@@ -67,7 +71,12 @@ def test_golden_model_hgq_equals_plain(name):
     fpqs = [l for l in hgq._flatten_layers(recursive=True) if isinstance(l, FixedPointQuantizer)]
     assert fpqs and all(q.spec.trainable_f for q in fpqs)
     assert any(tuple(q.f.shape) not in ((), (1,)) for q in fpqs)  # per-element
-    assert all(l.hgq for l in hgq._flatten_layers(recursive=True) if hasattr(l, "qconfig"))
+    kept = [l for l in hgq._flatten_layers(recursive=True) if hasattr(l, "qconfig") and not l.hgq]
+    for layer in kept:  # only layers with a quantizer that is not fixed point stay in QKeras mode
+        kinds = [q.to_spec().kind for q in layer.quantizers if q is not None and hasattr(q, "to_spec")]
+        assert any(k != "fixed" for k in kinds), layer.name
+        assert any(f"layer {layer.name!r}" in str(w.message) and "kept in QKeras mode" in str(w.message)
+                   for w in caught)
 
 
 def test_nested_inner_layer_outputs():
