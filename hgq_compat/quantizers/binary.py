@@ -123,6 +123,18 @@ class binary(BaseQuantizer):  # noqa: N801 (QKeras name)
         return {"use_01": self.use_01, "alpha": self.alpha, "use_stochastic_rounding": self.use_stochastic_rounding}
 
 
+def _sigmoid_sampler_str(name: str, q: Any) -> str:
+    """QKeras text of stochastic_binary / bernoulli: alpha, temperature, use_real_sigmoid."""
+    flags = []
+    if q.alpha is not None:
+        flags.append("alpha=" + F.alpha_text(q.alpha))
+    if q.temperature != 6.0:
+        flags.append("temperature=" + str(q.temperature))
+    if not q.use_real_sigmoid:
+        flags.append("use_real_sigmoid=" + str(int(q.use_real_sigmoid)))
+    return name + "(" + ",".join(flags) + ")"
+
+
 @register_quantizer
 class stochastic_binary(binary):  # noqa: N801 (QKeras name)
     """Training: +-scale drawn with probability sigmoid(temperature * x / std); inference: binary."""
@@ -133,14 +145,7 @@ class stochastic_binary(binary):  # noqa: N801 (QKeras name)
         self.use_real_sigmoid = use_real_sigmoid
 
     def __str__(self) -> str:
-        flags = []
-        if self.alpha is not None:
-            flags.append("alpha=" + F.alpha_text(self.alpha))
-        if self.temperature != 6.0:
-            flags.append("temperature=" + str(self.temperature))
-        if not self.use_real_sigmoid:
-            flags.append("use_real_sigmoid=" + str(int(self.use_real_sigmoid)))
-        return "stochastic_binary(" + ",".join(flags) + ")"
+        return _sigmoid_sampler_str("stochastic_binary", self)
 
     def to_spec(self) -> QuantSpec:
         return QuantSpec(keep_negative=1, integer=0, fractional=0, kind="stochastic")
@@ -364,14 +369,7 @@ class bernoulli(BaseQuantizer):  # noqa: N801 (QKeras name)
         self.scale = None
 
     def __str__(self) -> str:
-        flags = []
-        if self.alpha is not None:
-            flags.append("alpha=" + F.alpha_text(self.alpha))
-        if self.temperature != 6.0:
-            flags.append("temperature=" + str(self.temperature))
-        if not self.use_real_sigmoid:
-            flags.append("use_real_sigmoid=" + str(int(self.use_real_sigmoid)))
-        return "bernoulli(" + ",".join(flags) + ")"
+        return _sigmoid_sampler_str("bernoulli", self)
 
     def to_spec(self) -> QuantSpec:
         return QuantSpec(keep_negative=0, integer=0, fractional=1, kind="stochastic")
