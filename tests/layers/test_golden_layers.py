@@ -31,7 +31,12 @@ def test_layer_output_matches_qkeras(case):
     np.testing.assert_allclose(y, ref, rtol=1e-6, atol=1e-6)
     for qw in case.get("quantized_weights", []):
         got = to_np(layer.quantized_weight(qw["name"]))
-        np.testing.assert_array_equal(got, golden.array("layers", qw["key"]), err_msg=qw["name"])
+        ref = golden.array("layers", qw["key"])
+        if "alpha='auto'" in qw.get("quantizer", ""):
+            # float per-channel scale = a mean: XLA sums in another order than TF (1 ulp on JAX)
+            np.testing.assert_allclose(got, ref, rtol=1e-6, atol=0, err_msg=qw["name"])
+        else:
+            np.testing.assert_array_equal(got, ref, err_msg=qw["name"])
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
