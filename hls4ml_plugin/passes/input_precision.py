@@ -6,7 +6,7 @@ import numpy as np
 from hls4ml.model.layers import Input
 from hls4ml.model.optimizer import OptimizerPass
 from hls4ml.model.optimizer.passes.bit_exact import get_output_layers
-from hls4ml.model.optimizer.passes.hgq_proxy_model import FixedPointQuantizer
+from ..ir import FixedPointQuantizer  # only hgq-compat's own quantizer nodes, never HGQ2's or others'
 from hls4ml.model.types import FixedPrecisionType, NamedType
 
 INPUT_GUARD_BITS = 24
