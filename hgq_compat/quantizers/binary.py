@@ -48,8 +48,22 @@ def _reduce_axes(rank: int) -> list[int]:
 
 # ---------------------------------------------------------------------------- binary
 
+class _AlphaScaledQuantizer(BaseQuantizer):
+    """Shared by binary and ternary: an alpha scale (alpha=None on a kernel becomes 'auto_po2')."""
+
+    def is_stochastic(self) -> bool:
+        return bool(self.use_stochastic_rounding)
+
+    def _set_trainable_parameter(self) -> None:
+        if self.alpha is None:
+            self.alpha = "auto_po2"
+
+    def max(self) -> float:
+        return _alpha_bound(self.alpha)
+
+
 @register_quantizer
-class binary(BaseQuantizer):  # noqa: N801 (QKeras name)
+class binary(_AlphaScaledQuantizer):  # noqa: N801 (QKeras name)
     """sign(x) (0 -> +1) times alpha; ``use_01`` gives {0, alpha}; alpha 'auto'/'auto_po2' fits a
     per-channel (least-squares, optionally power-of-two) scale."""
 
@@ -103,16 +117,6 @@ class binary(BaseQuantizer):  # noqa: N801 (QKeras name)
         scale = F.get_scale(self.alpha, x, k_sign)
         self.scale = scale
         return x + ops.stop_gradient(-x + scale * k_sign)
-
-    def is_stochastic(self) -> bool:
-        return bool(self.use_stochastic_rounding)
-
-    def _set_trainable_parameter(self) -> None:
-        if self.alpha is None:
-            self.alpha = "auto_po2"
-
-    def max(self) -> float:
-        return _alpha_bound(self.alpha)
 
     def min(self) -> float:
         if self.use_01:
@@ -182,7 +186,7 @@ class stochastic_binary(binary):  # noqa: N801 (QKeras name)
 # ---------------------------------------------------------------------------- ternary
 
 @register_quantizer
-class ternary(BaseQuantizer):  # noqa: N801 (QKeras name)
+class ternary(_AlphaScaledQuantizer):  # noqa: N801 (QKeras name)
     """-alpha, 0 or +alpha: ``alpha * sign(x) * (|x| >= threshold)`` (threshold default 0.33);
     alpha 'auto'/'auto_po2' iterates scale and threshold (scale / 2) ``number_of_unrolls`` times."""
 
@@ -261,16 +265,6 @@ class ternary(BaseQuantizer):  # noqa: N801 (QKeras name)
             x = ops.tanh(x)
         self.scale = scale
         return x + ops.stop_gradient(-x + scale * q)
-
-    def is_stochastic(self) -> bool:
-        return bool(self.use_stochastic_rounding)
-
-    def _set_trainable_parameter(self) -> None:
-        if self.alpha is None:
-            self.alpha = "auto_po2"
-
-    def max(self) -> float:
-        return _alpha_bound(self.alpha)
 
     def min(self) -> float:
         return -_alpha_bound(self.alpha)
