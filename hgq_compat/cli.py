@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Sequence
 
@@ -14,6 +15,28 @@ def _demo(args: argparse.Namespace) -> int:
     from .demo_smoke import run_smoke
 
     return run_smoke(epochs=args.epochs)
+
+
+def _synth(args: argparse.Namespace) -> int:
+    """Write the hls4ml project, compile the C simulation, compare it with Keras, print the table."""
+    from hls4ml_plugin.synth import SynthError, load_model, synthesize
+
+    from .legacy.command import CommandError, load_check_data
+    from .legacy.reader import LegacyConversionError
+
+    try:
+        x = load_check_data(args.check_data)[0] if args.check_data else None
+        model = load_model(args.model)
+        report = synthesize(model, args.output, backend=args.backend, io_type=args.io_type, check_data=x,
+                            n_random=args.n_random, force=args.force)
+    except (SynthError, CommandError, LegacyConversionError) as exc:  # these name the file already
+        print(f"hgq-compat synth: error: {exc}", file=sys.stderr)
+        return 1
+    except (NotImplementedError, ValueError) as exc:  # these name the layer
+        print(f"hgq-compat synth: error: {args.model}: {exc}", file=sys.stderr)
+        return 1
+    print(report.format())
+    return 0 if report.exact else 1
 
 
 def _positive_int(text: str) -> int:
@@ -39,10 +62,28 @@ def build_parser() -> argparse.ArgumentParser:
     from .legacy.command import add_parser as add_convert_parser
 
     add_convert_parser(sub)
+    synth = sub.add_parser(
+        "synth", help="write an hls4ml project, compile its C simulation (g++) and check it equals Keras bit for bit",
+        description="Write the hls4ml project of MODEL (.keras, or a QKeras .h5/.json converted first), compile the "
+                    "C simulation, compare it with Keras and print one row per layer: bits of weights and results "
+                    "(min/mean/max) and EBOPs. The first line says whether the project is exact. Exit status 1 "
+                    "on any mismatch or error.")
+    synth.add_argument("model", metavar="MODEL", help="model file: .keras, or QKeras .h5 / .json")
+    synth.add_argument("-o", "--output", required=True, metavar="PROJECT_DIR", help="hls4ml project folder")
+    synth.add_argument("--backend", choices=("Vitis", "Vivado"), default="Vitis", help="hls4ml backend (default Vitis)")
+    synth.add_argument("--io-type", choices=("io_parallel", "io_stream"), default="io_parallel",
+                       help="hls4ml io_type (default io_parallel)")
+    synth.add_argument("--check-data", metavar="X.npy", help="model inputs (.npy, or .npz with key 'x') to compare on; "
+                       "default: random inputs")
+    synth.add_argument("--n-random", type=_positive_int, default=10_000,
+                       help="number of random inputs when no --check-data is given (default 10000)")
+    synth.add_argument("--force", action="store_true", help="replace PROJECT_DIR if it is not empty")
+    synth.set_defaults(func=_synth)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the tables
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -1,0 +1,269 @@
+"""Write, compile and verify an hls4ml project for an hgq_compat model (``hgq-compat synth``).
+
+The project is built in a temporary sibling folder and renamed into place only when the C
+simulation has compiled and been compared with Keras, so a failed or interrupted run never
+leaves a half-written project. The report's first line always states whether the C simulation
+equals Keras bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+N_RANDOM_DEFAULT = 10_000
+
+
+class SynthError(Exception):
+    """A bad input to `synthesize` (file, folder or data), with a message naming it."""
+
+
+@dataclass
+class LayerRow:
+    """One row of the synthesis table: a Keras layer and what hls4ml made of it."""
+
+    name: str
+    class_name: str
+    weight_bits: tuple[float, float, float] | None  # min, mean, max bits per weight element (Keras quantizers)
+    result_bits: tuple[float, float, float] | None  # min, mean, max bits per output element (HLS types)
+    ebops: float | None
+    hls_types: str
+
+
+@dataclass
+class SynthReport:
+    """Outcome of `synthesize`."""
+
+    output_dir: str
+    backend: str
+    io_type: str
+    n_inputs: int
+    n_outputs: int
+    mismatches: int
+    input_source: str
+    convert_seconds: float
+    compile_seconds: float
+    warnings: list[str] = field(default_factory=list)
+    layers: list[LayerRow] = field(default_factory=list)
+
+    @property
+    def exact(self) -> bool:
+        """True when the C simulation equalled Keras on every checked output and no warning
+        says exactness could not be guaranteed."""
+        return self.mismatches == 0 and not self.warnings
+
+    def status_line(self) -> str:
+        if self.mismatches:
+            return (f"NOT EXACT: {self.mismatches} of {self.n_outputs} outputs differ between the C simulation and "
+                    f"Keras ({self.n_inputs} inputs, {self.input_source})")
+        if self.warnings:
+            return (f"EXACTNESS NOT GUARANTEED: 0 mismatches on {self.n_inputs} inputs ({self.input_source}), but "
+                    f"{len(self.warnings)} warning(s): {self.warnings[0]}")
+        return (f"EXACT: the C simulation equals Keras bit for bit on {self.n_inputs} inputs "
+                f"({self.n_outputs} outputs, {self.input_source})")
+
+    def format(self) -> str:
+        header = ("layer", "class", "weight bits min/mean/max", "result bits min/mean/max", "EBOPs", "HLS types")
+        body = [(r.name, r.class_name, _fmt_bits(r.weight_bits), _fmt_bits(r.result_bits),
+                 "-" if r.ebops is None else f"{r.ebops:,.0f}", r.hls_types) for r in self.layers]
+        widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(header)]
+        lines = [self.status_line(), ""]
+        lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
+        lines.append("  ".join("-" * w for w in widths))
+        lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in body]
+        total = sum(r.ebops for r in self.layers if r.ebops is not None)
+        lines += ["", f"total EBOPs: {total:,.0f}", f"backend {self.backend}, {self.io_type}; project: {self.output_dir}",
+                  f"convert {self.convert_seconds:.1f} s, compile {self.compile_seconds:.1f} s"]
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status_line(), "exact": self.exact, **asdict(self)}
+
+
+def _fmt_bits(bits: tuple[float, float, float] | None) -> str:
+    return "-" if bits is None else f"{bits[0]:g}/{bits[1]:.2f}/{bits[2]:g}"
+
+
+def _stats(a: np.ndarray) -> tuple[float, float, float] | None:
+    a = np.asarray(a, np.float64).ravel()
+    return None if a.size == 0 else (float(a.min()), float(a.mean()), float(a.max()))
+
+
+def random_inputs(shape: tuple[int, ...], n: int = N_RANDOM_DEFAULT, seed: int = 0) -> np.ndarray:
+    """float32 inputs covering every regime of an input quantizer: near-zero values, values at
+    exact half steps (rounding ties), typical values and values far out of range (overflow)."""
+    rng = np.random.default_rng(seed)
+    scale = rng.choice([0.05, 1.0, 4.0, 50.0], size=(n,) + (1,) * len(shape))
+    x = rng.normal(0.0, 1.0, (n,) + tuple(shape)) * scale
+    n_ties = n // 10
+    x[:n_ties] = np.round(rng.normal(0.0, 4.0, (n_ties,) + tuple(shape)) * 32) / 32 + 1 / 64
+    return x.astype(np.float32)
+
+
+def load_model(path: str | os.PathLike) -> Any:
+    """An hgq_compat model from a ``.keras`` archive, or from a QKeras file (``.h5`` or
+    ``.json`` with weights beside it), converted on the fly."""
+    path = str(path)
+    if not os.path.exists(path):
+        raise SynthError(f"{path}: model file does not exist")
+    if path.endswith(".keras"):
+        import keras
+
+        import hgq_compat  # noqa: F401  (registers the layers for deserialization)
+
+        try:
+            return keras.saving.load_model(path, compile=False)
+        except Exception as exc:
+            raise SynthError(f"{path}: cannot load the Keras model ({type(exc).__name__}: {exc})") from exc
+    if path.endswith((".h5", ".hdf5", ".json")):
+        from hgq_compat import convert_qkeras_model
+
+        return convert_qkeras_model(path)
+    raise SynthError(f"{path}: unsupported model file; accepted: .keras (hgq_compat or Keras 3), "
+                     ".h5/.hdf5/.json (QKeras, converted first)")
+
+
+def _prepare_dir(output_dir: Path, force: bool) -> None:
+    if output_dir.exists() and not output_dir.is_dir():
+        raise SynthError(f"{output_dir}: exists and is not a folder")
+    if output_dir.is_dir() and any(output_dir.iterdir()) and not force:
+        raise SynthError(f"{output_dir}: folder is not empty; pass --force (force=True) to replace it")
+    parent = output_dir.parent
+    if not parent.is_dir():
+        raise SynthError(f"{output_dir}: the parent folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise SynthError(f"{output_dir}: the parent folder {parent} is not writable")
+
+
+def _install(tmp: Path, output_dir: Path) -> None:
+    """Rename the finished project ``tmp`` to ``output_dir``, replacing an old one."""
+    config = tmp / "hls4ml_config.yml"
+    if config.exists():  # the config records where the project lives
+        text = config.read_text()
+        config.write_text(re.sub(r"(?m)^OutputDir:.*$", f"OutputDir: {output_dir}", text))
+    old = None
+    if output_dir.exists():
+        old = output_dir.with_name(f".{output_dir.name}.old-{os.getpid()}")
+        os.replace(output_dir, old)
+    os.replace(tmp, output_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _layer_rows(model: Any, hls_model: Any) -> list[LayerRow]:
+    from hgq_compat.training.model import layer_ebops
+
+    from .ir import FixedPointQuantizer
+
+    ebops = layer_ebops(model)
+    nodes = {node.name: node for node in hls_model.graph.values()}
+    rows = []
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if layer.__class__.__name__ == "InputLayer" or isinstance(layer, type(model)):
+            continue
+        mine = [n for name, n in nodes.items() if name == layer.name or name.startswith(f"{layer.name}_")]
+        quantizer = getattr(layer, "output_quantizer", None)
+        if not mine and quantizer is None and layer.name not in ebops:
+            continue
+        weight_bits = _keras_weight_bits(layer)
+        result_node = next((n for n in reversed(mine) if isinstance(n, FixedPointQuantizer)), mine[-1] if mine else None)
+        result_bits = None
+        types = []
+        if result_node is None and quantizer is not None:  # uniform quantizer fused into the producer's type
+            from keras import ops
+
+            result_bits = _stats(np.broadcast_to(ops.convert_to_numpy(quantizer.bits()), (1,)))
+            types.append("fused into the previous layer's result type")
+        elif result_node is not None:
+            if isinstance(result_node, FixedPointQuantizer):
+                result_bits = _stats(np.asarray(result_node.mask_kbi[1]))
+            else:
+                prec = result_node.get_output_variable().type.precision
+                result_bits = (float(prec.width),) * 3
+        for node in mine:
+            for var in ("weight", "bias"):
+                t = node.get_attr(f"{var}_t")
+                if t is not None and node.get_attr(f"{var}_data") is not None:
+                    types.append(f"{var} {t.precision.definition_cpp()}")
+            if not isinstance(node, FixedPointQuantizer):
+                types.append(f"result {node.get_output_variable().type.precision.definition_cpp()}")
+        rows.append(LayerRow(layer.name, layer.__class__.__name__, weight_bits, result_bits, ebops.get(layer.name),
+                             "; ".join(types) or "-"))
+    return rows
+
+
+def _keras_weight_bits(layer: Any) -> tuple[float, float, float] | None:
+    from keras import ops
+
+    roles = layer.weight_roles() if hasattr(layer, "weight_roles") else []
+    bits = []
+    for role in roles:
+        if role == "bias":
+            continue
+        wq = layer.quantized_weight(role)
+        bits.append(np.asarray(ops.convert_to_numpy(layer.weight_bits(role, wq)), np.float64).ravel())
+    return _stats(np.concatenate(bits)) if bits else None
+
+
+def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis", io_type: str = "io_parallel",
+               check_data: np.ndarray | None = None, n_random: int = N_RANDOM_DEFAULT, force: bool = False,
+               hls_config: dict | None = None, **kwargs: Any) -> SynthReport:
+    """Write the hls4ml project of ``model`` to ``output_dir``, compile its C simulation (g++)
+    and compare it with ``model.predict`` on ``check_data`` (float32 array of model inputs) or,
+    if None, on ``n_random`` random inputs. Returns a `SynthReport`; the project is moved into
+    ``output_dir`` only after the comparison (atomic). Extra keyword arguments go to
+    ``hls4ml.converters.convert_from_keras_model`` (``part``, ``clock_period``, ...).
+    """
+    from . import convert
+
+    if backend not in ("Vivado", "Vitis"):
+        raise SynthError(f"backend={backend!r} is not accepted; accepted: 'Vivado', 'Vitis'")
+    if io_type not in ("io_parallel", "io_stream"):
+        raise SynthError(f"io_type={io_type!r} is not accepted; accepted: 'io_parallel', 'io_stream'")
+    output_dir = Path(output_dir).absolute()
+    _prepare_dir(output_dir, force)
+    if len(model.inputs) != 1:
+        raise NotImplementedError(f"model {model.name!r} has {len(model.inputs)} inputs; synth supports one input")
+    in_shape = tuple(model.inputs[0].shape[1:])
+    if check_data is None:
+        x = random_inputs(in_shape, n_random)
+        source = f"{n_random} random inputs"
+    else:
+        x = np.ascontiguousarray(np.asarray(check_data, dtype=np.float32))
+        if x.shape[1:] != in_shape:
+            raise SynthError(f"check data has shape {x.shape}, the model expects (n, {', '.join(map(str, in_shape))})")
+        source = "check data"
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.partial-", dir=output_dir.parent))
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            t0 = time.perf_counter()
+            hls_model = convert(model, tmp, backend=backend, io_type=io_type, hls_config=hls_config, compile=False,
+                                **kwargs)
+            t1 = time.perf_counter()
+            hls_model.compile()
+            t2 = time.perf_counter()
+        notes = sorted({str(w.message) for w in caught if "bit for bit" in str(w.message) or "exact" in str(w.message)})
+        y_keras = np.asarray(model.predict(x, verbose=0, batch_size=4096))
+        y_hls = np.asarray(hls_model.predict(x)).reshape(y_keras.shape)
+        mismatches = int(np.sum(y_keras != y_hls))
+        report = SynthReport(str(output_dir), backend, io_type, int(x.shape[0]), int(y_keras.size), mismatches,
+                             source, t1 - t0, t2 - t1, notes, _layer_rows(model, hls_model))
+        (tmp / "hgq_compat_report.txt").write_text(report.format() + "\n")
+        (tmp / "hgq_compat_report.json").write_text(json.dumps(report.to_dict(), indent=1) + "\n")
+        _install(tmp, output_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return report
