@@ -1,4 +1,5 @@
-"""QKeras ``qkeras.callbacks``: ``QNoiseScheduler``, plus hgq_compat's training callbacks."""
+"""QKeras ``qkeras.callbacks``: ``QNoiseScheduler``, plus hgq_compat's training callbacks
+(``FreeEBOPs``, ``BetaScheduler``, ``ParetoFront``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import keras
 import numpy as np
 
 from .layers.base import QuantizedLayerMixin
-from .training.callbacks import FreeEBOPs
+from .training.callbacks import BetaScheduler, FreeEBOPs
+from .training.pareto import ParetoFront
 
 
 class QNoiseScheduler(keras.callbacks.Callback):
@@ -71,4 +73,4 @@ class QNoiseScheduler(keras.callbacks.Callback):
             self.num_iters += 1
 
 
-__all__ = ["FreeEBOPs", "QNoiseScheduler"]
+__all__ = ["BetaScheduler", "FreeEBOPs", "ParetoFront", "QNoiseScheduler"]
