@@ -183,7 +183,7 @@ def _layer_rows(model: Any, hls_model: Any) -> list[LayerRow]:
         if result_node is None and quantizer is not None:  # uniform quantizer fused into the producer's type
             from keras import ops
 
-            result_bits = _stats(np.broadcast_to(ops.convert_to_numpy(quantizer.bits()), (1,)))
+            result_bits = _stats(np.ravel(ops.convert_to_numpy(quantizer.bits())))
             types.append("fused into the previous layer's result type")
         elif result_node is not None:
             if isinstance(result_node, FixedPointQuantizer):
