@@ -38,3 +38,35 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike) -> Iterator[str]:
+    """Yield an empty temporary folder next to ``path``; on success it replaces ``path``.
+
+    An existing ``path`` is moved aside and deleted only after the new folder is in place, so an
+    error or an interrupt (KeyboardInterrupt included) leaves the previous folder intact and no
+    partial folder behind. The parent directory must exist.
+    """
+    import shutil
+
+    path = os.path.abspath(os.fspath(path))
+    parent, name = os.path.split(path)
+    tmp = tempfile.mkdtemp(prefix=f".{name}.partial-", dir=parent)
+    try:
+        yield tmp
+        old = None
+        if os.path.lexists(path):
+            old = tempfile.mkdtemp(prefix=f".{name}.old-", dir=parent)
+            os.replace(path, os.path.join(old, name))
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            if old is not None:  # put the previous folder back
+                os.replace(os.path.join(old, name), path)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

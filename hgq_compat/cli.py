@@ -11,10 +11,22 @@ from . import __version__
 
 
 def _demo(args: argparse.Namespace) -> int:
-    """Train a small HGQ model on sklearn's digits and print accuracy and EBOPs."""
-    from .demo_smoke import run_smoke
+    """Convert the shipped QKeras model, fine-tune it with HGQ, synthesize it, write the report folder."""
+    from .demo import DemoError, run_demo
+    from .demo.pipeline import DemoSettings
 
-    return run_smoke(epochs=args.epochs)
+    settings = DemoSettings.quick() if args.quick else DemoSettings()
+    if args.epochs is not None:
+        settings.epochs = args.epochs
+    try:
+        summary = run_demo(args.out, settings, force=args.force, synth=not args.no_synth)
+    except DemoError as exc:
+        print(f"hgq-compat demo: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\nhgq-compat demo: interrupted; {args.out} was left as it was", file=sys.stderr)
+        return 130
+    return 0 if summary["exact"] in (True, None) else 1
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -56,8 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"hgq-compat {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    demo = sub.add_parser("demo", help="train a small HGQ model on sklearn digits (offline); print accuracy and EBOPs")
-    demo.add_argument("--epochs", type=_positive_int, default=20, help="training epochs (default 20)")
+    demo = sub.add_parser(
+        "demo", help="convert a shipped QKeras model, retrain it with HGQ, synthesize it exactly; write a report",
+        description="Convert the QKeras digits model shipped with hgq-compat, check it matches QKeras, fine-tune it "
+                    "in HGQ mode under a beta schedule, keep the Pareto front (accuracy vs EBOPs), synthesize the "
+                    "chosen point through hls4ml's C simulation and check it equals Keras bit for bit. Writes a "
+                    "report folder (README.md, JSON, PNG plots, .keras models, hls4ml project). Offline.")
+    demo.add_argument("--out", default="hgq-compat-demo", metavar="DIR", help="report folder (default hgq-compat-demo)")
+    demo.add_argument("--epochs", type=_positive_int, default=None, help="HGQ fine-tuning epochs (default 100; 12 with --quick)")
+    demo.add_argument("--quick", action="store_true", help="a short run (about a minute) to try the pipeline")
+    demo.add_argument("--force", action="store_true", help="replace DIR if it is not empty")
+    demo.add_argument("--no-synth", action="store_true", help="skip the hls4ml C simulation")
     demo.set_defaults(func=_demo)
     from .legacy.command import add_parser as add_convert_parser
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -20,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from hgq_compat._atomic import atomic_dir
 
 N_RANDOM_DEFAULT = 10_000
 
@@ -146,19 +146,12 @@ def _prepare_dir(output_dir: Path, force: bool) -> None:
         raise SynthError(f"{output_dir}: the parent folder {parent} is not writable")
 
 
-def _install(tmp: Path, output_dir: Path) -> None:
-    """Rename the finished project ``tmp`` to ``output_dir``, replacing an old one."""
+def _record_location(tmp: Path, output_dir: Path) -> None:
+    """hls4ml's config records where the project lives: point it at the final folder."""
     config = tmp / "hls4ml_config.yml"
-    if config.exists():  # the config records where the project lives
+    if config.exists():
         text = config.read_text()
         config.write_text(re.sub(r"(?m)^OutputDir:.*$", f"OutputDir: {output_dir}", text))
-    old = None
-    if output_dir.exists():
-        old = output_dir.with_name(f".{output_dir.name}.old-{os.getpid()}")
-        os.replace(output_dir, old)
-    os.replace(tmp, output_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _layer_rows(model: Any, hls_model: Any) -> list[LayerRow]:
@@ -204,15 +197,11 @@ def _layer_rows(model: Any, hls_model: Any) -> list[LayerRow]:
 
 
 def _keras_weight_bits(layer: Any) -> tuple[float, float, float] | None:
-    from keras import ops
+    """min/mean/max bits per element over the layer's non-bias weights (Keras quantizers)."""
+    from hgq_compat.report import weight_bits_array
 
-    roles = layer.weight_roles() if hasattr(layer, "weight_roles") else []
-    bits = []
-    for role in roles:
-        if role == "bias":
-            continue
-        wq = layer.quantized_weight(role)
-        bits.append(np.asarray(ops.convert_to_numpy(layer.weight_bits(role, wq)), np.float64).ravel())
+    roles = [r for r in (layer.weight_roles() if hasattr(layer, "weight_roles") else []) if r != "bias"]
+    bits = [np.ravel(weight_bits_array(layer, role)) for role in roles]
     return _stats(np.concatenate(bits)) if bits else None
 
 
@@ -244,8 +233,8 @@ def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis"
         if x.shape[1:] != in_shape:
             raise SynthError(f"check data has shape {x.shape}, the model expects (n, {', '.join(map(str, in_shape))})")
         source = "check data"
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.partial-", dir=output_dir.parent))
-    try:
+    with atomic_dir(output_dir) as tmp_name:
+        tmp = Path(tmp_name)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             t0 = time.perf_counter()
@@ -262,8 +251,5 @@ def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis"
                              source, t1 - t0, t2 - t1, notes, _layer_rows(model, hls_model))
         (tmp / "hgq_compat_report.txt").write_text(report.format() + "\n")
         (tmp / "hgq_compat_report.json").write_text(json.dumps(report.to_dict(), indent=1) + "\n")
-        _install(tmp, output_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        _record_location(tmp, output_dir)
     return report
