@@ -36,6 +36,8 @@ class WidenInputPrecision(OptimizerPass):
 
     def transform(self, model, node) -> bool:
         node.attributes["hgq_compat_input_widened"] = True
+        if node.attributes.get("_result_t_propagated", False):
+            return False  # a fused input quantizer: its type already converts float -> fixed exactly
         consumers = get_output_layers(node)
         if not consumers or not all(isinstance(c, FixedPointQuantizer) for c in consumers):
             return False  # a fused (uniform) quantizer already converts float -> RND/SAT type directly
