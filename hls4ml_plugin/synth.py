@@ -181,6 +181,8 @@ def _layer_rows(model: Any, hls_model: Any) -> list[LayerRow]:
         elif result_node is not None:
             if isinstance(result_node, FixedPointQuantizer):
                 result_bits = _stats(np.asarray(result_node.mask_kbi[1]))
+                uniform = all(np.unique(np.asarray(a)).size == 1 for a in result_node.mask_kbi)
+                types.append("result: quantizer node, " + ("uniform" if uniform else "per-element") + " precision")
             else:
                 prec = result_node.get_output_variable().type.precision
                 result_bits = (float(prec.width),) * 3

@@ -175,6 +175,7 @@ def run_demo(out: str | os.PathLike = "hgq-compat-demo", settings: DemoSettings 
         summary = {
             "qkeras": {"test_accuracy": acc_original, "val_accuracy": val_original, "ebops": ebops_original,
                        "pruned_fraction": report_original["totals"]["pruned_fraction"],
+                       "weight_bits_mean": report_original["totals"]["weight_bits_mean"],
                        "qkeras_test_accuracy": meta["qkeras_test_accuracy"], "max_logit_difference": max_diff},
             "hgq": {"test_accuracy": acc_hgq, "val_accuracy": chosen["val_accuracy"], "ebops": ebops_hgq,
                     "epoch": chosen["epoch"] + 1, "pruned_fraction": report_hgq["totals"]["pruned_fraction"],
@@ -242,7 +243,7 @@ def _markdown(s: dict, report_hgq: dict, synth_report: Any, out: Path) -> str:
         f"| EBOPs | {q['ebops']:,.0f} | {h['ebops']:,.0f} |",
         f"| EBOPs reduction | 1x | {s['ebops_reduction']:.2f}x |",
         f"| pruned weights | {pct(q['pruned_fraction'])} | {pct(h['pruned_fraction'])} |",
-        f"| mean weight bits | 8 | {h['weight_bits_mean']:.2f} |",
+        f"| mean weight bits | {q['weight_bits_mean']:.2f} | {h['weight_bits_mean']:.2f} |",
         f"| hls4ml C simulation vs Keras | | {'-' if s['exact'] is None else str(s['mismatches']) + ' mismatches'} |",
         "",
         f"The converted model equals QKeras 0.9.0: largest logit difference {q['max_logit_difference']:g}, test "
