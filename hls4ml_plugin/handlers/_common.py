@@ -58,6 +58,10 @@ def quantizer_node(quantizer: Any, name: str, layer_name: str, shape: tuple[int,
     """IR config of the per-element quantizer node applying ``quantizer`` to a tensor."""
     if any(d is None for d in shape):
         raise ValueError(f"layer {layer_name!r}: every non-batch dimension must be known for hls4ml, got {shape}")
+    from .lut import lut_node, needs_lut  # non-linear elementwise quantizers: lookup tables
+
+    if needs_lut(quantizer):
+        return lut_node(quantizer, name, layer_name, shape, input_name, output_name)
     k, i, f, rnd, sat = quantizer_kif(quantizer, layer_name, shape)
     if rnd not in ROUND_MODES:
         raise NotImplementedError(f"layer {layer_name!r}: round mode {rnd!r} has no ap_fixed counterpart")
@@ -86,10 +90,15 @@ def quantized_weight(layer: Any, role: str) -> np.ndarray | None:
     quantizer = getattr(layer, f"{role}_quantizer_internal", None)
     value = np.asarray(ops.convert_to_numpy(layer.quantized_weight(role)), np.float64)
     if quantizer is not None:
-        if quantizer.spec.kind != "fixed":
-            raise NotImplementedError(
-                f"layer {layer.name!r}: {role} quantizer {describe(quantizer)} is not fixed point "
-                f"(kind {quantizer.spec.kind!r}); use quantized_bits with alpha=1, None or 'auto_po2'")
+        if quantizer.spec.kind != "fixed":  # po2, binary, alpha scales...: fine if the constants are exact
+            from .lut import constant_type_problem
+
+            problem = constant_type_problem(value, MAX_IMPLICIT_WEIGHT_BITS)
+            if problem:
+                raise NotImplementedError(
+                    f"layer {layer.name!r}: {role} quantizer {describe(quantizer)} gives values {problem}, so "
+                    "they are not exact fixed-point constants for hls4ml and float32 Keras; use quantized_bits with "
+                    "alpha=1, None or 'auto_po2', or a po2 quantizer with fewer bits")
         return value
     width = _fixed_point_width(value)
     if width > MAX_IMPLICIT_WEIGHT_BITS:

@@ -2,6 +2,7 @@
 
 - `CheckExactness` (before 'bit_exact'): refuses what cannot be exact, naming the layer.
 - `WidenInputPrecision` (after 'fix_input_precision'): exact float -> fixed input conversion.
+- `RebuildLUTTables` (appended): lookup tables indexed for their final input type (`lut`).
 - `CheckFloat32Accumulation` (last): warns where Keras' float32 arithmetic may round.
 """
 
@@ -12,8 +13,10 @@ from hls4ml.model.optimizer import get_available_passes, register_pass
 
 from .checks import CheckExactness, CheckFloat32Accumulation, ExactnessError
 from .input_precision import WidenInputPrecision
+from .lut import RebuildLUTTables, register_lut_ir
 
-PASSES = ((CheckExactness, "bit_exact"), (WidenInputPrecision, None), (CheckFloat32Accumulation, None))
+PASSES = ((CheckExactness, "bit_exact"), (WidenInputPrecision, None), (RebuildLUTTables, None),
+          (CheckFloat32Accumulation, None))
 """(pass, name of the pass it must precede or None to append) in the 'convert' flow."""
 
 
@@ -23,6 +26,7 @@ def register_passes() -> None:
     ``Flow._add_optimizer`` appends; its DynamicFlow override is broken in hls4ml 1.3.0, and
     'convert' is a plain Flow, so insertion edits its list directly.
     """
+    register_lut_ir()
     flow = get_flow("convert")
     for cls, before in PASSES:
         if cls.name not in get_available_passes():

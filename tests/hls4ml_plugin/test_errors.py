@@ -26,9 +26,9 @@ def test_float_input_is_refused(tmp_path):
 def test_non_fixed_point_quantizer_is_refused(tmp_path):
     inp = keras.Input((4,))
     x = QActivation("quantized_bits(8,3,alpha=1)")(inp)
-    x = QDense(3, name="scaled", kernel_quantizer="quantized_bits(6,0,alpha=0.5)",
+    x = QDense(3, name="scaled", kernel_quantizer="quantized_bits(6,0,alpha=0.3)",
                bias_quantizer="quantized_bits(6,2,alpha=1)")(x)
-    with pytest.raises(NotImplementedError, match=r"scaled.*alpha=0.5.*not fixed point"):
+    with pytest.raises(NotImplementedError, match=r"scaled.*alpha=0.3.*not exact fixed-point constants"):
         _convert(keras.Model(inp, x), tmp_path)
 
 

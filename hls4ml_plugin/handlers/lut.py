@@ -1,0 +1,216 @@
+"""Non-linear elementwise quantizers as hls4ml lookup tables (``UnaryLUT``).
+
+QKeras activation quantizers that are not plain fixed point (quantized_tanh, quantized_sigmoid,
+quantized_po2, quantized_relu_po2, binary, ternary, quantized_relu with a negative slope,
+quantized_bits with alpha != 1, ...) are elementwise functions of their input. That input is
+whatever the previous layer produced: a quantizer output, or a Dense/Conv result that Keras
+computes exactly while it fits float32 (the plugin warns where an accumulator does not). Every
+value it can take is therefore a value of the fixed-point type hls4ml's bit_exact pass infers
+for it, and the LUT requests that type in full (``passes.lut``): a table with one entry per
+representable input, evaluated with the Keras quantizer itself in float32, equals Keras bit
+for bit. Entries are in two's-complement raw-bit order (``nnet::unary_lut`` indexes with all the
+input bits). The table is built once bit_exact knows the input type, and rebuilt by a pass if
+a later pass changes it.
+
+Refused with NotImplementedError naming the layer: stochastic quantizers, scales computed from
+the batch (alpha 'auto'/'auto_po2') or per channel, per-element HGQ bitwidths with a
+pre-function, inputs wider than `MAX_LUT_INPUT_BITS`, and outputs that are not exact
+fixed-point numbers (`MAX_LUT_SIGNIFICANT_BITS`, `MAX_LUT_OUTPUT_BITS`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ._common import describe
+
+MAX_LUT_INPUT_BITS = 16
+"""Widest LUT input (sign included): 2**16 table entries."""
+
+MAX_LUT_SIGNIFICANT_BITS = 23
+"""A table output with more significant bits is taken as a rounded float32 result (quantized_ulaw,
+a float alpha such as 0.3): not an exact fixed-point number, and too wide for the float32
+arithmetic Keras does after it."""
+
+MAX_LUT_OUTPUT_BITS = 64
+"""Widest fixed-point type of the table outputs."""
+
+HLS4ML_MAX_FRACTIONAL_BITS = 32
+"""hls4ml's ``minimal_kif`` (weight and table types) searches f in [-31, 32] only: a constant
+with more fractional bits would be silently rounded (quantized_po2(8) gives 2**-64 for 0)."""
+
+IR_LUT_CLASS_NAME = "HgqCompatUnaryLUT"
+"""Registry name of the LUT IR layer (`passes.lut.UnaryLUT`)."""
+
+
+def needs_lut(quantizer: Any) -> bool:
+    """True for a quantizer layer that is an elementwise function but not a fixed-point quantizer
+    (a plain quantizer, possibly after a relu, is a `FixedPointQuantizer` node instead)."""
+    spec = quantizer.spec
+    if spec.kind != "fixed":
+        return True
+    if spec.po2_scale:
+        return False  # a batch-dependent scale: refused by quantizer_kif
+    return spec.prefn not in (None, "relu") or (spec.prefn == "relu" and (spec.keep_negative or spec.overflow == "WRAP"))
+
+
+def raw_grid(width: int, integer: int, signed: bool) -> np.ndarray:
+    """Every value of ``ap_(u)fixed<width, integer>``, indexed by its raw bit pattern (float64)."""
+    raw = np.arange(2 ** width, dtype=np.int64)
+    if signed:
+        raw = np.where(raw >= 2 ** (width - 1), raw - 2 ** width, raw)
+    return raw * 2.0 ** (integer - width)
+
+
+def constant_type_problem(values: np.ndarray, max_bits: int) -> str | None:
+    """Why hls4ml's bit_exact cannot hold ``values`` exactly in the type it infers for constants
+    (``minimal_kif``), or in at most ``max_bits`` bits; None if it can."""
+    from hls4ml.utils.qinterval import minimal_kif
+
+    v = np.asarray(values, np.float64)
+    nz = v[v != 0]
+    if nz.size == 0:
+        return None
+    k, i, f = (int(np.max(a)) for a in minimal_kif(v))
+    exact = np.all(nz * 2.0 ** f == np.round(nz * 2.0 ** f)) and np.all((nz >= -k * 2.0 ** i) & (nz < 2.0 ** i))
+    if not exact or f > HLS4ML_MAX_FRACTIONAL_BITS:
+        return (f"as small as {float(np.min(np.abs(nz)))!r}, finer than the 2**-{HLS4ML_MAX_FRACTIONAL_BITS} step that "
+                "hls4ml's bit_exact gives constants")
+    if k + i + f > max_bits:
+        return (f"from {float(np.min(np.abs(nz)))!r} to {float(np.max(np.abs(nz)))!r} in magnitude, which need a {k + i + f}-bit fixed-point "
+                f"type (more than {max_bits})")
+    return None
+
+
+def significant_bits(values: np.ndarray) -> np.ndarray:
+    """Bits from the highest to the lowest set bit of each |value| (0 for 0)."""
+    mant, _ = np.frexp(np.abs(np.asarray(values, np.float64)))
+    m = (mant * 2.0 ** 53).astype(np.int64)  # exact: 2**52 <= m < 2**53 for non-zero values
+    low = m & -m
+    return np.where(m == 0, 0, 53 - np.log2(np.where(m == 0, 1, low)).astype(np.int64))
+
+
+class LutFunction:
+    """The Keras quantizer of one layer as a function of float32 values, and its tables.
+
+    Evaluated like ``model.predict`` does (a one-layer Keras model, compiled); an eager
+    evaluation is compared with it and a difference (transcendental functions near a rounding
+    tie) is reported as a warning.
+    """
+
+    def __init__(self, quantizer: Any, layer_name: str) -> None:
+        self.layer_name = layer_name
+        self.description = describe(quantizer)
+        self._layer = _evaluation_layer(quantizer, layer_name, self.description)
+        self._tables: dict[tuple[int, int, bool], np.ndarray] = {}
+
+    def _refuse(self, what: str, change: str) -> NotImplementedError:
+        return NotImplementedError(f"layer {self.layer_name!r}: {self.description} {what}; {change}")
+
+    def evaluate(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Quantizer outputs for float32 inputs ``x`` (1-D): as model.predict computes them
+        (float64) and as an eager call does (float32)."""
+        import keras
+        from keras import ops
+
+        x = np.asarray(x, np.float32)
+        inp = keras.Input((1,))
+        model = keras.Model(inp, self._layer(inp))
+        y = np.asarray(model.predict(x[:, None], batch_size=x.size, verbose=0), np.float32)[:, 0]
+        eager = np.asarray(ops.convert_to_numpy(self._layer(ops.convert_to_tensor(x[None]), training=False)))[0]
+        return y.astype(np.float64), eager
+
+    def table(self, width: int, integer: int, signed: bool) -> np.ndarray:
+        """The table for input type ``ap_(u)fixed<width, integer>``; checks its outputs."""
+        key = (int(width), int(integer), bool(signed))
+        if key not in self._tables:
+            if width > MAX_LUT_INPUT_BITS:
+                kind = "ap_fixed" if signed else "ap_ufixed"
+                raise self._refuse(
+                    f"becomes a lookup table indexed by its input, which has {width} bits ({kind}<{width},{integer}>), "
+                    f"more than the {MAX_LUT_INPUT_BITS} bits (2**{MAX_LUT_INPUT_BITS} entries) supported",
+                    "put a quantizer with fewer bits before this activation, e.g. "
+                    "QActivation('quantized_bits(8,3,alpha=1)'), or use fewer bits in the layer feeding it")
+            grid = raw_grid(*key)
+            table, eager = self.evaluate(grid)
+            self._check(grid, table)
+            differ = np.flatnonzero(table != eager)
+            if differ.size:
+                j = differ[0]
+                warnings.warn(
+                    f"layer {self.layer_name!r}: {self.description} gives {float(eager[j])!r} for {float(grid[j])!r} when run "
+                    f"eagerly but {float(table[j])!r} in model.predict ({differ.size} of {grid.size} table inputs differ); "
+                    "the hls4ml table follows model.predict", stacklevel=2)
+            self._tables[key] = table
+        return self._tables[key]
+
+    def _check(self, grid: np.ndarray, table: np.ndarray) -> None:
+        bad = np.flatnonzero(~np.isfinite(table))
+        if bad.size:
+            raise self._refuse(f"gives {float(table[bad[0]])} for input {float(grid[bad[0]])}",
+                               "use a quantizer with finite outputs")
+        sig = significant_bits(table)
+        if sig.max() > MAX_LUT_SIGNIFICANT_BITS:
+            j = int(np.argmax(sig))
+            raise self._refuse(
+                f"gives {float(table[j])!r} for input {float(grid[j])!r}, a float32 result with {sig[j]} significant "
+                "bits, not an exact fixed-point number (e.g. quantized_ulaw, or an alpha scale that is not a short "
+                "binary fraction)", "the hls4ml export needs exact outputs: use a fixed-point activation, "
+                "quantized_tanh, quantized_sigmoid, a po2 quantizer or alpha=1")
+        problem = constant_type_problem(table, MAX_LUT_OUTPUT_BITS)
+        if problem:
+            raise self._refuse(f"gives outputs {problem}",
+                               "use fewer exponent bits or a max_value (po2 quantizers give 2**min_exp for 0)")
+
+
+def _evaluation_layer(quantizer: Any, layer_name: str, description: str) -> Any:
+    """A fresh per-tensor Keras layer computing what ``quantizer`` computes elementwise;
+    NotImplementedError for quantizers that are not one elementwise function."""
+    from hgq_compat.core.quantizer import FixedPointQuantizer
+    from hgq_compat.quantizers import QKerasModeQuantizer
+
+    def refuse(what: str, change: str) -> NotImplementedError:
+        return NotImplementedError(f"layer {layer_name!r}: {description} {what}; {change}")
+
+    if isinstance(quantizer, FixedPointQuantizer):  # HGQ mode with a pre-function
+        k, i, f = quantizer.kif()
+        if any(np.unique(a).size > 1 for a in (k, i, f)):
+            raise refuse("has per-element bitwidths and a non-linear pre-function, which hls4ml can only "
+                         "implement with one lookup table per tensor",
+                         "use activation_granularity='per-tensor' for this layer, or QKeras mode")
+        spec = quantizer.spec.replace(integer=float(i.flat[0]), fractional=float(f.flat[0]), granularity="per-tensor",
+                                      trainable_i=False, trainable_f=False, range_tracking=False)
+        return FixedPointQuantizer(spec, name=f"{layer_name}_lut")
+    qk = getattr(quantizer, "quantizer", None)
+    if not isinstance(quantizer, QKerasModeQuantizer) or qk is None:
+        raise refuse("is not a quantizer the hls4ml export knows", "use a QKeras or HGQ quantizer")
+    if qk.is_stochastic():
+        raise refuse("is stochastic", "use its deterministic counterpart (e.g. binary for stochastic_binary, "
+                     "use_stochastic_rounding=False)")
+    alpha = getattr(qk, "alpha", None)
+    if isinstance(alpha, str):
+        raise refuse(f"computes its scale (alpha={alpha!r}) from the values of each batch, so it is not an "
+                     "elementwise function", "give alpha a number (or None) for activations")
+    if alpha is not None and np.size(alpha) != 1:
+        raise refuse("has a per-channel alpha", "give alpha one number for activations")
+    return QKerasModeQuantizer(qk, name=f"{layer_name}_lut")
+
+
+def lut_node(quantizer: Any, name: str, layer_name: str, shape: tuple[int, ...], input_name: str,
+             output_name: str) -> dict[str, Any]:
+    """IR config of the UnaryLUT node applying ``quantizer`` elementwise; its table is built
+    for the final input type by ``passes.lut``."""
+    return {
+        "name": name,
+        "class_name": IR_LUT_CLASS_NAME,
+        "activation": "unary_lut",
+        "table_data": np.zeros(1),  # placeholder: the input type is known only after bit_exact
+        "n_in": int(np.prod(shape)),
+        "input_keras_tensor_names": [input_name],
+        "output_keras_tensor_names": [output_name],
+        "input_shape": [list(shape)],
+        "hgq_compat_lut": LutFunction(quantizer, layer_name),
+    }

@@ -1,0 +1,114 @@
+"""The LUT IR node of hgq-compat and the pass that keeps its table indexed right.
+
+``nnet::unary_lut`` indexes its table with all raw bits of the input, so the table is valid for
+one input type only, and the converter cannot know that type: hls4ml's bit_exact pass infers it
+(the producing layer's exact output type), and a later pass may change it (a fused quantizer,
+an added sign bit when the producer also feeds a WRAP quantizer). Hence:
+
+- `UnaryLUT` (hls4ml's UnaryLUT, still named 'UnaryLUT' for the backend templates) has its own
+  bit_exact rules. ``produce_kif`` builds the table for the type bit_exact gives the input (the
+  producer's produced (k, i, f), maxed over elements) and returns the table's range, so that
+  every downstream type is inferred from the real outputs. ``request_kif`` asks the producer
+  for everything (k=1, i=f=126): the input is never truncated, so it is the exact value Keras
+  feeds the quantizer.
+- `RebuildLUTTables` (appended to the 'convert' flow, after bit_exact and the fuse and input
+  passes) rebuilds the table, and its type, for the final input type if that changed.
+
+Both act on hgq-compat's LUT nodes only (HGQ2's UnaryLUTs keep hls4ml's rules).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hls4ml.model.layers import Layer, register_layer
+from hls4ml.model.optimizer import OptimizerPass
+from hls4ml.model.optimizer.passes import bit_exact as _be
+from hls4ml.model.optimizer.passes.hgq_proxy_model import UnaryLUT as _HlsUnaryLUT
+from hls4ml.model.types import FixedPrecisionType
+from hls4ml.utils.qinterval import minimal_kif
+
+from ..handlers.lut import IR_LUT_CLASS_NAME, LutFunction
+
+
+class UnaryLUT(_HlsUnaryLUT):
+    """hls4ml's UnaryLUT whose table comes from an hgq-compat quantizer (`LutFunction`)."""
+
+
+def _type_key(precision: FixedPrecisionType) -> tuple[int, int, bool]:
+    return int(precision.width), int(precision.integer), bool(precision.signed)
+
+
+def set_table(node: UnaryLUT, precision: FixedPrecisionType) -> np.ndarray:
+    """Fill the node's table for input type ``precision`` (all of the node's table state)."""
+    fn: LutFunction = node.attributes["hgq_compat_lut"]
+    table = fn.table(*_type_key(precision))
+    var = node.attributes["table"]
+    var.data = table
+    var.shape = list(table.shape)
+    var.data_length = int(table.size)
+    var.nonzeros = int(np.count_nonzero(table))
+    var.nzeros = var.data_length - var.nonzeros
+    var.min, var.max = np.min(table), np.max(table)
+    node.attributes["table_data"] = table
+    node.attributes["table_size"] = int(table.size)
+    node.attributes["hgq_compat_lut_for"] = _type_key(precision)
+    return table
+
+
+def _produce_kif(layer: UnaryLUT) -> tuple[np.ndarray, ...]:
+    lk, li, lf = _be.produce_kif(_be.get_input_layers(layer)[0])
+    # the type bit_exact's register_precision gives the producer: its produced kif (the LUT
+    # requests everything), reduced to one type over the elements
+    precision = _be.to_hls4ml_fixed(int(np.max(lk)), int(np.max(li)), int(np.max(lf)), "lut_in").precision
+    table = set_table(layer, precision)
+    shape = _be.get_output_shape(layer)
+    return tuple(np.full(shape, np.max(a), dtype=np.int16) for a in minimal_kif(table))
+
+
+def _request_kif(layer: UnaryLUT) -> tuple:
+    return _be._request_kif.dispatch(Layer)(layer)  # every bit: a table needs the exact input
+
+
+class RebuildLUTTables(OptimizerPass):
+    """Rebuild the table of an hgq-compat LUT whose input type changed after bit_exact."""
+
+    name = "hgq_compat_rebuild_lut_tables"
+
+    def match(self, node: Layer) -> bool:
+        if not isinstance(node, UnaryLUT):
+            return False
+        return node.attributes.get("hgq_compat_lut_for") != _type_key(self._input_precision(node))
+
+    @staticmethod
+    def _input_precision(node: UnaryLUT) -> FixedPrecisionType:
+        precision = node.get_input_variable().type.precision
+        if not isinstance(precision, FixedPrecisionType):
+            raise NotImplementedError(
+                f"layer {node.attributes['hgq_compat_lut'].layer_name!r}: the input of its lookup table has type "
+                f"{precision}; a table needs a fixed-point input (convert with bit_exact, the default)")
+        return precision
+
+    def transform(self, model, node: UnaryLUT) -> bool:
+        table = set_table(node, self._input_precision(node))
+        k, i, f = (int(np.max(a)) for a in minimal_kif(table))
+        table_t = _be.to_hls4ml_fixed(k, i, f, f"{node.name}_table_t")
+        node.attributes["table_t"] = table_t
+        var = node.attributes["table"]
+        var.type = table_t
+        var.update_precision(table_t.precision)
+        model.config.layer_name_precision[f"{node.name}_table"] = str(table_t.precision)
+        return False  # the graph is unchanged
+
+
+_registered = False
+
+
+def register_lut_ir() -> None:
+    """Register the LUT IR layer and its bit_exact rules with hls4ml (idempotent)."""
+    global _registered
+    if _registered:
+        return
+    _be._produce_kif.register(UnaryLUT)(_produce_kif)
+    _be._request_kif.register(UnaryLUT)(_request_kif)
+    register_layer(IR_LUT_CLASS_NAME, UnaryLUT)
+    _registered = True
