@@ -141,4 +141,7 @@ def register_ir() -> None:
     _be._produce_kif.register(FixedPointQuantizer)(_produce_kif)
     _be._request_kif.register(FixedPointQuantizer)(_request_kif)
     register_layer(IR_CLASS_NAME, FixedPointQuantizer)
+    from .ir_layers import register_ir_layers
+
+    register_ir_layers()
     _registered = True

@@ -98,14 +98,26 @@ class QBatchNormalization(QuantizedLayerMixin, keras.layers.BatchNormalization):
         else:
             qmean = self.quantized_weight("moving_mean", training)
             qvar = self.quantized_weight("moving_variance", training)
-        inv = ops.rsqrt(ops.add(qvar, self.epsilon))
-        if gamma is not None:
-            inv = inv * gamma
-        shift = -qmean * inv if beta is None else beta - qmean * inv
+        inv, shift = self._scale_shift(gamma, beta, qmean, qvar)
         out = inputs * ops.reshape(ops.cast(inv, inputs.dtype), bshape) + ops.reshape(ops.cast(shift, inputs.dtype),
                                                                                       bshape)
         self._add_ebops_loss({"gamma": gamma, "beta": beta}, training)
         return out
+
+    def _scale_shift(self, gamma: Any, beta: Any, qmean: Any, qvar: Any) -> tuple[Any, Any]:
+        inv = ops.rsqrt(ops.add(qvar, self.epsilon))
+        if gamma is not None:
+            inv = inv * gamma
+        shift = -qmean * inv if beta is None else beta - qmean * inv
+        return inv, shift
+
+    def inference_scale_shift(self) -> tuple[Any, Any]:
+        """(scale, shift) per channel of the inference call, which computes ``x * scale + shift``
+        in the input's dtype (the hls4ml export reads them here)."""
+        gamma = self.quantized_weight("gamma", False) if self.scale else None
+        beta = self.quantized_weight("beta", False) if self.center else None
+        return self._scale_shift(gamma, beta, self.quantized_weight("moving_mean", False),
+                                 self.quantized_weight("moving_variance", False))
 
     def _update_moving(self, variable: Any, value: Any) -> None:
         decay = 1.0 - self.momentum

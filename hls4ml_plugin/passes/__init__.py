@@ -3,6 +3,7 @@
 - `CheckExactness` (before 'bit_exact'): refuses what cannot be exact, naming the layer.
 - `WidenInputPrecision` (after 'fix_input_precision'): exact float -> fixed input conversion.
 - `RebuildLUTTables` (appended): lookup tables indexed for their final input type (`lut`).
+- `CheckInferredTypes` (appended): refuses hls4ml code that is wrong for the inferred types.
 - `CheckFloat32Accumulation` (last): warns where Keras' float32 arithmetic may round.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 from hls4ml.model.flow import get_flow
 from hls4ml.model.optimizer import get_available_passes, register_pass
 
-from .checks import CheckExactness, CheckFloat32Accumulation, ExactnessError
+from .checks import CheckExactness, CheckFloat32Accumulation, CheckInferredTypes, ExactnessError
 from .input_precision import WidenInputPrecision
 from .lut import RebuildLUTTables, register_lut_ir
 

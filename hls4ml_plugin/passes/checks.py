@@ -8,23 +8,26 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from hls4ml.model.layers import Activation, BatchNormalization, Input, Layer, ParametrizedActivation, Softmax
+from hls4ml.model.layers import (Activation, BatchNormalization, GlobalPooling1D, GlobalPooling2D, Input, Layer,
+                                 ParametrizedActivation, Pooling1D, Pooling2D, Softmax)
 from hls4ml.model.optimizer.optimizer import ModelOptimizerPass
 from hls4ml.model.optimizer.passes.bit_exact import get_output_layers
 from hls4ml.model.optimizer.passes.hgq_proxy_model import FixedPointQuantizer as HlsFixedPointQuantizer
 
 from ..handlers._common import MAX_IMPLICIT_WEIGHT_BITS, _fixed_point_width
 from ..ir import FixedPointQuantizer
-
-FLOAT32_SIGNIFICAND_BITS = 24
-
-
-class ExactnessError(ValueError):
-    """The model has a layer or setting whose hls4ml C simulation cannot equal Keras bit for bit."""
+from ..ir_layers import FLOAT32_SIGNIFICAND_BITS, ExactnessError
 
 
 def _uses_plugin(model) -> bool:
-    return any(isinstance(node, FixedPointQuantizer) for node in model.graph.values())
+    """True for models with hgq-compat quantizer nodes. Remembered on the model by
+    the first (pre-bit_exact) check: fusion may remove every such node later."""
+    if getattr(model, "_hgq_compat_model", False):
+        return True
+    found = any(isinstance(node, FixedPointQuantizer) for node in model.graph.values())
+    if found:
+        model._hgq_compat_model = True
+    return found
 
 
 class CheckExactness(ModelOptimizerPass):
@@ -75,6 +78,13 @@ class CheckExactness(ModelOptimizerPass):
             raise ExactnessError(
                 f"layer {node.name!r}: a float BatchNormalization is not exact; fold it into the previous "
                 "quantized layer (QDenseBatchnorm / QConv2DBatchnorm) or quantize it (QBatchNormalization)")
+        if node.get_attr("pool_op") == "Average":
+            counts = _pool_counts(node)
+            if np.any((counts <= 0) | ((counts & (counts - 1)) != 0)):
+                raise ExactnessError(
+                    f"layer {node.name!r} averages over {sorted(set(counts.ravel().tolist()))} pixels; Keras divides in "
+                    "float32, which rounds unless every count is a power of two, so hls4ml cannot match it bit for "
+                    "bit; use a power-of-two pool size (and padding='valid' or an input size that needs no padding)")
         if node.get_attr("hgq_compat_weights_checked", False):
             return
         for var in ("weight", "bias"):
@@ -86,6 +96,51 @@ class CheckExactness(ModelOptimizerPass):
                 raise ExactnessError(
                     f"layer {node.name!r} has unquantized {var}s needing {width} bits, so Keras and hls4ml "
                     "cannot agree bit for bit; use the quantized layer (QDense, QConv2D, ...) with a quantizer")
+
+
+def _pool_counts(node: Layer) -> np.ndarray:
+    """Input pixels (padding excluded) in each window of an hls4ml pooling node."""
+    from ..handlers._multi import window_sums
+
+    if isinstance(node, GlobalPooling2D):
+        return np.array([node.get_attr("in_height") * node.get_attr("in_width")])
+    if isinstance(node, GlobalPooling1D):
+        return np.array([node.get_attr("n_in")])
+    one_d = isinstance(node, Pooling1D)
+    dims = ("width",) if one_d else ("height", "width")
+    sides = {"height": ("pad_top", "pad_bottom"), "width": ("pad_left", "pad_right")}
+    size = [node.get_attr("n_in") if one_d else node.get_attr(f"in_{d}") for d in dims]
+    pads = [tuple(node.get_attr(p, 0) for p in sides[d]) for d in dims]
+    return window_sums(np.pad(np.ones(size), pads), [node.get_attr(f"pool_{d}") for d in dims],
+                       [node.get_attr(f"stride_{d}") for d in dims])
+
+
+class CheckInferredTypes(ModelOptimizerPass):
+    """Refuse hls4ml code that is wrong for the types bit_exact inferred (after 'bit_exact').
+
+    Max pooling pads with ``x[MSB] = 1``, the most negative value of a signed type but
+    ``2**(I-1)`` of an unsigned one, so a padded window of unsigned values can return that
+    constant instead of its maximum.
+    """
+
+    name = "hgq_compat_check_inferred_types"
+
+    def __init__(self) -> None:
+        pass
+
+    def transform(self, model) -> bool:
+        if not _uses_plugin(model):
+            return False
+        for node in model.graph.values():
+            if node.get_attr("pool_op") != "Max" or not isinstance(node, (Pooling1D, Pooling2D)):
+                continue
+            padded = any(node.get_attr(p, 0) for p in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
+            if padded and not node.get_input_variable().type.precision.signed:
+                raise ExactnessError(
+                    f"layer {node.name!r}: hls4ml 1.3.0 pads max pooling with 2**(I-1) for unsigned inputs (the most "
+                    "negative value only for signed ones), so padded windows give wrong maxima; use padding='valid', "
+                    "or keras.layers.ZeroPadding2D/1D (exact for non-negative inputs) followed by a 'valid' pooling")
+        return True
 
 
 class CheckFloat32Accumulation(ModelOptimizerPass):

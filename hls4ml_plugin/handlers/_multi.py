@@ -1,0 +1,128 @@
+"""Helpers of handlers that emit several IR nodes for one Keras layer.
+
+`chain` wires partial IR configs one after the other from the layer's input to its output and
+appends the output quantizer (or an exact relu). The other helpers build the configs of the
+convolution-like nodes the handlers share.
+"""
+
+from __future__ import annotations
+
+from math import prod
+from typing import Any, Sequence
+
+import keras
+import numpy as np
+from hls4ml.converters.keras_v3.conv import gen_conv_config
+
+from ..ir_layers import DEPTHWISE_1D, DEPTHWISE_2D
+from ._common import check_activation, quantizer_node
+
+
+def shapes(layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Feature shapes (no batch axis) of the single input and output; all dimensions known."""
+    in_shape, out_shape = tuple(in_tensors[0].shape[1:]), tuple(out_tensors[0].shape[1:])
+    if None in in_shape or None in out_shape:
+        raise ValueError(f"layer {layer.name!r}: hls4ml needs fixed input and output shapes, got {in_shape} -> "
+                         f"{out_shape}")
+    return in_shape, out_shape
+
+
+def check_dilation(layer: Any) -> None:
+    if any(d != 1 for d in np.atleast_1d(getattr(layer, "dilation_rate", 1))):
+        raise NotImplementedError(
+            f"layer {layer.name!r} ({type(layer).__name__}): dilation_rate={layer.dilation_rate} is not supported by "
+            "hls4ml; use dilation_rate=1")
+
+
+def chain(handler: Any, layer: Any, nodes: Sequence[dict[str, Any]], in_tensors: Any,
+          out_tensors: Any) -> tuple[dict[str, Any], ...]:
+    """Complete IR configs of ``nodes`` applied in sequence to the layer's input(s), followed by
+    the layer's output quantizer (or relu activation). Each node needs 'name' and 'class_name';
+    the first also gets the handler's default config."""
+    check_activation(layer)
+    out = out_tensors[0]
+    shape = tuple(out.shape[1:])
+    quantizer = getattr(layer, "output_quantizer", None)
+    relu = quantizer is None and getattr(layer, "activation", None) is keras.activations.relu
+    tail = 1 if quantizer is not None or relu else 0
+    configs: list[dict[str, Any]] = []
+    inputs = [t.name for t in in_tensors]
+    for j, node in enumerate(nodes):
+        last = j == len(nodes) - 1 and not tail
+        name = out.name if last else f"{out.name}_{layer.name}_{j}"
+        base = handler.default_config if j == 0 else {}
+        config = {**base, **node, "input_keras_tensor_names": inputs, "output_keras_tensor_names": [name]}
+        config.setdefault("hgq_compat_weights_checked", True)
+        configs.append(config)
+        inputs = [name]
+    if quantizer is not None:
+        configs.append(quantizer_node(quantizer, f"{layer.name}_quantizer", layer.name, shape, inputs[0], out.name))
+    elif relu:
+        configs.append({"name": f"{layer.name}_relu", "class_name": "Activation", "activation": "relu",
+                        "n_in": prod(shape), "input_keras_tensor_names": inputs,
+                        "output_keras_tensor_names": [out.name]})
+    return tuple(configs)
+
+
+def conv_node(name: str, kernel: np.ndarray, bias: np.ndarray | None, in_shape: tuple[int, ...],
+              out_shape: tuple[int, ...], strides: Sequence[int], padding: str) -> dict[str, Any]:
+    """Conv1D/Conv2D node (channels_last) with an already-quantized (*kernel_px, C_in, C_out) kernel."""
+    rank = kernel.ndim - 2
+    config = gen_conv_config(in_shape=in_shape, out_shape=out_shape, ker_px_shape=tuple(kernel.shape[:-2]),
+                             strides=tuple(strides), padding=padding, data_format="channels_last", name=name)
+    config.update({"name": name, "class_name": f"Conv{rank}D", "data_format": "channels_last",
+                   "weight_data": kernel, "bias_data": bias})
+    return config
+
+
+def depthwise_node(name: str, kernel: np.ndarray, bias: np.ndarray | None, in_shape: tuple[int, ...],
+                   out_shape: tuple[int, ...], strides: Sequence[int], padding: str) -> dict[str, Any]:
+    """Depthwise convolution with a (*kernel_px, C, depth_multiplier) kernel (Keras layout).
+
+    Depth multiplier 1 becomes hgq-compat's depthwise node (hls4ml's DepthwiseConv with a correct
+    bit_exact rule); hls4ml's depthwise code supports no other multiplier, so a larger one becomes
+    an ordinary convolution whose kernel is zero outside each input channel's own outputs
+    (output channel c * depth_multiplier + m reads input channel c only, as in Keras).
+    """
+    *px, channels, multiplier = kernel.shape
+    rank = len(px)
+    if multiplier != 1:
+        full = np.zeros((*px, channels, channels * multiplier), kernel.dtype)
+        for c in range(channels):
+            full[..., c, c * multiplier:(c + 1) * multiplier] = kernel[..., c, :]
+        return conv_node(name, full, bias, in_shape, out_shape, strides, padding)
+    config = gen_conv_config(in_shape=in_shape, out_shape=out_shape, ker_px_shape=tuple(px), strides=tuple(strides),
+                             padding=padding, data_format="channels_last", name=name)
+    config.update({"name": name, "class_name": DEPTHWISE_1D if rank == 1 else DEPTHWISE_2D,
+                   "data_format": "channels_last", "depth_multiplier": 1, "weight_data": kernel,
+                   "depthwise_data": kernel, "bias_data": bias})
+    return config
+
+
+def reshape_node(name: str, target_shape: Sequence[int]) -> dict[str, Any]:
+    return {"name": name, "class_name": "Reshape", "target_shape": list(target_shape)}
+
+
+def pool_counts(in_px: Sequence[int], pool: Sequence[int], strides: Sequence[int], padding: str) -> np.ndarray:
+    """Number of input pixels (padding excluded, as Keras) in each pooling window."""
+    config = gen_conv_config(in_shape=(*in_px, 1), out_shape=(*in_px, 1), ker_px_shape=tuple(pool),
+                             strides=tuple(strides), padding=padding, data_format="channels_last", name="pool")
+    if len(in_px) == 1:
+        pads = [(config["pad_left"], config["pad_right"])]
+    else:
+        pads = [(config["pad_top"], config["pad_bottom"]), (config["pad_left"], config["pad_right"])]
+    return window_sums(np.pad(np.ones(tuple(in_px)), pads), pool, strides)
+
+
+def window_sums(values: np.ndarray, pool: Sequence[int], strides: Sequence[int]) -> np.ndarray:
+    """Sum of ``values`` over each (unpadded, strided) pooling window, as integers."""
+    for axis, (p, s) in enumerate(zip(pool, strides)):
+        n_out = (values.shape[axis] - p) // s + 1
+        values = np.stack([np.take(values, range(o * s, o * s + p), axis=axis).sum(axis=axis)
+                           for o in range(n_out)], axis=axis)
+    return values.astype(np.int64)
+
+
+def is_power_of_two(values: Any) -> bool:
+    v = np.asarray(values, np.int64)
+    return bool(np.all((v > 0) & ((v & (v - 1)) == 0)))

@@ -1,0 +1,85 @@
+"""Handlers of QDepthwiseConv2D, QSeparableConv1D/2D and QConv2DTranspose.
+
+- depthwise: one depthwise node (see `_multi.depthwise_node`), then the output quantizer;
+- separable: Keras computes ``pointwise(depthwise(x)) + bias`` with an unquantized float32
+  intermediate, so the layer becomes a depthwise node (no bias) and a 1x1 convolution (with
+  the bias), the intermediate type inferred exactly by bit_exact;
+- transposed convolution: hls4ml 1.3.0 has no such layer. The map is linear, so it becomes
+  Flatten -> Dense -> Reshape, the dense matrix read off Keras' own ``conv_transpose`` of the
+  unit inputs (each entry is one quantized kernel value or 0). Exact; its cost grows with
+  (input size x output size), so layers beyond `MAX_TRANSPOSE_MATRIX` entries are refused.
+"""
+
+from __future__ import annotations
+
+from math import prod
+from typing import Any
+
+import numpy as np
+from hls4ml.converters.keras_v3._base import KerasV3LayerHandler
+
+from ._common import quantized_weight
+from ._multi import chain, check_dilation, conv_node, depthwise_node, reshape_node, shapes
+
+MAX_TRANSPOSE_MATRIX = 1 << 18
+"""Largest (input size x output size) of a QConv2DTranspose exported as a dense matrix."""
+
+
+class QDepthwiseConv2DHandler(KerasV3LayerHandler):
+    handles = ("hgq_compat.layers.conv_extra.QDepthwiseConv2D",)
+
+    def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[dict[str, Any], ...]:
+        check_dilation(layer)
+        in_shape, out_shape = shapes(layer, in_tensors, out_tensors)
+        node = depthwise_node(layer.name, quantized_weight(layer, "depthwise_kernel"), quantized_weight(layer, "bias"),
+                              in_shape, out_shape, layer.strides, layer.padding)
+        return chain(self, layer, [node], in_tensors, out_tensors)
+
+
+class QSeparableConvHandler(KerasV3LayerHandler):
+    handles = ("hgq_compat.layers.conv_extra.QSeparableConv1D", "hgq_compat.layers.conv_extra.QSeparableConv2D")
+
+    def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[dict[str, Any], ...]:
+        check_dilation(layer)
+        in_shape, out_shape = shapes(layer, in_tensors, out_tensors)
+        dw_kernel = quantized_weight(layer, "depthwise_kernel")
+        pw_kernel = quantized_weight(layer, "pointwise_kernel")
+        mid_shape = (*out_shape[:-1], in_shape[-1] * layer.depth_multiplier)
+        rank = len(in_shape) - 1
+        depthwise = depthwise_node(f"{layer.name}_depthwise", dw_kernel, None, in_shape, mid_shape, layer.strides,
+                                   layer.padding)
+        pointwise = conv_node(f"{layer.name}_pointwise", pw_kernel, quantized_weight(layer, "bias"), mid_shape,
+                              out_shape, (1,) * rank, "valid")
+        return chain(self, layer, [depthwise, pointwise], in_tensors, out_tensors)
+
+
+class QConv2DTransposeHandler(KerasV3LayerHandler):
+    handles = ("hgq_compat.layers.conv_extra.QConv2DTranspose",)
+
+    def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[dict[str, Any], ...]:
+        from keras import ops
+
+        check_dilation(layer)
+        in_shape, out_shape = shapes(layer, in_tensors, out_tensors)
+        n_in, n_out = prod(in_shape), prod(out_shape)
+        if n_in * n_out > MAX_TRANSPOSE_MATRIX:
+            raise NotImplementedError(
+                f"layer {layer.name!r} (QConv2DTranspose): hls4ml 1.3.0 has no transposed convolution; hgq-compat "
+                f"exports it as a dense {n_in}x{n_out} matrix, larger than the limit of {MAX_TRANSPOSE_MATRIX} "
+                "entries; use a smaller input, or UpSampling2D followed by QConv2D")
+        kernel = quantized_weight(layer, "kernel")
+        units = np.eye(n_in, dtype=np.float32).reshape(n_in, *in_shape)
+        y = ops.conv_transpose(units, kernel.astype(np.float32), strides=layer.strides, padding=layer.padding,
+                               output_padding=layer.output_padding, dilation_rate=layer.dilation_rate,
+                               data_format="channels_last")
+        matrix = np.asarray(ops.convert_to_numpy(y), np.float64).reshape(n_in, n_out)
+        if not np.all(np.isin(matrix, np.append(kernel.ravel(), 0.0))):
+            raise NotImplementedError(f"layer {layer.name!r} (QConv2DTranspose): overlapping kernel taps; "
+                                      "this configuration is not supported by the hls4ml export")
+        bias = quantized_weight(layer, "bias")
+        if bias is not None:
+            bias = np.broadcast_to(bias, out_shape).reshape(-1)
+        dense = {"name": layer.name, "class_name": "Dense", "data_format": "channels_last", "weight_data": matrix,
+                 "bias_data": bias, "n_in": n_in, "n_out": n_out}
+        nodes = [reshape_node(f"{layer.name}_flatten", (n_in,)), dense, reshape_node(f"{layer.name}_reshape", out_shape)]
+        return chain(self, layer, nodes, in_tensors, out_tensors)

@@ -1,0 +1,58 @@
+"""Handlers of QConv2DBatchnorm and QDepthwiseConv2DBatchnorm.
+
+In inference Keras computes ``conv(x, Q_k(inv * W)) + Q_b(inv * (b - mean) + beta)`` with the
+moving statistics; the handlers emit that folded, quantized kernel and bias, read through the
+layer's own `folded_weights` (the same float32 ops as its call).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hls4ml.converters.keras_v3._base import KerasV3LayerHandler
+
+from ._common import MAX_IMPLICIT_WEIGHT_BITS, _fixed_point_width, describe
+from ._multi import chain, check_dilation, conv_node, depthwise_node, shapes
+
+
+def folded_weights(layer: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(kernel, bias) as the layer's inference call uses them, float64; refused if inexact."""
+    from keras import ops
+
+    weights = layer.folded_weights(training=False)
+    out = []
+    for role, key in ((layer._kernel_role, "folded_kernel"), ("bias", "folded_bias")):
+        value = np.asarray(ops.convert_to_numpy(weights[key]), np.float64)
+        quantizer = getattr(layer, f"{role}_quantizer_internal", None)
+        exact_by_construction = quantizer is not None and quantizer.spec.kind == "fixed"
+        if not exact_by_construction and _fixed_point_width(value) > MAX_IMPLICIT_WEIGHT_BITS:
+            raise NotImplementedError(
+                f"layer {layer.name!r} ({type(layer).__name__}): the folded {role} is "
+                f"{'not quantized' if quantizer is None else 'quantized by ' + describe(quantizer)}, and its float "
+                "values are not short fixed-point numbers, so Keras and hls4ml cannot agree bit for bit; give the "
+                f"layer a fixed-point {role.replace('_kernel', '')}_quantizer (e.g. quantized_bits(8,2,alpha=1))")
+        out.append(value)
+    return out[0], out[1]
+
+
+class QConv2DBatchnormHandler(KerasV3LayerHandler):
+    handles = ("hgq_compat.layers.folded.QConv2DBatchnorm",)
+
+    def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[dict[str, Any], ...]:
+        check_dilation(layer)
+        in_shape, out_shape = shapes(layer, in_tensors, out_tensors)
+        kernel, bias = folded_weights(layer)
+        node = conv_node(layer.name, kernel, bias, in_shape, out_shape, layer.strides, layer.padding)
+        return chain(self, layer, [node], in_tensors, out_tensors)
+
+
+class QDepthwiseConv2DBatchnormHandler(KerasV3LayerHandler):
+    handles = ("hgq_compat.layers.folded.QDepthwiseConv2DBatchnorm",)
+
+    def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[dict[str, Any], ...]:
+        check_dilation(layer)
+        in_shape, out_shape = shapes(layer, in_tensors, out_tensors)
+        kernel, bias = folded_weights(layer)
+        node = depthwise_node(layer.name, kernel, bias, in_shape, out_shape, layer.strides, layer.padding)
+        return chain(self, layer, [node], in_tensors, out_tensors)
