@@ -17,7 +17,7 @@ from .input_precision import WidenInputPrecision
 from .lut import RebuildLUTTables, register_lut_ir
 
 PASSES = ((CheckExactness, "bit_exact"), (WidenInputPrecision, None), (RebuildLUTTables, None),
-          (CheckFloat32Accumulation, None))
+          (CheckInferredTypes, None), (CheckFloat32Accumulation, None))
 """(pass, name of the pass it must precede or None to append) in the 'convert' flow."""
 
 
