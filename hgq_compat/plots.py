@@ -15,7 +15,7 @@ import keras
 import numpy as np
 
 from ._atomic import atomic_path
-from .report import _reported_layers, _weights_owner, activation_bits_array, weight_bits_array
+from .report import activation_bits_array, reported_layers, weight_bits_array, weight_roles
 
 
 def _figure(**kwargs: Any) -> Any:
@@ -101,7 +101,7 @@ def plot_pareto(records: Sequence[dict] | str | os.PathLike, out_png: str | os.P
 def _layer_maps(layer: Any) -> list[tuple[str, np.ndarray]]:
     maps = []
     if layer.built:
-        for role in _weights_owner(layer).weight_roles():
+        for role in weight_roles(layer):
             maps.append((f"{role} bits {tuple(weight_bits_array(layer, role).shape)}",
                          _as_2d(weight_bits_array(layer, role))))
     for which in ("input", "output", "state"):
@@ -123,7 +123,7 @@ def plot_bitwidth_maps(model: keras.Model, out_dir: str | os.PathLike) -> list[s
     out_dir = os.fspath(out_dir)
     os.makedirs(out_dir, exist_ok=True)
     written = []
-    for layer in _reported_layers(model):
+    for layer in reported_layers(model):
         maps = _layer_maps(layer)
         if not maps:
             continue
@@ -153,10 +153,10 @@ def plot_bitwidth_histograms(model: keras.Model, out_png: str | os.PathLike) -> 
     """
     weights: list[tuple[str, np.ndarray]] = []
     acts: list[tuple[str, np.ndarray]] = []
-    for layer in _reported_layers(model):
+    for layer in reported_layers(model):
         if not layer.built:
             continue
-        roles = _weights_owner(layer).weight_roles()
+        roles = weight_roles(layer)
         if roles:
             weights.append((layer.name, np.concatenate([weight_bits_array(layer, r).ravel() for r in roles])))
         out = activation_bits_array(layer, "output")

@@ -34,6 +34,12 @@ def _weights_owner(layer: QuantizedLayerMixin) -> QuantizedLayerMixin:
     return cell if isinstance(cell, QuantizedLayerMixin) else layer
 
 
+def weight_roles(layer: QuantizedLayerMixin) -> list[str]:
+    """Names of the layer's quantizable weights ('kernel', 'bias', ...; a recurrent layer's
+    are its cell's), in ``get_weights()`` order."""
+    return _weights_owner(layer).weight_roles() if layer.built else []
+
+
 def weight_bits_array(layer: QuantizedLayerMixin, role: str) -> np.ndarray:
     """Bits per element of weight ``role`` ('kernel', 'bias', ...), of the weight's shape.
 
@@ -74,7 +80,9 @@ def _bit_stats(bits: np.ndarray) -> dict:
     return {"bits_min": float(bits.min()), "bits_mean": float(bits.mean()), "bits_max": float(bits.max())}
 
 
-def _reported_layers(model: keras.Model) -> list[QuantizedLayerMixin]:
+def reported_layers(model: keras.Model) -> list[QuantizedLayerMixin]:
+    """The quantized layers of ``model`` that the report lists: all, nested models included,
+    except recurrent cells (their weights are listed under their recurrent layer)."""
     layers = list(quantized_layers(model))
     cells = {id(_weights_owner(layer)) for layer in layers if _weights_owner(layer) is not layer}
     return [layer for layer in layers if id(layer) not in cells]
@@ -103,12 +111,12 @@ def layer_report(model: keras.Model) -> list[dict]:
             weights).
     """
     rows = []
-    for layer in _reported_layers(model):
+    for layer in reported_layers(model):
         owner = _weights_owner(layer)
         row: dict[str, Any] = {"name": layer.name, "class": type(layer).__name__, "mode": layer.mode, "weights": {}}
         n_total = pruned_total = 0
         if layer.built:
-            for role in owner.weight_roles():
+            for role in weight_roles(layer):
                 wq = _np(owner.quantized_weight(role, training=False))
                 bits = weight_bits_array(layer, role)
                 pruned = int(np.count_nonzero((wq == 0) | (bits <= 0)))
@@ -203,5 +211,5 @@ def save_report_json(report: dict | list[dict], path: str | os.PathLike) -> None
     write_text_atomic(path, json.dumps(report, indent=2, allow_nan=False) + "\n")
 
 
-__all__ = ["activation_bits_array", "format_report", "layer_report", "model_report", "save_report_json",
-           "weight_bits_array"]
+__all__ = ["activation_bits_array", "format_report", "layer_report", "model_report", "reported_layers",
+           "save_report_json", "weight_bits_array", "weight_roles"]

@@ -41,7 +41,8 @@ def weakly_dominates(a: Sequence[float], b: Sequence[float], sides: Sequence[int
     return all(s * x >= s * y for x, y, s in zip(a, b, sides))
 
 
-def update_front(front: Sequence[Sequence[float]], point: Sequence[float], sides: Sequence[int]) -> tuple[bool, list[int]]:
+def update_front(front: Sequence[Sequence[float]], point: Sequence[float],
+                 sides: Sequence[int]) -> tuple[bool, list[int]]:
     """One step of the front: (accepted, indices of ``front`` that ``point`` makes dominated).
 
     ``point`` is rejected when some point of ``front`` is at least as good in every metric
@@ -286,7 +287,8 @@ def select_pareto_point(records: Sequence[dict] | str | os.PathLike, metric: str
         raise ValueError(f"select_pareto_point: side={side!r} is not accepted; accepted values: 1 (higher is better), "
                          "-1 (lower is better)")
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance >= 0:
-        raise ValueError(f"select_pareto_point: tolerance={tolerance!r} is not accepted; accepted values: a number >= 0")
+        raise ValueError(f"select_pareto_point: tolerance={tolerance!r} is not accepted; "
+                         "accepted values: a number >= 0")
     for key in (metric, cost):
         if key not in records[0]:
             raise ValueError(f"select_pareto_point: records have no {key!r}; keys: {sorted(records[0])}")

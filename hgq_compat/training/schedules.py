@@ -46,8 +46,8 @@ class BetaSchedule:
             raise ValueError(f"{name}: interpolation={self.interpolation!r} is not accepted; "
                              f"accepted values: {', '.join(repr(i) for i in INTERPOLATIONS)}")
         log = self.interpolation == "log"
-        accepted = ("accepted: a non-empty list of (epoch, beta) pairs with epochs >= 0 and strictly increasing, "
-                    + ("betas > 0 (log interpolation)" if log else "betas >= 0"))
+        accepted = ("accepted: a non-empty list of (epoch, beta) pairs with epochs >= 0 and strictly "
+                    "increasing, " + ("betas > 0 (log interpolation)" if log else "betas >= 0"))
         try:
             entries = list(points)
         except TypeError:

@@ -41,7 +41,8 @@ def test_plots(tmp_path):
 
 def test_plot_pareto_from_csv(tmp_path):
     pytest.importorskip("matplotlib")
-    (tmp_path / "pareto.csv").write_text("epoch,val_accuracy,ebops,filename\n1,0.5,100.0,a.keras\n2,0.7,400.0,b.keras\n")
+    (tmp_path / "pareto.csv").write_text("epoch,val_accuracy,ebops,filename\n"
+                                         "1,0.5,100.0,a.keras\n2,0.7,400.0,b.keras\n")
     png_size(plot_pareto(tmp_path, tmp_path / "p.png"))
     png_size(plot_pareto(tmp_path / "pareto.csv", tmp_path / "q.png", metric="val_accuracy"))
     with pytest.raises(ValueError, match="records have no 'accuracy'"):
