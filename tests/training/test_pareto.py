@@ -7,8 +7,9 @@ import keras
 import numpy as np
 import pytest
 
-from hgq_compat.training import (FreeEBOPs, ParetoFront, load_pareto_front, model_ebops, pareto_front,
-                                 select_pareto_point)
+from hgq_compat.training import (BetaScheduler, FreeEBOPs, LogSchedule, ParetoFront, load_pareto_front, model_ebops,
+                                 pareto_front, select_pareto_point)
+from tests.conftest import to_np
 from tests.training.conftest import tiny_model
 
 
@@ -135,14 +136,17 @@ def test_same_filename_gets_a_suffix(tmp_path):
 
 
 def test_real_fit_with_free_ebops(tmp_path, data):
+    """BetaScheduler (log ramp) + ParetoFront + FreeEBOPs in a 4-epoch fit, as in the demo."""
     x, y = data
-    model = tiny_model("hgq", beta=3e-5)
+    model = tiny_model("hgq")
     model.compile(keras.optimizers.Adam(0.03), "sparse_categorical_crossentropy", metrics=["accuracy"])
-    # ParetoFront first: it computes EBOPs itself; FreeEBOPs then logs the same value
+    # ParetoFront before FreeEBOPs: it computes EBOPs itself; FreeEBOPs then logs the same value
     front = ParetoFront(tmp_path)
     hist = model.fit(x, y, validation_data=(x, y), epochs=4, batch_size=32, verbose=0,
-                     callbacks=[front, FreeEBOPs()])
+                     callbacks=[BetaScheduler(LogSchedule([(0, 1e-6), (2, 1e-4)])), front, FreeEBOPs()])
     h = hist.history
+    assert h["beta"] == pytest.approx([1e-6, 1e-5, 1e-4, 1e-4], rel=1e-12)
+    assert float(to_np(model.get_layer("d1").beta)) == pytest.approx(1e-4, rel=1e-6)
     points = list(zip(h["val_accuracy"], h["ebops"]))
     expected = pareto_front(points, (1, -1))
     assert expected == brute_force_front(points, (1, -1))
