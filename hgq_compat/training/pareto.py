@@ -237,15 +237,15 @@ def load_pareto_front(path: str | os.PathLike) -> list[dict]:
 
     Returns:
         One dict per point, in epoch order: ``epoch`` (int), each metric (float),
-        ``filename`` and ``path`` (the checkpoint's full path; load it with
-        ``keras.saving.load_model``).
+        ``filename`` and ``path`` (the checkpoint's path: the CSV's directory joined with
+        ``filename``; load it with ``keras.saving.load_model``).
     """
     path = os.fspath(path)
     if os.path.isdir(path):
         path = os.path.join(path, CSV_NAME)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no Pareto front CSV at {path}")
-    directory = os.path.dirname(os.path.abspath(path))
+    directory = os.path.dirname(path)  # paths as given, like ParetoFront.records
     records = []
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
