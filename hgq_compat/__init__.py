@@ -18,4 +18,4 @@ from .legacy import convert_qkeras_model
 from .quantizers import *  # noqa: F401,F403 (every QKeras quantizer name)
 from .quantizers import get_quantizer
 from .training import (BetaScheduler, FreeEBOPs, LinearSchedule, LogSchedule, ParetoFront, PieceWiseSchedule,
-                       layer_ebops, model_ebops, reset_minmax, set_beta, trace_minmax)
+                       jitter_bitwidths, layer_ebops, model_ebops, reset_minmax, set_beta, trace_minmax)

@@ -36,7 +36,7 @@ class DemoSettings:
     epochs: int = 100
     beta_start: float = 2e-6  # loss units per EBOP
     beta_end: float = 5e-5
-    learning_rate: float = 1e-3
+    learning_rate: float = 2e-3
     batch_size: int = 32
     n_random: int = 10_000  # random inputs for the C-simulation check, on top of the test set
     seed: int = 0
@@ -98,7 +98,7 @@ def run_demo(out: str | os.PathLike = "hgq-compat-demo", settings: DemoSettings 
     from ..datasets import load_digits_split
     from ..legacy.converter import convert_qkeras_model
     from ..report import format_report, model_report, save_report_json
-    from ..training import BetaScheduler, FreeEBOPs, LogSchedule, ParetoFront, model_ebops
+    from ..training import BetaScheduler, FreeEBOPs, LogSchedule, ParetoFront, jitter_bitwidths, model_ebops
 
     settings = settings or DemoSettings()
     out = Path(out).absolute()
@@ -132,6 +132,7 @@ def run_demo(out: str | os.PathLike = "hgq-compat-demo", settings: DemoSettings 
         say(f"[2/5] HGQ fine-tuning: {settings.epochs} epochs, beta {settings.beta_start:g} -> {settings.beta_end:g} "
             "(log schedule), per-element bitwidths")
         model = convert_qkeras_model(shipped_model_path(), hgq=True)
+        jitter_bitwidths(model, seed=settings.seed)  # rounded bitwidths unchanged: same outputs, same EBOPs
         model.compile(keras.optimizers.Adam(settings.learning_rate),
                       keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
         schedule = LogSchedule([(0, settings.beta_start), (max(settings.epochs - 1, 1), settings.beta_end)])

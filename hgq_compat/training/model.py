@@ -74,3 +74,23 @@ def trace_minmax(model: keras.Model, data: Any, batch_size: int = 1024, reset: b
     finally:
         for q in quantizers:
             q.tracing = False
+
+
+def jitter_bitwidths(model: keras.Model, amount: float = 0.45, seed: int = 0) -> None:
+    """Spread the trainable bitwidth variables (i, f; bits) of HGQ quantizers uniformly within
+    +-``amount`` of their current integer values.
+
+    Bitwidths are used rounded, so outputs and EBOPs do not change. Under Adam every
+    unimportant bitwidth drifts down at about the learning rate per step; started from the same
+    integer they all cross a rounding threshold in the same step, and accuracy drops in jumps.
+    Jittered, they cross one by one. ``amount`` must be in [0, 0.5).
+    """
+    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0 <= amount < 0.5:
+        raise ValueError(f"jitter_bitwidths: amount={amount!r} is not accepted; accepted values: 0 <= amount < 0.5 "
+                         "(bits), so that the rounded bitwidths stay as they are")
+    rng = np.random.default_rng(seed)
+    for q in fixed_point_quantizers(model):
+        for var in (q.i, q.f):
+            if var.trainable:
+                base = np.round(ops.convert_to_numpy(var))
+                var.assign((base + rng.uniform(-amount, amount, base.shape)).astype("float32"))

@@ -42,3 +42,20 @@ def test_hgq_mlp_on_digits():
     assert len(np.unique(kernel_bits)) >= 3 and kernel_bits.std() > 0.3
     assert input_bits.shape == (64,) and len(np.unique(input_bits)) >= 2
     assert hidden_f.shape == (32,) and hidden_f.std() > 0.01  # per-element activation bitwidths move apart
+
+
+def test_jitter_bitwidths_keeps_outputs_and_spreads_crossings():
+    from hgq_compat.training import jitter_bitwidths
+
+    x_train, _, x_test, _ = load_digits_split(0)
+    model = digits_mlp("hgq", beta=3e-6)
+    y0, e0 = model.predict(x_test, verbose=0), model_ebops(model)
+    jitter_bitwidths(model, amount=0.45, seed=1)
+    np.testing.assert_array_equal(model.predict(x_test, verbose=0), y0)
+    assert model_ebops(model) == e0
+    f = to_np(model.get_layer("dense1").kernel_quantizer_internal.f)
+    assert np.all(np.abs(f - 7) <= 0.45) and f.std() > 0.2  # 7 fractional bits (8 with the sign), spread
+    import pytest
+
+    with pytest.raises(ValueError, match=r"amount=0.5 is not accepted; accepted values: 0 <= amount < 0.5"):
+        jitter_bitwidths(model, amount=0.5)
