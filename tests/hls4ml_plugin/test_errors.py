@@ -81,3 +81,75 @@ def test_config_from_keras_model_and_plain_keras_models(tmp_path):
     plain_in = keras.Input((4,))
     plain = keras.Model(plain_in, keras.layers.Dense(3, activation="softmax")(plain_in))
     hls4ml.converters.convert_from_keras_model(plain, output_dir=str(tmp_path / "plain"), backend="Vitis")
+
+
+# ---------------------------------------------------------------- layers refused with a reason
+
+S8 = "quantized_bits(8,3,alpha=1)"
+
+
+def _model(shape, layer, in_quantizer=S8):
+    inp = keras.Input(shape)
+    return keras.Model(inp, layer(QActivation(in_quantizer, name="in_q")(inp)))
+
+
+@pytest.mark.parametrize("kind", ["QSimpleRNN", "QLSTM", "QGRU", "QBidirectional"])
+def test_recurrent_layers_are_refused(tmp_path, kind):
+    import hgq_compat
+
+    rnn = (hgq_compat.QBidirectional(hgq_compat.QLSTM(3), name="rnn") if kind == "QBidirectional"
+           else getattr(hgq_compat, kind)(3, name="rnn"))
+    with pytest.raises(NotImplementedError, match=rf"'rnn' \({kind}\): recurrent layers are not supported.*bit_exact"):
+        _convert(_model((5, 2), rnn), tmp_path)
+
+
+def test_adaptive_activation_is_refused(tmp_path):
+    from hgq_compat import QAdaptiveActivation
+
+    with pytest.raises(NotImplementedError, match=r"'ada' \(QAdaptiveActivation\).*QActivation\('quantized_relu\(8,"):
+        _convert(_model((4,), QAdaptiveActivation("quantized_relu", 8, name="ada")), tmp_path)
+
+
+def test_batch_normalization_with_rounding_float32_is_refused(tmp_path):
+    """QKeras' defaults (epsilon=1e-3): gamma / sqrt(var + eps) has a 24-bit significand, so Keras'
+    float32 x * scale rounds; the export proves it and refuses."""
+    from hgq_compat import QBatchNormalization
+
+    model = _model((4,), QBatchNormalization(name="qbn"))
+    with pytest.raises(ValueError, match=r"'qbn'.*float32.*QConv2DBatchnorm"):
+        _convert(model, tmp_path)
+
+
+def test_non_power_of_two_average_pooling_is_refused(tmp_path):
+    from hgq_compat import QAveragePooling2D, QGlobalAveragePooling2D
+
+    with pytest.raises(NotImplementedError, match=r"'avg3' \(QAveragePooling2D\): averages over \[9\] pixels"):
+        _convert(_model((6, 6, 1), QAveragePooling2D(3, name="avg3")), tmp_path)
+    with pytest.raises(NotImplementedError, match=r"'gavg' \(QGlobalAveragePooling2D\).*power-of-two pool area"):
+        _convert(_model((3, 3, 1), QGlobalAveragePooling2D(average_quantizer="quantized_bits(8,0,alpha=1)",
+                                                           name="gavg")), tmp_path / "g")
+    with pytest.raises(ValueError, match=r"'plain_avg' averages over .* pixels.*power of two"):
+        _convert(_model((5, 5, 1), keras.layers.AveragePooling2D(3, strides=2, padding="same", name="plain_avg")),
+                 tmp_path / "p")
+
+
+def test_padded_max_pooling_of_unsigned_values_is_refused(tmp_path):
+    model = _model((5, 5, 2), keras.layers.MaxPooling2D(2, padding="same", name="mp"), "quantized_relu(6,2)")
+    with pytest.raises(ValueError, match=r"'mp'.*unsigned.*ZeroPadding2D"):
+        _convert(model, tmp_path)
+    signed = _model((5, 5, 2), keras.layers.MaxPooling2D(2, padding="same", name="mp"))
+    assert "mp" in _convert(signed, tmp_path / "signed").graph  # signed inputs are padded correctly
+
+
+def test_conv_settings_without_hls4ml_counterpart_are_refused(tmp_path):
+    from hgq_compat import QConv2DBatchnorm, QConv2DTranspose, QDepthwiseConv2D
+
+    with pytest.raises(NotImplementedError, match=r"'dil' \(QDepthwiseConv2D\): dilation_rate"):
+        _convert(_model((8, 8, 1), QDepthwiseConv2D(3, dilation_rate=2, name="dil",
+                                                    depthwise_quantizer="quantized_bits(6,0,alpha=1)")), tmp_path)
+    with pytest.raises(NotImplementedError, match=r"'big' \(QConv2DTranspose\).*dense 1024x4096 matrix"):
+        _convert(_model((16, 16, 4), QConv2DTranspose(4, 3, strides=2, padding="same", name="big", **KQ)),
+                 tmp_path / "t")
+    with pytest.raises(NotImplementedError, match=r"'fold' \(QConv2DBatchnorm\): the folded kernel is not quantized"):
+        _convert(_model((6, 6, 1), QConv2DBatchnorm(2, 3, name="fold", bias_quantizer="quantized_bits(8,3,alpha=1)")),
+                 tmp_path / "f")
