@@ -211,8 +211,7 @@ def _plots(records: list[dict], model: Any, tmp: Path, ebops_original: float, va
         return []
     try:
         paths = [plot_pareto(records, tmp / "pareto.png", metric="val_accuracy",
-                             title=f"HGQ Pareto front (QKeras original: val_accuracy {val_original:.4f}, "
-                                   f"{ebops_original:,.0f} EBOPs)"),
+                             title=f"HGQ Pareto front (QKeras: {val_original:.4f} at {ebops_original:,.0f} EBOPs)"),
                  plot_bitwidth_histograms(model, tmp / "bitwidth_histograms.png")]
         paths += plot_bitwidth_maps(model, tmp / "bitwidth_maps")
     except ImportError as exc:
