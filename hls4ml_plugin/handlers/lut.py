@@ -54,7 +54,8 @@ def needs_lut(quantizer: Any) -> bool:
         return True
     if spec.po2_scale:
         return False  # a batch-dependent scale: refused by quantizer_kif
-    return spec.prefn not in (None, "relu") or (spec.prefn == "relu" and (spec.keep_negative or spec.overflow == "WRAP"))
+    signed_or_wrapped = spec.keep_negative or spec.overflow == "WRAP"
+    return spec.prefn not in (None, "relu") or (spec.prefn == "relu" and signed_or_wrapped)
 
 
 def raw_grid(width: int, integer: int, signed: bool) -> np.ndarray:
@@ -76,12 +77,11 @@ def constant_type_problem(values: np.ndarray, max_bits: int) -> str | None:
         return None
     k, i, f = (int(np.max(a)) for a in minimal_kif(v))
     exact = np.all(nz * 2.0 ** f == np.round(nz * 2.0 ** f)) and np.all((nz >= -k * 2.0 ** i) & (nz < 2.0 ** i))
+    lo, hi = float(np.min(np.abs(nz))), float(np.max(np.abs(nz)))
     if not exact or f > HLS4ML_MAX_FRACTIONAL_BITS:
-        return (f"as small as {float(np.min(np.abs(nz)))!r}, finer than the 2**-{HLS4ML_MAX_FRACTIONAL_BITS} step that "
-                "hls4ml's bit_exact gives constants")
+        return f"as small as {lo!r}, finer than the 2**-{HLS4ML_MAX_FRACTIONAL_BITS} step hls4ml gives constants"
     if k + i + f > max_bits:
-        return (f"from {float(np.min(np.abs(nz)))!r} to {float(np.max(np.abs(nz)))!r} in magnitude, which need a {k + i + f}-bit fixed-point "
-                f"type (more than {max_bits})")
+        return f"from {lo!r} to {hi!r} in magnitude, needing a {k + i + f}-bit fixed-point type (> {max_bits})"
     return None
 
 
@@ -141,9 +141,9 @@ class LutFunction:
             if differ.size:
                 j = differ[0]
                 warnings.warn(
-                    f"layer {self.layer_name!r}: {self.description} gives {float(eager[j])!r} for {float(grid[j])!r} when run "
-                    f"eagerly but {float(table[j])!r} in model.predict ({differ.size} of {grid.size} table inputs differ); "
-                    "the hls4ml table follows model.predict", stacklevel=2)
+                    f"layer {self.layer_name!r}: {self.description} gives {float(eager[j])!r} for {float(grid[j])!r} "
+                    f"when run eagerly but {float(table[j])!r} in model.predict ({differ.size} of {grid.size} table "
+                    "inputs differ); the hls4ml table follows model.predict", stacklevel=2)
             self._tables[key] = table
         return self._tables[key]
 

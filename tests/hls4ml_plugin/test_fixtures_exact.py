@@ -100,7 +100,8 @@ def test_published_mnist_dense_bit_exact(tmp_path):
     x_ref = arr("published", case["input"])
     n = case["layer_outputs_samples"]
     y_ref = arr("published", case["layer_outputs"]["q_dense_3"])
-    x = np.concatenate([random_inputs((784,)), np.abs(random_inputs((784,), n=2000, seed=1)), _digits_as_mnist(), x_ref])
+    positive = np.abs(random_inputs((784,), n=2000, seed=1))  # images are >= 0
+    x = np.concatenate([random_inputs((784,)), positive, _digits_as_mnist(), x_ref])
     _check({"mnist_dense": model}, {"mnist_dense": x}, {"mnist_dense": (x_ref[:n], y_ref)}, tmp_path)
 
 
