@@ -31,13 +31,14 @@ def inline_nested_model(layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[
     configs, input_layers, _, _ = parse_keras_v3_model(model)
     rename = {t.name: o.name for t, o in zip(model.inputs, in_tensors)}
     rename.update({t.name: o.name for t, o in zip(model.outputs, out_tensors)})
+    call = out_tensors[0].name  # inner tensors get a per-call name: a nested model may be called twice
     inlined = []
     for conf in configs:
         if conf["name"] in input_layers:
             continue  # the inner Input: its tensor is the outer input tensor
         conf = {k: v for k, v in conf.items() if k != "inputs"}  # the outer parse wires by tensor name
         for key in ("input_keras_tensor_names", "output_keras_tensor_names"):
-            conf[key] = [rename.get(n, n) for n in conf[key]]
+            conf[key] = [rename.get(n, f"{n}_in_{call}") for n in conf[key]]
         inlined.append(conf)
     return tuple(inlined)
 
