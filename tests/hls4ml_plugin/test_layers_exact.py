@@ -57,7 +57,7 @@ def spread_bitwidths(model: keras.Model, seed: int = 0) -> int:
 def conv_family(hgq: bool) -> keras.Model:
     """Depthwise (depth multiplier 1 and 2), separable, folded and transposed convolutions, average
     pooling with and without a quantizer, plus ZeroPadding2D, MaxPooling2D (valid, and 'same' on
-    signed data), GlobalMaxPooling2D, GlobalAveragePooling2D, Flatten, Dropout and a six-input
+    signed data), GlobalMaxPooling2D, GlobalAveragePooling2D, Flatten, Dropout and a seven-input
     Concatenate."""
     with quantization_config(mode="hgq" if hgq else "qkeras"):
         inp = keras.Input((8, 8, 2))
@@ -73,8 +73,10 @@ def conv_family(hgq: bool) -> keras.Model:
         t = QConv2DTranspose(2, 3, strides=2, activation=R6, name="transpose", **W)(a)
         d = QDepthwiseConv2DBatchnorm(2, depth_multiplier=2, activation=S8, name="dw_bn", **DW)(t)
         d = keras.layers.Dropout(0.25)(d)
+        e = QAveragePooling2D(2, padding="same", activation=S8, name="avg_same")(t)  # windows of 4, 2 and 1
         parts = [keras.layers.Flatten()(m), g, keras.layers.GlobalMaxPooling2D()(d),
-                 keras.layers.GlobalAveragePooling2D()(d), keras.layers.Flatten()(a), keras.layers.Flatten()(t)]
+                 keras.layers.GlobalAveragePooling2D()(d), keras.layers.Flatten()(a), keras.layers.Flatten()(t),
+                 keras.layers.Flatten()(e)]
         out = keras.layers.Concatenate()(parts)
     model = keras.Model(inp, out)
     randomize_batchnorm(model)
@@ -85,8 +87,9 @@ def conv_family(hgq: bool) -> keras.Model:
 
 def one_d_and_merges() -> keras.Model:
     """QSeparableConv1D, QDense, QBatchNormalization (epsilon=0 with power-of-two statistics: scale
-    and shift are exact binary numbers), ZeroPadding1D + MaxPooling1D, AveragePooling1D, Reshape,
-    Add of three inputs, Subtract, Activation relu/linear, Dropout, Concatenate."""
+    and shift are exact binary numbers), ZeroPadding1D + MaxPooling1D, AveragePooling1D,
+    GlobalAveragePooling1D, GlobalMaxPooling1D, Reshape, Add of three inputs, Subtract, Activation
+    relu/linear, Dropout, Concatenate."""
     inp = keras.Input((12, 3))
     x = QActivation(S8, name="in_q")(inp)
     s = QSeparableConv1D(4, 3, padding="same", depth_multiplier=2, activation=R6, name="sep1d", **SEP)(x)
@@ -100,7 +103,10 @@ def one_d_and_merges() -> keras.Model:
     bn = QBatchNormalization(epsilon=0.0, name="bn")(a)
     bn = QActivation("quantized_bits(10,4,alpha=1)", name="bn_q")(bn)
     rs = keras.layers.Reshape((2, 4))(keras.layers.Dropout(0.5)(b))
-    out = keras.layers.Concatenate()([added, diff, bn, keras.layers.Flatten()(rs), keras.layers.Flatten()(ap)])
+    gap = keras.layers.GlobalAveragePooling1D()(keras.layers.MaxPooling1D(3)(s))  # 4 steps
+    gmp = keras.layers.GlobalMaxPooling1D()(s)
+    out = keras.layers.Concatenate()([added, diff, bn, keras.layers.Flatten()(rs), keras.layers.Flatten()(ap), gap,
+                                      gmp])
     model = keras.Model(inp, out)
     rng = np.random.default_rng(2)
     layer = model.get_layer("bn")
