@@ -1,6 +1,7 @@
 """Optimizer passes of hgq-compat, added to hls4ml's backend-independent 'convert' flow.
 
 - `CheckExactness` (before 'bit_exact'): refuses what cannot be exact, naming the layer.
+- `RemoveRedundantQuantizers` (after 'bit_exact'): drops quantizer nodes that change no value.
 - `WidenInputPrecision` (after 'fix_input_precision'): exact float -> fixed input conversion.
 - `RebuildLUTTables` (appended): lookup tables indexed for their final input type (`lut`).
 - `CheckInferredTypes` (appended): refuses hls4ml code that is wrong for the inferred types.
@@ -15,9 +16,11 @@ from hls4ml.model.optimizer import get_available_passes, register_pass
 from .checks import CheckExactness, CheckFloat32Accumulation, CheckInferredTypes, ExactnessError
 from .input_precision import WidenInputPrecision
 from .lut import RebuildLUTTables, register_lut_ir
+from .resources import RemoveRedundantQuantizers
 
-PASSES = ((CheckExactness, "bit_exact"), (WidenInputPrecision, None), (RebuildLUTTables, None),
-          (CheckInferredTypes, None), (CheckFloat32Accumulation, None))
+PASSES = ((CheckExactness, "bit_exact"), (RemoveRedundantQuantizers, "fuse_fixed_point_quantizer"),
+          (WidenInputPrecision, None), (RebuildLUTTables, None), (CheckInferredTypes, None),
+          (CheckFloat32Accumulation, None))
 """(pass, name of the pass it must precede or None to append) in the 'convert' flow."""
 
 

@@ -163,3 +163,32 @@ def test_every_layer_is_handled_or_refused():
         assert key in registry, f"no hls4ml handler for {key}"
         assert key in HANDLED or key in REFUSED, key
     assert set(HANDLED).isdisjoint(REFUSED)
+
+
+def redundant_quantizers() -> keras.Model:
+    """HGQ mode: q2 is wider than q1 in every element and d_wide's output quantizer keeps every bit
+    its Dense can produce (both no-ops); q3 and d_narrow's quantizer really round."""
+    with quantization_config(mode="hgq"):
+        inp = keras.Input((8,))
+        x = QActivation(S8, name="in_q")(inp)
+        q1 = QActivation("quantized_bits(6,2,alpha=1)", name="q1")(x)
+        q2 = QActivation("quantized_bits(10,4,alpha=1)", name="q2")(q1)
+        q3 = QActivation("quantized_bits(4,1,alpha=1)", name="q3")(q1)
+        wide = QDense(6, activation="quantized_bits(20,8,alpha=1)", name="d_wide", **W)(q2)
+        narrow = QDense(6, activation=B6, name="d_narrow", **W)(q2)
+        out = keras.layers.Concatenate()([q3, wide, narrow])
+    model = keras.Model(inp, out)
+    spread_bitwidths(model, seed=1)
+    return model
+
+
+def test_redundant_quantizers_are_removed_and_exact(tmp_path):
+    model = redundant_quantizers()
+    compiled = compile_all({"redundant": model}, tmp_path)
+    x = random_inputs((8,), seed=6)
+    for (name, backend), (hm, seconds) in compiled.items():
+        nodes = set(hm.graph)
+        assert {"q2", "d_wide_quantizer"}.isdisjoint(nodes), nodes  # removed: they change no value
+        assert {"in_q", "q1", "q3", "d_narrow_quantizer"} <= nodes, nodes  # kept: they round or saturate
+        print(f"{name}/{backend}: compile {seconds:.1f} s")
+        assert assert_bit_exact(model, hm, x, f"{name}/{backend}") == 0
