@@ -86,13 +86,14 @@ def conv_family(hgq: bool) -> keras.Model:
 
 
 def one_d_and_merges() -> keras.Model:
-    """QSeparableConv1D, QDense, QBatchNormalization (epsilon=0 with power-of-two statistics: scale
+    """QSeparableConv1D (depth multiplier 2, and 1 with stride 2), QDense, QBatchNormalization (epsilon=0 with power-of-two statistics: scale
     and shift are exact binary numbers), ZeroPadding1D + MaxPooling1D, AveragePooling1D,
     GlobalAveragePooling1D, GlobalMaxPooling1D, Reshape, Add of three inputs, Subtract, Activation
     relu/linear, Dropout, Concatenate."""
     inp = keras.Input((12, 3))
     x = QActivation(S8, name="in_q")(inp)
     s = QSeparableConv1D(4, 3, padding="same", depth_multiplier=2, activation=R6, name="sep1d", **SEP)(x)
+    s1 = QSeparableConv1D(3, 3, strides=2, padding="same", activation=S8, name="sep1d_dm1", **SEP)(x)
     p = keras.layers.MaxPooling1D(2)(keras.layers.ZeroPadding1D(1)(s))
     ap = keras.layers.AveragePooling1D(2)(s)
     r = keras.layers.Flatten()(p)
@@ -106,7 +107,7 @@ def one_d_and_merges() -> keras.Model:
     gap = keras.layers.GlobalAveragePooling1D()(keras.layers.MaxPooling1D(3)(s))  # 4 steps
     gmp = keras.layers.GlobalMaxPooling1D()(s)
     out = keras.layers.Concatenate()([added, diff, bn, keras.layers.Flatten()(rs), keras.layers.Flatten()(ap), gap,
-                                      gmp])
+                                      gmp, keras.layers.Flatten()(s1)])
     model = keras.Model(inp, out)
     rng = np.random.default_rng(2)
     layer = model.get_layer("bn")
