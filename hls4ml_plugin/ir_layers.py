@@ -20,8 +20,6 @@ templates match on it) and is registered under an ``HgqCompat*`` name used by th
 from __future__ import annotations
 
 from math import prod
-from typing import Any
-
 import numpy as np
 from hls4ml.model import layers as hl
 from hls4ml.model.attributes import ConfigurableAttribute

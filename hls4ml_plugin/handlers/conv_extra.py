@@ -81,5 +81,6 @@ class QConv2DTransposeHandler(KerasV3LayerHandler):
             bias = np.broadcast_to(bias, out_shape).reshape(-1)
         dense = {"name": layer.name, "class_name": "Dense", "data_format": "channels_last", "weight_data": matrix,
                  "bias_data": bias, "n_in": n_in, "n_out": n_out}
-        nodes = [reshape_node(f"{layer.name}_flatten", (n_in,)), dense, reshape_node(f"{layer.name}_reshape", out_shape)]
+        nodes = [reshape_node(f"{layer.name}_flatten", (n_in,)), dense,
+                 reshape_node(f"{layer.name}_reshape", out_shape)]
         return chain(self, layer, nodes, in_tensors, out_tensors)

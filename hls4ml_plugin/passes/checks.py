@@ -82,8 +82,8 @@ class CheckExactness(ModelOptimizerPass):
             counts = _pool_counts(node)
             if np.any((counts <= 0) | ((counts & (counts - 1)) != 0)):
                 raise ExactnessError(
-                    f"layer {node.name!r} averages over {sorted(set(counts.ravel().tolist()))} pixels; Keras divides in "
-                    "float32, which rounds unless every count is a power of two, so hls4ml cannot match it bit for "
+                    f"layer {node.name!r} averages over {sorted(set(counts.ravel().tolist()))} pixels; Keras divides "
+                    "in float32, which rounds unless every count is a power of two, so hls4ml cannot match it bit for "
                     "bit; use a power-of-two pool size (and padding='valid' or an input size that needs no padding)")
         if node.get_attr("hgq_compat_weights_checked", False):
             return

@@ -86,10 +86,10 @@ def conv_family(hgq: bool) -> keras.Model:
 
 
 def one_d_and_merges() -> keras.Model:
-    """QSeparableConv1D (depth multiplier 2, and 1 with stride 2), QDense, QBatchNormalization (epsilon=0 with power-of-two statistics: scale
-    and shift are exact binary numbers), ZeroPadding1D + MaxPooling1D, AveragePooling1D,
-    GlobalAveragePooling1D, GlobalMaxPooling1D, Reshape, Add of three inputs, Subtract, Activation
-    relu/linear, Dropout, Concatenate."""
+    """QSeparableConv1D (depth multiplier 2, and 1 with stride 2), QDense, QBatchNormalization
+    (epsilon=0 with power-of-two statistics: scale and shift are exact binary numbers),
+    ZeroPadding1D + MaxPooling1D, AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D,
+    Reshape, Add of three inputs, Subtract, Activation relu/linear, Dropout, Concatenate."""
     inp = keras.Input((12, 3))
     x = QActivation(S8, name="in_q")(inp)
     s = QSeparableConv1D(4, 3, padding="same", depth_multiplier=2, activation=R6, name="sep1d", **SEP)(x)
