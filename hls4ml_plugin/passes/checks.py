@@ -20,11 +20,12 @@ from ..ir_layers import FLOAT32_SIGNIFICAND_BITS, ExactnessError
 
 
 def _uses_plugin(model) -> bool:
-    """True for models with hgq-compat quantizer nodes. Remembered on the model by
+    """True for models with any node made by an hgq-compat handler. Remembered on the model by
     the first (pre-bit_exact) check: fusion may remove every such node later."""
     if getattr(model, "_hgq_compat_model", False):
         return True
-    found = any(isinstance(node, FixedPointQuantizer) for node in model.graph.values())
+    found = any(isinstance(node, FixedPointQuantizer) or node.get_attr("hgq_compat_weights_checked", False)
+                for node in model.graph.values())
     if found:
         model._hgq_compat_model = True
     return found
