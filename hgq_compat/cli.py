@@ -40,7 +40,7 @@ def _synth(args: argparse.Namespace) -> int:
         x = load_check_data(args.check_data)[0] if args.check_data else None
         model = load_model(args.model)
         report = synthesize(model, args.output, backend=args.backend, io_type=args.io_type, check_data=x,
-                            n_random=args.n_random, force=args.force)
+                            n_random=args.n_random, force=args.force, input_precision=args.input_precision)
     except (SynthError, CommandError, LegacyConversionError) as exc:  # these name the file already
         print(f"hgq-compat synth: error: {exc}", file=sys.stderr)
         return 1
@@ -49,6 +49,16 @@ def _synth(args: argparse.Namespace) -> int:
         return 1
     print(report.format())
     return 0 if report.exact else 1
+
+
+def _input_precision(text: str) -> object:
+    """--input-precision: parsed by hls4ml_plugin.inputs (a regex, never eval)."""
+    from hls4ml_plugin.inputs import parse_input_precision
+
+    try:
+        return parse_input_precision(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive_int(text: str) -> int:
@@ -99,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--n-random", type=_positive_int, default=10_000,
                        help="number of random inputs when no --check-data is given (default 10000)")
     synth.add_argument("--force", action="store_true", help="replace PROJECT_DIR if it is not empty")
+    synth.add_argument("--input-precision", type=_input_precision, metavar="TYPE",
+                       help="fixed-point type the hardware receives, e.g. 'fixed<16,6>' (hls4ml's default, = "
+                            "fixed<16,6,TRN,WRAP>) or 'fixed<16,6,RND_CONV,SAT>': the inputs are quantized to it on "
+                            "entry, in hls4ml and in the Keras reference; needed when the first layer takes floats")
     synth.set_defaults(func=_synth)
     return parser
 

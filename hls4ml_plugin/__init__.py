@@ -98,7 +98,8 @@ def _register_components() -> None:
 
 
 def convert(model: Any, output_dir: str, backend: str = "Vitis", io_type: str = "io_parallel",
-            hls_config: dict | None = None, compile: bool = True, **kwargs: Any) -> Any:
+            hls_config: dict | None = None, compile: bool = True, input_precision: Any = None,
+            **kwargs: Any) -> Any:
     """Convert an hgq_compat Keras model to an hls4ml model and compile its C simulation.
 
     Per-element precision comes from the model's quantizers; ``hls_config`` defaults to
@@ -108,22 +109,49 @@ def convert(model: Any, output_dir: str, backend: str = "Vitis", io_type: str = 
 
     Feed ``hls_model.predict`` float32 arrays, as Keras does: inputs are converted exactly for
     float32 values only.
+
+    ``input_precision`` (opt-in), e.g. ``'fixed<16,6>'`` (= ``fixed<16,6,TRN,WRAP>``, hls4ml's default
+    and ap_fixed's default modes) or ``'fixed<16,6,RND_CONV,SAT>'``: the inputs are quantized to that
+    type on entry. What is converted is then ``quantize_inputs(model, input_precision)``, a new model
+    whose first layer is that input quantizer (``model`` is not modified); the C simulation equals
+    that model bit for bit, and equals ``model`` on inputs already on the type's grid. It is kept
+    as ``hls_model.hgq_compat_keras_model``. Without it, a model input feeding anything but a
+    quantizer is refused. Accepted strings: `inputs.ACCEPTED_FORM`.
+
+    Where exactness is not guaranteed (an accumulator wider than float32's 24-bit significand, so
+    that Keras may round), a warning naming the layer is issued (``warnings.warn``).
     """
     import warnings
 
     import hls4ml
 
     register()
+    keras_model = model
+    if input_precision is not None:
+        from .inputs import quantize_inputs
+
+        keras_model = quantize_inputs(model, input_precision)
     if hls_config is None:
         hls_config = {"Model": {"Precision": "fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency"}}
     with warnings.catch_warnings():
         # FixInputPrecision warns about RND_CONV inputs; passes.WidenInputPrecision makes them exact
         warnings.filterwarnings("ignore", message=".*may compromise bit-exactness.*")
         hls_model = hls4ml.converters.convert_from_keras_model(
-            model, output_dir=str(output_dir), backend=backend, io_type=io_type, hls_config=hls_config, **kwargs)
+            keras_model, output_dir=str(output_dir), backend=backend, io_type=io_type, hls_config=hls_config,
+            **kwargs)
+    hls_model.hgq_compat_keras_model = keras_model  # the Keras model the C simulation equals
     if compile:
         hls_model.compile()
     return hls_model
 
 
-__all__ = ["PluginError", "check_hls4ml_version", "convert", "is_registered", "register", "SUPPORTED_HLS4ML"]
+def quantize_inputs(model: Any, input_precision: Any) -> Any:
+    """``model`` with its inputs quantized to ``input_precision`` on entry (a new Keras model; see
+    `inputs.quantize_inputs`): the Keras model that ``convert(model, ..., input_precision=...)`` converts."""
+    from .inputs import quantize_inputs as _quantize_inputs
+
+    return _quantize_inputs(model, input_precision)
+
+
+__all__ = ["PluginError", "check_hls4ml_version", "convert", "is_registered", "quantize_inputs", "register",
+           "SUPPORTED_HLS4ML"]

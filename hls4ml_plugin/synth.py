@@ -55,6 +55,7 @@ class SynthReport:
     compile_seconds: float
     warnings: list[str] = field(default_factory=list)
     layers: list[LayerRow] = field(default_factory=list)
+    input_precision: str | None = None  # the declared input type, e.g. 'fixed<16,6,TRN,WRAP>'
 
     @property
     def exact(self) -> bool:
@@ -63,14 +64,15 @@ class SynthReport:
         return self.mismatches == 0 and not self.warnings
 
     def status_line(self) -> str:
+        entry = f" (inputs quantized to {self.input_precision} on entry)" if self.input_precision else ""
         if self.mismatches:
             return (f"NOT EXACT: {self.mismatches} of {self.n_outputs} outputs differ between the C simulation and "
-                    f"Keras ({self.n_inputs} inputs, {self.input_source})")
+                    f"Keras ({self.n_inputs} inputs, {self.input_source}){entry}")
         if self.warnings:
-            return (f"EXACTNESS NOT GUARANTEED: 0 mismatches on {self.n_inputs} inputs ({self.input_source}), but "
-                    f"{len(self.warnings)} warning(s): {self.warnings[0]}")
+            return (f"EXACTNESS NOT GUARANTEED: 0 mismatches on {self.n_inputs} inputs ({self.input_source}){entry}, "
+                    f"but {len(self.warnings)} warning(s): {self.warnings[0]}")
         return (f"EXACT: the C simulation equals Keras bit for bit on {self.n_inputs} inputs "
-                f"({self.n_outputs} outputs, {self.input_source})")
+                f"({self.n_outputs} outputs, {self.input_source}){entry}")
 
     def format(self) -> str:
         header = ("layer", "class", "weight bits min/mean/max", "result bits min/mean/max", "EBOPs", "HLS types")
@@ -84,6 +86,9 @@ class SynthReport:
         total = sum(r.ebops for r in self.layers if r.ebops is not None)
         lines += ["", f"total EBOPs: {total:,.0f}", f"backend {self.backend}, {self.io_type}; project: {self.output_dir}",
                   f"convert {self.convert_seconds:.1f} s, compile {self.compile_seconds:.1f} s"]
+        if self.input_precision:
+            lines.append(f"inputs: quantized to {self.input_precision} on entry (the hls4ml input type); the Keras "
+                         "reference is the model with that input quantizer first")
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -162,8 +167,10 @@ def _layer_rows(model: Any, hls_model: Any) -> list[LayerRow]:
     ebops = layer_ebops(model)
     nodes = {node.name: node for node in hls_model.graph.values()}
     rows = []
+    import keras
+
     for layer in model._flatten_layers(include_self=False, recursive=True):
-        if layer.__class__.__name__ == "InputLayer" or isinstance(layer, type(model)):
+        if layer.__class__.__name__ == "InputLayer" or isinstance(layer, keras.Model):
             continue
         mine = [n for name, n in nodes.items() if name == layer.name or name.startswith(f"{layer.name}_")]
         quantizer = getattr(layer, "output_quantizer", None)
@@ -209,12 +216,17 @@ def _keras_weight_bits(layer: Any) -> tuple[float, float, float] | None:
 
 def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis", io_type: str = "io_parallel",
                check_data: np.ndarray | None = None, n_random: int = N_RANDOM_DEFAULT, force: bool = False,
-               hls_config: dict | None = None, **kwargs: Any) -> SynthReport:
+               hls_config: dict | None = None, input_precision: Any = None, **kwargs: Any) -> SynthReport:
     """Write the hls4ml project of ``model`` to ``output_dir``, compile its C simulation (g++)
     and compare it with ``model.predict`` on ``check_data`` (float32 array of model inputs) or,
     if None, on ``n_random`` random inputs. Returns a `SynthReport`; the project is moved into
     ``output_dir`` only after the comparison (atomic). Extra keyword arguments go to
     ``hls4ml.converters.convert_from_keras_model`` (``part``, ``clock_period``, ...).
+
+    ``input_precision`` (e.g. ``'fixed<16,6>'``, see `hls4ml_plugin.convert`): the inputs are
+    quantized to that type on entry, in hls4ml and in the Keras reference (the model with that
+    input quantizer first); half of the random inputs are then drawn on that type's grid or half
+    a step off it (`inputs.grid_inputs`). The report states the type.
     """
     from . import convert
 
@@ -222,12 +234,23 @@ def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis"
         raise SynthError(f"backend={backend!r} is not accepted; accepted: 'Vivado', 'Vitis'")
     if io_type not in ("io_parallel", "io_stream"):
         raise SynthError(f"io_type={io_type!r} is not accepted; accepted: 'io_parallel', 'io_stream'")
+    precision = None
+    if input_precision is not None:
+        from .inputs import parse_input_precision
+
+        precision = parse_input_precision(input_precision)
     output_dir = Path(output_dir).absolute()
     _prepare_dir(output_dir, force)
     if len(model.inputs) != 1:
         raise NotImplementedError(f"model {model.name!r} has {len(model.inputs)} inputs; synth supports one input")
     in_shape = tuple(model.inputs[0].shape[1:])
-    if check_data is None:
+    if check_data is None and precision is not None:
+        from .inputs import grid_inputs
+
+        n_grid = n_random // 2
+        x = np.concatenate([random_inputs(in_shape, n_random - n_grid), grid_inputs(in_shape, precision, n_grid, 1)])
+        source = f"{n_random} random inputs, {n_grid} of them on the input type's grid or half a step off it"
+    elif check_data is None:
         x = random_inputs(in_shape, n_random)
         source = f"{n_random} random inputs"
     else:
@@ -241,16 +264,18 @@ def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis"
             warnings.simplefilter("always")
             t0 = time.perf_counter()
             hls_model = convert(model, tmp, backend=backend, io_type=io_type, hls_config=hls_config, compile=False,
-                                **kwargs)
+                                input_precision=precision, **kwargs)
+            reference = hls_model.hgq_compat_keras_model  # model, or model with the input quantizer first
             t1 = time.perf_counter()
             hls_model.compile()
             t2 = time.perf_counter()
         notes = sorted({str(w.message) for w in caught if "bit for bit" in str(w.message) or "exact" in str(w.message)})
-        y_keras = np.asarray(model.predict(x, verbose=0, batch_size=4096))
+        y_keras = np.asarray(reference.predict(x, verbose=0, batch_size=4096))
         y_hls = np.asarray(hls_model.predict(x)).reshape(y_keras.shape)
         mismatches = int(np.sum(y_keras != y_hls))
         report = SynthReport(str(output_dir), backend, io_type, int(x.shape[0]), int(y_keras.size), mismatches,
-                             source, t1 - t0, t2 - t1, notes, _layer_rows(model, hls_model))
+                             source, t1 - t0, t2 - t1, notes, _layer_rows(reference, hls_model),
+                             None if precision is None else str(precision))
         (tmp / "hgq_compat_report.txt").write_text(report.format() + "\n")
         (tmp / "hgq_compat_report.json").write_text(json.dumps(report.to_dict(), indent=1) + "\n")
         _record_location(tmp, output_dir)

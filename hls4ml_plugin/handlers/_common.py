@@ -12,9 +12,17 @@ import numpy as np
 
 from ..ir import ROUND_MODES, quantizer_config
 
-MAX_IMPLICIT_WEIGHT_BITS = 24
-"""A weight without a quantizer is accepted only if every value is a fixed-point number of at
-most this many bits (a float32 significand): Keras then computes with the same numbers."""
+MAX_CONSTANT_BITS = 64
+"""Widest fixed-point type (sign included) of a weight or bias that no fixed-point quantizer made
+(no quantizer, or a po2/alpha-scaled one). Every float32 value is an exact dyadic number, and
+hls4ml holds a constant array exactly when ``minimal_kif`` finds its type: at most
+`lut.HLS4ML_MAX_FRACTIONAL_BITS` (32) fractional bits, and ``|v| * 2**f < 2**63`` (it tests
+``v * 2**f`` against an int64 cast), i.e. at most 64 bits with the sign. Within that, the values
+are exact on both sides; what can still differ is Keras' float32 arithmetic, which rounds sums
+wider than 24 significant bits: `passes.checks.CheckFloat32Accumulation` warns about those."""
+
+MAX_QUANTIZED_CONSTANT_BITS = 24
+"""Widest type of weights made by a quantizer that is not fixed point (`constant_problem`)."""
 
 
 def describe(quantizer: Any) -> str:
@@ -89,24 +97,42 @@ def quantized_weight(layer: Any, role: str) -> np.ndarray | None:
         return None
     quantizer = getattr(layer, f"{role}_quantizer_internal", None)
     value = np.asarray(ops.convert_to_numpy(layer.quantized_weight(role)), np.float64)
-    if quantizer is not None:
-        if quantizer.spec.kind != "fixed":  # po2, binary, alpha scales...: fine if the constants are exact
-            from .lut import constant_type_problem
-
-            problem = constant_type_problem(value, MAX_IMPLICIT_WEIGHT_BITS)
-            if problem:
-                raise NotImplementedError(
-                    f"layer {layer.name!r}: {role} quantizer {describe(quantizer)} gives values {problem}, so "
-                    "they are not exact fixed-point constants for hls4ml and float32 Keras; use quantized_bits with "
-                    "alpha=1, None or 'auto_po2', or a po2 quantizer with fewer bits")
-        return value
-    width = _fixed_point_width(value)
-    if width > MAX_IMPLICIT_WEIGHT_BITS:
-        raise ValueError(
-            f"layer {layer.name!r}: {role} has no quantizer and its float values need {width} bits, so "
-            f"Keras and hls4ml cannot agree bit for bit; give the layer a {role}_quantizer "
-            "(e.g. quantized_bits(8,0,alpha=1))")
+    check_constant(layer, role, value, quantizer)
     return value
+
+
+def constant_problem(value: np.ndarray, quantizer: Any) -> str | None:
+    """Why hls4ml cannot hold the weight values ``value`` (made by ``quantizer``, or by none)
+    exactly; None if it can.
+
+    A fixed-point quantizer's values are exact by construction. Unquantized values (float32
+    constants) are accepted when they fit a type of at most `MAX_CONSTANT_BITS` bits and 32
+    fractional bits; whether Keras' float32 sums with them are exact is checked on the
+    accumulator types (a warning, `passes.checks.CheckFloat32Accumulation`). Values of other
+    quantizers (po2, binary, alpha-scaled) must fit `MAX_QUANTIZED_CONSTANT_BITS` bits: wider
+    ones are rounded float32 products (alpha=0.3), not the fixed-point numbers the quantizer means.
+    """
+    if quantizer is not None and quantizer.spec.kind == "fixed":
+        return None
+    from .lut import constant_type_problem
+
+    return constant_type_problem(value, MAX_CONSTANT_BITS if quantizer is None else MAX_QUANTIZED_CONSTANT_BITS)
+
+
+def check_constant(layer: Any, role: str, value: np.ndarray, quantizer: Any) -> None:
+    """`constant_problem` as an error naming the layer: ValueError without a quantizer (give it
+    one), NotImplementedError for a quantizer whose values hls4ml cannot hold."""
+    problem = constant_problem(value, quantizer)
+    if not problem:
+        return
+    if quantizer is None:
+        raise ValueError(
+            f"layer {layer.name!r}: {role} has no quantizer and its float values are {problem}, so hls4ml cannot "
+            f"hold them exactly; give the layer a {role}_quantizer (e.g. quantized_bits(8,0,alpha=1))")
+    raise NotImplementedError(
+        f"layer {layer.name!r}: {role} quantizer {describe(quantizer)} gives values {problem}, so "
+        "they are not exact fixed-point constants for hls4ml and float32 Keras; use quantized_bits with "
+        "alpha=1, None or 'auto_po2', or a po2 quantizer with fewer bits")
 
 
 def check_activation(layer: Any) -> None:

@@ -12,12 +12,13 @@ from typing import Any
 import numpy as np
 from hls4ml.converters.keras_v3._base import KerasV3LayerHandler
 
-from ._common import MAX_IMPLICIT_WEIGHT_BITS, _fixed_point_width, describe
+from ._common import constant_problem, describe
 from ._multi import chain, check_dilation, conv_node, depthwise_node, shapes
 
 
 def folded_weights(layer: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(kernel, bias) as the layer's inference call uses them, float64; refused if inexact."""
+    """(kernel, bias) as the layer's inference call uses them, float64; refused where hls4ml cannot
+    hold them exactly (`_common.constant_problem`, the check of every weight)."""
     from keras import ops
 
     weights = layer.folded_weights(training=False)
@@ -25,12 +26,12 @@ def folded_weights(layer: Any) -> tuple[np.ndarray, np.ndarray]:
     for role, key in ((layer._kernel_role, "folded_kernel"), ("bias", "folded_bias")):
         value = np.asarray(ops.convert_to_numpy(weights[key]), np.float64)
         quantizer = getattr(layer, f"{role}_quantizer_internal", None)
-        exact_by_construction = quantizer is not None and quantizer.spec.kind == "fixed"
-        if not exact_by_construction and _fixed_point_width(value) > MAX_IMPLICIT_WEIGHT_BITS:
+        problem = constant_problem(value, quantizer)
+        if problem:
             raise NotImplementedError(
                 f"layer {layer.name!r} ({type(layer).__name__}): the folded {role} is "
                 f"{'not quantized' if quantizer is None else 'quantized by ' + describe(quantizer)}, and its float "
-                "values are not short fixed-point numbers, so Keras and hls4ml cannot agree bit for bit; give the "
+                f"values are {problem}, so hls4ml cannot hold them exactly; give the "
                 f"layer a fixed-point {role.replace('_kernel', '')}_quantizer (e.g. quantized_bits(8,2,alpha=1))")
         out.append(value)
     return out[0], out[1]

@@ -2,6 +2,8 @@
 
 - `CheckExactness` (before 'bit_exact'): refuses what cannot be exact, naming the layer.
 - `RemoveRedundantQuantizers` (after 'bit_exact'): drops quantizer nodes that change no value.
+- `KeepConsecutiveQuantizers` (then): keeps a quantizer after a fused one out of the fusion
+  (`fusion`), which would otherwise overwrite the first one's type.
 - `WidenInputPrecision` (after 'fix_input_precision'): exact float -> fixed input conversion.
 - `RebuildLUTTables` (appended): lookup tables indexed for their final input type (`lut`).
 - `CheckInferredTypes` (appended): refuses hls4ml code that is wrong for the inferred types.
@@ -14,11 +16,13 @@ from hls4ml.model.flow import get_flow
 from hls4ml.model.optimizer import get_available_passes, register_pass
 
 from .checks import CheckExactness, CheckFloat32Accumulation, CheckInferredTypes, ExactnessError
+from .fusion import KeepConsecutiveQuantizers
 from .input_precision import WidenInputPrecision
 from .lut import RebuildLUTTables, register_lut_ir
 from .resources import RemoveRedundantQuantizers
 
 PASSES = ((CheckExactness, "bit_exact"), (RemoveRedundantQuantizers, "fuse_fixed_point_quantizer"),
+          (KeepConsecutiveQuantizers, "fuse_fixed_point_quantizer"),
           (WidenInputPrecision, None), (RebuildLUTTables, None), (CheckInferredTypes, None),
           (CheckFloat32Accumulation, None))
 """(pass, name of the pass it must precede or None to append) in the 'convert' flow."""

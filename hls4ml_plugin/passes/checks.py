@@ -14,7 +14,7 @@ from hls4ml.model.optimizer.optimizer import ModelOptimizerPass
 from hls4ml.model.optimizer.passes.bit_exact import get_output_layers
 from hls4ml.model.optimizer.passes.hgq_proxy_model import FixedPointQuantizer as HlsFixedPointQuantizer
 
-from ..handlers._common import MAX_IMPLICIT_WEIGHT_BITS, _fixed_point_width
+from ..handlers._common import constant_problem
 from ..ir import FixedPointQuantizer
 from ..ir_layers import FLOAT32_SIGNIFICAND_BITS, ExactnessError
 
@@ -63,8 +63,10 @@ class CheckExactness(ModelOptimizerPass):
         if bad:
             raise ExactnessError(
                 f"model input {node.name!r} feeds layer(s) {bad} directly: exactness cannot be guaranteed for "
-                "a float input; add an input quantizer right after the Input, e.g. "
-                "QActivation('quantized_bits(8,3,alpha=1)')")
+                "a float input; declare the fixed-point type the hardware receives, "
+                "hls4ml_plugin.convert(..., input_precision='fixed<16,6>') or hgq-compat synth --input-precision "
+                "'fixed<16,6>' (hls4ml's default; the inputs are then quantized to it on entry, in Keras too), "
+                "or add an input quantizer right after the Input, e.g. QActivation('quantized_bits(8,3,alpha=1)')")
 
     @staticmethod
     def _check_layer(node: Layer) -> None:
@@ -92,11 +94,11 @@ class CheckExactness(ModelOptimizerPass):
             data = node.get_attr(f"{var}_data")
             if data is None:
                 continue
-            width = _fixed_point_width(np.asarray(data))
-            if width > MAX_IMPLICIT_WEIGHT_BITS:
+            problem = constant_problem(np.asarray(data, np.float64), None)  # the handlers' check
+            if problem:
                 raise ExactnessError(
-                    f"layer {node.name!r} has unquantized {var}s needing {width} bits, so Keras and hls4ml "
-                    "cannot agree bit for bit; use the quantized layer (QDense, QConv2D, ...) with a quantizer")
+                    f"layer {node.name!r} has unquantized {var}s {problem}, so hls4ml cannot hold them exactly; "
+                    "use the quantized layer (QDense, QConv2D, ...) with a quantizer")
 
 
 def _pool_counts(node: Layer) -> np.ndarray:
@@ -146,7 +148,11 @@ class CheckInferredTypes(ModelOptimizerPass):
 
 class CheckFloat32Accumulation(ModelOptimizerPass):
     """Keras computes Dense/Conv in float32: its results are exact only while the accumulator
-    fits a float32 significand. Warn, naming the layer, where the inferred type is wider."""
+    fits a float32 significand. Warn, naming the layer, where the inferred type is wider.
+
+    Checked: every node an hgq-compat handler made, and every node with weights (plain Keras
+    layers converted by hls4ml's own handlers, whose unquantized weights are accepted when
+    exact constants). ``synth`` turns the warning into an 'EXACTNESS NOT GUARANTEED' status."""
 
     name = "hgq_compat_check_float32_accumulation"
 
@@ -157,7 +163,8 @@ class CheckFloat32Accumulation(ModelOptimizerPass):
         if not _uses_plugin(model):
             return False
         for node in model.graph.values():
-            if not node.get_attr("hgq_compat_weights_checked", False) or node.get_attr("hgq_compat_acc_warned", False):
+            mine = node.get_attr("hgq_compat_weights_checked", False) or node.get_attr("weight_data") is not None
+            if not mine or node.get_attr("hgq_compat_acc_warned", False):
                 continue
             node.set_attr("hgq_compat_acc_warned", True)
             accum = node.get_attr("accum_t")

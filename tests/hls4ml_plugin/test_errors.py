@@ -60,12 +60,26 @@ def test_keras_softmax_layer_is_refused(tmp_path):
         _convert(keras.Model(inp, x), tmp_path)
 
 
-def test_unquantized_float_weights_are_refused(tmp_path):
+def test_unquantized_float_weights_are_accepted_with_a_warning_or_refused(tmp_path):
+    """A float32 bias is an exact constant for hls4ml (<= 32 fractional bits): accepted, and the
+    accumulator it widens beyond float32's 24 bits is warned about, naming the layer. Values
+    finer than 2**-32 are refused, naming the layer and the quantizer to add."""
     inp = keras.Input((4,))
     x = QActivation("quantized_bits(8,3,alpha=1)")(inp)
     x = QDense(3, name="nobias", kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_initializer="random_normal")(x)
-    with pytest.raises(ValueError, match=r"nobias.*bias_quantizer"):
-        _convert(keras.Model(inp, x), tmp_path)
+    model = keras.Model(inp, x)
+    bias = model.get_layer("nobias").bias
+    bias.assign([0.1, -0.3, 1.7])  # float32 values: 24 significant bits, f = 27, 25, 22
+    with pytest.warns(UserWarning, match=r"layer 'nobias': the exact accumulator needs \d+ bits, more than float32's 24"):
+        hm = _convert(model, tmp_path)
+    assert hm.graph["nobias"].get_weights("bias").data.tolist() == keras.ops.convert_to_numpy(bias).tolist()
+    bias.assign([0.1, 2.0**-40, 0.0])
+    with pytest.raises(ValueError, match=r"layer 'nobias': bias has no quantizer and its float values are as small as "
+                       r"9.094947017729282e-13, finer than the 2\*\*-32 step.*bias_quantizer"):
+        _convert(model, tmp_path / "fine")
+    bias.assign([2.0**40, -(2.0**-30), 0.0])  # 1 + 41 + 30 bits
+    with pytest.raises(ValueError, match=r"'nobias': bias has no quantizer.*needing a 72-bit fixed-point type \(> 64\)"):
+        _convert(model, tmp_path / "wide")
 
 
 def test_config_from_keras_model_and_plain_keras_models(tmp_path):
@@ -150,6 +164,14 @@ def test_conv_settings_without_hls4ml_counterpart_are_refused(tmp_path):
     with pytest.raises(NotImplementedError, match=r"'big' \(QConv2DTranspose\).*dense 1024x4096 matrix"):
         _convert(_model((16, 16, 4), QConv2DTranspose(4, 3, strides=2, padding="same", name="big", **KQ)),
                  tmp_path / "t")
-    with pytest.raises(NotImplementedError, match=r"'fold' \(QConv2DBatchnorm\): the folded kernel is not quantized"):
-        _convert(_model((6, 6, 1), QConv2DBatchnorm(2, 3, name="fold", bias_quantizer="quantized_bits(8,3,alpha=1)")),
-                 tmp_path / "f")
+    # an unquantized folded kernel is accepted where hls4ml holds it exactly (warned: float32 sums), else refused
+    fold = _model((6, 6, 1), QConv2DBatchnorm(2, 3, name="fold", bias_quantizer="quantized_bits(8,3,alpha=1)"))
+    with pytest.warns(UserWarning, match=r"layer 'fold': the exact accumulator needs \d+ bits, more than float32's 24"):
+        _convert(fold, tmp_path / "f")
+    kernel = fold.get_layer("fold").kernel
+    tiny = keras.ops.convert_to_numpy(kernel).copy()
+    tiny.flat[0] = 2.0**-40
+    kernel.assign(tiny)
+    with pytest.raises(NotImplementedError, match=r"'fold' \(QConv2DBatchnorm\): the folded kernel is not quantized.*"
+                       r"finer than the 2\*\*-32 step"):
+        _convert(fold, tmp_path / "f2")
