@@ -16,8 +16,7 @@ from keras import ops
 
 def effective_weight_bits(bits: Any, wq: Any) -> Any:
     """Bitwidths broadcast to the weight's shape, 0 where the quantized weight is exactly 0."""
-    bits = ops.broadcast_to(bits, ops.shape(wq))
-    return ops.where(ops.not_equal(ops.stop_gradient(wq), 0.0), bits, ops.zeros_like(bits))
+    return ops.where(ops.not_equal(ops.stop_gradient(wq), 0.0), bits, 0.0)  # broadcasts to wq's shape
 
 
 def _bias_ebops(bias_bits: Any, n_positions: int) -> Any:

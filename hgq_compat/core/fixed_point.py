@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 from keras import ops, random
 
 LN2 = math.log(2.0)
@@ -53,12 +54,47 @@ def value_bounds(k: Any, i: Any, f: Any, overflow: str) -> tuple[Any, Any]:
     return lo, hi
 
 
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _tensor(v: Any, dtype: Any) -> Any:
+    """``v`` as a plain tensor of ``dtype``: variables are read here, outside the custom-gradient
+    functions (TensorFlow refuses variables used inside them)."""
+    t = ops.cast(ops.convert_to_tensor(v), dtype)
+    read = getattr(t, "read_value", None)  # a raw backend variable that cast passed through
+    return read() if read is not None else t
+
+
 def quantize_values(x: Any, k: Any, i: Any, f: Any, round_mode: str = "RND_CONV", overflow: str = "SAT",
                     training: bool = False, seed: Any = None) -> Any:
     """Forward values only: fixed point (k, i, f) with integer i and f given as tensors."""
+    if _is_number(k) and _is_number(i) and _is_number(f) and float(i).is_integer() and float(f).is_integer():
+        return _quantize_values_const(x, k, float(i), float(f), round_mode, overflow, training, seed)
     scale = ops.power(2.0, f)
     v = round_values(x * scale, round_mode, training, seed)
     n = ops.power(2.0, i + f)  # 2**(i+f): number of non-negative integer codes
+    keep = k + i + f > 0  # bitwidth-shaped; elements with no bits are 0
+    if overflow == "WRAP":
+        lo = -k * n
+        v = ops.mod(v - lo, n * (1.0 + k)) + lo
+        return ops.where(keep, v / scale, 0.0)
+    hi = n - 1.0
+    lo = -k * hi if overflow == "SAT_SYM" else -k * n
+    # pruned elements: clip to [0, 0] (on the small bitwidth shape) instead of a full-size select
+    v = ops.minimum(ops.maximum(v, ops.where(keep, lo, 0.0)), ops.where(keep, hi, 0.0))
+    return v / scale
+
+
+def _quantize_values_const(x: Any, k: Any, i: float, f: float, round_mode: str, overflow: str,
+                           training: bool, seed: Any) -> Any:
+    """`quantize_values` for bitwidths known in Python: the same float32 operations, with the
+    constants folded and the pruning test decided here."""
+    if k + i + f <= 0:
+        return ops.zeros_like(x)
+    scale = 2.0 ** f
+    v = round_values(x * scale, round_mode, training, seed)
+    n = 2.0 ** (i + f)
     if overflow == "WRAP":
         lo = -k * n
         v = ops.mod(v - lo, n * (1.0 + k)) + lo
@@ -66,12 +102,107 @@ def quantize_values(x: Any, k: Any, i: Any, f: Any, round_mode: str = "RND_CONV"
         hi = n - 1.0
         lo = -k * hi if overflow == "SAT_SYM" else -k * n
         v = ops.minimum(ops.maximum(v, lo), hi)
-    xq = v / scale
-    return ops.where(k + i + f > 0, xq, ops.zeros_like(xq))
+    return v / scale
+
+
+def _reduce_to(g: Any, shape: tuple) -> Any:
+    """Sum ``g`` over the axes that were broadcast from ``shape`` (the gradient of a broadcast)."""
+    rank = len(g.shape)
+    lead = rank - len(shape)
+    axes = list(range(lead)) + [lead + a for a, d in enumerate(shape) if d == 1 and g.shape[lead + a] != 1]
+    if axes:
+        g = ops.sum(g, axis=axes, keepdims=True)
+    return ops.reshape(g, shape)
+
+
+def _quantize_fast(x: Any, k: Any, i: Any, f: Any, round_mode: str, overflow: str, ste: str,
+                   surrogate: bool, relu: bool = False) -> Any:
+    """`quantize` for a numeric k and deterministic rounding, with a hand-written gradient.
+
+    The forward pass is `quantize_values` itself; the backward pass gives the gradients of
+    the module doc (those of the autodiff formulation `_quantize_autodiff`) without
+    materialising the surrogate terms in the forward pass.
+    """
+    strict_low = k == 0
+    clip_x = ste != "identity"
+
+    def grad_x(xv: Any, upstream: Any, i_v: Any, f_v: Any) -> tuple[Any, Any, Any, Any]:
+        """(d/dx, upstream inside the range, above, below): the gradient w.r.t. x, the upstream
+        gradient with clipped elements zeroed, and the masks of the clipped elements."""
+        if overflow == "WRAP" or (not clip_x and not surrogate):
+            return upstream, upstream, None, None
+        lo_v, hi_v = value_bounds(k, i_v, f_v, overflow)
+        above = xv > hi_v
+        if relu:  # masks of relu(x): relu(x) >= 0 > hi where hi < 0 (a negative bitwidth)
+            above = ops.logical_or(above, hi_v < 0.0)
+        below = (xv <= lo_v) if strict_low else (xv < lo_v)
+        up_in = ops.where(ops.logical_or(above, below), 0.0, upstream)
+        return (up_in if clip_x else upstream), up_in, above, below
+
+    if _is_number(i) and _is_number(f):
+        # fixed bitwidths known in Python: only x is differentiated
+        i_n, f_n = float(round(i)), float(round(f))
+
+        @ops.custom_gradient
+        def q_x(xv: Any) -> Any:
+            xq = quantize_values(xv, k, i_n, f_n, round_mode, overflow)
+            xq = ops.where(ops.equal(xq, 0.0), 0.0, xq)  # +0.0, never -0.0 (as x + (xq - x) gives)
+
+            def grad(*args: Any, upstream: Any = None) -> Any:
+                if upstream is None:
+                    (upstream,) = args
+                if not clip_x:
+                    return upstream
+                return grad_x(xv, upstream, i_n, f_n)[0]
+
+            return xq, grad
+
+        return q_x(x)
+
+    i_t = _tensor(i, x.dtype)
+    f_t = _tensor(f, x.dtype)
+    i_shape, f_shape = tuple(i_t.shape), tuple(f_t.shape)
+    bw_shape = tuple(np.broadcast_shapes(i_shape, f_shape))
+
+    @ops.custom_gradient
+    def q_xif(xv: Any, iv: Any, fv: Any) -> Any:
+        i_v, f_v = ops.round(iv), ops.round(fv)
+        # + 0 f: zeros come out as +0.0, as x + (xq - x) gives (a runtime zero: a constant 0 is folded away)
+        xq = quantize_values(xv, k, i_v, f_v, round_mode, overflow) + 0.0 * ops.abs(f_v)
+
+        def grad(*args: Any, upstream: Any = None) -> Any:
+            if upstream is None:
+                (upstream,) = args
+            g_x, up_in, above, below = grad_x(xv, upstream, i_v, f_v)
+            if not surrogate:
+                return g_x, ops.zeros_like(iv), ops.zeros_like(fv)
+            # d xq / d f = ln2 (x - xq) inside the range (and everywhere under WRAP)
+            g_f = _reduce_to(up_in * (xv - xq), f_shape)
+            if above is None:
+                return g_x, ops.zeros_like(iv), LN2 * g_f
+            # Clipped elements take the gradient of the bound they hit: hi = 2**i - 2**-f,
+            # lo = -k 2**i (SAT) or -k hi (SAT_SYM); the bounds are bitwidth-shaped, so the
+            # upstream gradients are summed over the shared axes first. With a negative
+            # bitwidth (hi < lo) an element can be beyond both bounds and takes both.
+            p_i, p_f = ops.power(2.0, i_v), ops.power(2.0, -f_v)
+            up_hi = _reduce_to(ops.where(above, upstream, 0.0), bw_shape)
+            g_f = g_f + _reduce_to(p_f * up_hi, f_shape)
+            g_i = p_i * up_hi
+            if k != 0:
+                up_lo = _reduce_to(ops.where(below, upstream, 0.0), bw_shape)
+                g_i = g_i - k * p_i * up_lo
+                if overflow == "SAT_SYM":
+                    g_f = g_f - _reduce_to(k * p_f * up_lo, f_shape)
+            return g_x, LN2 * _reduce_to(g_i, i_shape), LN2 * g_f
+
+        return xq, grad
+
+    return q_xif(x, i_t, f_t)
 
 
 def quantize(x: Any, k: Any, i: Any, f: Any, round_mode: str = "RND_CONV", overflow: str = "SAT",
-             ste: str = "identity", training: bool = False, seed: Any = None, surrogate: bool = True) -> Any:
+             ste: str = "identity", training: bool = False, seed: Any = None, surrogate: bool = True,
+             relu: bool = False) -> Any:
     """Quantize ``x`` to fixed point (k, i, f) with the gradients described in the module doc.
 
     Args:
@@ -80,7 +211,24 @@ def quantize(x: Any, k: Any, i: Any, f: Any, round_mode: str = "RND_CONV", overf
         i: integer bits excluding sign (tensor broadcastable to x; rounded in the forward pass).
         f: fractional bits (tensor broadcastable to x; rounded in the forward pass).
         surrogate: add the gradients w.r.t. i and f (HGQ). Off for fixed QKeras quantizers.
+        relu: quantize ``relu(x)`` (outputs and gradients exactly as ``quantize(relu(x), ...)``);
+            for k=0 with SAT/SAT_SYM this costs nothing, as the clip at 0 does the relu's work.
     """
+    x = ops.convert_to_tensor(x)
+    stochastic = round_mode.startswith("S_") and training
+    x = _tensor(x, x.dtype)
+    if relu and not (_is_number(k) and k == 0 and overflow != "WRAP" and ste == "clip" and not stochastic):
+        x, relu = ops.where(x > 0, x, ops.zeros_like(x)), False
+    if _is_number(k) and not stochastic:
+        return _quantize_fast(x, k, i, f, round_mode, overflow, ste, surrogate, relu)
+    return _quantize_autodiff(x, k, i, f, round_mode, overflow, ste, training, seed, surrogate)
+
+
+def _quantize_autodiff(x: Any, k: Any, i: Any, f: Any, round_mode: str = "RND_CONV", overflow: str = "SAT",
+                       ste: str = "identity", training: bool = False, seed: Any = None,
+                       surrogate: bool = True) -> Any:
+    """`quantize` written with straight-through tricks and automatic differentiation: the
+    reference formulation, used for tensor k and stochastic rounding."""
     x = ops.convert_to_tensor(x)
     i_r = round_through(ops.cast(i, x.dtype))
     f_r = round_through(ops.cast(f, x.dtype))
@@ -116,5 +264,26 @@ def quantize(x: Any, k: Any, i: Any, f: Any, round_mode: str = "RND_CONV", overf
 
 
 def bits_of(k: Any, i: Any, f: Any) -> Any:
-    """Total bitwidth max(k + round(i) + round(f), 0) in bits, differentiable (straight-through)."""
-    return ops.relu(k + round_through(i) + round_through(f))
+    """Total bitwidth max(k + round(i) + round(f), 0) in bits, differentiable (straight-through):
+    the gradient w.r.t. i and f is 1 where the bitwidth is positive."""
+    if not _is_number(k):
+        return ops.relu(k + round_through(i) + round_through(f))
+    dtype = getattr(i, "dtype", None)
+    dtype = "float32" if dtype is None or "float" not in str(dtype) else dtype
+    i = _tensor(i, dtype)
+    f = _tensor(f, i.dtype)
+    i_shape, f_shape = tuple(i.shape), tuple(f.shape)
+
+    @ops.custom_gradient
+    def bits(iv: Any, fv: Any) -> Any:
+        total = k + ops.round(iv) + ops.round(fv)
+
+        def grad(*args: Any, upstream: Any = None) -> Any:
+            if upstream is None:
+                (upstream,) = args
+            g = ops.where(total > 0, upstream, 0.0)
+            return _reduce_to(g, i_shape), _reduce_to(g, f_shape)
+
+        return ops.relu(total), grad
+
+    return bits(i, f)

@@ -88,11 +88,13 @@ class FixedPointQuantizer(keras.layers.Layer):
         if self.spec.range_tracking and (training or self.tracing):
             self._update_range(x)
         seed = self.seed_generator if self.seed_generator is not None else None
-        x = self._prefn(x)
+        relu = self.spec.prefn == "relu"  # fused into the quantizer (free for unsigned saturating ones)
+        if not relu:
+            x = self._prefn(x)
         return fixed_point.quantize(
             x, self.spec.keep_negative, self.integer_bits(), self.f,
             round_mode=self.spec.round_mode, overflow=self.spec.overflow, ste=self.spec.ste,
-            training=bool(training), seed=seed, surrogate=self.spec.trainable,
+            training=bool(training), seed=seed, surrogate=self.spec.trainable, relu=relu,
         )
 
     def _prefn(self, x: Any) -> Any:
