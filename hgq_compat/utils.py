@@ -45,8 +45,10 @@ def _is_legacy_config(config: Any) -> bool:
 
     def walk(obj: Any) -> bool:
         if isinstance(obj, dict):
-            if str(obj.get("module") or "").startswith("qkeras") or \
-                    str(obj.get("registered_name") or "").startswith("qkeras>"):
+            module = str(obj.get("module") or "")
+            if module.startswith("hgq_compat"):  # our own objects (Clip, QInitializer keep QKeras's registered names)
+                return False
+            if module.startswith("qkeras") or str(obj.get("registered_name") or "").startswith("qkeras>"):
                 return True
             if "batch_input_shape" in obj or "__passive_serialization__" in obj:
                 return True
@@ -101,7 +103,23 @@ def load_qmodel(filepath: Any, custom_objects: dict | None = None, compile: bool
             config = None
         if config is None or not _is_legacy_config(config):
             return keras.saving.load_model(path, custom_objects=_custom_objects(custom_objects), compile=compile)
+    elif is_keras3_h5(path):
+        return keras.saving.load_model(path, custom_objects=_custom_objects(custom_objects), compile=compile)
     return convert_qkeras_model(path, hgq=hgq, custom_objects=custom_objects)
+
+
+def is_keras3_h5(path: str) -> bool:
+    """True for an HDF5 model file written by Keras 3 (``model.save('m.h5')``), which Keras
+    loads itself; QKeras / Keras 2 files are converted instead."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            version = f.attrs.get("keras_version", b"")
+    except OSError:
+        return False
+    version = version.decode() if isinstance(version, bytes) else str(version)
+    return version.startswith("3.")
 
 
 def clone_model(model: keras.Model, custom_objects: dict | None = None) -> keras.Model:

@@ -132,9 +132,13 @@ def load_model(path: str | os.PathLike) -> Any:
         except Exception as exc:
             raise SynthError(f"{path}: cannot load the Keras model ({type(exc).__name__}: {exc})") from exc
     if path.endswith((".h5", ".hdf5", ".json")):
-        from hgq_compat import convert_qkeras_model
+        from hgq_compat.utils import load_qmodel
 
-        return convert_qkeras_model(path)
+        if path.endswith(".json"):
+            from hgq_compat import convert_qkeras_model
+
+            return convert_qkeras_model(path)
+        return load_qmodel(path, compile=False)  # Keras 3 .h5 loads as is, QKeras .h5 is converted
     raise SynthError(f"{path}: unsupported model file; accepted: .keras (hgq_compat or Keras 3), "
                      ".h5/.hdf5/.json (QKeras, converted first)")
 

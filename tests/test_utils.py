@@ -112,3 +112,21 @@ def test_qnoise_scheduler_schedule_and_effect():
     x = np.ones((4, 4), np.float32)
     model.fit(x, np.zeros((4, 2), np.float32), epochs=2, verbose=0, callbacks=[sched])
     assert model.layers[0].kernel_quantizer.qnoise_factor == 0.5
+
+
+def test_load_qmodel_reads_its_own_files_in_both_modes_and_formats(tmp_path):
+    import hgq_compat as hq
+    from hgq_compat.utils import load_qmodel
+
+    x = np.random.default_rng(0).normal(size=(16, 6)).astype("float32")
+    for mode in ("qkeras", "hgq"):
+        with hq.quantization_config(mode=mode):
+            model = keras.Sequential([keras.Input((6,)), hq.QDense(4, kernel_quantizer="quantized_bits(4,0)",
+                                                                   bias_quantizer="quantized_bits(4,0)", name="d")])
+        y = model.predict(x, verbose=0)
+        for suffix in (".keras", ".h5"):
+            path = tmp_path / f"{mode}{suffix}"
+            model.save(path)
+            loaded = load_qmodel(path, compile=False)
+            assert type(loaded.get_layer("d")).__name__ == "QDense" and loaded.get_layer("d").mode == mode
+            np.testing.assert_array_equal(loaded.predict(x, verbose=0), y)
