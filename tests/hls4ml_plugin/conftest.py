@@ -26,16 +26,17 @@ def random_inputs(shape: tuple[int, ...], n: int = N_RANDOM, seed: int = 0) -> n
     return x.astype(np.float32)
 
 
-def compile_all(models: dict, tmp_path, workers: int = 2) -> dict:
+def compile_all(models: dict, tmp_path, workers: int = 2, **convert_kwargs) -> dict:
     """Convert every (name, backend) model, then compile the C simulations in parallel.
 
     Returns {(name, backend): (hls_model, compile_seconds)}. Conversion and writing stay in the
-    calling thread; only g++ runs in the workers.
+    calling thread; only g++ runs in the workers. ``convert_kwargs`` go to `hls4ml_plugin.convert`.
     """
     hls_models = {}
     for name, model in models.items():
         for backend in BACKENDS:
-            hm = hls4ml_plugin.convert(model, tmp_path / f"{name}_{backend}", backend=backend, compile=False)
+            hm = hls4ml_plugin.convert(model, tmp_path / f"{name}_{backend}", backend=backend, compile=False,
+                                       **convert_kwargs)
             hm.write()
             hls_models[(name, backend)] = hm
 
