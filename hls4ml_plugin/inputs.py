@@ -50,7 +50,8 @@ ACCEPTED_FORM = (
     "the '>' after commas), with W the total bits (sign included, 1.." + str(MAX_INPUT_WIDTH) + "), I the integer "
     "bits (sign included, -" + str(MAX_INPUT_INTEGER) + ".." + str(MAX_INPUT_INTEGER) + "), ROUND one of "
     + ", ".join(INPUT_ROUND_MODES) + " (default TRN) and OVERFLOW one of " + ", ".join(INPUT_OVERFLOW_MODES)
-    + " (default WRAP), in either order; e.g. 'fixed<16,6>' (hls4ml's default, = fixed<16,6,TRN,WRAP>) or 'fixed<16,6,RND_CONV,SAT>'")
+    + " (default WRAP), in either order; e.g. 'fixed<16,6>' (hls4ml's default, = fixed<16,6,TRN,WRAP>) "
+    "or 'fixed<16,6,RND_CONV,SAT>'")
 
 _MODE = r"(?:AP_)?[A-Z_]+"
 _PATTERN = re.compile(
@@ -227,4 +228,5 @@ def grid_inputs(shape: tuple[int, ...], precision: Any, n: int, seed: int = 0) -
     return (codes * 2.0 ** -p.fractional).astype(np.float32)
 
 
-__all__ = ["ACCEPTED_FORM", "InputPrecision", "InputQuantizer", "grid_inputs", "parse_input_precision", "quantize_inputs"]
+__all__ = ["ACCEPTED_FORM", "InputPrecision", "InputQuantizer", "grid_inputs", "parse_input_precision",
+           "quantize_inputs"]

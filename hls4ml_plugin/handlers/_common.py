@@ -13,8 +13,8 @@ import numpy as np
 from ..ir import ROUND_MODES, quantizer_config
 
 MAX_CONSTANT_BITS = 64
-"""Widest fixed-point type (sign included) of a weight or bias that no fixed-point quantizer made
-(no quantizer, or a po2/alpha-scaled one). Every float32 value is an exact dyadic number, and
+"""Widest fixed-point type (sign included) of a weight or bias without a quantizer (float32
+constants, `constant_problem`). Every float32 value is an exact dyadic number, and
 hls4ml holds a constant array exactly when ``minimal_kif`` finds its type: at most
 `lut.HLS4ML_MAX_FRACTIONAL_BITS` (32) fractional bits, and ``|v| * 2**f < 2**63`` (it tests
 ``v * 2**f`` against an int64 cast), i.e. at most 64 bits with the sign. Within that, the values
@@ -74,19 +74,6 @@ def quantizer_node(quantizer: Any, name: str, layer_name: str, shape: tuple[int,
     if rnd not in ROUND_MODES:
         raise NotImplementedError(f"layer {layer_name!r}: round mode {rnd!r} has no ap_fixed counterpart")
     return quantizer_config(name, k, i, f, shape, rnd, sat, input_name, output_name)
-
-
-def _fixed_point_width(values: np.ndarray) -> int:
-    """Bits (sign included) of the smallest fixed-point type holding every value exactly."""
-    v = np.asarray(values, np.float64)
-    nz = v[v != 0]
-    if nz.size == 0:
-        return 0
-    _, exp = np.frexp(nz)  # |v| = m * 2**exp, 0.5 <= m < 1
-    f = 0
-    while np.any(nz * 2.0 ** f != np.round(nz * 2.0 ** f)) and f < 160:
-        f += 1
-    return int(np.max(exp)) + f + int(np.any(nz < 0))
 
 
 def quantized_weight(layer: Any, role: str) -> np.ndarray | None:

@@ -70,7 +70,7 @@ def test_unquantized_float_weights_are_accepted_with_a_warning_or_refused(tmp_pa
     model = keras.Model(inp, x)
     bias = model.get_layer("nobias").bias
     bias.assign([0.1, -0.3, 1.7])  # float32 values: 24 significant bits, f = 27, 25, 22
-    with pytest.warns(UserWarning, match=r"layer 'nobias': the exact accumulator needs \d+ bits, more than float32's 24"):
+    with pytest.warns(UserWarning, match=r"'nobias': the exact accumulator needs \d+ bits, more than float32's 24"):
         hm = _convert(model, tmp_path)
     assert hm.graph["nobias"].get_weights("bias").data.tolist() == keras.ops.convert_to_numpy(bias).tolist()
     bias.assign([0.1, 2.0**-40, 0.0])
@@ -78,7 +78,7 @@ def test_unquantized_float_weights_are_accepted_with_a_warning_or_refused(tmp_pa
                        r"9.094947017729282e-13, finer than the 2\*\*-32 step.*bias_quantizer"):
         _convert(model, tmp_path / "fine")
     bias.assign([2.0**40, -(2.0**-30), 0.0])  # 1 + 41 + 30 bits
-    with pytest.raises(ValueError, match=r"'nobias': bias has no quantizer.*needing a 72-bit fixed-point type \(> 64\)"):
+    with pytest.raises(ValueError, match=r"'nobias': bias has no quantizer.*needing a 72-bit fixed-point type \(> 64"):
         _convert(model, tmp_path / "wide")
 
 
