@@ -109,10 +109,26 @@ def _reduce_to(g: Any, shape: tuple) -> Any:
     """Sum ``g`` over the axes that were broadcast from ``shape`` (the gradient of a broadcast)."""
     rank = len(g.shape)
     lead = rank - len(shape)
-    axes = list(range(lead)) + [lead + a for a, d in enumerate(shape) if d == 1 and g.shape[lead + a] != 1]
-    if axes:
-        g = ops.sum(g, axis=axes, keepdims=True)
-    return ops.reshape(g, shape)
+    inner = [lead + a for a, d in enumerate(shape) if d == 1 and g.shape[lead + a] != 1]
+    if not inner:
+        return ops.sum(g, axis=tuple(range(lead))) if lead else g
+    return ops.reshape(ops.sum(g, axis=tuple(range(lead)) + tuple(inner), keepdims=True), shape)
+
+
+def _quantize_sat(x: Any, k: Any, i_v: Any, f_v: Any, round_mode: str, overflow: str) -> tuple[Any, Any, Any]:
+    """`quantize_values` for SAT / SAT_SYM with integer-valued tensors i_v, f_v; also returns
+    2**f and 2**(i+f). Pruned elements (k + i + f <= 0) get the code range [0, 0]: with
+    integer bitwidths, relu(2**(i+f) - 1) and floor(2**(i+f)) are the code bounds that
+    `quantize_values` selects with k + i + f > 0."""
+    scale = ops.power(2.0, f_v)
+    n = ops.power(2.0, i_v + f_v)
+    v = round_values(x * scale, round_mode)
+    hi = ops.relu(n - 1.0)
+    if k == 0:
+        lo = -k * 0.0  # a scalar (same value and sign as -k * floor(n)): cheaper than a broadcast
+    else:
+        lo = -k * hi if overflow == "SAT_SYM" else -k * ops.floor(n)
+    return ops.minimum(ops.maximum(v, lo), hi) / scale, scale, n
 
 
 def _quantize_fast(x: Any, k: Any, i: Any, f: Any, round_mode: str, overflow: str, ste: str,
@@ -126,12 +142,12 @@ def _quantize_fast(x: Any, k: Any, i: Any, f: Any, round_mode: str, overflow: st
     strict_low = k == 0
     clip_x = ste != "identity"
 
-    def grad_x(xv: Any, upstream: Any, i_v: Any, f_v: Any) -> tuple[Any, Any, Any, Any]:
+    def grad_x(xv: Any, upstream: Any, lo_v: Any, hi_v: Any) -> tuple[Any, Any, Any, Any]:
         """(d/dx, upstream inside the range, above, below): the gradient w.r.t. x, the upstream
-        gradient with clipped elements zeroed, and the masks of the clipped elements."""
+        gradient with clipped elements zeroed, and the masks of the elements beyond the bounds
+        (lo_v, hi_v) = `value_bounds`."""
         if overflow == "WRAP" or (not clip_x and not surrogate):
             return upstream, upstream, None, None
-        lo_v, hi_v = value_bounds(k, i_v, f_v, overflow)
         above = xv > hi_v
         if relu:  # masks of relu(x): relu(x) >= 0 > hi where hi < 0 (a negative bitwidth)
             above = ops.logical_or(above, hi_v < 0.0)
@@ -153,7 +169,7 @@ def _quantize_fast(x: Any, k: Any, i: Any, f: Any, round_mode: str, overflow: st
                     (upstream,) = args
                 if not clip_x:
                     return upstream
-                return grad_x(xv, upstream, i_n, f_n)[0]
+                return grad_x(xv, upstream, *value_bounds(k, i_n, f_n, overflow))[0]
 
             return xq, grad
 
@@ -167,13 +183,28 @@ def _quantize_fast(x: Any, k: Any, i: Any, f: Any, round_mode: str, overflow: st
     @ops.custom_gradient
     def q_xif(xv: Any, iv: Any, fv: Any) -> Any:
         i_v, f_v = ops.round(iv), ops.round(fv)
-        # + 0 f: zeros come out as +0.0, as x + (xq - x) gives (a runtime zero: a constant 0 is folded away)
-        xq = quantize_values(xv, k, i_v, f_v, round_mode, overflow) + 0.0 * ops.abs(f_v)
+        if overflow == "WRAP":
+            xq, scale, n = quantize_values(xv, k, i_v, f_v, round_mode, overflow), None, None
+        else:
+            xq, scale, n = _quantize_sat(xv, k, i_v, f_v, round_mode, overflow)
+        # + 0: zeros come out as +0.0, as x + (xq - x) gives. A runtime scalar zero: a constant 0
+        # would be folded away, a bitwidth-shaped one would make this a (slower) broadcast.
+        xq = xq + 0.0 * ops.abs(ops.sum(f_v))
 
         def grad(*args: Any, upstream: Any = None) -> Any:
             if upstream is None:
                 (upstream,) = args
-            g_x, up_in, above, below = grad_x(xv, upstream, i_v, f_v)
+            if n is None:
+                g_x, up_in, above, below = upstream, upstream, None, None
+            else:
+                # value_bounds from the forward's 2**f and 2**(i+f): 2**i - 2**-f = (2**(i+f) - 1) / 2**f
+                p_i, p_f = n / scale, 1.0 / scale
+                hi_v = (n - 1.0) / scale
+                if k == 0:
+                    lo_v = -k * 0.0  # scalar, same value as -k * 2**i
+                else:
+                    lo_v = -k * hi_v if overflow == "SAT_SYM" else -k * p_i
+                g_x, up_in, above, below = grad_x(xv, upstream, lo_v, hi_v)
             if not surrogate:
                 return g_x, ops.zeros_like(iv), ops.zeros_like(fv)
             # d xq / d f = ln2 (x - xq) inside the range (and everywhere under WRAP)
@@ -184,7 +215,6 @@ def _quantize_fast(x: Any, k: Any, i: Any, f: Any, round_mode: str, overflow: st
             # lo = -k 2**i (SAT) or -k hi (SAT_SYM); the bounds are bitwidth-shaped, so the
             # upstream gradients are summed over the shared axes first. With a negative
             # bitwidth (hi < lo) an element can be beyond both bounds and takes both.
-            p_i, p_f = ops.power(2.0, i_v), ops.power(2.0, -f_v)
             up_hi = _reduce_to(ops.where(above, upstream, 0.0), bw_shape)
             g_f = g_f + _reduce_to(p_f * up_hi, f_shape)
             g_i = p_i * up_hi

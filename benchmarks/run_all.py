@@ -1,0 +1,251 @@
+#!/usr/bin/env python
+"""Run every benchmark and write JSON results, plots and a markdown report.
+
+Usage::
+
+    python benchmarks/run_all.py                 # everything (about an hour on 2 cores)
+    python benchmarks/run_all.py --quick         # a few minutes: smaller everything
+    python benchmarks/run_all.py --no-venvs      # hgq-compat only (no HGQ2 / QKeras 0.9.0)
+
+Parts (each also runs alone, see its module): `throughput.py` (training samples/s and ratios),
+`accuracy.py` (accuracy vs EBOPs, HGQ Pareto front vs uniform bitwidths), `synthesis.py`
+(hls4ml conversion, compile time, mismatches). Output (default ``benchmarks/results/full`` or
+``benchmarks/results/quick``): ``throughput.json``, ``accuracy.json``,
+``accuracy_vs_ebops.png``, ``synthesis.json``, ``report.md``.
+
+``--quick``: TensorFlow only; HGQ2 / QKeras 0.9.0 only if their venvs already exist (no pip);
+accuracy on digits only with two uniform bitwidths and a few epochs; synthesis of one model.
+Without network access the venvs cannot be created: those parts are skipped, and say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+TARGETS = {
+    "hgq_speedup_vs_hgq2": (">=", 1.2),
+    "hgq_overhead_vs_float": ("<=", 2.0),
+    "qkeras_overhead_vs_float": ("<=", 1.3),
+}
+EBOPS_REDUCTION_TARGET = 5.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from common import BENCH_DIR, machine, write_json
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true", help="minutes instead of an hour; smaller everything")
+    p.add_argument("--out", default=None, help="output directory")
+    p.add_argument("--no-venvs", action="store_true", help="skip HGQ2 and QKeras 0.9.0 (no venvs)")
+    p.add_argument("--offline", action="store_true", help="use existing venvs and caches only, never pip install")
+    p.add_argument("--backends", default=None, help="throughput backends (default: tensorflow, + jax if installed;"
+                                                   " --quick: tensorflow)")
+    p.add_argument("--datasets", default=None, help="accuracy datasets (default digits,mnist1d; --quick: digits)")
+    p.add_argument("--skip", default="", help="comma list of parts to skip: throughput, accuracy, synthesis")
+    p.add_argument("--rounds", type=int, default=None, help="throughput rounds")
+    args = p.parse_args(argv)
+    out = Path(args.out) if args.out else BENCH_DIR / "results" / ("quick" if args.quick else "full")
+    out.mkdir(parents=True, exist_ok=True)
+    skip = {s for s in args.skip.split(",") if s}
+    offline = args.offline or args.quick
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    report: dict[str, Any] = {"machine": machine(), "quick": args.quick, "argv": sys.argv[1:] if argv is None else argv}
+
+    if "throughput" not in skip:
+        import throughput
+
+        t = time.perf_counter()
+        backends = args.backends.split(",") if args.backends else (["tensorflow"] if args.quick
+                                                                    else throughput.default_backends())
+        rounds = args.rounds or (3 if args.quick else 15)
+        res = throughput.run(backends, ["jet_mlp", "digits_cnn"], rounds, 8 if args.quick else 16,
+                             not args.no_venvs, offline)
+        throughput.print_summary(res)
+        write_json(out / "throughput.json", res)
+        report["throughput"] = res
+        timings["throughput"] = time.perf_counter() - t
+
+    acc_res = None
+    if "accuracy" not in skip:
+        import accuracy
+
+        t = time.perf_counter()
+        datasets = args.datasets.split(",") if args.datasets else (["digits"] if args.quick else ["digits", "mnist1d"])
+        acc_res = accuracy.run(datasets, args.quick, offline=args.offline)
+        pub = accuracy.public(acc_res)
+        write_json(out / "accuracy.json", pub)
+        if any(not n.startswith("_") for n in acc_res):
+            accuracy.plot({n: r for n, r in acc_res.items() if not n.startswith("_")}, out / "accuracy_vs_ebops.png")
+        report["accuracy"] = pub
+        timings["accuracy"] = time.perf_counter() - t
+
+    if "synthesis" not in skip:
+        import synthesis
+
+        t = time.perf_counter()
+        res = synthesis.run(args.quick, None if args.quick else acc_res)
+        write_json(out / "synthesis.json", res)
+        report["synthesis"] = res
+        timings["synthesis"] = time.perf_counter() - t
+
+    # parts skipped in this invocation but measured by an earlier one into the same directory
+    import json
+
+    for part in ("throughput", "accuracy", "synthesis"):
+        path = out / f"{part}.json"
+        if part in skip and part not in report and path.exists():
+            report[part] = json.loads(path.read_text())
+            report.setdefault("merged", []).append(part)
+            print(f"[run_all] {part}: using the earlier results in {path}")
+    timings["total"] = time.perf_counter() - t0
+    report["timings_s"] = timings
+    report["targets"] = evaluate_targets(report)
+    write_json(out / "summary.json", {k: report[k] for k in ("machine", "quick", "argv", "timings_s", "targets")})
+    (out / "report.md").write_text(markdown(report))
+    print(f"\nwrote {out}/report.md; total {timings['total']:.0f} s "
+          + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items() if k != "total"))
+    for line in report["targets"]:
+        print(f"target {line['target']}: measured {line['measured']} -> {line['status']}")
+    return 0
+
+
+# ============================================================================ targets and report
+
+def _fmt(v: Any, digits: int = 2) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def evaluate_targets(report: dict) -> list[dict]:
+    rows = []
+    tp = report.get("throughput")
+    if tp:
+        for backend, per_arch in tp["ratios"].items():
+            for arch, ratios in per_arch.items():
+                for name, (op, goal) in TARGETS.items():
+                    if name in ratios:
+                        v = ratios[name]["wall"]
+                        ok = v >= goal if op == ">=" else v <= goal
+                        rows.append({"target": f"{name} {op} {goal} ({backend}, {arch})", "measured": round(v, 2),
+                                     "status": "met" if ok else "NOT met"})
+    acc = report.get("accuracy")
+    if acc:
+        for name, res in acc.items():
+            if name.startswith("_") or not isinstance(res, dict) or "comparison" not in res:
+                continue
+            h = res["comparison"]["headline"]
+            v = h["reduction"]
+            rows.append({"target": f"EBOPs reduction at equal accuracy vs best uniform >= {EBOPS_REDUCTION_TARGET} ({name})",
+                         "measured": None if v is None else round(v, 2),
+                         "status": "met" if v is not None and v >= EBOPS_REDUCTION_TARGET else "NOT met"})
+    syn = report.get("synthesis")
+    if syn:
+        rows.append({"target": "hls4ml C simulation mismatches == 0", "measured": syn["total_mismatches"],
+                     "status": "met" if syn["total_mismatches"] == 0 else "NOT met"})
+    return rows
+
+
+VARIANT_NAMES = {
+    "float": "float Keras", "qkeras": "QKeras mode", "hgq": "HGQ mode", "hgq2": "HGQ2",
+    "float_hgq2venv": "float Keras (HGQ2 venv)", "qkeras_legacy": "QKeras 0.9.0", "float_tfkeras": "float tf-keras",
+    "float_baseline": "float (baseline src)", "qkeras_baseline": "QKeras mode (baseline src)",
+    "hgq_baseline": "HGQ mode (baseline src)",
+}
+
+
+def markdown(report: dict) -> str:
+    m = report["machine"]
+    lines = [f"# Benchmark report ({'quick' if report['quick'] else 'full'} run)", "",
+             f"Machine: {m.get('cpu', '?')}, {m.get('cpu_count')} cores, {m.get('memory_gib', '?')} GiB, "
+             f"{m.get('platform')}; Python {m.get('python')}; load average at start {m.get('load_average')}. "
+             f"Versions: " + ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items() if v) +
+             f"; hgq-compat commit {m.get('git_commit', '?')}.", "",
+             "Command: `python benchmarks/run_all.py " + " ".join(report.get("argv") or []) + "`"
+             + (f" (with the {', '.join(report['merged'])} results of an earlier run into the same directory)"
+                if report.get("merged") else ""), ""]
+    tp = report.get("throughput")
+    if tp:
+        c = tp["config"]
+        lines += ["## Training throughput", "",
+                  f"Samples/s after warm-up: best of {c['rounds']} interleaved rounds of one epoch of "
+                  f"{c['steps']} batches (batch {c['batch']}); other load only adds time, so the best round "
+                  "is the least disturbed one. Ratios: of the best rounds, wall clock; in brackets the median "
+                  "over rounds of the per-round ratio, then the ratio of best CPU times.", ""]
+        for backend, per_arch in tp["results"].items():
+            variants = [v for v in VARIANT_NAMES if any(v in r for r in per_arch.values())]
+            lines += [f"### {backend}", "", "| model | " + " | ".join(VARIANT_NAMES[v] for v in variants) + " |",
+                      "|---|" + "---:|" * len(variants)]
+            for arch, r in per_arch.items():
+                lines.append(f"| {arch} | " + " | ".join(f"{r[v]['samples_per_s']:.0f}" if v in r else "-"
+                                                        for v in variants) + " |")
+            lines += ["", "| ratio | " + " | ".join(per_arch) + " | meaning |", "|---|" + "---:|" * len(per_arch) + "---|"]
+            names = []
+            for arch in per_arch:
+                for name in tp["ratios"].get(backend, {}).get(arch, {}):
+                    if name not in names:
+                        names.append(name)
+            for name in names:
+                cells, meaning = [], ""
+                for arch in per_arch:
+                    v = tp["ratios"].get(backend, {}).get(arch, {}).get(name)
+                    cells.append(f"{v['wall']:.2f} ({v['wall_paired_median']:.2f}; {v['cpu']:.2f})" if v else "-")
+                    meaning = v["meaning"] if v else meaning
+                lines.append(f"| {name} | " + " | ".join(cells) + f" | {meaning} |")
+            lines.append("")
+        for s in tp.get("skipped", []):
+            lines.append(f"- SKIPPED: {s}")
+        lines.append("")
+    acc = report.get("accuracy")
+    if acc:
+        lines += ["## Accuracy vs EBOPs", "", "![accuracy vs EBOPs](accuracy_vs_ebops.png)", ""]
+        for name, res in acc.items():
+            if name.startswith("_") or not isinstance(res, dict) or "comparison" not in res:
+                continue
+            cfg = res["config"]
+            hg = res["hgq"]
+            lines += [f"### {name}", "",
+                      f"{cfg['epochs']} epochs, batch {cfg['batch']}; HGQ beta {hg['schedule']['points']} "
+                      f"({hg['schedule']['interpolation']}), {len(hg['front'])} Pareto points.", "",
+                      "| uniform bits | test acc | EBOPs | HGQ test acc (equal acc.) | HGQ EBOPs | reduction | "
+                      "reduction, selected on validation (its test acc) |",
+                      "|---:|---:|---:|---:|---:|---:|---:|"]
+            for row in res["comparison"]["rows"]:
+                lines.append(f"| {row['bits']} | {100 * row['uniform_test_accuracy']:.2f}% | {row['uniform_ebops']:.0f} | "
+                             + (f"{100 * row['hgq_test_accuracy']:.2f}% | {row['hgq_ebops']:.0f} | {row['reduction']:.2f}x"
+                                if row["hgq_ebops"] else "n/a | n/a | n/a")
+                             + (f" | {row['val_selected_reduction']:.2f}x ({100 * row['val_selected_test_accuracy']:.2f}%) |"
+                                if row["val_selected_reduction"] else " | n/a |"))
+            h = res["comparison"]["headline"]
+            lines += ["", f"Best uniform model: {h['bits']} bits. HGQ at equal accuracy: "
+                          f"{_fmt(h['reduction'])}x fewer EBOPs.", ""]
+        for s in acc.get("_skipped", []):
+            lines.append(f"- SKIPPED: {s}")
+        lines.append("")
+    syn = report.get("synthesis")
+    if syn:
+        lines += ["## hls4ml synthesis (C simulation)", "",
+                  "| model | EBOPs | convert (s) | compile (s) | inputs | outputs | mismatches |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for r in syn["models"]:
+            lines.append(f"| {r['model']} | {r['ebops']:.0f} | {r['convert_s']:.1f} | {r['compile_s']:.1f} | "
+                         f"{r['inputs']} | {r['outputs']} | {r['mismatches']} |")
+        lines.append("")
+    lines += ["## Targets", "", "| target | measured | status |", "|---|---:|---|"]
+    for t in report["targets"]:
+        lines.append(f"| {t['target']} | {_fmt(t['measured'])} | {t['status']} |")
+    lines += ["", "Time of this invocation: " + ", ".join(f"{k} {v:.0f} s" for k, v in report["timings_s"].items()), ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
