@@ -40,10 +40,15 @@ def round_values(v: Any, round_mode: str, training: bool = False, seed: Any = No
         return ops.round(v)
     if round_mode == "TRN":
         return ops.floor(v)
+    # floor(v + 0.5) is wrong in float32 where the + 0.5 rounds (v just below a tie, |v| >= 2**23);
+    # floor(v) plus a comparison is exact everywhere
     if round_mode == "RND":
-        return ops.floor(v + 0.5)
+        fl = ops.floor(v)
+        return fl + ops.cast(v - fl >= 0.5, v.dtype)
     if round_mode == "RND_INF":
-        return ops.sign(v) * ops.floor(ops.abs(v) + 0.5)
+        a = ops.abs(v)
+        fl = ops.floor(a)
+        return ops.sign(v) * (fl + ops.cast(a - fl >= 0.5, v.dtype))
     raise ValueError(f"round_mode={round_mode!r} is not accepted; accepted values: TRN, RND, RND_CONV, RND_INF, S_RND, S_RND_CONV")
 
 
@@ -77,7 +82,8 @@ def quantize_values(x: Any, k: Any, i: Any, f: Any, round_mode: str = "RND_CONV"
     keep = k + i + f > 0  # bitwidth-shaped; elements with no bits are 0
     if overflow == "WRAP":
         lo = -k * n
-        v = ops.mod(v - lo, n * (1.0 + k)) + lo
+        span = n * (1.0 + k)
+        v = ops.mod(ops.mod(v, span) - lo, span) + lo  # mod first: v - lo is inexact for |v| >= 2**24
         return ops.where(keep, v / scale, 0.0)
     hi = n - 1.0
     lo = -k * hi if overflow == "SAT_SYM" else -k * n
@@ -97,7 +103,8 @@ def _quantize_values_const(x: Any, k: Any, i: float, f: float, round_mode: str, 
     n = 2.0 ** (i + f)
     if overflow == "WRAP":
         lo = -k * n
-        v = ops.mod(v - lo, n * (1.0 + k)) + lo
+        span = n * (1.0 + k)
+        v = ops.mod(ops.mod(v, span) - lo, span) + lo  # mod first: v - lo is inexact for |v| >= 2**24
     else:
         hi = n - 1.0
         lo = -k * hi if overflow == "SAT_SYM" else -k * n

@@ -120,3 +120,23 @@ def test_identity_ste_without_surrogate():
 
 def test_bits_of():
     np.testing.assert_array_equal(to_np(fixed_point.bits_of(1.0, np.array([2.0, -3.0]), np.array([3.0, 1.0]))), [6.0, 0.0])
+
+
+@pytest.mark.parametrize("round_mode", ["RND", "RND_INF", "RND_CONV", "TRN"])
+@pytest.mark.parametrize("overflow", ["WRAP", "SAT"])
+def test_large_values_are_exact_in_float32(round_mode, overflow):
+    """|x * 2**f| beyond 2**23 (where v + 0.5 rounds) and 2**24 (where v - lo rounds): compare with
+    a float64 reference of fixed<16,6> (k=1, i=5, f=10)."""
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.uniform(-1e5, 1e5, 4000), rng.uniform(-3e7, 3e7, 4000),
+                        np.nextafter(np.float32(0.5), 0) * np.float32([1, -1]) / 1024]).astype(np.float32)
+    got = to_np(fixed_point.quantize_values(ops.convert_to_tensor(x), 1.0, 5.0, 10.0, round_mode, overflow))
+    v = x.astype(np.float64) * 1024
+    fl = np.floor(v)
+    r = {"TRN": fl, "RND": fl + (v - fl >= 0.5), "RND_CONV": np.round(v),
+         "RND_INF": np.sign(v) * (np.floor(np.abs(v)) + (np.abs(v) - np.floor(np.abs(v)) >= 0.5))}[round_mode]
+    if overflow == "WRAP":
+        r = np.mod(r + 2 ** 15, 2 ** 16) - 2 ** 15
+    else:
+        r = np.clip(r, -2 ** 15, 2 ** 15 - 1)
+    np.testing.assert_array_equal(got, (r / 1024).astype(np.float32))

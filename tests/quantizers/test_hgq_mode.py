@@ -121,9 +121,8 @@ def test_hgq_mode_is_trainable():
     assert spec.prefn == "hard_sigmoid" and spec.keep_negative == 0 and spec.fractional == 6
 
 
-@pytest.mark.xfail(strict=True, reason="core.fixed_point RND_INF computes floor(|v| + 0.5) in float32, which rounds "
-                   "the largest float below a tie (0.5 - 2**-25) up; ternary's |x| >= alpha / 2 does not")
 def test_ternary_hgq_mode_just_below_threshold():
+    """The largest float below a tie (0.5 - 2**-25) rounds down, as ternary's |x| >= alpha / 2 says."""
     below = np.nextafter(np.float32(0.5), np.float32(0))
     x = np.float32([below, -below])
     q = Q.ternary(threshold=0.5)
