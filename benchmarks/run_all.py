@@ -178,7 +178,8 @@ def markdown(report: dict) -> str:
         c = tp["config"]
         lines += ["## Training throughput", "",
                   f"Samples/s after warm-up: best of {c['rounds']} interleaved rounds of one epoch of "
-                  f"{c['steps']} batches (batch {c['batch']}); other load only adds time, so the best round "
+                  f"{c['steps']} batches (batch " + ", ".join(f"{b} for {a}" for a, b in c["batch"].items())
+                  + "); other load only adds time, so the best round "
                   "is the least disturbed one. Ratios: of the best rounds, wall clock; in brackets the median "
                   "over rounds of the per-round ratio, then the ratio of best CPU times.", ""]
         for backend, per_arch in tp["results"].items():
