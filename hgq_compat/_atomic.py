@@ -70,3 +70,20 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[str]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def check_output_dir(path: str | os.PathLike, force: bool, error: type[Exception] = ValueError,
+                     force_hint: str = "pass --force to replace it", other_hint: str = "") -> None:
+    """Raise ``error`` naming ``path`` unless `atomic_dir` may write it: it is a folder (or
+    absent) that is empty unless ``force``, and its parent exists and is writable. ``other_hint``
+    (e.g. 'choose another --out') is offered as the alternative."""
+    path = os.path.abspath(os.fspath(path))
+    parent = os.path.dirname(path)
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise error(f"{path}: exists and is not a folder" + (f"; {other_hint}" if other_hint else ""))
+    if os.path.isdir(path) and os.listdir(path) and not force:
+        raise error(f"{path}: folder is not empty; {force_hint}" + (f", or {other_hint}" if other_hint else ""))
+    if not os.path.isdir(parent):
+        raise error(f"{path}: the parent folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise error(f"{path}: the parent folder {parent} is not writable")

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from hgq_compat._atomic import atomic_dir
+from hgq_compat._atomic import atomic_dir, check_output_dir
 
 N_RANDOM_DEFAULT = 10_000
 
@@ -143,18 +143,6 @@ def load_model(path: str | os.PathLike) -> Any:
                      ".h5/.hdf5/.json (QKeras, converted first)")
 
 
-def _prepare_dir(output_dir: Path, force: bool) -> None:
-    if output_dir.exists() and not output_dir.is_dir():
-        raise SynthError(f"{output_dir}: exists and is not a folder")
-    if output_dir.is_dir() and any(output_dir.iterdir()) and not force:
-        raise SynthError(f"{output_dir}: folder is not empty; pass --force (force=True) to replace it")
-    parent = output_dir.parent
-    if not parent.is_dir():
-        raise SynthError(f"{output_dir}: the parent folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise SynthError(f"{output_dir}: the parent folder {parent} is not writable")
-
-
 def _record_location(tmp: Path, output_dir: Path) -> None:
     """hls4ml's config records where the project lives: point it at the final folder."""
     config = tmp / "hls4ml_config.yml"
@@ -244,7 +232,7 @@ def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis"
 
         precision = parse_input_precision(input_precision)
     output_dir = Path(output_dir).absolute()
-    _prepare_dir(output_dir, force)
+    check_output_dir(output_dir, force, SynthError, force_hint="pass --force (force=True) to replace it")
     if len(model.inputs) != 1:
         raise NotImplementedError(f"model {model.name!r} has {len(model.inputs)} inputs; synth supports one input")
     in_shape = tuple(model.inputs[0].shape[1:])

@@ -55,17 +55,6 @@ def _metadata() -> dict[str, Any]:
     return json.loads((shipped_model_path().with_suffix(".json")).read_text())
 
 
-def _check_out(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise DemoError(f"{out}: exists and is not a folder; choose another --out")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise DemoError(f"{out}: folder is not empty; pass --force to replace it, or choose another --out")
-    if not out.parent.is_dir():
-        raise DemoError(f"{out}: the parent folder {out.parent} does not exist")
-    if not os.access(out.parent, os.W_OK):
-        raise DemoError(f"{out}: the parent folder {out.parent} is not writable")
-
-
 def _accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.argmax(model.predict(x, verbose=0, batch_size=1024), -1) == y))
 
@@ -94,7 +83,7 @@ def run_demo(out: str | os.PathLike = "hgq-compat-demo", settings: DemoSettings 
     (also in ``out/summary.json``)."""
     import keras
 
-    from .._atomic import atomic_dir
+    from .._atomic import atomic_dir, check_output_dir
     from ..datasets import load_digits_split
     from ..legacy.converter import convert_qkeras_model
     from ..report import format_report, model_report, save_report_json
@@ -102,7 +91,8 @@ def run_demo(out: str | os.PathLike = "hgq-compat-demo", settings: DemoSettings 
 
     settings = settings or DemoSettings()
     out = Path(out).absolute()
-    _check_out(out, force)
+    check_output_dir(out, force, DemoError, force_hint="pass --force to replace it",
+                     other_hint="choose another --out")
     t_start = time.perf_counter()
     meta = _metadata()
     keras.utils.set_random_seed(settings.seed)
