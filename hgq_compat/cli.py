@@ -95,11 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_convert_parser(sub)
     synth = sub.add_parser(
         "synth", help="write an hls4ml project, compile its C simulation (g++) and check it equals Keras bit for bit",
-        description="Write the hls4ml project of MODEL (.keras, or a QKeras .h5/.json converted first), compile the "
+        description="Write the hls4ml project of MODEL (.keras or Keras 3 .h5; a QKeras .h5/.json is converted first), compile the "
                     "C simulation, compare it with Keras and print one row per layer: bits of weights and results "
                     "(min/mean/max) and EBOPs. The first line says whether the project is exact. Exit status 1 "
-                    "on any mismatch or error.")
-    synth.add_argument("model", metavar="MODEL", help="model file: .keras, or QKeras .h5 / .json")
+                    "on any mismatch, on exactness not guaranteed, or on error.")
+    synth.add_argument("model", metavar="MODEL", help="model file: .keras, Keras 3 .h5, or QKeras .h5 / .json")
     synth.add_argument("-o", "--output", required=True, metavar="PROJECT_DIR", help="hls4ml project folder")
     synth.add_argument("--backend", choices=("Vitis", "Vivado"), default="Vitis", help="hls4ml backend (default Vitis)")
     synth.add_argument("--io-type", choices=("io_parallel", "io_stream"), default="io_parallel",
