@@ -1,7 +1,7 @@
 """Models saved by real QKeras, converted with `convert_qkeras_model`, synthesize bit for bit.
 
 Fixtures: the QKeras 0.9.0 golden models (tests/fixtures/qkeras_goldens/models) and the published
-hls4ml example models (/work/shared/fixtures/qkeras-example-models). A model either converts
+hls4ml example models (vendored in tests/fixtures/published). A model either converts
 and its C simulation equals Keras (and the real-QKeras outputs recorded in the goldens) on
 >= 10,000 inputs on Vivado and Vitis, or the export refuses it with a message that names the
 layer and the reason. A trailing softmax is removed first, as its refusal message says.

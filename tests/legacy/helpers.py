@@ -12,7 +12,7 @@ import numpy as np
 from tests import golden
 
 MODELS_DIR = golden.GOLDEN_DIR / "models"
-PUBLISHED_DIR = pathlib.Path("/work/shared/fixtures/qkeras-example-models")
+PUBLISHED_DIR = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "published"
 V3_ARCHIVE = PUBLISHED_DIR / "qkeras-v3_3layer.keras"
 
 #: Golden models that need a layer class hgq_compat does not provide yet (at the time of writing).
