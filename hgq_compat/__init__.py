@@ -7,7 +7,8 @@ or for a whole model with ``quantization_config(mode='hgq')``.
 
 __version__ = "0.1.0"
 
-from .constraints import Clip, QInitializer, get_auto_range_constraint_initializer
+from .bn_folding_utils import unfold_model
+from .constraints import Clip, QInitializer, get_auto_range_constraint_initializer, get_constraint, get_initializer
 from .core import FixedPointQuantizer, QuantSpec, QuantizationConfig, quantization_config
 from .estimate import print_qstats
 from .layers import (QActivation, QAdaptiveActivation, QAveragePooling2D, QBatchNormalization, QBidirectional,
@@ -17,5 +18,24 @@ from .layers import (QActivation, QAdaptiveActivation, QAveragePooling2D, QBatch
 from .legacy import convert_qkeras_model
 from .quantizers import *  # noqa: F401,F403 (every QKeras quantizer name)
 from .quantizers import get_quantizer
+from .utils import get_model_sparsity
 from .training import (BetaScheduler, FreeEBOPs, LinearSchedule, LogSchedule, ParetoFront, PieceWiseSchedule,
                        jitter_bitwidths, layer_ebops, model_ebops, reset_minmax, set_beta, trace_minmax)
+
+# ``from hgq_compat import *`` gives every name ``from qkeras import *`` gives (QKeras 0.9.0 leaks np, tf,
+# K, keras, Keras layer classes...; see _star.py and tests/fixtures/qkeras_star_names.json), as Keras 3
+# objects, plus hgq_compat's own names. Internal subpackages (core, layers, legacy, ...) are not exported.
+import types as _types
+
+from . import _star
+
+globals().update(_star.EAGER)
+_QKERAS_MODULES = ["bn_folding_utils", "estimate", "qconv2d_batchnorm", "qconvolutional", "qdepthwiseconv2d_batchnorm",
+                   "qlayers", "qnormalization", "qpooling", "qrecurrent", "quantizers", "utils"]
+__all__ = sorted({n for n, v in globals().items() if not n.startswith("_") and not isinstance(v, _types.ModuleType)}
+                 | set(_star.EAGER) | set(_star.tf_names()) | set(_QKERAS_MODULES))
+
+
+def __getattr__(name: str) -> object:
+    """TensorFlow names on first use (``hgq_compat.tf``); an explanation for QKeras names not ported."""
+    return _star.lazy(name)

@@ -88,6 +88,19 @@ def get_constraint(identifier: Any, quantizer: Any) -> Any:
     return Clip(-max_value, max_value, identifier, quantizer)
 
 
+def get_initializer(identifier: Any) -> Any:
+    """QKeras' ``get_initializer``: None, a `QInitializer` from its config dict, or ``keras.initializers.get``."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict) and identifier.get("class_name") == "QInitializer":
+        return QInitializer.from_config(identifier["config"])
+    if isinstance(identifier, (dict, str)):
+        return keras.initializers.get(identifier)
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")
+
+
 def get_auto_range_constraint_initializer(quantizer: Any, constraint: Any, initializer: Any) -> tuple[Any, Any]:
     """QKeras' automatic (constraint, initializer) for a weight with ``quantizer``."""
     if quantizer is None:

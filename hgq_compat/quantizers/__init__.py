@@ -11,8 +11,9 @@ from .fixed import quantized_bits, quantized_relu
 from .activations import quantized_hswish, quantized_sigmoid, quantized_tanh, quantized_ulaw
 from .po2 import quantized_po2, quantized_relu_po2
 from .binary import bernoulli, binary, stochastic_binary, stochastic_ternary, ternary
-from .functions import (binary_sigmoid, binary_tanh, get_internal_sigmoid, hard_sigmoid, hard_tanh,
-                        set_internal_sigmoid, smooth_sigmoid, smooth_tanh)
+from .functions import (binary_sigmoid, binary_tanh, get_internal_sigmoid, get_quantized_initializer, get_weight_scale,
+                        hard_sigmoid, hard_tanh, set_internal_sigmoid, smooth_sigmoid, smooth_tanh, stochastic_round,
+                        stochastic_round_po2)
 
 __all__ = [
     "QUANTIZERS", "BaseQuantizer", "QKerasModeQuantizer", "get_quantizer", "is_quantizer", "make_quantizer_layer",
@@ -20,5 +21,6 @@ __all__ = [
     "quantized_tanh", "quantized_sigmoid", "quantized_ulaw", "quantized_hswish", "quantized_po2",
     "quantized_relu_po2", "binary", "stochastic_binary", "ternary", "stochastic_ternary", "bernoulli",
     "set_internal_sigmoid", "get_internal_sigmoid", "hard_sigmoid", "smooth_sigmoid", "binary_sigmoid",
-    "hard_tanh", "smooth_tanh", "binary_tanh",
+    "hard_tanh", "smooth_tanh", "binary_tanh", "get_weight_scale", "get_quantized_initializer", "stochastic_round",
+    "stochastic_round_po2",
 ]

@@ -191,3 +191,28 @@ def is_po2(value: Any) -> bool:
 def alpha_text(alpha: Any) -> str:
     """``alpha`` as QKeras' ``__str__`` writes it (strings quoted)."""
     return "'" + alpha + "'" if isinstance(alpha, str) else str(alpha)
+
+
+# ---------------------------------------------------------------------------- QKeras helpers
+
+def get_weight_scale(quantizer: Any, x: Any = None) -> Any:
+    """QKeras ``get_weight_scale``: the quantizer's last per-channel scale as NumPy (``alpha``
+    'auto'/'auto_po2'), else 1.0. ``x`` is ignored (kept for QKeras' signature)."""
+    scale = getattr(quantizer, "scale", None)
+    if scale is None:
+        return 1.0
+    return ops.convert_to_numpy(scale) if not isinstance(scale, (int, float)) else scale
+
+
+def get_quantized_initializer(w_initializer: Any, w_range: float) -> Any:
+    """QKeras ``get_quantized_initializer``: a named initializer scaled to ``w_range`` (he_*, glorot_*,
+    random_uniform); anything else is returned as given."""
+    variance = {"he_normal": (2 * w_range, "fan_in", "normal"), "he_uniform": (2 * w_range, "fan_in", "uniform"),
+                "glorot_normal": (w_range, "fan_avg", "normal"), "glorot_uniform": (w_range, "fan_avg", "uniform")}
+    if isinstance(w_initializer, str):
+        if w_initializer in variance:
+            scale, mode, distribution = variance[w_initializer]
+            return keras.initializers.VarianceScaling(scale=scale, mode=mode, distribution=distribution)
+        if w_initializer == "random_uniform":
+            return keras.initializers.RandomUniform(-w_range, w_range)
+    return w_initializer
