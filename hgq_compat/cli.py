@@ -51,6 +51,13 @@ def _synth(args: argparse.Namespace) -> int:
     return 0 if report.exact else 1
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    """Rewrite QKeras / Keras 2 scripts and notebooks in place (or print the diff)."""
+    from .migrate import run
+
+    return run(args.paths, dry_run=args.dry_run, backup=not args.no_backup)
+
+
 def _input_precision(text: str) -> object:
     """--input-precision: parsed by hls4ml_plugin.inputs (a regex, never eval)."""
     from hls4ml_plugin.inputs import parse_input_precision
@@ -114,6 +121,20 @@ def build_parser() -> argparse.ArgumentParser:
                             "fixed<16,6,TRN,WRAP>) or 'fixed<16,6,RND_CONV,SAT>': the inputs are quantized to it on "
                             "entry, in hls4ml and in the Keras reference; needed when the first layer takes floats")
     synth.set_defaults(func=_synth)
+    migrate = sub.add_parser(
+        "migrate", help="rewrite QKeras / Keras 2 scripts and notebooks for hgq_compat on Keras 3 (in place)",
+        description="Rewrite Python files and notebooks (.ipynb code cells) in place: qkeras imports become hgq_compat, "
+                    "tensorflow.keras / tf.keras become keras, optimizer lr= becomes learning_rate= (decay= an "
+                    "InverseTimeDecay schedule), K.eval(x) becomes keras.ops.convert_to_numpy(x), t.get_shape() "
+                    "becomes t.shape. Comments and formatting are kept. What cannot be rewritten mechanically "
+                    "(tfmot pruning, fit_generator, sessions, tf.compat.v1, Keras 2 names Keras 3 lacks, ...) is "
+                    "reported as FILE:LINE on stderr. Each changed file is first copied to FILE.bak (FILE.bak.1, ... "
+                    "when taken). Exit status 1 if anything was reported or could not be parsed (such a file is left "
+                    "untouched), else 0.")
+    migrate.add_argument("paths", nargs="+", metavar="PATH", help="files (.py, .ipynb) or folders (searched for both)")
+    migrate.add_argument("--dry-run", action="store_true", help="print a unified diff and change nothing")
+    migrate.add_argument("--no-backup", action="store_true", help="do not write FILE.bak copies")
+    migrate.set_defaults(func=_migrate)
     return parser
 
 

@@ -331,3 +331,30 @@ def model_quantize(model: keras.Model, quantizer_config: dict, activation_bits: 
             if weights:
                 dst.set_weights(weights + dst.get_weights()[len(weights):])
     return qmodel
+
+
+def quantized_model_dump(model: keras.Model, x_test: Any, output_dir: str | None = None,
+                         layers_to_dump: list[str] | None = None) -> None:
+    """QKeras' ``quantized_model_dump``: write the outputs of the named layers (all when empty) on
+    ``x_test`` to ``output_dir/<layer>.bin`` (raw float32, C order; each file written atomically).
+    Without ``output_dir`` a new temporary folder is used and printed."""
+    import tempfile
+
+    from ._atomic import atomic_path
+
+    if not output_dir:
+        output_dir = tempfile.mkdtemp(prefix="quantized_model_dump-")
+        print("temp dir", output_dir)
+    if not os.path.exists(output_dir):
+        os.makedirs(output_dir)
+        print("create dir", output_dir)
+    names = [layer.name for layer in model.layers if not layers_to_dump or layer.name in layers_to_dump]
+    outputs = [model.get_layer(name).output for name in names]
+    y_pred = keras.Model(inputs=model.inputs, outputs=outputs).predict(x_test, verbose=0)
+    if len(names) == 1:
+        y_pred = [y_pred]
+    for name, data in zip(names, y_pred):
+        filename = os.path.join(output_dir, name + ".bin")
+        print("writing the layer output tensor to ", filename)
+        with atomic_path(filename) as tmp:
+            np.asarray(data, dtype=np.float32).tofile(tmp)
