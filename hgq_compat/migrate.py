@@ -118,13 +118,18 @@ def _keras_chain_exists(dotted: str) -> bool:
     return True
 
 
-def _keras_name(qualified: str) -> str | None:
-    """``tensorflow.keras.X`` / ``keras.X`` (Keras 2 paths moved) as the Keras 3 dotted name, else None."""
+def _keras_prefix(qualified: str) -> str | None:
+    """``tensorflow.keras.X`` -> ``keras.X``; ``keras.X`` as it is; else None."""
     for prefix in KERAS_PREFIXES:
         if qualified == prefix or qualified.startswith(prefix + "."):
-            qualified = "keras" + qualified[len(prefix):]
-            break
-    if qualified != "keras" and not qualified.startswith("keras."):
+            return "keras" + qualified[len(prefix):]
+    return qualified if qualified == "keras" or qualified.startswith("keras.") else None
+
+
+def _keras_name(qualified: str) -> str | None:
+    """``tensorflow.keras.X`` / ``keras.X`` (Keras 2 paths moved) as the Keras 3 dotted name, else None."""
+    qualified = _keras_prefix(qualified)
+    if qualified is None:
         return None
     for old, new in MOVED_MODULES.items():
         if qualified == old or qualified.startswith(old + "."):
@@ -220,6 +225,8 @@ class _Migrator(cst.CSTTransformer):
     # -- module
     def visit_Module(self, node: cst.Module) -> None:
         scope = self.get_metadata(ScopeProvider, node)
+        # `import tensorflow.keras` binds `tensorflow`: keep that binding when it is used for more than Keras
+        self.keep_tensorflow = bool(m.findall(node, m.Attribute(value=m.Name("tensorflow"), attr=~m.Name("keras"))))
         if "keras" in scope:
             self.keras_bound = True
         for assignment in scope["qkeras"] if "qkeras" in scope else ():
@@ -267,8 +274,11 @@ class _Migrator(cst.CSTTransformer):
                 aliases.append(alias)
                 continue
             asname = alias.asname
-            if module.split(".")[0] in ("tensorflow",):
+            if module.split(".")[0] == "tensorflow":
                 if asname is None:  # `import tensorflow.keras[.x]` bound `tensorflow`; uses become keras.x
+                    if self.keep_tensorflow:
+                        aliases.append(alias.with_changes(name=cst.Name("tensorflow"),
+                                                          comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))))
                     new = "keras"
                     self.keras_bound = True
                 elif get_full_name_for_node(asname.name) == "keras" and new == "keras":
@@ -352,9 +362,16 @@ class _Migrator(cst.CSTTransformer):
     def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
         if self.import_depth:
             return updated_node
-        if original_node.attr.value == "keras" and any(_keras_name(q) == "keras" for q in self.qnames(original_node)):
+        qnames = self.qnames(original_node)
+        if original_node.attr.value == "keras" and any(_keras_name(q) == "keras" for q in qnames):
             self.need_keras = True
             return cst.Name("keras")
+        moved = [p for p in map(_keras_prefix, qnames) if p in MOVED_MODULES]
+        if moved and _pure_chain(original_node):  # keras.utils.np_utils.to_categorical -> keras.utils.to_categorical
+            node: cst.BaseExpression = updated_node
+            for _ in range(moved[0].count(".") - MOVED_MODULES[moved[0]].count(".")):
+                node = node.value  # type: ignore[attr-defined]
+            return node
         if original_node.attr.value in GENERATOR_METHODS and original_node not in self.inner:
             new = GENERATOR_METHODS[original_node.attr.value]
             self.report(original_node, f".{original_node.attr.value}() is gone in Keras 3: .{new}() takes generators "

@@ -87,6 +87,38 @@ def test_tf_keras_imports_and_chains():
     assert new == "import keras\nm = keras.Model\n"
 
 
+def test_keras2_module_paths_that_moved():
+    new, findings = _migrate("""\
+        import tensorflow.keras
+        import tensorflow as tf
+        import keras.utils.np_utils
+        from keras.layers.core import Dense, Flatten
+        m = tensorflow.keras.layers.Dense(2)
+        c = tensorflow.constant(1)
+        y = keras.utils.np_utils.to_categorical([1], 2)
+        w = tf.keras.layers.experimental.preprocessing.Rescaling(1.0)
+        o = keras.optimizers.legacy.Adam(lr=1e-3)
+        from tensorflow.keras.layers.experimental import preprocessing
+        """)
+    assert new == textwrap.dedent("""\
+        import tensorflow, keras
+        import tensorflow as tf
+        import keras.utils
+        from keras.layers import Dense, Flatten
+        m = keras.layers.Dense(2)
+        c = tensorflow.constant(1)
+        y = keras.utils.to_categorical([1], 2)
+        w = keras.layers.Rescaling(1.0)
+        o = keras.optimizers.Adam(learning_rate=1e-3)
+        from tensorflow.keras.layers.experimental import preprocessing
+        """)
+    assert findings == ["x.py:10: tensorflow.keras.layers.experimental does not exist in Keras 3 "
+                        "(keras.layers.experimental); import left as it was"]
+    ns: dict = {}
+    exec(new.rsplit("from tensorflow", 1)[0], ns)
+    assert ns["y"].tolist() == [[0.0, 1.0]] and int(ns["c"]) == 1 and float(ns["o"].learning_rate) == pytest.approx(1e-3)
+
+
 def test_optimizer_lr_and_decay_rewritten_to_the_same_schedule():
     new, findings = _migrate("""\
         import tensorflow as tf
