@@ -184,10 +184,6 @@ def _dotted(name: str) -> cst.BaseExpression:
     return cst.parse_expression(name)
 
 
-def _import_stmt(code: str) -> cst.SimpleStatementLine:
-    return cst.parse_statement(code)  # type: ignore[return-value]
-
-
 class _Migrator(cst.CSTTransformer):
     METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider, ScopeProvider)
 
@@ -201,6 +197,7 @@ class _Migrator(cst.CSTTransformer):
         self.rename: set[cst.Name] = set()  # references of `import qkeras[...]` bindings -> hgq_compat
         self.inner: set[cst.CSTNode] = set()
         self.import_depth = 0
+        self.keep_tensorflow = False
 
     # -- helpers
     def report(self, node: cst.CSTNode, message: str) -> None:
@@ -252,7 +249,7 @@ class _Migrator(cst.CSTTransformer):
         else:
             while index < len(body) and m.matches(body[index], is_import):
                 index += 1
-        body.insert(index, _import_stmt("import keras\n"))
+        body.insert(index, cst.parse_statement("import keras\n"))
         return updated_node.with_changes(body=body)
 
     # -- imports
@@ -287,7 +284,7 @@ class _Migrator(cst.CSTTransformer):
         return updated_node.with_changes(names=aliases)
 
     def leave_ImportFrom(self, original_node: cst.ImportFrom,
-                         updated_node: cst.ImportFrom) -> cst.ImportFrom | cst.FlattenSentinel | cst.RemovalSentinel:
+                         updated_node: cst.ImportFrom) -> cst.ImportFrom | cst.FlattenSentinel:
         self.import_depth -= 1
         if original_node.relative or original_node.module is None:
             return updated_node
