@@ -162,6 +162,12 @@ def _map_module(module: str) -> tuple[str | None, str | None]:
     return new, None
 
 
+def _star_unavailable() -> dict[str, str]:
+    from . import _star
+
+    return _star.UNAVAILABLE
+
+
 def _unavailable_name(module: str, name: str) -> str:
     if module == "hgq_compat":
         from . import _star
@@ -198,6 +204,7 @@ class _Migrator(cst.CSTTransformer):
         self.inner: set[cst.CSTNode] = set()
         self.import_depth = 0
         self.keep_tensorflow = False
+        self.star = False
 
     # -- helpers
     def report(self, node: cst.CSTNode, message: str) -> None:
@@ -226,6 +233,7 @@ class _Migrator(cst.CSTTransformer):
         self.keep_tensorflow = bool(m.findall(node, m.Attribute(value=m.Name("tensorflow"), attr=~m.Name("keras"))))
         if "keras" in scope:
             self.keras_bound = True
+        self.star = any(m.matches(s, _STAR_IMPORT) for s in node.body)
         for assignment in scope["qkeras"] if "qkeras" in scope else ():
             stmt = getattr(assignment, "node", None)
             if isinstance(stmt, cst.Import) and all(_map_module(get_full_name_for_node(a.name))[0]
@@ -326,6 +334,16 @@ class _Migrator(cst.CSTTransformer):
                                    + [cst.SimpleStatementLine(body=[s]) for s in body[1:]])
 
     # -- names and attribute chains
+    def visit_Name(self, node: cst.Name) -> None:
+        if not self.star or self.import_depth or node.value not in _star_unavailable():
+            return
+        try:
+            scope = self.get_metadata(ScopeProvider, node)
+        except KeyError:
+            return
+        if scope is not None and node.value not in scope:
+            self.report(node, f"{node.value} (from `from qkeras import *`): {_star_unavailable()[node.value]}")
+
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
         if original_node in self.rename:
             return updated_node.with_changes(value="hgq_compat")
@@ -448,14 +466,33 @@ class _Migrator(cst.CSTTransformer):
 _MAGIC = re.compile(r"^(\s*)([%!].*|[\w.]+\?\??)$")
 
 
+# What `from qkeras import *` leaked and scripts use unqualified: known to the codemod as these imports.
+STAR_LEAKS = {"K": "import tensorflow.keras.backend as K\n", "tf": "import tensorflow as tf\n",
+              "keras": "from tensorflow import keras\n"}
+_STAR_IMPORT = m.SimpleStatementLine(body=[m.ImportFrom(module=m.Name("qkeras") | m.Name("hgq_compat"),
+                                                        names=m.ImportStar())])
+
+
+def _star_leaks(module: cst.Module) -> str:
+    """Imports standing for the names a top-level ``from qkeras import *`` gave and the module does not bind."""
+    if not any(m.matches(s, _STAR_IMPORT) for s in module.body):
+        return ""
+    wrapper = MetadataWrapper(module)
+    scope = wrapper.resolve(ScopeProvider)[wrapper.module]
+    return "".join(code for name, code in STAR_LEAKS.items() if name not in scope)
+
+
 def migrate_source(source: str, where: str, context: str = "") -> tuple[str, list[Finding]]:
     """(new source, findings) for Python ``source``; raises ``cst.ParserSyntaxError``.
 
     ``context``: import statements that ran before (earlier notebook cells), so that ``tf.keras``
-    in a cell is known when ``tf`` was imported in an earlier one; they are not part of the output."""
+    in a cell is known when ``tf`` was imported in an earlier one; they are not part of the output.
+    After ``from qkeras import *``, ``K``, ``tf`` and ``keras`` are known as QKeras' star import gave them."""
     module = cst.parse_module(context + source)
-    context_lines = context.count("\n")
-    migrator = _Migrator(where, -context_lines)
+    context = _star_leaks(module) + context
+    if context:
+        module = cst.parse_module(context + source)
+    migrator = _Migrator(where, -context.count("\n"))
     new = MetadataWrapper(module).visit(migrator)
     findings = [f for f in migrator.findings if int(f.where.rsplit(":", 1)[1]) > 0]
     if context:

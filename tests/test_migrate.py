@@ -193,6 +193,28 @@ def test_not_mechanical_is_reported_with_lines():
     assert "from keras import backend as K" in new and "class L(keras.layers.Layer)" in new
 
 
+def test_names_from_the_star_import():
+    new, findings = _migrate("""\
+        from qkeras import *
+        x = K.eval(K.constant([1.5]))
+        opt = keras.optimizers.Adam(lr=0.1)
+        d = tf.keras.layers.Dense(2)
+        o = QOctaveConv2D(2, 3)
+        """)
+    assert new == textwrap.dedent("""\
+        from hgq_compat import *
+        x = keras.ops.convert_to_numpy(keras.ops.convert_to_tensor([1.5], dtype=keras.backend.floatx()))
+        opt = keras.optimizers.Adam(learning_rate=0.1)
+        d = keras.layers.Dense(2)
+        o = QOctaveConv2D(2, 3)
+        """)
+    assert findings == ["x.py:5: QOctaveConv2D (from `from qkeras import *`): qkeras.qoctave is not ported; build "
+                        "octave convolutions from QConv2D/QAveragePooling2D"]
+    ns: dict = {}
+    exec(new.replace("o = QOctaveConv2D(2, 3)\n", ""), ns)  # keras, K, tf come from hgq_compat's star import
+    assert ns["x"].tolist() == [1.5] and isinstance(ns["d"], keras.layers.Dense)
+
+
 def test_idempotent(tmp_path):
     for f in EXAMPLES.glob("*.py"):
         shutil.copy(f, tmp_path / f.name)
