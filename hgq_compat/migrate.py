@@ -21,6 +21,7 @@ each after a backup ``FILE.bak`` (``FILE.bak.1``, ... when taken) unless ``backu
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import difflib
 import importlib
@@ -58,8 +59,10 @@ KERAS_PREFIXES = ("tensorflow.keras", "tensorflow.compat.v2.keras")
 REPORTED_MODULES = {
     "tensorflow_model_optimization": "tensorflow_model_optimization (tfmot) needs tf-keras (Keras 2); prune with "
                                      "HGQ instead (mode='hgq': weights trained to zero bits are pruned)",
-    "tensorflow.compat.v1": "tf.compat.v1 (graph mode, sessions) has no Keras 3 counterpart; use eager TF 2 / keras.ops",
-    "tensorflow.python.keras": "tensorflow.python.keras is TensorFlow's internal Keras 2 copy; use the public keras API",
+    "tensorflow.compat.v1": "tf.compat.v1 (graph mode, sessions) has no Keras 3 counterpart; use eager TF 2 / "
+                            "keras.ops",
+    "tensorflow.python.keras": "tensorflow.python.keras is TensorFlow's internal Keras 2 copy; use the public "
+                               "keras API",
 }
 GENERATOR_METHODS = {"fit_generator": "fit", "predict_generator": "predict", "evaluate_generator": "evaluate"}
 SESSION_NAMES = ("keras.backend.set_session", "keras.backend.get_session", "tensorflow.Session",
@@ -402,11 +405,12 @@ class _Migrator(cst.CSTTransformer):
         if q in ("keras.backend.eval", "keras.backend.get_value"):
             if len(original_node.args) == 1 and positional:
                 self.need_keras = True
-                return updated_node.with_changes(func=_dotted("keras.ops.convert_to_numpy"),
-                                                 args=[updated_node.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
+                arg = updated_node.args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                return updated_node.with_changes(func=_dotted("keras.ops.convert_to_numpy"), args=[arg])
             self.report(original_node, f"{q}(...): use keras.ops.convert_to_numpy(x)")
         elif q == "keras.backend.constant":
-            if len(positional) == 1 and set(keywords) <= {"dtype"} and len(original_node.args) == len(positional) + len(keywords):
+            plain = len(original_node.args) == len(positional) + len(keywords)  # no *args / **kwargs
+            if plain and len(positional) == 1 and set(keywords) <= {"dtype"}:
                 self.need_keras = True
                 value = updated_node.args[0].with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT,
                                                           comma=cst.MaybeSentinel.DEFAULT)
@@ -418,7 +422,7 @@ class _Migrator(cst.CSTTransformer):
             self.report(original_node, "K.constant(value, dtype, shape, name): use keras.ops.convert_to_tensor "
                                        "(and keras.ops.broadcast_to for shape)")
         elif q is not None and q.startswith("keras.optimizers.") and not q.startswith("keras.optimizers.schedules"):
-            return self._optimizer(original_node, updated_node, keywords)
+            return self._optimizer(original_node, updated_node)
         if m.matches(original_node, m.Call(func=m.Attribute(attr=m.Name("get_shape")), args=[])):
             return cst.Attribute(value=updated_node.func.value, attr=cst.Name("shape"))
         if m.matches(original_node, m.Call(func=m.Attribute(value=m.Call(func=m.Attribute(attr=m.Name("get_shape")),
@@ -432,7 +436,8 @@ class _Migrator(cst.CSTTransformer):
                                        "(model.save('model.keras'); '.h5' for HDF5)")
         return updated_node
 
-    def _optimizer(self, original: cst.Call, updated: cst.Call, keywords: dict) -> cst.Call:
+    def _optimizer(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        """``lr=`` -> ``learning_rate=``; ``decay=d`` (Keras 2: lr / (1 + d * iterations)) -> InverseTimeDecay."""
         args = list(updated.args)
         names = [a.keyword.value if a.keyword else None for a in args]
         if "lr" in names and "learning_rate" not in names:
@@ -442,11 +447,15 @@ class _Migrator(cst.CSTTransformer):
         if "decay" in names:
             i = names.index("decay")
             decay = args[i].value
-            zero = m.matches(decay, m.Integer("0") | m.Float("0.0") | m.Float("0.") | m.Float("0.00"))
+            try:
+                zero = ast.literal_eval(cst.Module([]).code_for_node(decay)) == 0
+            except (ValueError, SyntaxError):
+                zero = False
+            lr_index = names.index("learning_rate") if "learning_rate" in names else 0 if names[0] is None else None
             if zero:
                 del args[i], names[i]
-            elif "learning_rate" in names:
-                j = names.index("learning_rate")
+            elif lr_index is not None:  # the learning rate is the first positional argument of every optimizer
+                j = lr_index
                 lr = cst.Module([]).code_for_node(args[j].value)
                 d = cst.Module([]).code_for_node(decay)
                 args[j] = args[j].with_changes(value=cst.parse_expression(
@@ -488,7 +497,9 @@ def migrate_source(source: str, where: str, context: str = "") -> tuple[str, lis
     ``context``: import statements that ran before (earlier notebook cells), so that ``tf.keras``
     in a cell is known when ``tf`` was imported in an earlier one; they are not part of the output.
     After ``from qkeras import *``, ``K``, ``tf`` and ``keras`` are known as QKeras' star import gave them."""
-    module = cst.parse_module(context + source)
+    module = cst.parse_module(source)  # syntax errors with the source's own line numbers
+    if context:
+        module = cst.parse_module(context + source)
     context = _star_leaks(module) + context
     if context:
         module = cst.parse_module(context + source)
@@ -522,7 +533,8 @@ def _migrate_notebook(path: str, text: str) -> FileResult:
         notebook = json.loads(text)
         cells = notebook["cells"]
     except (ValueError, KeyError, TypeError) as exc:
-        return FileResult(path, text, text, [Finding(f"{path}:1", f"not a notebook ({exc}); left untouched")], error=True)
+        return FileResult(path, text, text, [Finding(f"{path}:1", f"not a notebook ({exc}); left untouched")],
+                          error=True)
     findings: list[Finding] = []
     changed = False
     context = ""
@@ -543,7 +555,7 @@ def _migrate_notebook(path: str, text: str) -> FileResult:
             new, cell_findings = migrate_source(masked_code, f"{path}:cell {n}", context)
             context += _top_level_imports(masked_code + "\n")
         except cst.ParserSyntaxError as exc:
-            return FileResult(path, text, text, [Finding(f"{path}:cell {n}:{exc.raw_line}",
+            return FileResult(path, text, text, [Finding(f"{path}:cell {n}:line {exc.raw_line}",
                                                          f"cannot parse: {exc.message}; left untouched")], error=True)
         findings.extend(Finding(f.where.replace(f"cell {n}:", f"cell {n}:line "), f.message) for f in cell_findings)
         new_lines = new.split("\n")

@@ -45,7 +45,8 @@ def test_qkeras_imports():
 
 
 def test_qkeras_names_hgq_compat_lacks_are_reported_not_rewritten():
-    code = "from qkeras.qtools import run_qtools\nimport qkeras.autoqkeras as aq\nfrom qkeras import QDense, QOctaveConv2D\n"
+    code = ("from qkeras.qtools import run_qtools\nimport qkeras.autoqkeras as aq\n"
+            "from qkeras import QDense, QOctaveConv2D\n")
     new, findings = _migrate(code)
     assert new == code
     assert findings[0].startswith("x.py:1: qkeras.qtools has no counterpart in hgq_compat")
@@ -116,7 +117,8 @@ def test_keras2_module_paths_that_moved():
                         "(keras.layers.experimental); import left as it was"]
     ns: dict = {}
     exec(new.rsplit("from tensorflow", 1)[0], ns)
-    assert ns["y"].tolist() == [[0.0, 1.0]] and int(ns["c"]) == 1 and float(ns["o"].learning_rate) == pytest.approx(1e-3)
+    assert ns["y"].tolist() == [[0.0, 1.0]] and int(ns["c"]) == 1
+    assert float(ns["o"].learning_rate) == pytest.approx(1e-3)
 
 
 def test_optimizer_lr_and_decay_rewritten_to_the_same_schedule():
@@ -126,7 +128,8 @@ def test_optimizer_lr_and_decay_rewritten_to_the_same_schedule():
         a = Adam(lr=0.01, decay=1e-3)
         b = tf.keras.optimizers.SGD(lr=0.1, momentum=0.9, decay=0.0)
         """)
-    assert "a = Adam(learning_rate=keras.optimizers.schedules.InverseTimeDecay(0.01, decay_steps=1, decay_rate=1e-3))" in new
+    assert ("a = Adam(learning_rate=keras.optimizers.schedules.InverseTimeDecay(0.01, decay_steps=1, "
+            "decay_rate=1e-3))") in new
     assert "b = keras.optimizers.SGD(learning_rate=0.1, momentum=0.9)" in new
     assert findings == []
     ns: dict = {}
@@ -139,6 +142,9 @@ def test_optimizer_lr_and_decay_rewritten_to_the_same_schedule():
     assert float(ns["b"].learning_rate) == pytest.approx(0.1) and float(ns["b"].momentum) == pytest.approx(0.9)
     _, findings = _migrate("import keras\nc = keras.optimizers.Adam(decay=1e-3)\n")
     assert findings[0].startswith("x.py:2: optimizer decay= without a learning rate")
+    new, _ = _migrate("import keras\nc = keras.optimizers.SGD(0.5, decay=0.)\nd = keras.optimizers.SGD(0.5, decay=2)\n")
+    assert new.splitlines()[1:] == ["c = keras.optimizers.SGD(0.5)", "d = keras.optimizers.SGD("
+                                    "keras.optimizers.schedules.InverseTimeDecay(0.5, decay_steps=1, decay_rate=2))"]
 
 
 def test_backend_eval_constant_and_get_shape():
@@ -283,6 +289,20 @@ def test_notebook(tmp_path):
     assert new["cells"][0] == notebook["cells"][0] and new["metadata"] == notebook["metadata"]
     assert path.read_text().startswith('{\n "cells"')  # the original indent
     assert main(["migrate", str(path)]) == 0 and not (tmp_path / "n.ipynb.bak").exists()  # idempotent
+
+
+def test_notebook_with_an_unparseable_cell_is_untouched(tmp_path, capsys):
+    notebook = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+                           "source": ["from qkeras import QDense\n"]},
+                          {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+                           "source": ["x = 1\n", "print 'python 2'\n"]}],
+                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "bad.ipynb"
+    text = json.dumps(notebook, indent=1)
+    path.write_text(text)
+    assert main(["migrate", str(path)]) == 1
+    assert f"{path}:cell 2:line 2: cannot parse" in capsys.readouterr().err
+    assert path.read_text() == text and not (tmp_path / "bad.ipynb.bak").exists()
 
 
 # ---------------------------------------------------------------------------- QKeras' examples, migrated and run

@@ -51,7 +51,8 @@ def test_keras3_equivalents():
             if name not in _star.UNAVAILABLE:
                 assert ns[name] is importlib.import_module(f"hgq_compat.{name}"), name
         elif origin.endswith(" qkeras.quantizers") or origin.endswith(" qkeras.qlayers"):
-            assert ns[name] is getattr(hgq_compat.quantizers, name, None) or ns[name] is getattr(hgq_compat.qlayers, name)
+            assert ns[name] is getattr(hgq_compat.quantizers, name, None) or ns[name] is getattr(hgq_compat.qlayers,
+                                                                                                  name)
     assert ns["Model"] is keras.Model and ns["to_categorical"] is keras.utils.to_categorical
     assert np.array_equal(ns["to_categorical"]([0, 2], 3), [[1, 0, 0], [0, 0, 1]])
 
