@@ -472,6 +472,7 @@ class _Migrator(cst.CSTTransformer):
 
 # ---------------------------------------------------------------------------- files
 
+_PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")
 _MAGIC = re.compile(r"^(\s*)([%!].*|[\w.]+\?\??)$")
 
 
@@ -528,6 +529,32 @@ def _migrate_python(path: str, text: str) -> FileResult:
     return FileResult(path, text, new, findings)
 
 
+def _migrate_cell(code: str, where: str, context: str) -> tuple[str, list[Finding], str]:
+    """(new code, findings, context for the next cells) of a notebook code cell; IPython magics and
+    shell lines are left as they are (a cell magic other than %%time & co. leaves the whole cell)."""
+    head = ""
+    cell_magic = re.match(r"\s*%%(\w+)[^\n]*(\n|$)", code)
+    if cell_magic:
+        if cell_magic.group(1) not in _PYTHON_CELL_MAGICS:
+            return code, [], context  # %%bash, %%html, ...: not Python
+        head, code = code[:cell_magic.end()], code[cell_magic.end():]
+    lines = code.split("\n")
+    magics = [line for line in lines if _MAGIC.match(line)]
+    masked_code = "\n".join(_MAGIC.sub(r"\1pass  # hgq-compat-magic", line) for line in lines)
+    try:
+        new, findings = migrate_source(masked_code, where, context)
+    except cst.ParserSyntaxError as exc:
+        exc.raw_line += head.count("\n")
+        raise
+    new_lines = new.split("\n")
+    masked = [i for i, line in enumerate(new_lines) if line.endswith("pass  # hgq-compat-magic")]
+    for i, original in zip(masked, magics):
+        new_lines[i] = original
+    shift = head.count("\n")
+    findings = [Finding(f"{where} {int(f.where.rsplit(':', 1)[1]) + shift}", f.message) for f in findings]
+    return head + "\n".join(new_lines), findings, context + _top_level_imports(new + "\n")
+
+
 def _migrate_notebook(path: str, text: str) -> FileResult:
     try:
         notebook = json.loads(text)
@@ -543,26 +570,12 @@ def _migrate_notebook(path: str, text: str) -> FileResult:
             continue
         source = cell.get("source", "")
         code = "".join(source) if isinstance(source, list) else source
-        lines = code.split("\n")
-        magics = {}
-        for i, line in enumerate(lines):  # IPython magics and shell lines are not Python: masked while parsing
-            match = _MAGIC.match(line)
-            if match:
-                magics[i] = line
-                lines[i] = f"{match.group(1)}pass  # hgq-compat-magic"
         try:
-            masked_code = "\n".join(lines)
-            new, cell_findings = migrate_source(masked_code, f"{path}:cell {n}", context)
-            context += _top_level_imports(masked_code + "\n")
+            new, cell_findings, context = _migrate_cell(code, f"{path}:cell {n}:line", context)
         except cst.ParserSyntaxError as exc:
             return FileResult(path, text, text, [Finding(f"{path}:cell {n}:line {exc.raw_line}",
                                                          f"cannot parse: {exc.message}; left untouched")], error=True)
-        findings.extend(Finding(f.where.replace(f"cell {n}:", f"cell {n}:line "), f.message) for f in cell_findings)
-        new_lines = new.split("\n")
-        masked = {i for i, line in enumerate(new_lines) if line.endswith("pass  # hgq-compat-magic")}
-        for i, original in zip(sorted(masked), (magics[k] for k in sorted(magics))):
-            new_lines[i] = original
-        new = "\n".join(new_lines)
+        findings.extend(cell_findings)
         if new != code:
             changed = True
             cell["source"] = new.splitlines(keepends=True) if isinstance(source, list) else new

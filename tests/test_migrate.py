@@ -270,9 +270,14 @@ def test_notebook(tmp_path):
             {"cell_type": "markdown", "metadata": {}, "source": ["# from qkeras import QDense\n", "text"]},
             {"cell_type": "code", "execution_count": 1, "metadata": {"tags": ["a"]},
              "outputs": [{"name": "stdout", "output_type": "stream", "text": ["tf.keras\n"]}],
-             "source": ["%matplotlib inline\n", "from qkeras import QDense  # q\n", "import tensorflow as tf"]},
+             "source": ["%matplotlib inline\n", "from qkeras import QDense  # q\n", "import tensorflow as tf\n",
+                        "from tensorflow.keras import backend as K"]},
             {"cell_type": "code", "execution_count": 2, "metadata": {}, "outputs": [],
              "source": ["x = tf.keras.layers.Dense(2)\n", "!ls\n", "opt = tf.keras.optimizers.Adam(lr=0.1)"]},
+            {"cell_type": "code", "execution_count": 3, "metadata": {}, "outputs": [],
+             "source": ["%%bash\n", "echo from qkeras import QDense\n"]},
+            {"cell_type": "code", "execution_count": 4, "metadata": {}, "outputs": [],
+             "source": ["%%time\n", "y = K.eval(x)"]},
         ],
         "metadata": {"kernelspec": {"name": "python3"}}, "nbformat": 4, "nbformat_minor": 5,
     }
@@ -281,9 +286,11 @@ def test_notebook(tmp_path):
     assert main(["migrate", "--no-backup", str(path)]) == 0
     new = json.loads(path.read_text())
     assert new["cells"][1]["source"] == ["%matplotlib inline\n", "from hgq_compat import QDense  # q\n",
-                                         "import tensorflow as tf"]
+                                         "import tensorflow as tf\n", "from keras import backend as K"]
     assert new["cells"][2]["source"] == ["import keras\n", "x = keras.layers.Dense(2)\n", "!ls\n",
                                          "opt = keras.optimizers.Adam(learning_rate=0.1)"]
+    assert new["cells"][3] == notebook["cells"][3]  # %%bash: not Python
+    assert new["cells"][4]["source"] == ["%%time\n", "y = keras.ops.convert_to_numpy(x)"]
     for cell, old in zip(new["cells"], notebook["cells"]):
         assert {k: v for k, v in cell.items() if k != "source"} == {k: v for k, v in old.items() if k != "source"}
     assert new["cells"][0] == notebook["cells"][0] and new["metadata"] == notebook["metadata"]
