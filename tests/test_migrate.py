@@ -250,6 +250,8 @@ def test_dry_run_backup_and_exit_status(tmp_path, capsys):
     other.write_text("import tensorflow.compat.v1 as tf\n")
     assert main(["migrate", "--no-backup", str(other)]) == 1
     assert not (tmp_path / "t.py.bak").exists()
+    assert main(["migrate", str(tmp_path / "missing.py")]) == 1
+    assert f"{tmp_path / 'missing.py'}: no such file" in capsys.readouterr().err
 
 
 def test_unparseable_file_is_reported_and_untouched(tmp_path, capsys):
