@@ -207,8 +207,9 @@ class QBidirectionalHandler(KerasV3LayerHandler):
 
 LSTM_GRU_REASON = (
     "hls4ml 1.3.0's LSTM/GRU cannot equal Keras bit for bit with any type settings (measured on a 4-step, 4-unit "
-    "layer with 10,000 inputs: 39,749 of 40,000 QLSTM and 39,291 of 40,000 QGRU outputs differ): nnet::lstm compiles only with one type for the input, "
-    "state and accumulator, so every gate pre-activation is rounded; sigmoid/tanh are tables of the real functions "
+    "layer with 10,000 inputs: 39,749 of 40,000 QLSTM and 39,291 of 40,000 QGRU outputs differ): nnet::lstm "
+    "compiles only with one type for the input, state and accumulator, so every gate pre-activation is rounded; "
+    "sigmoid/tanh are tables of the real functions "
     "(QKeras uses hard sigmoid/tanh); the LSTM applies tanh to the rounded cell state; the GRU applies the reset gate "
     "after the recurrent product (reset_after=True only) and outputs the rounded state")
 

@@ -73,6 +73,10 @@ def test_hgq_compat_layers_are_qkeras_layers_for_hls4ml_optimization():
     assert attributes["conv"].input_shape == (6, 6, 2) and attributes["conv"].output_shape == (4, 4, 6)
     assert attributes["dense1"].weight_shape == (6, 12) and attributes["dense2"].output_shape == (3,)
     assert model.get_layer("dense1").input_shape == (None, 6)
+    assert model.get_layer("conv").output_shape == (None, 4, 4, 6)
+    assert not hasattr(QDense(2), "input_shape")  # never called: AttributeError, as in Keras 2
+    lazy = keras.Sequential([QDense(2, kernel_quantizer=Q), QDense(1, kernel_quantizer=Q)])  # Keras probes hasattr
+    assert tuple(lazy(np.ones((2, 3), "float32")).shape) == (2, 1)
     import sys
     assert "qkeras" not in sys.modules  # the alias lasted for hls4ml's import only
 
@@ -109,7 +113,8 @@ def test_structured_dsp_aware_pruning_from_hls4ml_config():
     config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
     config["IOType"] = "io_parallel"
     for name in ("conv", "dense1", "dense2"):
-        config["LayerName"][name]["Precision"] = {"weight": "fixed<10,2>", "result": "fixed<16,6>"}  # the DSP model's input
+        # what the DSP model reads (hls4ml infers the real types at conversion)
+        config["LayerName"][name]["Precision"] = {"weight": "fixed<10,2>", "result": "fixed<16,6>"}
     config["Model"]["Strategy"] = "Latency"
     attributes = get_attributes_from_keras_model_and_hls4ml_config(model, config)
     assert attributes["dense1"].args["hls4ml_attributes"].n_in == 6

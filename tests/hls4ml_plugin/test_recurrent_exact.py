@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 import hls4ml_plugin
-from hgq_compat import QActivation, QBidirectional, QGRU, QLSTM, QSimpleRNN
+from hgq_compat import QActivation, QBidirectional, QGRU, QLSTM, QSimpleRNN, quantization_config
 
 from .conftest import assert_bit_exact, compile_all, random_inputs
 
-T, N = 4, 3
+T, N = 3, 3
 K = "quantized_bits(6,1,alpha=1)"
 W = dict(kernel_quantizer=K, recurrent_quantizer=K, bias_quantizer="quantized_bits(6,2,alpha=1)")
 IN = "quantized_bits(6,2,alpha=1)"
@@ -33,11 +33,12 @@ def _randomize(model: keras.Model, seed: int = 0) -> None:
 
 
 def recurrent_model() -> keras.Model:
-    """Two branches, concatenated (one compile per backend):
+    """Three branches, concatenated (one compile per backend):
     - quantized_tanh (a lookup table) with return_sequences and no state quantizer (the state is
       the quantized tanh output), then quantized_relu going backwards with a state quantizer;
     - QBidirectional (concat, sequences) of relu cells with a state quantizer, then one (sum) of
-      quantized_relu cells."""
+      quantized_relu cells;
+    - an HGQ-mode QSimpleRNN."""
     inp = keras.Input((T, N))
     x = QActivation(IN, name="qin")(inp)
     a = QSimpleRNN(4, activation="quantized_tanh(6)", return_sequences=True, name="rnn_tanh", **W)(x)
@@ -48,7 +49,10 @@ def recurrent_model() -> keras.Model:
     b = QActivation("quantized_bits(6,2,alpha=1)", name="mid")(b)
     b = QBidirectional(QSimpleRNN(2, activation="quantized_relu(6,2)", state_quantizer="quantized_bits(8,3)", **W),
                        merge_mode="sum", name="bi_sum")(b)
-    model = keras.Model(inp, keras.layers.Concatenate(name="both")([a, b]))
+    with quantization_config(mode="hgq"):  # trainable per-element weight and state bitwidths
+        c = QSimpleRNN(2, activation="quantized_relu(6,2)", state_quantizer="quantized_bits(8,3)", name="rnn_hgq",
+                       **W)(x)
+    model = keras.Model(inp, keras.layers.Concatenate(name="all")([a, b, c]))
     _randomize(model)
     return model
 
