@@ -166,11 +166,27 @@ class LutFunction:
                                "use fewer exponent bits or a max_value (po2 quantizers give 2**min_exp for 0)")
 
 
+class ElementwiseFunction:
+    """A float function applied elementwise (QKeras' ``hard_sigmoid``, ...), for a lookup table:
+    exact when its outputs on the input grid are exact fixed-point numbers (checked per table)."""
+
+    def __init__(self, fn: Any, label: str) -> None:
+        self.fn, self.quantizer = fn, label  # ``quantizer``: what `describe` prints
+
+    def layer(self, name: str) -> Any:
+        import keras
+
+        return keras.layers.Activation(self.fn, name=name)
+
+
 def _evaluation_layer(quantizer: Any, layer_name: str, description: str) -> Any:
     """A fresh per-tensor Keras layer computing what ``quantizer`` computes elementwise;
     NotImplementedError for quantizers that are not one elementwise function."""
     from hgq_compat.core.quantizer import FixedPointQuantizer
     from hgq_compat.quantizers import QKerasModeQuantizer
+
+    if isinstance(quantizer, ElementwiseFunction):
+        return quantizer.layer(f"{layer_name}_lut")
 
     def refuse(what: str, change: str) -> NotImplementedError:
         return NotImplementedError(f"layer {layer_name!r}: {description} {what}; {change}")

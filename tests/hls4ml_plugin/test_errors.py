@@ -108,14 +108,14 @@ def _model(shape, layer, in_quantizer=S8):
 
 
 @pytest.mark.parametrize("kind", ["QLSTM", "QGRU", "QBidirectional"])
-def test_lstm_gru_are_refused(tmp_path, kind):
+def test_recurrent_float_activations_are_refused(tmp_path, kind):
     import hgq_compat
 
-    rnn = (hgq_compat.QBidirectional(hgq_compat.QLSTM(3), name="rnn") if kind == "QBidirectional"
-           else getattr(hgq_compat, kind)(3, name="rnn"))
-    where = (r"'forward_qlstm\w*' \(QLSTM\) inside 'rnn' \(QBidirectional\)" if kind == "QBidirectional"
-             else rf"'rnn' \({kind}\)")
-    with pytest.raises(NotImplementedError, match=rf"{where}: .*cannot equal Keras bit for bit.*allow_inexact"):
+    rnn = (hgq_compat.QBidirectional(hgq_compat.QLSTM(3, recurrent_activation="sigmoid"), name="rnn")
+           if kind == "QBidirectional" else getattr(hgq_compat, kind)(3, activation="tanh", name="rnn"))
+    where, act = ((r"'forward_qlstm\w*' \(QLSTM\)", "sigmoid") if kind == "QBidirectional"
+                  else (rf"'rnn' \({kind}\)", "tanh"))
+    with pytest.raises(ValueError, match=rf"{where}: activation '{act}' is a float function.*allow_inexact"):
         _convert(_model((5, 2), rnn), tmp_path)
 
 

@@ -1,6 +1,9 @@
-"""Recurrent layers in the hls4ml export: QSimpleRNN and QBidirectional(QSimpleRNN) convert to a C
-simulation equal to Keras bit for bit (Vivado and Vitis, io_parallel); QLSTM and QGRU are refused
-with the measured reason (hls4ml 1.3's LSTM/GRU cannot be exact, see handlers/recurrent.py).
+"""Recurrent layers in the hls4ml export: QSimpleRNN, QLSTM, QGRU and QBidirectional of them convert
+to a C simulation equal to Keras bit for bit (io_parallel), unrolled over time (hls4ml 1.3's own
+recurrent layers cannot be exact, see handlers/recurrent.py).
+
+Two models, one compile each (unrolled recurrent graphs compile slowly): the QSimpleRNN model on
+Vivado, the QLSTM/QGRU model on Vitis (the two backends generate the same io_parallel code).
 """
 
 from __future__ import annotations
@@ -57,23 +60,47 @@ def recurrent_model() -> keras.Model:
     return model
 
 
+def gated_model() -> keras.Model:
+    """QLSTM (quantized_sigmoid gates, quantized_tanh), QGRU (QKeras' float hard_sigmoid, sequences,
+    going backwards), QGRU reset_after=True with relu, and QBidirectional of a QLSTM and a QGRU."""
+    w = dict(kernel_quantizer="quantized_bits(4,1,alpha=1)", recurrent_quantizer="quantized_bits(4,1,alpha=1)",
+             bias_quantizer="quantized_bits(4,1,alpha=1)")
+    state = "quantized_bits(6,2)"
+    inp = keras.Input((T, 2))
+    x = QActivation("quantized_bits(4,2,alpha=1)", name="qin")(inp)
+    a = QLSTM(2, activation="quantized_tanh(4)", recurrent_activation="quantized_sigmoid(4)", state_quantizer=state,
+              name="lstm", **w)(x)
+    b = QGRU(2, activation="quantized_tanh(4)", state_quantizer=state, return_sequences=True, go_backwards=True,
+             name="gru", **w)(x)
+    c = QGRU(2, activation="relu", recurrent_activation="quantized_sigmoid(4)", state_quantizer=state,
+             reset_after=True, name="gru_after", **w)(x)
+    sig = "quantized_sigmoid(4)"
+    d = QBidirectional(QLSTM(2, activation="quantized_relu(4,1)", recurrent_activation=sig, state_quantizer=state, **w),
+                       backward_layer=QGRU(2, activation="quantized_tanh(4)", recurrent_activation=sig,
+                                           state_quantizer=state, go_backwards=True, **w), name="bi_gated")(x)
+    model = keras.Model(inp, keras.layers.Concatenate(name="all")([a, keras.layers.Flatten(name="flat")(b), c, d]))
+    _randomize(model, 2)
+    return model
+
+
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
     keras.utils.set_random_seed(7)
-    model = recurrent_model()
+    models = {"rnn": recurrent_model(), "gated": gated_model()}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        hls = compile_all({"rnn": model}, tmp_path_factory.mktemp("recurrent"))
+        hls = compile_all(models, tmp_path_factory.mktemp("recurrent"),
+                          backends={"rnn": ("Vivado",), "gated": ("Vitis",)})
     float32 = [str(w.message) for w in caught if "float32" in str(w.message)]
     assert not float32, float32  # every sum fits float32: exactness is guaranteed, not just observed
-    return model, hls
+    return models, hls
 
 
-@pytest.mark.parametrize("backend", ["Vivado", "Vitis"])
-def test_simple_rnn_bit_exact(compiled, backend):
-    model, hls = compiled
-    x = random_inputs((T, N), seed=3)
-    assert assert_bit_exact(model, hls[("rnn", backend)][0], x, f"recurrent {backend}") == 0
+@pytest.mark.parametrize("name, backend", [("rnn", "Vivado"), ("gated", "Vitis")])
+def test_recurrent_bit_exact(compiled, name, backend):
+    models, hls = compiled
+    x = random_inputs(tuple(models[name].input_shape[1:]), seed=3)
+    assert assert_bit_exact(models[name], hls[(name, backend)][0], x, f"{name} {backend}") == 0
 
 
 def _refused(layer: keras.layers.Layer, tmp_path, match: str) -> str:
@@ -84,17 +111,11 @@ def _refused(layer: keras.layers.Layer, tmp_path, match: str) -> str:
     return str(err.value)
 
 
-def test_lstm_gru_refused_with_measured_reason(tmp_path):
-    for layer in (QLSTM(3, state_quantizer="quantized_bits(8,2)", name="lstm", **W),
-                  QGRU(3, state_quantizer="quantized_bits(8,2)", name="gru", **W),
-                  QBidirectional(QLSTM(3, **W), name="bi_lstm")):
-        message = _refused(layer, tmp_path, "cannot equal Keras bit for bit")
-        assert "allow_inexact=True" in message and "QSimpleRNN" in message and "10,000 inputs" in message
-
-
-def test_simple_rnn_refusals_name_the_fix(tmp_path):
+def test_recurrent_refusals_name_the_fix(tmp_path):
     message = _refused(QSimpleRNN(3, activation="tanh", name="float_tanh", **W), tmp_path, "float_tanh")
-    assert "quantized_tanh" in message
+    assert "quantized_tanh" in message and "allow_inexact=True" in message
+    message = _refused(QLSTM(3, recurrent_activation="sigmoid", name="float_sigmoid", **W), tmp_path, "float_sigmoid")
+    assert "quantized_sigmoid" in message
     inp = keras.Input((T, N))
     outs = QSimpleRNN(3, activation="quantized_relu(6,2)", return_state=True, name="with_state", **W)(
         QActivation(IN)(inp))
