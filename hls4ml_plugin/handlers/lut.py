@@ -101,6 +101,10 @@ class LutFunction:
     tie) is reported as a warning.
     """
 
+    too_wide_hint = ("put a quantizer with fewer bits before this activation, e.g. "
+                     "QActivation('quantized_bits(8,3,alpha=1)'), or use fewer bits in the layer feeding it")
+    """What to change when the table input is too wide (recurrent handlers set their own)."""
+
     def __init__(self, quantizer: Any, layer_name: str) -> None:
         self.layer_name = layer_name
         self.description = describe(quantizer)
@@ -132,8 +136,7 @@ class LutFunction:
                 raise self._refuse(
                     f"becomes a lookup table indexed by its input, which has {width} bits ({kind}<{width},{integer}>), "
                     f"more than the {MAX_LUT_INPUT_BITS} bits (2**{MAX_LUT_INPUT_BITS} entries) supported",
-                    "put a quantizer with fewer bits before this activation, e.g. "
-                    "QActivation('quantized_bits(8,3,alpha=1)'), or use fewer bits in the layer feeding it")
+                    self.too_wide_hint)
             grid = raw_grid(*key)
             table, eager = self.evaluate(grid)
             self._check(grid, table)

@@ -79,7 +79,12 @@ class _Unrolled:
             return self.add(name, [src], out, class_name="Reshape", target_shape=[self.units])
         if fn is keras.activations.relu:
             return self.add(name, [src], out, class_name="Activation", activation="relu", n_in=self.units)
-        self.nodes.append({**self.base, **elementwise_node(self.layer, fn, f"{self.prefix}_{name}", shape, src, out)})
+        node = elementwise_node(self.layer, fn, f"{self.prefix}_{name}", shape, src, out)
+        if "hgq_compat_lut" in node:
+            node["hgq_compat_lut"].too_wide_hint = (
+                "inside a recurrent cell, use fewer kernel, recurrent-kernel or state_quantizer bits, or a quantized "
+                f"recurrent_activation (e.g. 'quantized_sigmoid(6)') so that the gate inputs stay narrow; {ALLOW_INEXACT}")
+        self.nodes.append({**self.base, **node})
         return out
 
     def quantize_state(self, name: str, src: str) -> str:

@@ -66,7 +66,7 @@ def gated_model() -> keras.Model:
     w = dict(kernel_quantizer="quantized_bits(4,1,alpha=1)", recurrent_quantizer="quantized_bits(4,1,alpha=1)",
              bias_quantizer="quantized_bits(4,1,alpha=1)")
     state = "quantized_bits(6,2)"
-    inp = keras.Input((T, 2))
+    inp = keras.Input((2, 2))  # two steps: the first and one recurrent step (compile time)
     x = QActivation("quantized_bits(4,2,alpha=1)", name="qin")(inp)
     a = QLSTM(2, activation="quantized_tanh(4)", recurrent_activation="quantized_sigmoid(4)", state_quantizer=state,
               name="lstm", **w)(x)
