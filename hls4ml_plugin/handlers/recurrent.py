@@ -56,6 +56,7 @@ class _Unrolled:
         self.base = {k: v for k, v in handler.default_config.items() if k not in ("class_name", "name")}
         self.nodes: list[dict[str, Any]] = []
         self.units = int(layer.cell.units)
+        self.weights = _weights(layer)  # quantized kernel, recurrent kernel, bias (float64)
 
     def add(self, name: str, inputs: list[str], out: str | None = None, **config: Any) -> str:
         out = out or f"{self.prefix}_{name}"
@@ -83,7 +84,8 @@ class _Unrolled:
         if "hgq_compat_lut" in node:
             node["hgq_compat_lut"].too_wide_hint = (
                 "inside a recurrent cell, use fewer kernel, recurrent-kernel or state_quantizer bits, or a quantized "
-                f"recurrent_activation (e.g. 'quantized_sigmoid(6)') so that the gate inputs stay narrow; {ALLOW_INEXACT}")
+                "recurrent_activation (e.g. 'quantized_sigmoid(6)') so that the gate inputs stay narrow; "
+                f"{ALLOW_INEXACT}")
         self.nodes.append({**self.base, **node})
         return out
 
@@ -197,7 +199,6 @@ def rnn_nodes(handler: Any, layer: Any, src: str, dst: str, steps: int, n_in: in
     _check_activations(layer)
     n_gates, step = _CELLS[type(layer).__name__]
     g = _Unrolled(handler, layer, prefix)
-    g.weights = _weights(layer)
     kernel, _, bias = g.weights
     u = g.units
     if bias is not None and bias.ndim == 2:  # GRU reset_after: input bias; z, r recurrent biases at step 0
@@ -222,26 +223,24 @@ def rnn_nodes(handler: Any, layer: Any, src: str, dst: str, steps: int, n_in: in
         if not last:
             state = [g.quantize_state(f"s{k}_{t}", v) for k, v in enumerate(new_state)]
     if layer.return_sequences and assemble:
-        g.nodes += sequence_nodes(g.base, prefix, [[o] for o in outputs], u, dst)
+        g.nodes += sequence_nodes(g.base, prefix, [[o] for o in outputs], [u], dst)
     return g.nodes, outputs
 
 
-def sequence_nodes(base: dict, prefix: str, parts: list[list[str]], width: int, dst: str) -> list[dict[str, Any]]:
-    """Concatenate per-step tensors (``parts[t]``: the pieces of step t, ``width`` values in all)
-    into ``dst`` of shape (steps, width)."""
-    names = [name for step in parts for name in step]
-    nodes, prev = [], names[0]
-    piece = width // len(parts[0])
-    size = piece
-    for j, name in enumerate(names[1:], start=1):
-        size += piece
+def sequence_nodes(base: dict, prefix: str, parts: list[list[str]], sizes: list[int], dst: str) -> list[dict[str, Any]]:
+    """Concatenate per-step tensors (``parts[t]``: the pieces of step t, of ``sizes`` values each)
+    into ``dst`` of shape (steps, sum(sizes))."""
+    pieces = [(name, size) for step in parts for name, size in zip(step, sizes)]
+    nodes, (prev, total) = [], pieces[0]
+    for j, (name, size) in enumerate(pieces[1:], start=1):
+        total += size
         out = f"{prefix}_cat{j}"
         nodes.append({**base, "name": out, "class_name": "Concatenate", "op": "Concatenate1d", "axis": -1,
-                      "output_shape": [size], "input_keras_tensor_names": [prev, name],
+                      "output_shape": [total], "input_keras_tensor_names": [prev, name],
                       "output_keras_tensor_names": [out]})
         prev = out
     seq = f"{prefix}_seq"
-    nodes.append({**base, **reshape_node(seq, [len(parts), width]), "input_keras_tensor_names": [prev],
+    nodes.append({**base, **reshape_node(seq, [len(parts), sum(sizes)]), "input_keras_tensor_names": [prev],
                   "output_keras_tensor_names": [dst]})
     return nodes
 
@@ -290,7 +289,7 @@ class QBidirectionalHandler(KerasV3LayerHandler):
             if bwd.go_backwards:
                 b_out = b_out[::-1]
             pairs = [[a, b] for a, b in zip(f_out, b_out)]
-        units = fwd.cell.units
+        units, b_units = int(fwd.cell.units), int(bwd.cell.units)
         if layer.merge_mode == "sum":
             merged = []
             for t, (a, b) in enumerate(pairs):
@@ -300,13 +299,13 @@ class QBidirectionalHandler(KerasV3LayerHandler):
                               "output_keras_tensor_names": [out], "hgq_compat_float32_sum": True})
                 merged.append([out])
             if seq:
-                nodes += sequence_nodes(base, layer.name, merged, units, dst)
+                nodes += sequence_nodes(base, layer.name, merged, [units], dst)
             return tuple(nodes)
         if seq:
-            nodes += sequence_nodes(base, layer.name, pairs, 2 * units, dst)
+            nodes += sequence_nodes(base, layer.name, pairs, [units, b_units], dst)
         else:
             nodes.append({**base, "name": f"{layer.name}_concat", "class_name": "Concatenate", "op": "Concatenate1d",
-                          "axis": -1, "output_shape": [2 * units], "input_keras_tensor_names": pairs[0],
+                          "axis": -1, "output_shape": [units + b_units], "input_keras_tensor_names": pairs[0],
                           "output_keras_tensor_names": [dst]})
         return tuple(nodes)
 

@@ -62,7 +62,8 @@ def recurrent_model() -> keras.Model:
 
 def gated_model() -> keras.Model:
     """QLSTM (quantized_sigmoid gates, quantized_tanh), QGRU (QKeras' float hard_sigmoid, sequences,
-    going backwards), QGRU reset_after=True with relu, and QBidirectional of a QLSTM and a QGRU."""
+    going backwards), QGRU reset_after=True with relu, and QBidirectional of a 2-unit QLSTM and a
+    3-unit QGRU."""
     w = dict(kernel_quantizer="quantized_bits(4,1,alpha=1)", recurrent_quantizer="quantized_bits(4,1,alpha=1)",
              bias_quantizer="quantized_bits(4,1,alpha=1)")
     state = "quantized_bits(6,2)"
@@ -76,7 +77,7 @@ def gated_model() -> keras.Model:
              reset_after=True, name="gru_after", **w)(x)
     sig = "quantized_sigmoid(4)"
     d = QBidirectional(QLSTM(2, activation="quantized_relu(4,1)", recurrent_activation=sig, state_quantizer=state, **w),
-                       backward_layer=QGRU(2, activation="quantized_tanh(4)", recurrent_activation=sig,
+                       backward_layer=QGRU(3, activation="quantized_tanh(4)", recurrent_activation=sig,
                                            state_quantizer=state, go_backwards=True, **w), name="bi_gated")(x)
     model = keras.Model(inp, keras.layers.Concatenate(name="all")([a, keras.layers.Flatten(name="flat")(b), c, d]))
     _randomize(model, 2)
