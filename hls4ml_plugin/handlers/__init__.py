@@ -3,8 +3,9 @@
 Importing a module registers its handlers: `KerasV3LayerHandler`'s metaclass files each class
 under the strings in ``handles``, which must be ``layer.__module__ + '.' + class name`` of the
 module that DEFINES the layer (subclasses need their own entry). `refused` holds layers that
-are rejected with a reason; `keras_layers` extends hls4ml's own Add/Concatenate handlers to more
-than two inputs.
+are rejected with a reason (and `recurrent` its 'Refused*' handler of bare cells); `recurrent`
+unrolls QSimpleRNN/QLSTM/QGRU over time; `keras_layers` extends hls4ml's own Add/Concatenate
+handlers to more than two inputs.
 """
 
 from . import (activation, conv, conv_extra, dense, folded, keras_layers, normalization, pooling, quantizer, recurrent,
