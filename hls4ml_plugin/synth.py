@@ -192,6 +192,7 @@ def _layer_rows(model: Any, hls_model: Any) -> list[LayerRow]:
                     types.append(f"{var} {t.precision.definition_cpp()}")
             if not isinstance(node, FixedPointQuantizer):
                 types.append(f"result {node.get_output_variable().type.precision.definition_cpp()}")
+        types = list(dict.fromkeys(types))  # a layer of many nodes (recurrent: one set per time step) repeats types
         rows.append(LayerRow(layer.name, layer.__class__.__name__, weight_bits, result_bits, ebops.get(layer.name),
                              "; ".join(types) or "-"))
     return rows

@@ -266,6 +266,19 @@ class QuantizedLayerMixin:
         if training and self.hgq and self.has_ebops:
             self.add_loss(getattr(self, self._ebops_beta_attr) * self._ebops(self.input_bits(), weights))
 
+    # ---------------------------------------------------------------- Keras 2 attributes
+    @property
+    def input_shape(self) -> Any:
+        """Keras 2's ``layer.input_shape``: the input shape with the batch axis (None), of the layer's
+        only inbound node (a list of shapes for several inputs). Read-only; tools written for Keras 2
+        read it (hls4ml's optimization API, ``hls4ml.optimization``)."""
+        return keras.tree.map_structure(lambda t: tuple(t.shape), self.input)
+
+    @property
+    def output_shape(self) -> Any:
+        """Keras 2's ``layer.output_shape`` (see `input_shape`)."""
+        return keras.tree.map_structure(lambda t: tuple(t.shape), self.output)
+
     # ---------------------------------------------------------------- saving
     def save_own_variables(self, store: Any) -> None:
         keras.layers.Layer.save_own_variables(self, store)

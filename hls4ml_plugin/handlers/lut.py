@@ -101,6 +101,10 @@ class LutFunction:
     tie) is reported as a warning.
     """
 
+    too_wide_hint = ("put a quantizer with fewer bits before this activation, e.g. "
+                     "QActivation('quantized_bits(8,3,alpha=1)'), or use fewer bits in the layer feeding it")
+    """What to change when the table input is too wide (recurrent handlers set their own)."""
+
     def __init__(self, quantizer: Any, layer_name: str) -> None:
         self.layer_name = layer_name
         self.description = describe(quantizer)
@@ -132,8 +136,7 @@ class LutFunction:
                 raise self._refuse(
                     f"becomes a lookup table indexed by its input, which has {width} bits ({kind}<{width},{integer}>), "
                     f"more than the {MAX_LUT_INPUT_BITS} bits (2**{MAX_LUT_INPUT_BITS} entries) supported",
-                    "put a quantizer with fewer bits before this activation, e.g. "
-                    "QActivation('quantized_bits(8,3,alpha=1)'), or use fewer bits in the layer feeding it")
+                    self.too_wide_hint)
             grid = raw_grid(*key)
             table, eager = self.evaluate(grid)
             self._check(grid, table)
@@ -166,11 +169,27 @@ class LutFunction:
                                "use fewer exponent bits or a max_value (po2 quantizers give 2**min_exp for 0)")
 
 
+class ElementwiseFunction:
+    """A float function applied elementwise (QKeras' ``hard_sigmoid``, ...), for a lookup table:
+    exact when its outputs on the input grid are exact fixed-point numbers (checked per table)."""
+
+    def __init__(self, fn: Any, label: str) -> None:
+        self.fn, self.quantizer = fn, label  # ``quantizer``: what `describe` prints
+
+    def layer(self, name: str) -> Any:
+        import keras
+
+        return keras.layers.Activation(self.fn, name=name)
+
+
 def _evaluation_layer(quantizer: Any, layer_name: str, description: str) -> Any:
     """A fresh per-tensor Keras layer computing what ``quantizer`` computes elementwise;
     NotImplementedError for quantizers that are not one elementwise function."""
     from hgq_compat.core.quantizer import FixedPointQuantizer
     from hgq_compat.quantizers import QKerasModeQuantizer
+
+    if isinstance(quantizer, ElementwiseFunction):
+        return quantizer.layer(f"{layer_name}_lut")
 
     def refuse(what: str, change: str) -> NotImplementedError:
         return NotImplementedError(f"layer {layer_name!r}: {description} {what}; {change}")

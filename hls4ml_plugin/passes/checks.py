@@ -168,6 +168,8 @@ class CheckFloat32Accumulation(ModelOptimizerPass):
                 continue
             node.set_attr("hgq_compat_acc_warned", True)
             accum = node.get_attr("accum_t")
+            if node.get_attr("hgq_compat_float32_sum", False):  # a Merge (add, multiply) Keras computes in float32
+                accum = node.get_output_variable().type
             prec = getattr(accum, "precision", None)
             width = getattr(prec, "width", None)
             if width is not None and width > FLOAT32_SIGNIFICAND_BITS:

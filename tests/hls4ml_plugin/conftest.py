@@ -26,15 +26,16 @@ def random_inputs(shape: tuple[int, ...], n: int = N_RANDOM, seed: int = 0) -> n
     return x.astype(np.float32)
 
 
-def compile_all(models: dict, tmp_path, workers: int = 2, **convert_kwargs) -> dict:
+def compile_all(models: dict, tmp_path, workers: int = 2, backends: dict | None = None, **convert_kwargs) -> dict:
     """Convert every (name, backend) model, then compile the C simulations in parallel.
 
     Returns {(name, backend): (hls_model, compile_seconds)}. Conversion and writing stay in the
-    calling thread; only g++ runs in the workers. ``convert_kwargs`` go to `hls4ml_plugin.convert`.
+    calling thread; only g++ runs in the workers. ``backends``: {name: backends} (default: both
+    for every model). ``convert_kwargs`` go to `hls4ml_plugin.convert`.
     """
     hls_models = {}
     for name, model in models.items():
-        for backend in BACKENDS:
+        for backend in (backends or {}).get(name, BACKENDS):
             hm = hls4ml_plugin.convert(model, tmp_path / f"{name}_{backend}", backend=backend, compile=False,
                                        **convert_kwargs)
             hm.write()

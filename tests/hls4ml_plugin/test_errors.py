@@ -107,13 +107,15 @@ def _model(shape, layer, in_quantizer=S8):
     return keras.Model(inp, layer(QActivation(in_quantizer, name="in_q")(inp)))
 
 
-@pytest.mark.parametrize("kind", ["QSimpleRNN", "QLSTM", "QGRU", "QBidirectional"])
-def test_recurrent_layers_are_refused(tmp_path, kind):
+@pytest.mark.parametrize("kind", ["QLSTM", "QGRU", "QBidirectional"])
+def test_recurrent_float_activations_are_refused(tmp_path, kind):
     import hgq_compat
 
-    rnn = (hgq_compat.QBidirectional(hgq_compat.QLSTM(3), name="rnn") if kind == "QBidirectional"
-           else getattr(hgq_compat, kind)(3, name="rnn"))
-    with pytest.raises(NotImplementedError, match=rf"'rnn' \({kind}\): recurrent layers are not supported.*bit_exact"):
+    rnn = (hgq_compat.QBidirectional(hgq_compat.QLSTM(3, recurrent_activation="sigmoid"), name="rnn")
+           if kind == "QBidirectional" else getattr(hgq_compat, kind)(3, activation="tanh", name="rnn"))
+    where, act = ((r"'forward_qlstm\w*' \(QLSTM\)", "sigmoid") if kind == "QBidirectional"
+                  else (rf"'rnn' \({kind}\)", "tanh"))
+    with pytest.raises(ValueError, match=rf"{where}: activation '{act}' is a float function.*allow_inexact"):
         _convert(_model((5, 2), rnn), tmp_path)
 
 

@@ -56,7 +56,7 @@ REFUSED = {
     "branch": r"model input 'inp' " + FLOAT_INPUT.format("'fc0'"),
     "convbn": r"model input 'inp' " + FLOAT_INPUT.format("'convbn'"),
     "qact_object": r"model input 'inp' " + FLOAT_INPUT.format("'fc'"),
-    "rnn": r"layer 'lstm' \(QLSTM\): recurrent layers are not supported",
+    "rnn": r"model input 'inp' " + FLOAT_INPUT.format("'lstm_flat'"),  # the QLSTM's first node
     "strings": r"layer 'qbn'",
 }
 
@@ -67,7 +67,8 @@ REFUSED_WITH_INPUT_PRECISION = {
     # what stays refused with the inputs declared fixed<16,6> (softmax removed)
     "branch": r"layer 'act_b': quantized_tanh\(4\) becomes a lookup table indexed by its input, which has 34 bits",
     "cnn": r"layer 'bn1': a float BatchNormalization is not exact",
-    "rnn": r"layer 'lstm' \(QLSTM\): recurrent layers are not supported",
+    "rnn": r"layer 'lstm': hard_sigmoid becomes a lookup table indexed by its input, which has 22 bits.*inside a "
+           r"recurrent cell, use fewer kernel.*allow_inexact=True",
     "strings": r"layer 'qbn': Keras computes x \* scale \+ shift in float32",
 }
 
