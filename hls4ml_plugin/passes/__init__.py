@@ -2,6 +2,8 @@
 
 - `CheckExactness` (before 'bit_exact'): refuses what cannot be exact, naming the layer.
 - `RemoveRedundantQuantizers` (after 'bit_exact'): drops quantizer nodes that change no value.
+- `RecordOutputNames` / `CopyAliasedOutputs` (before the fusion / appended): an output that the
+  fusion turns into a model input gets a copy node (`outputs`).
 - `KeepConsecutiveQuantizers` (then): keeps a quantizer after a fused one out of the fusion
   (`fusion`), which would otherwise overwrite the first one's type.
 - `WidenInputPrecision` (after 'fix_input_precision'): exact float -> fixed input conversion.
@@ -18,12 +20,13 @@ from hls4ml.model.optimizer import get_available_passes, register_pass
 from .checks import CheckExactness, CheckFloat32Accumulation, CheckInferredTypes, ExactnessError
 from .fusion import KeepConsecutiveQuantizers
 from .input_precision import WidenInputPrecision
+from .outputs import CopyAliasedOutputs, RecordOutputNames
 from .lut import RebuildLUTTables, register_lut_ir
 from .resources import RemoveRedundantQuantizers
 
 PASSES = ((CheckExactness, "bit_exact"), (RemoveRedundantQuantizers, "fuse_fixed_point_quantizer"),
-          (KeepConsecutiveQuantizers, "fuse_fixed_point_quantizer"),
-          (WidenInputPrecision, None), (RebuildLUTTables, None), (CheckInferredTypes, None),
+          (KeepConsecutiveQuantizers, "fuse_fixed_point_quantizer"), (RecordOutputNames, "fuse_fixed_point_quantizer"),
+          (WidenInputPrecision, None), (RebuildLUTTables, None), (CopyAliasedOutputs, None), (CheckInferredTypes, None),
           (CheckFloat32Accumulation, None))
 """(pass, name of the pass it must precede or None to append) in the 'convert' flow."""
 
