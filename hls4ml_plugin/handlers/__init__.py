@@ -8,7 +8,7 @@ than two inputs.
 """
 
 from . import activation, conv, conv_extra, dense, folded, keras_layers, normalization, pooling, quantizer, refused
-from . import nested  # noqa: F401  (registers the nested-model handler)
+from . import input_layer, nested  # noqa: F401  (an input named 'input'; the nested-model handler)
 
 _MODULES = (activation, conv, conv_extra, dense, folded, normalization, pooling, quantizer)
 

@@ -49,10 +49,13 @@ class CheckExactness(ModelOptimizerPass):
             elif isinstance(node, FixedPointQuantizer) and io_type != "io_parallel":
                 k, b, i = node.mask_kbi
                 if any(np.unique(a).size > 1 for a in (k, b, i)):
+                    what = node.get_attr("hgq_compat_keras_layer", node.name)
                     raise ExactnessError(
-                        f"layer {node.name!r} has per-element precision, which hls4ml supports with "
-                        f"io_type='io_parallel' only (got {io_type!r}); convert with io_type='io_parallel', "
-                        "or use per-tensor activation granularity")
+                        f"layer {what!r}: its activation quantizer has per-element or per-channel precision, which "
+                        f"hls4ml supports with io_type='io_parallel' only (got {io_type!r}: a stream carries one type "
+                        "for all channels of a pixel); convert with io_type='io_parallel', or build the model with "
+                        "per-tensor activation bitwidths, "
+                        "hgq_compat.quantization_config(activation_granularity='per-tensor')")
             else:
                 self._check_layer(node)
         return True  # a model pass that returns True is not run again on the changed graph
@@ -60,7 +63,7 @@ class CheckExactness(ModelOptimizerPass):
     @staticmethod
     def _check_input(node: Layer) -> None:
         bad = [c.name for c in get_output_layers(node) if not isinstance(c, HlsFixedPointQuantizer)]
-        if bad:
+        if bad and not node.get_attr("hgq_compat_input_precision"):  # passes.input_precision declares it
             raise ExactnessError(
                 f"model input {node.name!r} feeds layer(s) {bad} directly: exactness cannot be guaranteed for "
                 "a float input; declare the fixed-point type the hardware receives, "
