@@ -35,6 +35,16 @@ class PluginError(RuntimeError):
     """The plugin could not register with hls4ml."""
 
 
+class InputQuantizedWarning(UserWarning):
+    """Float model inputs are quantized to the configured input type on entry (exactness is kept on
+    that type's grid; `passes.input_precision`)."""
+
+
+class IgnoredPrecisionWarning(UserWarning):
+    """A configured Precision that bit_exact inference overrides (as hls4ml does for HGQ2 layers;
+    `passes.layer_config`)."""
+
+
 def _version_tuple(text: str) -> tuple[int, ...]:
     parts = []
     for piece in text.split(".")[:2]:
@@ -166,5 +176,5 @@ def quantize_inputs(model: Any, input_precision: Any) -> Any:
     return _quantize_inputs(model, input_precision)
 
 
-__all__ = ["PluginError", "check_hls4ml_version", "convert", "is_registered", "quantize_inputs", "register",
+__all__ = ["IgnoredPrecisionWarning", "InputQuantizedWarning", "PluginError", "check_hls4ml_version", "convert", "is_registered", "quantize_inputs", "register",
            "SUPPORTED_HLS4ML"]

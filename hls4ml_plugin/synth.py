@@ -270,7 +270,7 @@ def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis"
             hls_model.compile()
             t2 = time.perf_counter()
         x, source = _check_inputs(in_shape, check_data, n_random, precision)
-        from .passes.input_precision import InputQuantizedWarning
+        from . import InputQuantizedWarning
 
         notes = sorted({str(w.message) for w in caught if not issubclass(w.category, InputQuantizedWarning)
                         and ("bit for bit" in str(w.message) or "exact" in str(w.message))})

@@ -21,15 +21,12 @@ from hls4ml.model.optimizer import OptimizerPass
 from hls4ml.model.optimizer.optimizer import ModelOptimizerPass
 from hls4ml.model.optimizer.passes.bit_exact import get_output_layers
 from hls4ml.model.optimizer.passes.hgq_proxy_model import FixedPointQuantizer as HlsFixedPointQuantizer
+from .. import InputQuantizedWarning
 from ..ir import FixedPointQuantizer  # only hgq-compat's own quantizer nodes, never HGQ2's or others'
 from hls4ml.model.types import FixedPrecisionType, NamedType
 
 INPUT_PRECISION_ATTR = "hgq_compat_input_precision"
 """Input-node attribute: the declared input type (str(InputPrecision)) of a float input."""
-
-
-class InputQuantizedWarning(UserWarning):
-    """Float model inputs are quantized to the configured input type on entry (not an exactness problem)."""
 
 
 def configured_input_precision(model, node) -> tuple[str, str]:

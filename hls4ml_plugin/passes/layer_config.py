@@ -29,12 +29,10 @@ from hls4ml.model.optimizer.passes.bit_exact import get_output_layers
 from hls4ml.model.optimizer.passes.hgq_proxy_model import FixedPointQuantizer as HlsFixedPointQuantizer
 from hls4ml.utils.string_utils import convert_to_snake_case
 
+from .. import IgnoredPrecisionWarning
+
 INPUT_PRECISION_KEYS = ("result", "default")
 """Precision entries of a model input that set its type (hls4ml's 'result', or a plain string)."""
-
-
-class IgnoredPrecisionWarning(UserWarning):
-    """A configured Precision that bit_exact inference overrides (as hls4ml does for HGQ2 layers)."""
 
 
 def _keras_layer_names(model) -> set[str]:
