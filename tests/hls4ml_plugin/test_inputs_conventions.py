@@ -187,12 +187,11 @@ def test_layer_name_settings_reach_the_generated_hls_and_a_layer_named_input_con
     assert hm.graph["dense"].get_attr("reuse_factor") == 4 and hm.graph["dense"].get_attr("strategy") == "resource"
     assert hm.graph["dense"].get_attr("weight_t").precision.width < 8  # inferred from the quantizer, not fixed<8,2>
     params = (Path(hm.config.get_output_dir()) / "firmware" / "parameters.h").read_text()
-    configs = dict(re.findall(r"// (\w+)\s*\nstruct (\w+) : nnet::\w+ \{", params))
-    body = {name: params[params.index(f"struct {cfg} :"):].split("};")[0] for name, cfg in configs.items()}
+    body = dict(re.findall(r"^// (\w+)\n(.*?)(?=^// |\Z)", params, re.M | re.S))  # node name -> its configs
     assert "static const unsigned reuse_factor = 2;" in body["sep_depthwise"]
     assert "static const unsigned reuse_factor = 2;" in body["sep"]
     assert "static const unsigned reuse_factor = 4;" in body["dense"]
-    assert "nnet::dense_resource" in body["dense"]
+    assert "static const unsigned strategy = nnet::resource;" in body["dense"] and "DenseResource" in body["dense"]
     _assert_exact(model, hm, random_inputs((6, 6, 2), N_RANDOM, seed=6), "conventions")
 
 
