@@ -126,9 +126,9 @@ def convert(model: Any, output_dir: str, backend: str = "Vitis", io_type: str = 
     quantized to it on entry (a warning names the type and the input). The C simulation then equals
     ``quantize_inputs(model, [that type per input])``, kept as ``hls_model.hgq_compat_keras_model``.
 
-    ``input_precision`` (overrides the config for every input), e.g. ``'fixed<16,6>'`` (= ``fixed<16,6,TRN,WRAP>``, hls4ml's default
-    and ap_fixed's default modes) or ``'fixed<16,6,RND_CONV,SAT>'``: the inputs are quantized to that
-    type on entry. What is converted is then ``quantize_inputs(model, input_precision)``, a new model
+    ``input_precision`` (overrides the config for every input), e.g. ``'fixed<16,6>'``
+    (= ``fixed<16,6,TRN,WRAP>``, hls4ml's default and ap_fixed's default modes) or
+    ``'fixed<16,6,RND_CONV,SAT>'``: the inputs are quantized to that type on entry. What is converted is then ``quantize_inputs(model, input_precision)``, a new model
     whose first layer is that input quantizer (``model`` is not modified); the C simulation equals
     that model bit for bit, and equals ``model`` on inputs already on the type's grid. It is kept
     as ``hls_model.hgq_compat_keras_model``. Accepted strings: `inputs.ACCEPTED_FORM`.
@@ -176,5 +176,5 @@ def quantize_inputs(model: Any, input_precision: Any) -> Any:
     return _quantize_inputs(model, input_precision)
 
 
-__all__ = ["IgnoredPrecisionWarning", "InputQuantizedWarning", "PluginError", "check_hls4ml_version", "convert", "is_registered", "quantize_inputs", "register",
-           "SUPPORTED_HLS4ML"]
+__all__ = ["IgnoredPrecisionWarning", "InputQuantizedWarning", "PluginError", "check_hls4ml_version", "convert",
+           "is_registered", "quantize_inputs", "register", "SUPPORTED_HLS4ML"]

@@ -206,7 +206,8 @@ def _keras_weight_bits(layer: Any) -> tuple[float, float, float] | None:
     return _stats(np.concatenate(bits)) if bits else None
 
 
-def _check_inputs(in_shape: tuple[int, ...], check_data: Any, n_random: int, precision: Any) -> tuple[np.ndarray, str]:
+def _check_inputs(in_shape: tuple[int, ...], check_data: Any, n_random: int,
+                  precision: Any) -> tuple[np.ndarray, str]:
     """The inputs synth compares on, and how they were chosen: ``check_data`` as float32, or
     ``n_random`` random inputs, half of them on the input type's grid when the inputs are quantized
     on entry (`inputs.grid_inputs`)."""
@@ -234,7 +235,8 @@ def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis"
     quantized to that type on entry, in hls4ml and in the Keras reference (the model with that
     input quantizer first); half of the random inputs are then drawn on that type's grid or half
     a step off it (`inputs.grid_inputs`). Without it, a float input takes the input type of the
-    hls4ml config (``hls_config``; hls4ml's ``fixed<16,6>`` by default), likewise. The report states the type.
+    hls4ml config (``hls_config``; hls4ml's ``fixed<16,6>`` by default), likewise. The report
+    states the type.
     """
     from . import convert
 

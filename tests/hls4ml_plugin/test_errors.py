@@ -25,7 +25,8 @@ def test_float_input_takes_the_configured_type_and_a_wrong_type_is_refused_namin
     config = {"Model": {"Precision": "fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency"},
               "LayerName": {"x": {"Precision": {"result": "fixed<32,16>"}}}}
     with pytest.raises(ValueError, match=r"model input 'x' feeds \['first_dense'\] directly.*"
-                       r"config\['LayerName'\]\['x'\]\['Precision'\]\['result'\] = 'fixed<32,16>'.*width 32 is outside 1..24"):
+                       r"config\['LayerName'\]\['x'\]\['Precision'\]\['result'\] = 'fixed<32,16>'.*"
+                       r"width 32 is outside 1..24"):
         _convert(model, tmp_path / "wide", hls_config=config)
 
 

@@ -87,8 +87,8 @@ def test_fixture_float_inputs_take_hls4ml_default_type(tmp_path, name):
     model = _load(name)
     if isinstance(model.layers[-1], keras.layers.Activation):
         model = _without_softmax(model)
-    with pytest.warns(hls4ml_plugin.InputQuantizedWarning, match=rf"model input '{inp}' feeds \[{layers}\] directly: its float inputs "
-                      r"are quantized to fixed<16,6,TRN,WRAP> on entry \(hls4ml's input type, from "
+    with pytest.warns(hls4ml_plugin.InputQuantizedWarning, match=rf"model input '{inp}' feeds \[{layers}\] directly: "
+                      r"its float inputs are quantized to fixed<16,6,TRN,WRAP> on entry \(hls4ml's input type, from "
                       r"config\['Model'\]\['Precision'\]\)"):
         hm = hls4ml_plugin.convert(model, tmp_path / "prj", compile=False)
     assert str(hm.hgq_compat_keras_model.hgq_compat_input_precision) == "fixed<16,6,TRN,WRAP>"

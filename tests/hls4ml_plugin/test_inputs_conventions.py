@@ -59,8 +59,8 @@ def _conventions_model() -> keras.Model:
     """An input named 'input' (reserved by hls4ml), a separable convolution (two hls4ml nodes)."""
     inp = keras.Input((6, 6, 2), name="input")
     x = QActivation("quantized_bits(8,2)", name="q_in")(inp)
-    x = QSeparableConv2D(4, 3, name="sep", depthwise_quantizer="quantized_bits(4,0,alpha=1)",
-                         pointwise_quantizer="quantized_bits(4,0,alpha=1)", bias_quantizer="quantized_bits(4,0,alpha=1)",
+    q4 = "quantized_bits(4,0,alpha=1)"
+    x = QSeparableConv2D(4, 3, name="sep", depthwise_quantizer=q4, pointwise_quantizer=q4, bias_quantizer=q4,
                          activation="quantized_relu(6,2)")(x)
     x = keras.layers.Flatten(name="flat")(x)
     return keras.Model(inp, QDense(3, name="dense", **KQ)(x))
@@ -80,15 +80,18 @@ def _assert_exact(model, hls_model, xs, label: str) -> None:
     n = (xs[0] if isinstance(xs, list) else xs).shape[0]
     for j, (k, h) in enumerate(zip(y_keras, y_hls)):
         mismatches = int(np.sum(k != h))
-        print(f"{label} output {j}: {n} inputs, {k.size} outputs, {mismatches} mismatches, {np.count_nonzero(k)} nonzero")
+        print(f"{label} output {j}: {n} inputs, {k.size} outputs, {mismatches} mismatches, "
+              f"{np.count_nonzero(k)} nonzero")
         assert np.count_nonzero(k) > k.size // 10, f"{label}: degenerate model (outputs mostly zero)"
         assert np.array_equal(k, h), f"{label} output {j}: {mismatches} of {k.size} outputs differ"
 
 
 def _config(model, **layer_settings) -> dict:
+    """``config_from_keras_model(granularity='name')`` with settings put under the Keras layer names
+    (indexed directly, as users do: a missing key raises KeyError)."""
     config = hls4ml.utils.config_from_keras_model(model, granularity="name", backend="Vitis")
     for name, settings in layer_settings.items():
-        config["LayerName"].setdefault(name, {}).update(settings)
+        config["LayerName"][name].update(settings)
     return config
 
 
@@ -106,7 +109,8 @@ def compiled(tmp_path_factory):
         "relu_Vitis_parallel": (q_relu, dict(backend="Vitis", io_type="io_parallel"), False),
         "relu_Vivado_stream": (q_relu, dict(backend="Vivado", io_type="io_stream"), False),
         "two_Vivado_parallel": (two, dict(backend="Vivado", io_type="io_parallel"), False),
-        "mlp_default_Vitis_parallel": (mlp, dict(backend="Vitis", io_type="io_parallel", hls_config=_config(mlp)), True),
+        "mlp_default_Vitis_parallel": (mlp, dict(backend="Vitis", io_type="io_parallel", hls_config=_config(mlp)),
+                                       True),
         "mlp_custom_Vivado_stream": (mlp, dict(backend="Vivado", io_type="io_stream", hls_config=_config(
             mlp, features={"Precision": {"result": CUSTOM_INPUT}})), False),
         "conv_Vitis_parallel": (conv, dict(backend="Vitis", io_type="io_parallel", hls_config=_config(
@@ -183,6 +187,8 @@ def test_layer_name_settings_reach_the_generated_hls_and_a_layer_named_input_con
         "hls4ml types from its quantizers (bit_exact inference, which keeps the C simulation equal to Keras; "
         "hls4ml's HGQ2 layers do the same); change the quantizer to change the type"]
     assert hm.graph["input_0"].class_name == "Input"  # 'input' is reserved by hls4ml
+    keys = set(hls4ml.utils.config_from_keras_model(model, granularity="name")["LayerName"])
+    assert keys >= {"q_in", "sep", "flat", "dense", "input_0"}  # the Keras layer names ('input' renamed)
     assert hm.graph["sep"].get_attr("reuse_factor") == 2 and hm.graph["sep_depthwise"].get_attr("reuse_factor") == 2
     assert hm.graph["dense"].get_attr("reuse_factor") == 4 and hm.graph["dense"].get_attr("strategy") == "resource"
     assert hm.graph["dense"].get_attr("weight_t").precision.width < 8  # inferred from the quantizer, not fixed<8,2>
@@ -197,7 +203,8 @@ def test_layer_name_settings_reach_the_generated_hls_and_a_layer_named_input_con
 
 def test_unknown_layer_name_key_is_refused_naming_it(tmp_path):
     model = _float_mlp()
-    config = _config(model, fc3={"ReuseFactor": 2})
+    config = _config(model)
+    config["LayerName"]["fc3"] = {"ReuseFactor": 2}
     with pytest.raises(ValueError, match=r"config\['LayerName'\]\['fc3'\] names no layer of the model; the keys are "
                        r"the Keras layer names.*: \['fc1', 'fc1_quantizer', 'fc2', 'features'\]"):
         hls4ml_plugin.convert(model, tmp_path / "prj", hls_config=config, compile=False)
