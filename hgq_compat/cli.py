@@ -119,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--input-precision", type=_input_precision, metavar="TYPE",
                        help="fixed-point type the hardware receives, e.g. 'fixed<16,6>' (hls4ml's default, = "
                             "fixed<16,6,TRN,WRAP>) or 'fixed<16,6,RND_CONV,SAT>': the inputs are quantized to it on "
-                            "entry, in hls4ml and in the Keras reference; needed when the first layer takes floats")
+                            "entry, in hls4ml and in the Keras reference; without it, a first layer that takes "
+                            "floats gets hls4ml's default input type fixed<16,6>")
     synth.set_defaults(func=_synth)
     migrate = sub.add_parser(
         "migrate", help="rewrite QKeras / Keras 2 scripts and notebooks for hgq_compat on Keras 3 (in place)",

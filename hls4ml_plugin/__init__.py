@@ -35,6 +35,16 @@ class PluginError(RuntimeError):
     """The plugin could not register with hls4ml."""
 
 
+class InputQuantizedWarning(UserWarning):
+    """Float model inputs are quantized to the configured input type on entry (exactness is kept on
+    that type's grid; `passes.input_precision`)."""
+
+
+class IgnoredPrecisionWarning(UserWarning):
+    """A configured Precision that bit_exact inference overrides (as hls4ml does for HGQ2 layers;
+    `passes.layer_config`)."""
+
+
 def _version_tuple(text: str) -> tuple[int, ...]:
     parts = []
     for piece in text.split(".")[:2]:
@@ -110,13 +120,18 @@ def convert(model: Any, output_dir: str, backend: str = "Vitis", io_type: str = 
     Feed ``hls_model.predict`` float32 arrays, as Keras does: inputs are converted exactly for
     float32 values only.
 
-    ``input_precision`` (opt-in), e.g. ``'fixed<16,6>'`` (= ``fixed<16,6,TRN,WRAP>``, hls4ml's default
-    and ap_fixed's default modes) or ``'fixed<16,6,RND_CONV,SAT>'``: the inputs are quantized to that
-    type on entry. What is converted is then ``quantize_inputs(model, input_precision)``, a new model
+    A model input that feeds anything but a quantizer (a float input, e.g. a first QDense) takes
+    hls4ml's input type from ``hls_config``, as hls4ml does: the input layer's
+    ``config['LayerName'][name]['Precision']``, else the model default (``fixed<16,6>``); the inputs are
+    quantized to it on entry (a warning names the type and the input). The C simulation then equals
+    ``quantize_inputs(model, [that type per input])``, kept as ``hls_model.hgq_compat_keras_model``.
+
+    ``input_precision`` (overrides the config for every input), e.g. ``'fixed<16,6>'``
+    (= ``fixed<16,6,TRN,WRAP>``, hls4ml's default and ap_fixed's default modes) or
+    ``'fixed<16,6,RND_CONV,SAT>'``: the inputs are quantized to that type on entry. What is converted is then ``quantize_inputs(model, input_precision)``, a new model
     whose first layer is that input quantizer (``model`` is not modified); the C simulation equals
     that model bit for bit, and equals ``model`` on inputs already on the type's grid. It is kept
-    as ``hls_model.hgq_compat_keras_model``. Without it, a model input feeding anything but a
-    quantizer is refused. Accepted strings: `inputs.ACCEPTED_FORM`.
+    as ``hls_model.hgq_compat_keras_model``. Accepted strings: `inputs.ACCEPTED_FORM`.
 
     Where exactness is not guaranteed (an accumulator wider than float32's 24-bit significand, so
     that Keras may round), a warning naming the layer is issued (``warnings.warn``).
@@ -139,6 +154,14 @@ def convert(model: Any, output_dir: str, backend: str = "Vitis", io_type: str = 
         hls_model = hls4ml.converters.convert_from_keras_model(
             keras_model, output_dir=str(output_dir), backend=backend, io_type=io_type, hls_config=hls_config,
             **kwargs)
+    if input_precision is None:
+        from .passes.input_precision import INPUT_PRECISION_ATTR
+
+        declared = [hls_model.graph[name].get_attr(INPUT_PRECISION_ATTR) for name in hls_model.inputs]
+        if any(declared):  # float inputs quantized to the configured type on entry
+            from .inputs import quantize_inputs
+
+            keras_model = quantize_inputs(model, declared)
     hls_model.hgq_compat_keras_model = keras_model  # the Keras model the C simulation equals
     if compile:
         hls_model.compile()
@@ -153,5 +176,5 @@ def quantize_inputs(model: Any, input_precision: Any) -> Any:
     return _quantize_inputs(model, input_precision)
 
 
-__all__ = ["PluginError", "check_hls4ml_version", "convert", "is_registered", "quantize_inputs", "register",
-           "SUPPORTED_HLS4ML"]
+__all__ = ["IgnoredPrecisionWarning", "InputQuantizedWarning", "PluginError", "check_hls4ml_version", "convert",
+           "is_registered", "quantize_inputs", "register", "SUPPORTED_HLS4ML"]

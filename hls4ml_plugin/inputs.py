@@ -185,23 +185,33 @@ INPUT_QUANTIZER_KEY = f"{__name__}.InputQuantizer"
 
 
 def quantize_inputs(model: Any, input_precision: Any) -> Any:
-    """A new Keras model: every input of ``model`` quantized to ``input_precision`` (a string, see
-    `parse_input_precision`), then ``model`` itself (not modified, called as a nested model)."""
+    """A new Keras model: the inputs of ``model`` quantized to ``input_precision`` (a string, see
+    `parse_input_precision`, for every input; or a sequence with one entry per input, None leaving
+    that input as it is), then ``model`` itself (not modified, called as a nested model)."""
     import keras
 
-    precision = parse_input_precision(input_precision)
+    if isinstance(input_precision, (list, tuple)):
+        if len(input_precision) != len(model.inputs):
+            raise ValueError(f"input_precision has {len(input_precision)} entries, model {model.name!r} has "
+                             f"{len(model.inputs)} inputs")
+        per_input = [None if p is None else parse_input_precision(p) for p in input_precision]
+    else:
+        per_input = [parse_input_precision(input_precision)] * len(model.inputs)
     taken = {layer.name for layer in model._flatten_layers(include_self=True, recursive=True)}
     inputs, quantized = [], []
-    for j, tensor in enumerate(model.inputs):
+    for j, (tensor, precision) in enumerate(zip(model.inputs, per_input)):
+        inp = keras.Input(batch_shape=tensor.shape, dtype=tensor.dtype, name=_input_name(tensor, j))
+        inputs.append(inp)
+        if precision is None:
+            quantized.append(inp)
+            continue
         name = "hgq_compat_input_quantizer" + (f"_{j}" if len(model.inputs) > 1 else "")
         while name in taken:
             name += "_"
-        inp = keras.Input(batch_shape=tensor.shape, dtype=tensor.dtype, name=_input_name(tensor, j))
-        inputs.append(inp)
         quantized.append(InputQuantizer(precision, name=name)(inp))
     out = model(quantized if len(quantized) > 1 else quantized[0])
     wrapper = keras.Model(inputs if len(inputs) > 1 else inputs[0], out, name=f"{model.name}_quantized_inputs")
-    wrapper.hgq_compat_input_precision = precision
+    wrapper.hgq_compat_input_precision = per_input[0] if len(per_input) == 1 else per_input
     return wrapper
 
 

@@ -56,8 +56,8 @@ def mask_kbi(k: Any, i: Any, f: Any, shape: tuple[int, ...], overflow: str) -> t
 
 
 def quantizer_config(name: str, k: Any, i: Any, f: Any, shape: tuple[int, ...], round_mode: str, overflow: str,
-                     input_name: str, output_name: str) -> dict[str, Any]:
-    """A complete IR-layer config of a per-element quantizer node."""
+                     input_name: str, output_name: str, keras_layer: str | None = None) -> dict[str, Any]:
+    """A complete IR-layer config of a per-element quantizer node (of Keras layer ``keras_layer``)."""
     return {
         "name": name,
         "class_name": IR_CLASS_NAME,
@@ -69,6 +69,7 @@ def quantizer_config(name: str, k: Any, i: Any, f: Any, shape: tuple[int, ...], 
         "input_keras_tensor_names": [input_name],
         "output_keras_tensor_names": [output_name],
         "input_shape": [list(shape)],
+        "hgq_compat_keras_layer": keras_layer or name,
     }
 
 

@@ -207,6 +207,22 @@ def _keras_weight_bits(layer: Any) -> tuple[float, float, float] | None:
     return _stats(np.concatenate(bits)) if bits else None
 
 
+def _check_inputs(in_shape: tuple[int, ...], check_data: Any, n_random: int,
+                  precision: Any) -> tuple[np.ndarray, str]:
+    """The inputs synth compares on, and how they were chosen: ``check_data`` as float32, or
+    ``n_random`` random inputs, half of them on the input type's grid when the inputs are quantized
+    on entry (`inputs.grid_inputs`)."""
+    if check_data is not None:
+        return np.ascontiguousarray(np.asarray(check_data, dtype=np.float32)), "check data"
+    if precision is None:
+        return random_inputs(in_shape, n_random), f"{n_random} random inputs"
+    from .inputs import grid_inputs
+
+    n_grid = n_random // 2
+    x = np.concatenate([random_inputs(in_shape, n_random - n_grid), grid_inputs(in_shape, precision, n_grid, 1)])
+    return x, f"{n_random} random inputs, {n_grid} of them on the input type's grid or half a step off it"
+
+
 def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis", io_type: str = "io_parallel",
                check_data: np.ndarray | None = None, n_random: int = N_RANDOM_DEFAULT, force: bool = False,
                hls_config: dict | None = None, input_precision: Any = None, **kwargs: Any) -> SynthReport:
@@ -219,7 +235,9 @@ def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis"
     ``input_precision`` (e.g. ``'fixed<16,6>'``, see `hls4ml_plugin.convert`): the inputs are
     quantized to that type on entry, in hls4ml and in the Keras reference (the model with that
     input quantizer first); half of the random inputs are then drawn on that type's grid or half
-    a step off it (`inputs.grid_inputs`). The report states the type.
+    a step off it (`inputs.grid_inputs`). Without it, a float input takes the input type of the
+    hls4ml config (``hls_config``; hls4ml's ``fixed<16,6>`` by default), likewise. The report
+    states the type.
     """
     from . import convert
 
@@ -237,20 +255,10 @@ def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis"
     if len(model.inputs) != 1:
         raise NotImplementedError(f"model {model.name!r} has {len(model.inputs)} inputs; synth supports one input")
     in_shape = tuple(model.inputs[0].shape[1:])
-    if check_data is None and precision is not None:
-        from .inputs import grid_inputs
-
-        n_grid = n_random // 2
-        x = np.concatenate([random_inputs(in_shape, n_random - n_grid), grid_inputs(in_shape, precision, n_grid, 1)])
-        source = f"{n_random} random inputs, {n_grid} of them on the input type's grid or half a step off it"
-    elif check_data is None:
-        x = random_inputs(in_shape, n_random)
-        source = f"{n_random} random inputs"
-    else:
+    if check_data is not None:
         x = np.ascontiguousarray(np.asarray(check_data, dtype=np.float32))
         if x.shape[1:] != in_shape:
             raise SynthError(f"check data has shape {x.shape}, the model expects (n, {', '.join(map(str, in_shape))})")
-        source = "check data"
     with atomic_dir(output_dir) as tmp_name:
         tmp = Path(tmp_name)
         with warnings.catch_warnings(record=True) as caught:
@@ -259,10 +267,16 @@ def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis"
             hls_model = convert(model, tmp, backend=backend, io_type=io_type, hls_config=hls_config, compile=False,
                                 input_precision=precision, **kwargs)
             reference = hls_model.hgq_compat_keras_model  # model, or model with the input quantizer first
+            if precision is None:  # a float input quantized to the type from the hls4ml config
+                precision = getattr(reference, "hgq_compat_input_precision", None)
             t1 = time.perf_counter()
             hls_model.compile()
             t2 = time.perf_counter()
-        notes = sorted({str(w.message) for w in caught if "bit for bit" in str(w.message) or "exact" in str(w.message)})
+        x, source = _check_inputs(in_shape, check_data, n_random, precision)
+        from . import InputQuantizedWarning
+
+        notes = sorted({str(w.message) for w in caught if not issubclass(w.category, InputQuantizedWarning)
+                        and ("bit for bit" in str(w.message) or "exact" in str(w.message))})
         y_keras = np.asarray(reference.predict(x, verbose=0, batch_size=4096))
         y_hls = np.asarray(hls_model.predict(x)).reshape(y_keras.shape)
         mismatches = int(np.sum(y_keras != y_hls))

@@ -10,7 +10,7 @@ handlers to more than two inputs.
 
 from . import (activation, conv, conv_extra, dense, folded, keras_layers, normalization, pooling, quantizer, recurrent,
                refused)
-from . import nested  # noqa: F401  (registers the nested-model handler)
+from . import input_layer, nested  # noqa: F401  (an input named 'input'; the nested-model handler)
 
 _MODULES = (activation, conv, conv_extra, dense, folded, normalization, pooling, quantizer, recurrent)
 

@@ -73,7 +73,7 @@ def quantizer_node(quantizer: Any, name: str, layer_name: str, shape: tuple[int,
     k, i, f, rnd, sat = quantizer_kif(quantizer, layer_name, shape)
     if rnd not in ROUND_MODES:
         raise NotImplementedError(f"layer {layer_name!r}: round mode {rnd!r} has no ap_fixed counterpart")
-    return quantizer_config(name, k, i, f, shape, rnd, sat, input_name, output_name)
+    return quantizer_config(name, k, i, f, shape, rnd, sat, input_name, output_name, layer_name)
 
 
 def quantized_weight(layer: Any, role: str) -> np.ndarray | None:
@@ -139,7 +139,8 @@ def check_activation(layer: Any) -> None:
 def with_output_quantizer(handler: Any, layer: Any, config: dict[str, Any], out_tensors: Any) -> Any:
     """The layer's IR config followed, if it has one, by its output quantizer node."""
     check_activation(layer)
-    config = {**handler.default_config, **config, "hgq_compat_weights_checked": True}
+    config = {**handler.default_config, **config, "hgq_compat_weights_checked": True,
+              "hgq_compat_keras_layer": layer.name}
     quantizer = getattr(layer, "output_quantizer", None)
     if quantizer is None:
         return config  # the base handler appends a relu activation if there is one

@@ -53,13 +53,14 @@ def chain(handler: Any, layer: Any, nodes: Sequence[dict[str, Any]], in_tensors:
         base = handler.default_config if j == 0 else {}
         config = {**base, **node, "input_keras_tensor_names": inputs, "output_keras_tensor_names": [name]}
         config.setdefault("hgq_compat_weights_checked", True)
+        config.setdefault("hgq_compat_keras_layer", layer.name)
         configs.append(config)
         inputs = [name]
     if quantizer is not None:
         configs.append(quantizer_node(quantizer, f"{layer.name}_quantizer", layer.name, shape, inputs[0], out.name))
     elif relu:
         configs.append({"name": f"{layer.name}_relu", "class_name": "Activation", "activation": "relu",
-                        "n_in": prod(shape), "input_keras_tensor_names": inputs,
+                        "n_in": prod(shape), "input_keras_tensor_names": inputs, "hgq_compat_keras_layer": layer.name,
                         "output_keras_tensor_names": [out.name]})
     return tuple(configs)
 

@@ -3,7 +3,9 @@
 - depthwise: one depthwise node (see `_multi.depthwise_node`), then the output quantizer;
 - separable: Keras computes ``pointwise(depthwise(x)) + bias`` with an unquantized float32
   intermediate, so the layer becomes a depthwise node (no bias) and a 1x1 convolution (with
-  the bias), the intermediate type inferred exactly by bit_exact;
+  the bias), the intermediate type inferred exactly by bit_exact. The 1x1 convolution carries the
+  Keras layer's name (hls4ml config keys are Keras layer names), the depthwise node is
+  ``<name>_depthwise`` (it takes the layer's LayerName settings, `passes.layer_config`);
 - transposed convolution: hls4ml 1.3.0 has no such layer. The map is linear, so it becomes
   Flatten -> Dense -> Reshape, the dense matrix read off Keras' own ``conv_transpose`` of the
   unit inputs (each entry is one quantized kernel value or 0). Exact; its cost grows with
@@ -48,7 +50,7 @@ class QSeparableConvHandler(KerasV3LayerHandler):
         rank = len(in_shape) - 1
         depthwise = depthwise_node(f"{layer.name}_depthwise", dw_kernel, None, in_shape, mid_shape, layer.strides,
                                    layer.padding)
-        pointwise = conv_node(f"{layer.name}_pointwise", pw_kernel, quantized_weight(layer, "bias"), mid_shape,
+        pointwise = conv_node(layer.name, pw_kernel, quantized_weight(layer, "bias"), mid_shape,
                               out_shape, (1,) * rank, "valid")
         return chain(self, layer, [depthwise, pointwise], in_tensors, out_tensors)
 

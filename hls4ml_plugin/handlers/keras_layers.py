@@ -59,6 +59,7 @@ class MultiInputMergeHandler(MergeHandler):
                 shape[config["axis"]] += tensor.shape[1:][config["axis"]]
             name = out if last else f"{out}_{layer.name}_{j}"
             configs.append({**self.default_config, **config, "name": layer.name if last else f"{layer.name}_{j}",
+                            "hgq_compat_keras_layer": layer.name,
                             "output_shape": list(shape), "input_keras_tensor_names": [prev, tensor.name],
                             "output_keras_tensor_names": [name]})
             prev = name

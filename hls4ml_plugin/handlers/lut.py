@@ -224,6 +224,7 @@ def lut_node(quantizer: Any, name: str, layer_name: str, shape: tuple[int, ...],
     for the final input type by ``passes.lut``."""
     return {
         "name": name,
+        "hgq_compat_keras_layer": layer_name,
         "class_name": IR_LUT_CLASS_NAME,
         "activation": "unary_lut",
         "table_data": np.zeros(1),  # placeholder: the input type is known only after bit_exact

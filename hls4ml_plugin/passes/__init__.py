@@ -1,7 +1,12 @@
 """Optimizer passes of hgq-compat, added to hls4ml's backend-independent 'convert' flow.
 
+- `ApplyLayerConfig` (first): config['LayerName'] settings reach every node of a Keras layer
+  (`layer_config`); Precision on inferred types is ignored with a warning.
+- `DeclareInputPrecision` (before 'bit_exact'): float inputs take hls4ml's configured input type.
 - `CheckExactness` (before 'bit_exact'): refuses what cannot be exact, naming the layer.
 - `RemoveRedundantQuantizers` (after 'bit_exact'): drops quantizer nodes that change no value.
+- `RecordOutputNames` / `CopyAliasedOutputs` (before the fusion / appended): an output that the
+  fusion turns into a model input gets a copy node (`outputs`).
 - `KeepConsecutiveQuantizers` (then): keeps a quantizer after a fused one out of the fusion
   (`fusion`), which would otherwise overwrite the first one's type.
 - `WidenInputPrecision` (after 'fix_input_precision'): exact float -> fixed input conversion.
@@ -17,13 +22,16 @@ from hls4ml.model.optimizer import get_available_passes, register_pass
 
 from .checks import CheckExactness, CheckFloat32Accumulation, CheckInferredTypes, ExactnessError
 from .fusion import KeepConsecutiveQuantizers
-from .input_precision import WidenInputPrecision
+from .input_precision import DeclareInputPrecision, WidenInputPrecision
+from .layer_config import ApplyLayerConfig
 from .lut import RebuildLUTTables, register_lut_ir
+from .outputs import CopyAliasedOutputs, RecordOutputNames
 from .resources import RemoveRedundantQuantizers
 
-PASSES = ((CheckExactness, "bit_exact"), (RemoveRedundantQuantizers, "fuse_fixed_point_quantizer"),
-          (KeepConsecutiveQuantizers, "fuse_fixed_point_quantizer"),
-          (WidenInputPrecision, None), (RebuildLUTTables, None), (CheckInferredTypes, None),
+PASSES = ((ApplyLayerConfig, "channels_last_converter"), (DeclareInputPrecision, "bit_exact"),
+          (CheckExactness, "bit_exact"), (RemoveRedundantQuantizers, "fuse_fixed_point_quantizer"),
+          (KeepConsecutiveQuantizers, "fuse_fixed_point_quantizer"), (RecordOutputNames, "fuse_fixed_point_quantizer"),
+          (WidenInputPrecision, None), (RebuildLUTTables, None), (CopyAliasedOutputs, None), (CheckInferredTypes, None),
           (CheckFloat32Accumulation, None))
 """(pass, name of the pass it must precede or None to append) in the 'convert' flow."""
 

@@ -42,6 +42,7 @@ class CheckExactness(ModelOptimizerPass):
     def transform(self, model) -> bool:
         if not _uses_plugin(model):
             return False
+        self._require_bit_exact(model)
         io_type = model.config.get_config_value("IOType")
         for node in list(model.graph.values()):
             if isinstance(node, Input):
@@ -49,18 +50,33 @@ class CheckExactness(ModelOptimizerPass):
             elif isinstance(node, FixedPointQuantizer) and io_type != "io_parallel":
                 k, b, i = node.mask_kbi
                 if any(np.unique(a).size > 1 for a in (k, b, i)):
+                    what = node.get_attr("hgq_compat_keras_layer", node.name)
                     raise ExactnessError(
-                        f"layer {node.name!r} has per-element precision, which hls4ml supports with "
-                        f"io_type='io_parallel' only (got {io_type!r}); convert with io_type='io_parallel', "
-                        "or use per-tensor activation granularity")
+                        f"layer {what!r}: its activation quantizer has per-element or per-channel precision, which "
+                        f"hls4ml supports with io_type='io_parallel' only (got {io_type!r}: a stream carries one type "
+                        "for all channels of a pixel); convert with io_type='io_parallel', or build the model with "
+                        "per-tensor activation bitwidths, "
+                        "hgq_compat.quantization_config(activation_granularity='per-tensor')")
             else:
                 self._check_layer(node)
         return True  # a model pass that returns True is not run again on the changed graph
 
     @staticmethod
+    def _require_bit_exact(model) -> None:
+        """Every type of a plugin model comes from hls4ml's bit_exact pass. hls4ml runs it only when a
+        quantizer node is present (or Model/BitExact is set): a plugin model without one (e.g. float
+        input -> unrolled recurrent layer) would otherwise keep the default precision everywhere."""
+        conf = model.config.config["HLSConfig"]["Model"]
+        if conf.get("BitExact") is False:
+            raise ExactnessError(
+                "config['Model']['BitExact'] is False, but hgq-compat's export infers every type with hls4ml's "
+                "bit_exact pass (the only way the C simulation equals Keras); remove the key or set it to True")
+        conf["BitExact"] = True
+
+    @staticmethod
     def _check_input(node: Layer) -> None:
         bad = [c.name for c in get_output_layers(node) if not isinstance(c, HlsFixedPointQuantizer)]
-        if bad:
+        if bad and not node.get_attr("hgq_compat_input_precision"):  # passes.input_precision declares it
             raise ExactnessError(
                 f"model input {node.name!r} feeds layer(s) {bad} directly: exactness cannot be guaranteed for "
                 "a float input; declare the fixed-point type the hardware receives, "

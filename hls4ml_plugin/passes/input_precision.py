@@ -1,13 +1,95 @@
-"""Make the float -> fixed conversion at the model input exact."""
+"""Make the float -> fixed conversion at the model input exact.
+
+- `DeclareInputPrecision` (before 'bit_exact'): a model input that feeds anything but quantizers
+  takes hls4ml's input type from the hls4ml config, as hls4ml does: the input layer's
+  ``config['LayerName'][name]['Precision']`` (or its 'result' entry), else the model default
+  ``config['Model']['Precision']`` (``fixed<16,6>`` from ``config_from_keras_model``). The float
+  inputs are quantized to that type on entry (a warning says so, once per input) and bit_exact
+  infers every later type from it: the C simulation equals the Keras model with its inputs
+  quantized to that type (`hls4ml_plugin.quantize_inputs`) bit for bit.
+- `WidenInputPrecision` (after 'fix_input_precision'): inputs that feed rounding quantizers keep
+  enough fractional bits that the float -> fixed conversion does not round first.
+"""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 from hls4ml.model.layers import Input
 from hls4ml.model.optimizer import OptimizerPass
+from hls4ml.model.optimizer.optimizer import ModelOptimizerPass
 from hls4ml.model.optimizer.passes.bit_exact import get_output_layers
+from hls4ml.model.optimizer.passes.hgq_proxy_model import FixedPointQuantizer as HlsFixedPointQuantizer
+from .. import InputQuantizedWarning
 from ..ir import FixedPointQuantizer  # only hgq-compat's own quantizer nodes, never HGQ2's or others'
 from hls4ml.model.types import FixedPrecisionType, NamedType
+
+INPUT_PRECISION_ATTR = "hgq_compat_input_precision"
+"""Input-node attribute: the declared input type (str(InputPrecision)) of a float input."""
+
+
+def configured_input_precision(model, node) -> tuple[str, str]:
+    """(precision text, config key it came from) of a model input: the input layer's Precision
+    under LayerName (a string, or its 'result' / 'default' entry), else LayerType['Input'], else
+    the model default. 'auto' counts as not set."""
+    hls = model.config.config.get("HLSConfig", {})
+    keras_name = node.get_attr("hgq_compat_keras_layer", node.name)
+    candidates = [(hls.get("LayerName", {}).get(name, {}), f"config['LayerName'][{name!r}]['Precision']")
+                  for name in dict.fromkeys((node.name, keras_name))]
+    candidates += [(hls.get("LayerType", {}).get("Input", {}), "config['LayerType']['Input']['Precision']"),
+                   (hls.get("Model", {}), "config['Model']['Precision']")]
+    for conf, key in candidates:
+        prec = conf.get("Precision") if isinstance(conf, dict) else None
+        if isinstance(prec, dict):
+            for sub in ("result", "default"):
+                if prec.get(sub) not in (None, "auto"):
+                    return str(prec[sub]), f"{key}[{sub!r}]"
+        elif prec not in (None, "auto"):
+            return str(prec), key
+    return "fixed<16,6>", "hls4ml's default"
+
+
+class DeclareInputPrecision(ModelOptimizerPass):
+    """Give each float model input hls4ml's configured input type, trusted by bit_exact."""
+
+    name = "hgq_compat_declare_input_precision"
+
+    def __init__(self) -> None:
+        pass
+
+    def transform(self, model) -> bool:
+        from ..inputs import parse_input_precision
+        from .checks import _uses_plugin
+
+        if not _uses_plugin(model):
+            return False
+        for node in model.graph.values():
+            if not isinstance(node, Input) or node.get_attr(INPUT_PRECISION_ATTR):
+                continue
+            direct = [c.name for c in get_output_layers(node) if not isinstance(c, HlsFixedPointQuantizer)]
+            if not direct:
+                continue  # every consumer quantizes the float input itself: exact for every float32
+            text, key = configured_input_precision(model, node)
+            try:
+                p = parse_input_precision(text.replace(",0>", ">") if text.count(",") == 4 else text)
+            except ValueError as exc:
+                raise ValueError(f"model input {node.name!r} feeds {direct} directly, so its float inputs are "
+                                 f"quantized to the input type {key} = {text!r} on entry; {exc}") from None
+            precision = FixedPrecisionType(p.width, p.integer, p.signed, p.rounding, p.overflow)
+            new_type = NamedType(f"{node.name}_t", precision)
+            node.get_output_variable().type = new_type
+            node.attributes["result_t"] = new_type
+            node.attributes["trusted"] = True  # bit_exact starts from this type
+            node.attributes[INPUT_PRECISION_ATTR] = str(p)
+            model.config.layer_name_precision[node.name] = str(precision)
+            warnings.warn(
+                f"model input {node.name!r} feeds {direct} directly: its float inputs are quantized to {p} on entry "
+                f"(hls4ml's input type, from {key}); the C simulation equals the Keras model with its inputs quantized "
+                f"to {p} (hls4ml_plugin.quantize_inputs) bit for bit. Set another type with "
+                f"config['LayerName'][{node.name!r}]['Precision'] or hls4ml_plugin.convert(..., input_precision=...)",
+                InputQuantizedWarning, stacklevel=2)
+        return True
 
 INPUT_GUARD_BITS = 24
 """Fractional bits on the input beyond the largest f of the quantizers it feeds: float32 has a
@@ -36,6 +118,8 @@ class WidenInputPrecision(OptimizerPass):
 
     def transform(self, model, node) -> bool:
         node.attributes["hgq_compat_input_widened"] = True
+        if node.get_attr(INPUT_PRECISION_ATTR):
+            return False  # a declared input type (`DeclareInputPrecision`): the conversion is that type
         if node.attributes.get("_result_t_propagated", False):
             return False  # a fused input quantizer: its type already converts float -> fixed exactly
         consumers = get_output_layers(node)

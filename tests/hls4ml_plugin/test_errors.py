@@ -16,11 +16,18 @@ def _convert(model, tmp_path, **kw):
     return hls4ml_plugin.convert(model, tmp_path / "prj", compile=False, **kw)
 
 
-def test_float_input_is_refused(tmp_path):
-    inp = keras.Input((4,))
+def test_float_input_takes_the_configured_type_and_a_wrong_type_is_refused_naming_the_key(tmp_path):
+    inp = keras.Input((4,), name="x")
     model = keras.Model(inp, QDense(3, name="first_dense", activation="quantized_relu(6,2)", **KQ)(inp))
-    with pytest.raises(ValueError, match=r"first_dense.*QActivation"):
+    with pytest.warns(hls4ml_plugin.InputQuantizedWarning, match=r"model input 'x' feeds \['first_dense'\] directly: "
+                      r"its float inputs are quantized to fixed<16,6,TRN,WRAP> on entry"):
         _convert(model, tmp_path)
+    config = {"Model": {"Precision": "fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency"},
+              "LayerName": {"x": {"Precision": {"result": "fixed<32,16>"}}}}
+    with pytest.raises(ValueError, match=r"model input 'x' feeds \['first_dense'\] directly.*"
+                       r"config\['LayerName'\]\['x'\]\['Precision'\]\['result'\] = 'fixed<32,16>'.*"
+                       r"width 32 is outside 1..24"):
+        _convert(model, tmp_path / "wide", hls_config=config)
 
 
 def test_non_fixed_point_quantizer_is_refused(tmp_path):
@@ -39,7 +46,8 @@ def test_io_stream_with_per_element_activations_is_refused(tmp_path):
         x = QDense(3, name="het", activation="quantized_bits(8,3,alpha=1)", **KQ)(x)
     model = keras.Model(inp, x)
     model.get_layer("het").output_quantizer.assign_bitwidths(fractional=[2.0, 3.0, 4.0])
-    with pytest.raises(ValueError, match=r"het.*io_type='io_parallel'"):
+    with pytest.raises(ValueError, match=r"layer 'het': its activation quantizer has per-element or per-channel "
+                       r"precision.*io_type='io_parallel'.*activation_granularity='per-tensor'"):
         _convert(model, tmp_path, io_type="io_stream")
 
 

@@ -44,20 +44,24 @@ def _without_softmax(model: keras.Model) -> keras.Model:
     return keras.Model(model.inputs, model.layers[-2].output)
 
 
-FLOAT_INPUT = r"feeds layer\(s\) \[{}\] directly.*input_precision='fixed<16,6>'.*--input-precision"
 REFUSED = {
-    # name: regex of the refusal without input_precision (it names the layer and says what to change)
+    # name: regex of the refusal (it names the layer and says what to change)
     "mlp": r"layer 'softmax'.*in software",
     "qkeras_mnist_dense": r"layer 'activation_3'.*in software",
-    "qkeras_3layer": r"model input 'fc1_input' " + FLOAT_INPUT.format("'fc1'"),
-    "qkeras-v3_3layer": r"model input 'fc1_input' " + FLOAT_INPUT.format("'fc1'"),
-    "qkeras_mnist_cnn": r"model input 'input_1' " + FLOAT_INPUT.format("'q_conv2d'"),
-    "cnn": r"model input 'inp' " + FLOAT_INPUT.format("'conv1'"),
-    "branch": r"model input 'inp' " + FLOAT_INPUT.format("'fc0'"),
-    "convbn": r"model input 'inp' " + FLOAT_INPUT.format("'convbn'"),
-    "qact_object": r"model input 'inp' " + FLOAT_INPUT.format("'fc'"),
-    "rnn": r"model input 'inp' " + FLOAT_INPUT.format("'lstm_flat'"),  # the QLSTM's first node
+    "branch": r"layer 'act_b': quantized_tanh\(4\) becomes a lookup table indexed by its input, which has 34 bits",
+    "cnn": r"layer 'bn1': a float BatchNormalization is not exact",
+    "rnn": r"layer 'lstm': hard_sigmoid becomes a lookup table indexed by its input, which has 22 bits.*inside a "
+           r"recurrent cell, use fewer kernel.*allow_inexact=True",
     "strings": r"layer 'qbn'",
+}
+
+FLOAT_INPUTS = {
+    # name: (model input, the layers it feeds): float inputs, quantized to hls4ml's fixed<16,6> on entry
+    "qkeras_3layer": ("fc1_input", "'fc1'"),
+    "qkeras-v3_3layer": ("fc1_input", "'fc1'"),
+    "qkeras_mnist_cnn": ("input_1", "'q_conv2d'"),
+    "convbn": ("inp", "'convbn'"),
+    "qact_object": ("inp", "'fc'"),
 }
 
 INPUT_PRECISION = "fixed<16,6>"
@@ -77,6 +81,19 @@ REFUSED_WITH_INPUT_PRECISION = {
 def test_fixture_refusals_name_the_layer(tmp_path, name):
     with pytest.raises((NotImplementedError, ValueError), match=REFUSED[name]):
         hls4ml_plugin.convert(_load(name), tmp_path / "prj", compile=False)
+
+
+@pytest.mark.parametrize("name", sorted(FLOAT_INPUTS))
+def test_fixture_float_inputs_take_hls4ml_default_type(tmp_path, name):
+    inp, layers = FLOAT_INPUTS[name]
+    model = _load(name)
+    if isinstance(model.layers[-1], keras.layers.Activation):
+        model = _without_softmax(model)
+    with pytest.warns(hls4ml_plugin.InputQuantizedWarning, match=rf"model input '{inp}' feeds \[{layers}\] directly: "
+                      r"its float inputs are quantized to fixed<16,6,TRN,WRAP> on entry \(hls4ml's input type, from "
+                      r"config\['Model'\]\['Precision'\]\)"):
+        hm = hls4ml_plugin.convert(model, tmp_path / "prj", compile=False)
+    assert str(hm.hgq_compat_keras_model.hgq_compat_input_precision) == "fixed<16,6,TRN,WRAP>"
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED_WITH_INPUT_PRECISION))

@@ -84,8 +84,9 @@ def test_cli_synth_qkeras_file_with_check_data(tmp_path, capsys):
 def test_failed_synth_leaves_nothing(tmp_path):
     inp = keras.Input((4,))
     model = keras.Model(inp, QDense(3, kernel_quantizer="quantized_bits(4,0,alpha=1)", name="float_in")(inp))
-    with pytest.raises(ValueError, match="model input .* feeds layer"):
-        synthesize(model, tmp_path / "prj", n_random=10)
+    config = {"Model": {"Precision": "fixed<32,16>", "ReuseFactor": 1, "Strategy": "Latency"}}
+    with pytest.raises(ValueError, match=r"model input .* feeds \['float_in'\] directly.*width 32 is outside"):
+        synthesize(model, tmp_path / "prj", n_random=10, hls_config=config)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -221,12 +222,12 @@ def test_synth_with_input_precision_first_line_and_consecutive_quantizers(tmp_pa
 
 
 def test_cli_synth_float_bias_model_with_input_precision_is_not_guaranteed(tmp_path, capsys):
-    """QKeras golden 'qact_object': a float input (declared fixed<16,6>) into a QDense with an
-    unquantized float32 bias. The bias is an exact constant, but its accumulator needs 34 bits:
+    """QKeras golden 'qact_object': a float input into a QDense with an unquantized float32 bias.
+    No --input-precision: the input takes hls4ml's default type fixed<16,6> (as hls4ml does), which
+    the report states. The bias is an exact constant, but its accumulator needs 34 bits:
     the first line says EXACTNESS NOT GUARANTEED (0 mismatches measured) and names the layer."""
     path = Path(__file__).resolve().parents[1] / "fixtures" / "qkeras_goldens" / "models" / "qact_object.h5"
-    rc = main(["synth", str(path), "-o", str(tmp_path / "prj"), "--n-random", "3000",
-               "--input-precision", "fixed<16,6>"])
+    rc = main(["synth", str(path), "-o", str(tmp_path / "prj"), "--n-random", "3000"])
     first = capsys.readouterr().out.splitlines()[0]
     assert rc == 1
     assert first == (
