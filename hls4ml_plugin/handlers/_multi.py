@@ -15,7 +15,7 @@ import numpy as np
 from hls4ml.converters.keras_v3.conv import gen_conv_config
 
 from ..ir_layers import DEPTHWISE_1D, DEPTHWISE_2D
-from ._common import check_activation, quantizer_node
+from ._common import attach_deferred, check_activation, quantizer_node
 
 
 def shapes(layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -53,7 +53,7 @@ def chain(handler: Any, layer: Any, nodes: Sequence[dict[str, Any]], in_tensors:
         base = handler.default_config if j == 0 else {}
         config = {**base, **node, "input_keras_tensor_names": inputs, "output_keras_tensor_names": [name]}
         config.setdefault("hgq_compat_weights_checked", True)
-        configs.append(config)
+        configs.append(attach_deferred(layer, config) if j == 0 else config)
         inputs = [name]
     if quantizer is not None:
         configs.append(quantizer_node(quantizer, f"{layer.name}_quantizer", layer.name, shape, inputs[0], out.name))
