@@ -102,6 +102,8 @@ class SynthReport:
 
     def status_line(self) -> str:
         entry = f" (inputs quantized to {self.input_precision} on entry)" if self.input_precision else ""
+        if self.folding:
+            entry += " (Keras: the batch-norm-folded model)"
         if self.inexact:
             d = self.difference
             return (f"INEXACT (allow_inexact): max abs diff {d.max_abs_diff:.6g} between the C simulation and Keras; "
