@@ -84,6 +84,11 @@ def _is_foldable_bn(bn: Any, folded: Any) -> bool:
     return len(np.atleast_1d(config["axis"])) == 1 and axis in folded._channel_axes
 
 
+def _history(obj: dict) -> list | None:
+    """``[layer, node, tensor]`` of a serialized Keras tensor, None for anything else."""
+    return obj.get("config", {}).get("keras_history") if obj.get("class_name") == "__keras_tensor__" else None
+
+
 def _consumers(entries: list[dict], sequential: bool) -> dict[str, list[str]]:
     """Layer name -> names of the layers its outputs feed (in a model config)."""
     out: dict[str, list[str]] = {e["config"]["name"]: [] for e in entries}
@@ -94,7 +99,7 @@ def _consumers(entries: list[dict], sequential: bool) -> dict[str, list[str]]:
 
     def walk(obj: Any, name: str) -> None:
         if isinstance(obj, dict):
-            history = obj.get("config", {}).get("keras_history") if obj.get("class_name") == "__keras_tensor__" else None
+            history = _history(obj)
             if history:
                 out.setdefault(history[0], []).append(name)
             for v in obj.values():
@@ -111,7 +116,7 @@ def _consumers(entries: list[dict], sequential: bool) -> dict[str, list[str]]:
 def _rename_history(obj: Any, old: str, new: str) -> None:
     """Point every reference to layer ``old``'s output at layer ``new`` (in place)."""
     if isinstance(obj, dict):
-        history = obj.get("config", {}).get("keras_history") if obj.get("class_name") == "__keras_tensor__" else None
+        history = _history(obj)
         if history and history[0] == old:
             history[0] = new
         for v in obj.values():

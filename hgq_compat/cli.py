@@ -125,9 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "folding changed the Keras outputs (max abs diff, argmax agreement) and the C simulation "
                             "is compared with the folded model")
     synth.add_argument("--allow-inexact", action="store_true",
-                       help="export layers that hls4ml can only approximate instead of refusing them (float batch "
-                            "normalization, weights of alpha='auto' / ternary or binary alpha='auto' / quantized_ulaw "
-                            "quantizers at 24 significant bits, QConv2DTranspose beyond the dense-matrix limit); the "
+                       help="export layers that hls4ml can only approximate instead of refusing them, as hls4ml "
+                            "does (float batch normalization; alpha='auto' kernels as integer codes with the scale "
+                            "applied after the product, ApplyAlpha; quantized_ulaw and other float weights at 24 "
+                            "significant bits; QConv2DTranspose beyond the dense-matrix limit); the "
                             "first line then says INEXACT with the measured max abs difference, the fraction of "
                             "outputs differing and the same per output")
     synth.set_defaults(func=_synth)

@@ -130,9 +130,10 @@ def convert(model: Any, output_dir: str, backend: str = "Vitis", io_type: str = 
     ``allow_inexact=True`` (or ``hls_config['Model']['AllowInexact'] = True``, also read when calling
     ``hls4ml.converters.convert_from_keras_model`` directly) exports what is otherwise refused where
     hls4ml has an approximation: float batch normalization (hls4ml's BatchNormalization node,
-    constants at 24 significant bits), weights of quantizers that are not fixed point (alpha='auto',
-    ternary/binary with alpha='auto', quantized_ulaw: their float values at 24 significant bits, at
-    most 31 fractional bits) and QConv2DTranspose beyond the dense-matrix limit. The C simulation then
+    constants at 24 significant bits), weights of quantizers that are not fixed point (alpha='auto'
+    kernels of QDense / QConv1D / QConv2D: the integer codes, then the per-channel scale, hls4ml's
+    ApplyAlpha; others, e.g. quantized_ulaw: their float values at 24 significant bits, at most 31
+    fractional bits) and QConv2DTranspose beyond the dense-matrix limit. The C simulation then
     differs from Keras; ``hls_model.hgq_compat_inexact`` maps each approximated Keras layer to the
     reason (empty when nothing was approximated). `synth.synthesize` measures the difference.
     """

@@ -6,6 +6,7 @@ Handlers read only specs and already-quantized weights; hgq_compat is imported l
 
 from __future__ import annotations
 
+import copy
 import weakref
 from typing import Any
 
@@ -107,6 +108,42 @@ def quantized_weight(layer: Any, role: str) -> np.ndarray | None:
     quantizer = getattr(layer, f"{role}_quantizer_internal", None)
     value = np.asarray(ops.convert_to_numpy(layer.quantized_weight(role)), np.float64)
     return check_constant(layer, role, value, quantizer)
+
+
+MAX_ALPHA_CODE_FRACTIONAL_BITS = 24
+"""Finest code step `alpha_split` tries (2**-24)."""
+
+
+def alpha_split(layer: Any, role: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(codes, per-output-channel scale) of a weight whose quantizer has alpha='auto'
+    (quantized_bits, ternary, binary) and whose values hls4ml cannot hold exactly, as hls4ml's
+    QKeras converter splits them (the scale applied after the product, ApplyAlpha). The codes are
+    the shortest fixed-point numbers with ``float32(scale * codes) == value``; the refusal is
+    deferred (`defer_refusal`). None for any other weight, or when no such split exists."""
+    from keras import ops
+
+    quantizer = getattr(layer, f"{role}_quantizer_internal", None)
+    qk = copy.copy(getattr(quantizer, "quantizer", None))  # the QKeras object (QKeras mode); a copy: .scale is set
+    if qk is None or getattr(qk, "alpha", None) != "auto" or getattr(layer, role, None) is None:
+        return None
+    value = np.asarray(ops.convert_to_numpy(layer.quantized_weight(role)), np.float32)
+    if constant_problem(value, quantizer) is None:
+        return None  # exact constants as they are
+    qk.quantize(ops.convert_to_tensor(ops.convert_to_numpy(getattr(layer, role))), training=False)
+    scale = np.broadcast_to(np.asarray(ops.convert_to_numpy(qk.scale), np.float32), value.shape)
+    channel = scale.reshape(-1, value.shape[-1])
+    if np.any(channel != channel[:1]) or np.any(channel[0] == 0):
+        return None  # not one scale per output channel
+    ratio = value.astype(np.float64) / channel[0].astype(np.float64)
+    for f in range(MAX_ALPHA_CODE_FRACTIONAL_BITS + 1):
+        codes = np.round(ratio * 2.0**f) / 2.0**f
+        if np.array_equal((channel[0] * codes.astype(np.float32)).astype(np.float32), value):
+            defer_refusal(layer, (
+                f"layer {layer.name!r}: {role} quantizer {describe(quantizer)} has float per-channel scales "
+                f"(alpha='auto'), so Keras' float32 products with them round where hls4ml computes exactly (hls4ml "
+                "applies the scale after the product, ApplyAlpha); use alpha='auto_po2' or alpha=1"))
+            return codes, channel[0].astype(np.float64)
+    return None
 
 
 def constant_problem(value: np.ndarray, quantizer: Any) -> str | None:

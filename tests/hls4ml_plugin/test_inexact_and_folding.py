@@ -196,6 +196,22 @@ def test_allow_inexact_through_the_hls_config_and_transposed_conv(tmp_path):
     hm = hls4ml.converters.convert_from_keras_model(model, output_dir=str(tmp_path / "direct"), backend="Vitis",
                                                     hls_config=config)
     assert sorted(hm.hgq_compat_inexact) == ["auto", "bn", "qbn", "tern", "ulaw"]
+    # alpha='auto' kernels as hls4ml's QKeras converter: the codes, then the per-channel scale (ApplyAlpha)
+    codes = hm.graph["auto"].get_weights("weight").data
+    assert np.array_equal(codes * 32, np.round(codes * 32)) and "auto_alpha" in hm.graph
+    assert set(np.unique(hm.graph["tern"].get_weights("weight").data)) == {-1.0, 0.0, 1.0}
+    auto = model.get_layer("auto")
+    kernel = keras.ops.convert_to_numpy(auto.quantized_weight("kernel"))
+    scale = hm.graph["auto_alpha"].get_weights("scale").data
+    assert np.array_equal((codes * scale).astype(np.float32), kernel)
+    ulaw = hm.graph["ulaw"].get_weights("weight").data  # no codes: the float values at 24 significant bits
+    ulaw_keras = keras.ops.convert_to_numpy(model.get_layer("ulaw").quantized_weight("kernel"))
+    assert np.max(np.abs(ulaw - ulaw_keras)) < 2**-23
+    cin = keras.Input((6, 6, 2))
+    conv = QConv2D(3, 3, kernel_quantizer="quantized_bits(4,0,alpha='auto')",
+                   bias_quantizer="quantized_bits(8,3,alpha=1)", name="ca")(QActivation("quantized_bits(8,3,alpha=1)")(cin))
+    hm = hls4ml_plugin.convert(keras.Model(cin, conv), tmp_path / "conv", compile=False, allow_inexact=True)
+    assert [n.class_name for n in hm.graph.values()][-2:] == ["Conv2D", "BatchNormalization"]
     inp = keras.Input((8, 8, 5))
     x = QActivation("quantized_bits(8,3,alpha=1)")(inp)
     big = keras.Model(inp, QConv2DTranspose(4, 3, strides=2, padding="same", name="big", **KQ)(x))
