@@ -12,7 +12,7 @@ from .constraints import Clip, QInitializer, get_auto_range_constraint_initializ
 from .core import FixedPointQuantizer, QuantSpec, QuantizationConfig, quantization_config
 from .estimate import print_qstats
 from .layers import (QActivation, QAdaptiveActivation, QAveragePooling2D, QBatchNormalization, QBidirectional,
-                     QConv1D, QConv2D, QConv2DBatchnorm, QConv2DTranspose, QDense, QDepthwiseConv2D,
+                     QConv1D, QConv2D, QConv2DBatchnorm, QConv2DTranspose, QDense, QDenseBatchnorm, QDepthwiseConv2D,
                      QDepthwiseConv2DBatchnorm, QGlobalAveragePooling2D, QGRU, QGRUCell, QLSTM, QLSTMCell,
                      QSeparableConv1D, QSeparableConv2D, QSimpleRNN, QSimpleRNNCell)
 from .legacy import convert_qkeras_model

@@ -1,22 +1,26 @@
-"""QKeras module path ``qkeras.bn_folding_utils``: unfold folded conv + batch-norm layers."""
+"""QKeras module path ``qkeras.bn_folding_utils``: fold batch norms into the preceding layer
+(`convert_to_folded_model`, QKeras' ``qkeras.utils`` function, also exported there) and unfold
+folded layers."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import keras
+import numpy as np
 
-from .layers import (QBatchNormalization, QConv2D, QConv2DBatchnorm, QDepthwiseConv2D,
+from .layers import (QBatchNormalization, QConv2D, QConv2DBatchnorm, QDense, QDenseBatchnorm, QDepthwiseConv2D,
                      QDepthwiseConv2DBatchnorm)
 
-_UNFOLDED = {QConv2DBatchnorm: QConv2D, QDepthwiseConv2DBatchnorm: QDepthwiseConv2D}
+_UNFOLDED = {QConv2DBatchnorm: QConv2D, QDepthwiseConv2DBatchnorm: QDepthwiseConv2D, QDenseBatchnorm: QDense}
 _BN_KEYS = ("axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer",
             "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer", "gamma_regularizer",
             "beta_constraint", "gamma_constraint")
 
 
 def convert_folded_layer_to_unfolded(layer: Any) -> tuple[keras.layers.Layer, keras.layers.Layer]:
-    """Split a QConv2DBatchnorm / QDepthwiseConv2DBatchnorm into (convolution, QBatchNormalization)
+    """Split a QConv2DBatchnorm / QDepthwiseConv2DBatchnorm / QDenseBatchnorm into (convolution, QBatchNormalization)
     with the same weights (the convolution keeps its quantizers; the batch norm is float)."""
     target = next((cls for folded, cls in _UNFOLDED.items() if isinstance(layer, folded)), None)
     if target is None:
@@ -33,6 +37,8 @@ def convert_folded_layer_to_unfolded(layer: Any) -> tuple[keras.layers.Layer, ke
 def _minimal_args(target: type, config: dict) -> dict:
     if target is QConv2D:
         return {"filters": config["filters"], "kernel_size": config["kernel_size"]}
+    if target is QDense:
+        return {"units": config["units"]}
     return {"kernel_size": config["kernel_size"]}
 
 
@@ -40,3 +46,168 @@ def unfold_model(model: keras.Model) -> keras.Model:
     """Not supported yet: raises NotImplementedError (model-level rewiring of folded layers)."""
     raise NotImplementedError(
         "unfold_model is not supported yet; use convert_folded_layer_to_unfolded per layer")
+
+
+# ---------------------------------------------------------------------------- folding
+
+_FOLDED = {QConv2D: QConv2DBatchnorm, QDepthwiseConv2D: QDepthwiseConv2DBatchnorm, QDense: QDenseBatchnorm}
+"""Quantized layer -> its folded class (`convert_to_folded_model`)."""
+
+_FLOAT_FOLDABLE = ("Conv2D", "DepthwiseConv2D")
+"""Float Keras classes whose following batch norm QKeras' convert_to_folded_model removes."""
+
+_BN_CONFIG_KEYS = ("axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer",
+                   "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer", "gamma_regularizer",
+                   "beta_constraint", "gamma_constraint")
+
+
+def _foldable_class(layer: Any) -> type | str | None:
+    """The folded class of ``layer`` (or the float class name QKeras folds), None if it cannot
+    carry a folded batch norm: a linear output is needed (the batch norm follows it)."""
+    if type(layer) in _FOLDED:
+        linear = getattr(layer, "output_quantizer", None) is None and layer.activation is keras.activations.linear
+        return _FOLDED[type(layer)] if linear else None
+    if type(layer).__name__ in _FLOAT_FOLDABLE and type(layer).__module__.startswith("keras."):
+        return type(layer).__name__
+    return None
+
+
+def _is_foldable_bn(bn: Any, folded: Any) -> bool:
+    if type(bn) is not keras.layers.BatchNormalization:  # QBatchNormalization keeps its quantized statistics
+        return False
+    config = bn.get_config()
+    if config.get("renorm") or config.get("synchronized"):
+        return False
+    if isinstance(folded, str):
+        return True
+    axis = config["axis"] if isinstance(config["axis"], int) else (config["axis"] or [None])[0]
+    return len(np.atleast_1d(config["axis"])) == 1 and axis in folded._channel_axes
+
+
+def _history(obj: dict) -> list | None:
+    """``[layer, node, tensor]`` of a serialized Keras tensor, None for anything else."""
+    return obj.get("config", {}).get("keras_history") if obj.get("class_name") == "__keras_tensor__" else None
+
+
+def _consumers(entries: list[dict], sequential: bool) -> dict[str, list[str]]:
+    """Layer name -> names of the layers its outputs feed (in a model config)."""
+    out: dict[str, list[str]] = {e["config"]["name"]: [] for e in entries}
+    if sequential:
+        for a, b in zip(entries, entries[1:]):
+            out[a["config"]["name"]].append(b["config"]["name"])
+        return out
+
+    def walk(obj: Any, name: str) -> None:
+        if isinstance(obj, dict):
+            history = _history(obj)
+            if history:
+                out.setdefault(history[0], []).append(name)
+            for v in obj.values():
+                walk(v, name)
+        elif isinstance(obj, list):
+            for v in obj:
+                walk(v, name)
+
+    for e in entries:
+        walk(e.get("inbound_nodes", []), e["config"]["name"])
+    return out
+
+
+def _rename_history(obj: Any, old: str, new: str) -> None:
+    """Point every reference to layer ``old``'s output at layer ``new`` (in place)."""
+    if isinstance(obj, dict):
+        history = _history(obj)
+        if history and history[0] == old:
+            history[0] = new
+        for v in obj.values():
+            _rename_history(v, old, new)
+    elif isinstance(obj, list):
+        if len(obj) == 3 and obj[0] == old and isinstance(obj[1], int):  # output_layers entries
+            obj[0] = new
+        for v in obj:
+            _rename_history(v, old, new)
+
+
+def _copy_variables(dst: Any, src: Any) -> None:
+    for a, b in zip(dst.weights, src.weights):
+        a.assign(b)
+
+
+def _fill_folded(new: Any, conv: Any, bn: Any) -> None:
+    """Weights of the folded layer ``new`` from ``conv`` and ``bn``; quantizer state (HGQ
+    bitwidths, per element) copied from ``conv``'s quantizers."""
+    getattr(new, new._kernel_role).assign(getattr(conv, new._kernel_role))
+    if conv.use_bias:
+        new.bias.assign(conv.bias)
+    if bn.scale:
+        new.gamma.assign(bn.gamma)
+    if bn.center:
+        new.bn_beta.assign(bn.beta)
+    new.moving_mean.assign(bn.moving_mean)
+    new.moving_variance.assign(bn.moving_variance)
+    for role in (new._kernel_role, "bias"):
+        src, dst = (getattr(layer, f"{role}_quantizer_internal", None) for layer in (conv, new))
+        if src is not None and dst is not None:
+            _copy_variables(dst, src)
+    if conv.hgq and conv.has_ebops:
+        getattr(new, new._ebops_beta_attr).assign(getattr(conv, conv._ebops_beta_attr))
+
+
+def convert_to_folded_model(model: keras.Model) -> tuple[keras.Model, list[str]]:
+    """Fold every batch normalization into the layer before it (QKeras ``utils.convert_to_folded_model``).
+
+    A ``keras.layers.BatchNormalization`` that is the only consumer of a linear (no activation,
+    no output quantizer) QConv2D / QDepthwiseConv2D / QDense becomes part of a QConv2DBatchnorm /
+    QDepthwiseConv2DBatchnorm / QDenseBatchnorm with the same name, weights, statistics and
+    quantizers (HGQ bitwidths copied element by element); the kernel quantizer then quantizes
+    the folded kernel ``gamma / sqrt(var + eps) * W``, so outputs change by that requantization.
+    As in QKeras, a batch norm after a float ``Conv2D`` / ``DepthwiseConv2D`` is removed (the
+    first step of ``model_quantize(enable_bn_folding=True)``). ``model`` is not modified.
+
+    Returns ``(new_model, names of the layers a batch norm was folded into)``.
+    """
+    sequential = isinstance(model, keras.Sequential)
+    top = json.loads(json.dumps(keras.saving.serialize_keras_object(model)))  # a copy, tuples as lists
+    entries = top["config"]["layers"]
+    consumers = _consumers(entries, sequential)
+    by_name = {layer.name: layer for layer in model.layers}
+    folds: dict[str, tuple[Any, Any, Any]] = {}  # conv name -> (folded class or float class name, conv, bn)
+    for entry in entries:
+        name = entry["config"]["name"]
+        layer = by_name.get(name)
+        target = _foldable_class(layer) if layer is not None else None
+        nxt = consumers.get(name, [])
+        if target is None or len(nxt) != 1 or len(getattr(layer, "_inbound_nodes", [])) > 1:
+            continue
+        bn = by_name.get(nxt[0])
+        if bn is None or len(bn._inbound_nodes) != 1 or not _is_foldable_bn(bn, target):
+            continue
+        folds[name] = (target, layer, bn)
+    from .utils import _custom_objects
+
+    objects = _custom_objects(None)
+    kept = []
+    bn_names = {bn.name: conv_name for conv_name, (_, _, bn) in folds.items()}
+    for entry in entries:
+        name = entry["config"]["name"]
+        if name in bn_names:
+            continue
+        if name in folds and not isinstance(folds[name][0], str):
+            target, _, bn = folds[name]
+            bn_config = bn.get_config()
+            entry["config"].update({k: bn_config[k] for k in _BN_CONFIG_KEYS if k in bn_config})
+            entry.update({"class_name": target.__name__, "module": None, "registered_name": target.__name__})
+        kept.append(entry)
+    top["config"]["layers"] = kept
+    for bn_name, conv_name in bn_names.items():
+        for entry in kept:
+            _rename_history(entry.get("inbound_nodes", []), bn_name, conv_name)
+        _rename_history(top["config"].get("output_layers", []), bn_name, conv_name)
+    new_model = keras.saving.deserialize_keras_object(top, custom_objects=objects)
+    for layer in new_model.layers:
+        old = by_name[layer.name]
+        if layer.name in folds and not isinstance(folds[layer.name][0], str):
+            _fill_folded(layer, old, folds[layer.name][2])
+        else:
+            _copy_variables(layer, old)
+    return new_model, list(folds)

@@ -40,7 +40,8 @@ def _synth(args: argparse.Namespace) -> int:
         x = load_check_data(args.check_data)[0] if args.check_data else None
         model = load_model(args.model)
         report = synthesize(model, args.output, backend=args.backend, io_type=args.io_type, check_data=x,
-                            n_random=args.n_random, force=args.force, input_precision=args.input_precision)
+                            n_random=args.n_random, force=args.force, input_precision=args.input_precision,
+                            allow_inexact=args.allow_inexact, fold_batchnorm=args.fold_bn)
     except (SynthError, CommandError, LegacyConversionError) as exc:  # these name the file already
         print(f"hgq-compat synth: error: {exc}", file=sys.stderr)
         return 1
@@ -48,6 +49,8 @@ def _synth(args: argparse.Namespace) -> int:
         print(f"hgq-compat synth: error: {args.model}: {exc}", file=sys.stderr)
         return 1
     print(report.format())
+    if report.inexact:  # opted in: the report gives the measured difference
+        return 0
     return 0 if report.exact else 1
 
 
@@ -105,7 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write the hls4ml project of MODEL (.keras or Keras 3 .h5; a QKeras .h5/.json is converted first), compile the "
                     "C simulation, compare it with Keras and print one row per layer: bits of weights and results "
                     "(min/mean/max) and EBOPs. The first line says whether the project is exact. Exit status 1 "
-                    "on any mismatch, on exactness not guaranteed, or on error.")
+                    "on any mismatch, on exactness not guaranteed, or on error. Layers that cannot be exact are refused "
+                    "unless --fold-bn makes them exact (batch norm) or --allow-inexact accepts an approximation (the "
+                    "first line then says INEXACT with the measured difference, exit status 0).")
     synth.add_argument("model", metavar="MODEL", help="model file: .keras, Keras 3 .h5, or QKeras .h5 / .json")
     synth.add_argument("-o", "--output", required=True, metavar="PROJECT_DIR", help="hls4ml project folder")
     synth.add_argument("--backend", choices=("Vitis", "Vivado"), default="Vitis", help="hls4ml backend (default Vitis)")
@@ -121,6 +126,19 @@ def build_parser() -> argparse.ArgumentParser:
                             "fixed<16,6,TRN,WRAP>) or 'fixed<16,6,RND_CONV,SAT>': the inputs are quantized to it on "
                             "entry, in hls4ml and in the Keras reference; without it, a first layer that takes "
                             "floats gets hls4ml's default input type fixed<16,6>")
+    synth.add_argument("--fold-bn", action="store_true",
+                       help="fold every BatchNormalization that follows a linear QConv2D / QDepthwiseConv2D / QDense "
+                            "into it first (QConv2DBatchnorm / QDepthwiseConv2DBatchnorm / QDenseBatchnorm, as "
+                            "hgq_compat.utils.convert_to_folded_model): exact in hls4ml; the report gives how much "
+                            "folding changed the Keras outputs (max abs diff, argmax agreement) and the C simulation "
+                            "is compared with the folded model")
+    synth.add_argument("--allow-inexact", action="store_true",
+                       help="export layers that hls4ml can only approximate instead of refusing them, as hls4ml "
+                            "does (float batch normalization; alpha='auto' kernels as integer codes with the scale "
+                            "applied after the product, ApplyAlpha; quantized_ulaw and other float weights at 24 "
+                            "significant bits; QConv2DTranspose beyond the dense-matrix limit); the "
+                            "first line then says INEXACT with the measured max abs difference, the fraction of "
+                            "outputs differing and the same per output")
     synth.set_defaults(func=_synth)
     migrate = sub.add_parser(
         "migrate", help="rewrite QKeras / Keras 2 scripts and notebooks for hgq_compat on Keras 3 (in place)",

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from .bn_folding_utils import convert_to_folded_model  # noqa: F401 (QKeras' qkeras.utils name)
 from .layers.base import QuantizedLayerMixin
 from .quantizers import QUANTIZERS, get_quantizer
 
@@ -194,7 +195,7 @@ def model_save_quantized_weights(model: keras.Model, filename: str | None = None
 SPARSITY_LAYERS = (
     "QDense", "Dense", "QConv1D", "Conv1D", "QConv2D", "Conv2D", "QDepthwiseConv2D", "DepthwiseConv2D",
     "QSeparableConv1D", "SeparableConv1D", "QSeparableConv2D", "SeparableConv2D", "QSimpleRNN", "RNN", "QLSTM",
-    "QGRU", "QConv2DTranspose", "Conv2DTranspose", "QConv2DBatchnorm", "QDepthwiseConv2DBatchnorm",
+    "QGRU", "QConv2DTranspose", "Conv2DTranspose", "QConv2DBatchnorm", "QDepthwiseConv2DBatchnorm", "QDenseBatchnorm",
 )
 
 

@@ -109,7 +109,7 @@ def _register_components() -> None:
 
 def convert(model: Any, output_dir: str, backend: str = "Vitis", io_type: str = "io_parallel",
             hls_config: dict | None = None, compile: bool = True, input_precision: Any = None,
-            **kwargs: Any) -> Any:
+            allow_inexact: bool = False, fold_batchnorm: bool = False, **kwargs: Any) -> Any:
     """Convert an hgq_compat Keras model to an hls4ml model and compile its C simulation.
 
     Per-element precision comes from the model's quantizers; ``hls_config`` defaults to
@@ -135,19 +135,43 @@ def convert(model: Any, output_dir: str, backend: str = "Vitis", io_type: str = 
 
     Where exactness is not guaranteed (an accumulator wider than float32's 24-bit significand, so
     that Keras may round), a warning naming the layer is issued (``warnings.warn``).
+
+    ``fold_batchnorm=True``: every ``keras.layers.BatchNormalization`` right after a linear QConv2D /
+    QDepthwiseConv2D / QDense is folded into it first (`hgq_compat.utils.convert_to_folded_model`:
+    QConv2DBatchnorm / QDepthwiseConv2DBatchnorm / QDenseBatchnorm, exact in hls4ml); the folded model,
+    whose outputs differ from ``model``'s by the requantized kernel, is the one the C simulation equals
+    (``hls_model.hgq_compat_keras_model``; the folded layer names are ``hls_model.hgq_compat_folded``).
+
+    ``allow_inexact=True`` (or ``hls_config['Model']['AllowInexact'] = True``, also read when calling
+    ``hls4ml.converters.convert_from_keras_model`` directly) exports what is otherwise refused where
+    hls4ml has an approximation: float batch normalization (hls4ml's BatchNormalization node,
+    constants at 24 significant bits), weights of quantizers that are not fixed point (alpha='auto'
+    kernels of QDense / QConv1D / QConv2D: the integer codes, then the per-channel scale, hls4ml's
+    ApplyAlpha; others, e.g. quantized_ulaw: their float values at 24 significant bits, at most 31
+    fractional bits) and QConv2DTranspose beyond the dense-matrix limit. The C simulation then
+    differs from Keras; ``hls_model.hgq_compat_inexact`` maps each approximated Keras layer to the
+    reason (empty when nothing was approximated). `synth.synthesize` measures the difference.
     """
     import warnings
 
     import hls4ml
 
     register()
-    keras_model = model
+    keras_model, folded = model, []
+    if fold_batchnorm:
+        from hgq_compat.utils import convert_to_folded_model
+
+        keras_model, folded = convert_to_folded_model(model)
     if input_precision is not None:
         from .inputs import quantize_inputs
 
-        keras_model = quantize_inputs(model, input_precision)
+        keras_model = quantize_inputs(keras_model, input_precision)
     if hls_config is None:
         hls_config = {"Model": {"Precision": "fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency"}}
+    if allow_inexact:
+        from .ir_layers import ALLOW_INEXACT_KEY
+
+        hls_config = {**hls_config, "Model": {**hls_config.get("Model", {}), ALLOW_INEXACT_KEY: True}}
     with warnings.catch_warnings():
         # FixInputPrecision warns about RND_CONV inputs; passes.WidenInputPrecision makes them exact
         warnings.filterwarnings("ignore", message=".*may compromise bit-exactness.*")
@@ -161,8 +185,10 @@ def convert(model: Any, output_dir: str, backend: str = "Vitis", io_type: str = 
         if any(declared):  # float inputs quantized to the configured type on entry
             from .inputs import quantize_inputs
 
-            keras_model = quantize_inputs(model, declared)
-    hls_model.hgq_compat_keras_model = keras_model  # the Keras model the C simulation equals
+            keras_model = quantize_inputs(keras_model, declared)
+    hls_model.hgq_compat_keras_model = keras_model  # the Keras model the C simulation equals (or approximates)
+    hls_model.hgq_compat_folded = folded
+    hls_model.__dict__.setdefault("hgq_compat_inexact", {})
     if compile:
         hls_model.compile()
     return hls_model

@@ -13,6 +13,11 @@
   from the config, as the registered name cannot encode it.
 - ZeroPadding1D/2D get the obvious rule (zeros are exact) when hls4ml has none.
 
+Inexact exports (opt-in): `allow_inexact` reads ``hls_config['Model']['AllowInexact']`` (set by
+``convert(..., allow_inexact=True)``); `record_inexact` notes on the hls model which Keras layer
+was approximated and why (``hls_model.hgq_compat_inexact``); `wide_constant` rounds float
+constants to a grid hls4ml holds exactly.
+
 Like `ir.FixedPointQuantizer`, each subclass keeps its base class' ``__name__`` (backend
 templates match on it) and is registered under an ``HgqCompat*`` name used by the handlers.
 """
@@ -37,8 +42,45 @@ SCALE_SHIFT = "HgqCompatScaleShift"
 GLOBAL_POOLING_2D = "HgqCompatGlobalPooling2D"
 
 
+ALLOW_INEXACT_KEY = "AllowInexact"
+"""``hls_config['Model'][ALLOW_INEXACT_KEY] = True`` opts in to approximate exports."""
+
+INEXACT_HINT = (
+    ". Or opt in to an approximate export where hls4ml has one: hls4ml_plugin.convert(..., allow_inexact=True), "
+    "hgq-compat synth --allow-inexact, or hls_config['Model']['AllowInexact'] = True with "
+    "hls4ml.converters.convert_from_keras_model; the C simulation then differs from Keras and synth reports the "
+    "measured difference")
+"""Appended to every refusal that `allow_inexact` lifts."""
+
+WIDE_CONSTANT_SIGNIFICANT_BITS = 24
+"""Significant bits (of the largest magnitude) kept by `wide_constant`: float32's significand."""
+
+
 class ExactnessError(ValueError):
     """The model has a layer or setting whose hls4ml C simulation cannot equal Keras bit for bit."""
+
+
+def allow_inexact(model) -> bool:
+    """True when the hls model's config opts in to approximate exports (`ALLOW_INEXACT_KEY`)."""
+    model_config = model.config.config.get("HLSConfig", {}).get("Model", {}) or {}
+    return bool(model_config.get(ALLOW_INEXACT_KEY, False))
+
+
+def record_inexact(model, layer_name: str, reason: str) -> None:
+    """Note on the hls model (``hgq_compat_inexact``: Keras layer name -> reason) that a layer is approximated."""
+    model.__dict__.setdefault("hgq_compat_inexact", {}).setdefault(layer_name, reason)
+
+
+def wide_constant(values: np.ndarray) -> np.ndarray:
+    """``values`` rounded (half to even) to the step ``2**-f`` that keeps `WIDE_CONSTANT_SIGNIFICANT_BITS`
+    bits of the largest magnitude, with at most `MAX_CONSTANT_FRACTIONAL_BITS` fractional bits: a grid
+    hls4ml holds exactly (float64). Values already on that grid are unchanged."""
+    v = np.asarray(values, np.float64)
+    top = float(np.max(np.abs(v))) if v.size else 0.0
+    if top == 0.0:
+        return v.copy()
+    f = min(MAX_CONSTANT_FRACTIONAL_BITS, WIDE_CONSTANT_SIGNIFICANT_BITS - 1 - int(np.floor(np.log2(top))))
+    return np.round(v * 2.0**f) / 2.0**f
 
 
 class DepthwiseConv1D(hl.DepthwiseConv1D):
@@ -123,29 +165,41 @@ def _float32_exact(q: QIntervalArray) -> np.ndarray:
 
 
 def _produce_scale_shift(layer: hl.Layer) -> tuple[np.ndarray, ...]:
-    q = QIntervalArray.from_kif(*_be.get_input_kifs(layer)[0])
-    scale = layer.attributes["scale"].data
-    bias = layer.attributes["bias"].data
-    product = q * scale
-    out = product + bias
-    for label, values in (("scale", scale), ("shift", bias)):
-        scaled = np.asarray(values, np.float64) * 2.0**MAX_CONSTANT_FRACTIONAL_BITS
+    what = layer.get_attr("hgq_compat_keras_layer", layer.name)
+    inexact = allow_inexact(layer.model)
+    problems = []
+    for label, key in (("scale", "scale"), ("shift", "bias")):
+        values = np.asarray(layer.attributes[key].data, np.float64)
+        scaled = values * 2.0**MAX_CONSTANT_FRACTIONAL_BITS
         if np.any(scaled != np.round(scaled)):
-            raise ExactnessError(
-                f"layer {layer.get_attr('hgq_compat_keras_layer', layer.name)!r}: its {label} needs more than "
-                f"{MAX_CONSTANT_FRACTIONAL_BITS} fractional bits, beyond hls4ml's exact constant types; use a "
-                "folded layer (QConv2DBatchnorm / QDepthwiseConv2DBatchnorm) or larger variances")
+            problems.append(
+                f"layer {what!r}: its {label} needs more than {MAX_CONSTANT_FRACTIONAL_BITS} fractional bits, beyond "
+                f"hls4ml's exact constant types; {FOLD_HINT}")
+            if inexact:
+                layer.attributes[key].data = wide_constant(values)
+    q = QIntervalArray.from_kif(*_be.get_input_kifs(layer)[0])
+    product = q * layer.attributes["scale"].data
+    out = product + layer.attributes["bias"].data
     bad = ~(_float32_exact(product) & _float32_exact(out))
     if np.any(bad):
-        what = layer.get_attr("hgq_compat_keras_layer", layer.name)
-        raise ExactnessError(
+        problems.append(
             f"layer {what!r}: Keras computes x * scale + shift in float32, and for {int(np.sum(bad))} element(s) the "
             f"exact result needs more than {FLOAT32_SIGNIFICAND_BITS} significant bits (scale = gamma / "
             "sqrt(variance + epsilon) is rarely a short binary fraction), so Keras rounds where hls4ml does not. "
-            "Use a folded layer instead (QConv2DBatchnorm / QDepthwiseConv2DBatchnorm: the normalization is folded "
-            "into the quantized kernel and bias), or fold it into the preceding layer's weights before training")
+            f"{FOLD_HINT[0].upper()}{FOLD_HINT[1:]}")
+    if problems and not inexact:
+        raise ExactnessError(problems[0] + INEXACT_HINT)
+    if problems:
+        record_inexact(layer.model, what, problems[0])
     k, i, f = out.to_kif()
     return k.astype(np.int16), i, f
+
+
+FOLD_HINT = ("use a folded layer instead (QConv2DBatchnorm / QDepthwiseConv2DBatchnorm / QDenseBatchnorm: the "
+             "normalization is folded into the quantized kernel and bias, exactly), e.g. "
+             "hgq_compat.utils.convert_to_folded_model(model), hls4ml_plugin.convert(..., fold_batchnorm=True) or "
+             "hgq-compat synth --fold-bn, or fold it into the preceding layer's weights before training")
+"""The exact alternative to a batch normalization, named in every refusal of one."""
 
 
 def _produce_zero_padding(layer: hl.Layer) -> tuple[np.ndarray, ...]:

@@ -41,6 +41,40 @@ class LayerRow:
 
 
 @dataclass
+class OutputDifference:
+    """How the C simulation's outputs differ from Keras' (same shape, (n, ...) with n inputs)."""
+
+    max_abs_diff: float  # largest |hls - keras| over every output
+    n_differ: int  # outputs (elements) that are not equal
+    n_outputs: int
+    per_output: list[dict[str, float]]  # per output unit (features flattened): max_abs_diff, fraction_differ
+
+    @property
+    def fraction_differ(self) -> float:
+        return self.n_differ / self.n_outputs if self.n_outputs else 0.0
+
+
+def measure_difference(y_keras: np.ndarray, y_hls: np.ndarray) -> OutputDifference:
+    """`OutputDifference` of ``y_hls`` against ``y_keras`` (float64 arithmetic)."""
+    a = np.asarray(y_keras, np.float64)
+    b = np.asarray(y_hls, np.float64).reshape(a.shape)
+    diff = np.abs(b - a).reshape(a.shape[0], -1)
+    differ = (a != b).reshape(a.shape[0], -1)
+    per = [{"max_abs_diff": float(diff[:, j].max(initial=0.0)), "fraction_differ": float(differ[:, j].mean())}
+           for j in range(diff.shape[1])]
+    return OutputDifference(float(diff.max(initial=0.0)), int(differ.sum()), int(a.size), per)
+
+
+@dataclass
+class FoldingChange:
+    """Keras outputs before vs after `convert_to_folded_model` on the check inputs."""
+
+    folded_layers: list[str]
+    max_abs_diff: float
+    argmax_agreement: float | None  # fraction of inputs whose argmax over the last axis is unchanged
+
+
+@dataclass
 class SynthReport:
     """Outcome of `synthesize`."""
 
@@ -56,15 +90,25 @@ class SynthReport:
     warnings: list[str] = field(default_factory=list)
     layers: list[LayerRow] = field(default_factory=list)
     input_precision: str | None = None  # the declared input type, e.g. 'fixed<16,6,TRN,WRAP>'
+    inexact: dict[str, str] = field(default_factory=dict)  # approximated Keras layer -> reason (allow_inexact)
+    difference: OutputDifference | None = None  # measured, always filled by synthesize
+    folding: FoldingChange | None = None  # fold_batchnorm: what folding changed in Keras
 
     @property
     def exact(self) -> bool:
-        """True when the C simulation equalled Keras on every checked output and no warning
-        says exactness could not be guaranteed."""
-        return self.mismatches == 0 and not self.warnings
+        """True when the C simulation equalled Keras on every checked output, no layer was
+        approximated and no warning says exactness could not be guaranteed."""
+        return self.mismatches == 0 and not self.warnings and not self.inexact
 
     def status_line(self) -> str:
         entry = f" (inputs quantized to {self.input_precision} on entry)" if self.input_precision else ""
+        if self.folding:
+            entry += " (Keras: the batch-norm-folded model)"
+        if self.inexact:
+            d = self.difference
+            return (f"INEXACT (allow_inexact): max abs diff {d.max_abs_diff:.6g} between the C simulation and Keras; "
+                    f"{d.n_differ} of {d.n_outputs} outputs differ ({100 * d.fraction_differ:.3g}%) on "
+                    f"{self.n_inputs} inputs ({self.input_source}){entry}; approximated: {', '.join(self.inexact)}")
         if self.mismatches:
             return (f"NOT EXACT: {self.mismatches} of {self.n_outputs} outputs differ between the C simulation and "
                     f"Keras ({self.n_inputs} inputs, {self.input_source}){entry}")
@@ -89,6 +133,18 @@ class SynthReport:
         if self.input_precision:
             lines.append(f"inputs: quantized to {self.input_precision} on entry (the hls4ml input type); the Keras "
                          "reference is the model with that input quantizer first")
+        if self.folding:
+            fc = self.folding
+            agree = "-" if fc.argmax_agreement is None else f"{100 * fc.argmax_agreement:.2f}%"
+            lines.append(f"batch norm folded into {', '.join(fc.folded_layers) or 'no layer'}: Keras outputs change by "
+                         f"at most {fc.max_abs_diff:.6g} (argmax agreement {agree}) on the check inputs; the C "
+                         "simulation is compared with the folded model")
+        if self.inexact:
+            per = self.difference.per_output
+            shown = ", ".join(f"[{j}] {p['max_abs_diff']:.3g} / {100 * p['fraction_differ']:.3g}%"
+                              for j, p in enumerate(per[:16]))
+            lines.append(f"per output (max abs diff / outputs differing): {shown}{' ...' if len(per) > 16 else ''}")
+            lines += [f"approximated: {reason}" for reason in self.inexact.values()]
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -225,7 +281,8 @@ def _check_inputs(in_shape: tuple[int, ...], check_data: Any, n_random: int,
 
 def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis", io_type: str = "io_parallel",
                check_data: np.ndarray | None = None, n_random: int = N_RANDOM_DEFAULT, force: bool = False,
-               hls_config: dict | None = None, input_precision: Any = None, **kwargs: Any) -> SynthReport:
+               hls_config: dict | None = None, input_precision: Any = None, allow_inexact: bool = False,
+               fold_batchnorm: bool = False, **kwargs: Any) -> SynthReport:
     """Write the hls4ml project of ``model`` to ``output_dir``, compile its C simulation (g++)
     and compare it with ``model.predict`` on ``check_data`` (float32 array of model inputs) or,
     if None, on ``n_random`` random inputs. Returns a `SynthReport`; the project is moved into
@@ -238,8 +295,12 @@ def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis"
     a step off it (`inputs.grid_inputs`). Without it, a float input takes the input type of the
     hls4ml config (``hls_config``; hls4ml's ``fixed<16,6>`` by default), likewise. The report
     states the type.
+
+    ``fold_batchnorm`` / ``allow_inexact``: see `hls4ml_plugin.convert`. With folding, the report
+    gives the change of the Keras outputs from folding (`FoldingChange`); with approximated layers
+    its status is INEXACT with the measured `OutputDifference` (also filled when exact).
     """
-    from . import convert
+    from . import convert, quantize_inputs
 
     if backend not in ("Vivado", "Vitis"):
         raise SynthError(f"backend={backend!r} is not accepted; accepted: 'Vivado', 'Vitis'")
@@ -265,7 +326,8 @@ def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis"
             warnings.simplefilter("always")
             t0 = time.perf_counter()
             hls_model = convert(model, tmp, backend=backend, io_type=io_type, hls_config=hls_config, compile=False,
-                                input_precision=precision, **kwargs)
+                                input_precision=precision, allow_inexact=allow_inexact,
+                                fold_batchnorm=fold_batchnorm, **kwargs)
             reference = hls_model.hgq_compat_keras_model  # model, or model with the input quantizer first
             if precision is None:  # a float input quantized to the type from the hls4ml config
                 precision = getattr(reference, "hgq_compat_input_precision", None)
@@ -280,9 +342,18 @@ def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis"
         y_keras = np.asarray(reference.predict(x, verbose=0, batch_size=4096))
         y_hls = np.asarray(hls_model.predict(x)).reshape(y_keras.shape)
         mismatches = int(np.sum(y_keras != y_hls))
+        folding = None
+        if fold_batchnorm:
+            unfolded = model if precision is None else quantize_inputs(model, precision)
+            y_orig = np.asarray(unfolded.predict(x, verbose=0, batch_size=4096))
+            agree = (float(np.mean(np.argmax(y_orig, -1) == np.argmax(y_keras, -1)))
+                     if y_orig.ndim >= 2 and y_orig.shape[-1] > 1 else None)
+            folding = FoldingChange(list(hls_model.hgq_compat_folded),
+                                    float(np.max(np.abs(y_orig.astype(np.float64) - y_keras), initial=0.0)), agree)
         report = SynthReport(str(output_dir), backend, io_type, int(x.shape[0]), int(y_keras.size), mismatches,
                              source, t1 - t0, t2 - t1, notes, _layer_rows(reference, hls_model),
-                             None if precision is None else str(precision))
+                             None if precision is None else str(precision), dict(hls_model.hgq_compat_inexact),
+                             measure_difference(y_keras, y_hls), folding)
         (tmp / "hgq_compat_report.txt").write_text(report.format() + "\n")
         (tmp / "hgq_compat_report.json").write_text(json.dumps(report.to_dict(), indent=1) + "\n")
         _record_location(tmp, output_dir)

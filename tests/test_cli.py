@@ -38,3 +38,11 @@ def test_readme_test_command_is_what_ci_runs():
     ci = (root / ".ci" / "run").read_text()
     command = [line for line in ci.splitlines() if "pytest" in line]
     assert len(command) == 1 and command[0].strip() in readme
+
+
+def test_synth_help_names_the_folding_and_inexact_options():
+    out = subprocess.run([sys.executable, "-m", "hgq_compat.cli", "synth", "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    text = " ".join(out.split())
+    assert "--fold-bn" in text and "convert_to_folded_model" in text
+    assert "--allow-inexact" in text and "INEXACT" in text and "measured max abs difference" in text

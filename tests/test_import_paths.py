@@ -17,14 +17,16 @@ MODULES = {
     "qrecurrent": ["QSimpleRNN", "QSimpleRNNCell", "QLSTM", "QLSTMCell", "QGRU", "QGRUCell", "QBidirectional"],
     "qconv2d_batchnorm": ["QConv2DBatchnorm"],
     "qdepthwiseconv2d_batchnorm": ["QDepthwiseConv2DBatchnorm"],
+    "qdense_batchnorm": ["QDenseBatchnorm"],
     "utils": ["model_save_quantized_weights", "load_qmodel", "quantized_model_from_json", "clone_model",
-              "_add_supported_quantized_objects", "model_quantize", "get_model_sparsity", "quantized_model_debug"],
+              "_add_supported_quantized_objects", "model_quantize", "get_model_sparsity", "quantized_model_debug",
+              "convert_to_folded_model"],
     "estimate": ["print_qstats"],
     "callbacks": ["QNoiseScheduler"],
-    "bn_folding_utils": ["unfold_model", "convert_folded_layer_to_unfolded"],
+    "bn_folding_utils": ["unfold_model", "convert_folded_layer_to_unfolded", "convert_to_folded_model"],
 }
 TOP_LEVEL_FROM = ["quantizers", "qlayers", "qconvolutional", "qnormalization", "qpooling", "qrecurrent", "estimate",
-                  "qconv2d_batchnorm", "qdepthwiseconv2d_batchnorm"]
+                  "qconv2d_batchnorm", "qdepthwiseconv2d_batchnorm", "qdense_batchnorm"]
 
 
 @pytest.mark.parametrize("module, name", [(m, n) for m, names in MODULES.items() for n in names])

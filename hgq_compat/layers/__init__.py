@@ -6,14 +6,14 @@ from .base import QuantizedLayerMixin
 from .conv import QConv1D, QConv2D
 from .conv_extra import QConv2DTranspose, QDepthwiseConv2D, QSeparableConv1D, QSeparableConv2D
 from .dense import QDense
-from .folded import QConv2DBatchnorm, QDepthwiseConv2DBatchnorm
+from .folded import QConv2DBatchnorm, QDenseBatchnorm, QDepthwiseConv2DBatchnorm
 from .normalization import QBatchNormalization
 from .pooling import QAveragePooling2D, QGlobalAveragePooling2D
 from .recurrent import QBidirectional, QGRU, QGRUCell, QLSTM, QLSTMCell, QSimpleRNN, QSimpleRNNCell
 
 __all__ = [
     "QActivation", "QAdaptiveActivation", "QAveragePooling2D", "QBatchNormalization", "QBidirectional",
-    "QConv1D", "QConv2D", "QConv2DBatchnorm", "QConv2DTranspose", "QDense", "QDepthwiseConv2D",
+    "QConv1D", "QConv2D", "QConv2DBatchnorm", "QConv2DTranspose", "QDense", "QDenseBatchnorm", "QDepthwiseConv2D",
     "QDepthwiseConv2DBatchnorm", "QGRU", "QGRUCell", "QGlobalAveragePooling2D", "QLSTM", "QLSTMCell",
     "QSeparableConv1D", "QSeparableConv2D", "QSimpleRNN", "QSimpleRNNCell", "QuantizedLayerMixin",
 ]

@@ -1,11 +1,13 @@
-"""QConv2DBatchnorm and QDepthwiseConv2DBatchnorm: convolution with batch normalization
-folded into the quantized kernel and bias (QKeras 0.9.0 semantics).
+"""QConv2DBatchnorm, QDepthwiseConv2DBatchnorm and QDenseBatchnorm: a convolution or dense layer
+with batch normalization folded into the quantized kernel and bias (QKeras 0.9.0 semantics;
+QDenseBatchnorm as QKeras master's ``qkeras/qdense_batchnorm.py``).
 
 Per call (training=True):
 1. the float convolution ``y = conv(x, W) + b`` is computed; its batch mean/variance update
    the moving statistics while ``bn_training`` (training and iteration <= ema_freeze_delay)
    as tf-keras' fused batch norm does (moving variance from the Bessel-corrected batch
-   variance); ``iteration`` counts training calls;
+   variance; QDenseBatchnorm's 2-D batch norm is not fused and uses the batch variance
+   itself); ``iteration`` counts training calls;
 2. 'batch_stats_folding': ``inv = gamma / sqrt(var + eps)`` with the batch statistics while
    bn_training, else the moving ones; ``folded_bias = inv * (b - mean) + beta``;
    'ema_stats_folding': the kernel is always folded with the moving statistics; while
@@ -22,9 +24,10 @@ from typing import Any
 import keras
 from keras import ops
 
-from ..core.ebops import conv_ebops, depthwise_conv_ebops
+from ..core.ebops import conv_ebops, dense_ebops, depthwise_conv_ebops
 from .conv import QConv2D
 from .conv_extra import QDepthwiseConv2D
+from .dense import QDense
 
 FOLDING_MODES = ("ema_stats_folding", "batch_stats_folding")
 
@@ -34,6 +37,8 @@ class QFoldedBatchnormMixin:
 
     _ebops_beta_attr = "ebops_beta"
     _kernel_role = "kernel"
+    _channel_axes = (-1, 3)
+    _bessel_correction = True  # tf-keras' fused batch norm (4-D inputs) updates with the unbiased variance
 
     def _init_bn(self, axis: Any, momentum: float, epsilon: float, center: bool, scale: bool, initializers: dict,
                  regularizers: dict, constraints: dict, renorm: bool, renorm_clipping: Any, renorm_momentum: float,
@@ -49,8 +54,9 @@ class QFoldedBatchnormMixin:
         if adjustment is not None:
             raise NotImplementedError(f"{name}: adjustment is not supported")
         axes = axis if isinstance(axis, (list, tuple)) else [axis]
-        if len(axes) != 1 or axes[0] not in (-1, 3):
-            raise NotImplementedError(f"{name}: axis={axis!r}; only the channel axis (-1 or 3) is supported")
+        if len(axes) != 1 or axes[0] not in self._channel_axes:
+            raise NotImplementedError(f"{name}: axis={axis!r}; only the channel axis "
+                                      f"({' or '.join(map(str, self._channel_axes))}) is supported")
         self.bn_axis = axes[0]
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
@@ -158,7 +164,9 @@ class QFoldedBatchnormMixin:
     def _update_moving(self, bn_training: Any, mean: Any, variance: Any, n: int) -> None:
         f = 1.0 - self.momentum
         mean = ops.stop_gradient(mean)
-        variance = ops.stop_gradient(variance) * (n / max(n - 1, 1))
+        variance = ops.stop_gradient(variance)
+        if self._bessel_correction:
+            variance = variance * (n / max(n - 1, 1))
         new_mean = self.moving_mean * (1.0 - f) + mean * f
         new_var = self.moving_variance * (1.0 - f) + variance * f
         if bn_training is not True:
@@ -326,6 +334,62 @@ class QDepthwiseConv2DBatchnorm(QFoldedBatchnormMixin, QDepthwiseConv2D):
         return depthwise_conv_ebops(input_bits, self.weight_bits("depthwise_kernel", weights["depthwise_kernel"]),
                                     self.weight_bits("bias", weights["bias"]), strides=self.strides,
                                     padding=self.padding, dilation_rate=self.dilation_rate)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(self._bn_config())
+        return config
+
+
+@keras.saving.register_keras_serializable(package="hgq_compat")
+class QDenseBatchnorm(QFoldedBatchnormMixin, QDense):
+    """QDense with a folded batch normalization (QKeras master ``QDenseBatchnorm``): in inference
+    ``activation(x @ Q_k(inv * W) + Q_b(inv * (b - mean) + beta))``, ``inv = gamma / sqrt(var + eps)``."""
+
+    _channel_axes = (-1, 1)
+    _bessel_correction = False  # QKeras runs a non-fused (2-D) BatchNormalization: biased batch variance
+
+    def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "he_normal", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
+                 kernel_constraint: Any = None, bias_constraint: Any = None, kernel_quantizer: Any = None,
+                 bias_quantizer: Any = None, kernel_range: Any = None, bias_range: Any = None, axis: Any = -1,
+                 momentum: float = 0.99, epsilon: float = 0.001, center: bool = True, scale: bool = True,
+                 beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
+                 moving_mean_initializer: Any = "zeros", moving_variance_initializer: Any = "ones",
+                 beta_regularizer: Any = None, gamma_regularizer: Any = None, beta_constraint: Any = None,
+                 gamma_constraint: Any = None, renorm: bool = False, renorm_clipping: Any = None,
+                 renorm_momentum: float = 0.99, fused: Any = None, trainable: bool = True,
+                 virtual_batch_size: Any = None, adjustment: Any = None, ema_freeze_delay: Any = None,
+                 folding_mode: str = "ema_stats_folding", **kwargs: Any):
+        super().__init__(units=units, activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
+                         bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                         bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
+                         kernel_quantizer=kernel_quantizer, bias_quantizer=bias_quantizer, kernel_range=kernel_range,
+                         bias_range=bias_range, trainable=trainable, **kwargs)
+        self._init_bn(axis, momentum, epsilon, center, scale, renorm=renorm, renorm_clipping=renorm_clipping,
+                      renorm_momentum=renorm_momentum, fused=fused, virtual_batch_size=virtual_batch_size,
+                      adjustment=adjustment, ema_freeze_delay=ema_freeze_delay, folding_mode=folding_mode,
+                      **_bn_groups(beta_initializer, gamma_initializer, moving_mean_initializer,
+                                   moving_variance_initializer, beta_regularizer, gamma_regularizer, beta_constraint,
+                                   gamma_constraint))
+
+    def _keras_base(self) -> type:
+        return keras.layers.Dense
+
+    def _n_channels(self, input_shape: tuple) -> int:
+        return self.units
+
+    def _conv(self, inputs: Any, kernel: Any) -> Any:
+        return ops.matmul(inputs, kernel)
+
+    def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
+        if weights is None:
+            w = self.folded_weights()
+            weights = {"kernel": w["folded_kernel"], "bias": w["folded_bias"]}
+        return dense_ebops(input_bits, self.weight_bits("kernel", weights["kernel"]),
+                           self.weight_bits("bias", weights["bias"]))
 
     def get_config(self) -> dict:
         config = super().get_config()

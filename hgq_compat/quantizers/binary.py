@@ -3,6 +3,7 @@
 Only ternary with a power-of-two alpha (None counts as 1) and threshold alpha / 2 is fixed point
 (2-bit SAT_SYM, step alpha, rounding half away from zero), so only that one has an HGQ mode.
 binary is a sign function (0 maps to +alpha, nothing rounds to 0), never a rounding quantizer.
+Outputs are QKeras' ``x + stop_gradient(-x + scale * code)`` (bit for bit, see `_output`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,17 @@ def _alpha_bound(alpha: Any) -> float:
     if alpha is None or isinstance(alpha, str):
         return 1.0
     return max(1.0, alpha)
+
+
+def _output(alpha: Any, x: Any, value: Any) -> Any:
+    """QKeras' ``x + stop_gradient(-x + value)`` (gradient 1). With alpha=None, ``x`` is ``tanh(x)``,
+    which XLA may compute twice (in two fusions) with different roundings, making the sum an ulp
+    off ``value`` in some models only; there the exact form ``sg(value) + (x - sg(x))`` is used
+    (the value QKeras means, as its goldens show). Other alphas keep the literal sum: its float32
+    rounding is a deterministic function of x, part of QKeras' numbers."""
+    if alpha is None:
+        return ops.stop_gradient(value) + (x - ops.stop_gradient(x))
+    return x + ops.stop_gradient(-x + value)
 
 
 def _std(x: Any, axes: list[int]) -> Any:
@@ -116,7 +128,7 @@ class binary(_AlphaScaledQuantizer):  # noqa: N801 (QKeras name)
             x = ops.tanh(x)
         scale = F.get_scale(self.alpha, x, k_sign)
         self.scale = scale
-        return x + ops.stop_gradient(-x + scale * k_sign)
+        return _output(self.alpha, x, scale * k_sign)
 
     def min(self) -> float:
         if self.use_01:
@@ -174,7 +186,7 @@ class stochastic_binary(binary):  # noqa: N801 (QKeras name)
         q_ns = q_ns + (1.0 - ops.abs(q_ns))
         scale = F.get_scale(self.alpha, x, q_ns)
         self.scale = scale
-        return x + ops.stop_gradient(-x + scale * q)
+        return _output(self.alpha, x, scale * q)
 
     def min(self) -> float:
         return -_alpha_bound(self.alpha)
@@ -264,7 +276,7 @@ class ternary(_AlphaScaledQuantizer):  # noqa: N801 (QKeras name)
         if self.alpha is None:
             x = ops.tanh(x)
         self.scale = scale
-        return x + ops.stop_gradient(-x + scale * q)
+        return _output(self.alpha, x, scale * q)
 
     def min(self) -> float:
         return -_alpha_bound(self.alpha)
@@ -335,7 +347,7 @@ class stochastic_ternary(ternary):  # noqa: N801 (QKeras name)
         q1 = q1 + (1.0 - ops.abs(q1))
         q = (q0 + q1) / 2.0
         self.scale = scale
-        return x + ops.stop_gradient(-x + scale * q)
+        return _output(self.alpha, x, scale * q)
 
     def get_config(self) -> dict:
         return {"alpha": self.alpha, "threshold": self.threshold, "temperature": self.temperature,
@@ -391,7 +403,7 @@ class bernoulli(BaseQuantizer):  # noqa: N801 (QKeras name)
             q = q_ns
         scale = F.get_scale(self.alpha, x, q_ns)
         self.scale = scale
-        return x + ops.stop_gradient(-x + scale * q)
+        return _output(self.alpha, x, scale * q)
 
     def _set_trainable_parameter(self) -> None:
         if self.alpha is None:

@@ -6,11 +6,33 @@ Handlers read only specs and already-quantized weights; hgq_compat is imported l
 
 from __future__ import annotations
 
+import copy
+import weakref
 from typing import Any
 
 import numpy as np
 
 from ..ir import ROUND_MODES, quantizer_config
+from ..ir_layers import wide_constant
+
+INEXACT_ATTR = "hgq_compat_inexact"
+"""IR config key: [(Keras layer name, refusal)] of approximations a handler made; the
+``CheckExactness`` pass raises the refusal unless the config allows inexact exports."""
+
+_deferred: "weakref.WeakKeyDictionary[Any, list[str]]" = weakref.WeakKeyDictionary()
+
+
+def defer_refusal(layer: Any, message: str) -> None:
+    """Remember that ``layer``'s export is approximate, for ``message``: the handler goes on with
+    the approximation and `attach_deferred` puts the refusal on the layer's first IR node (handlers
+    cannot see the hls config; the pass that can decides)."""
+    _deferred.setdefault(layer, []).append(message)
+
+
+def attach_deferred(layer: Any, config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with the refusals deferred for ``layer`` (`INEXACT_ATTR`), which are consumed."""
+    messages = _deferred.pop(layer, [])
+    return {**config, INEXACT_ATTR: [(layer.name, m) for m in messages]} if messages else config
 
 MAX_CONSTANT_BITS = 64
 """Widest fixed-point type (sign included) of a weight or bias without a quantizer (float32
@@ -77,15 +99,51 @@ def quantizer_node(quantizer: Any, name: str, layer_name: str, shape: tuple[int,
 
 
 def quantized_weight(layer: Any, role: str) -> np.ndarray | None:
-    """Weight ``role`` of ``layer`` after its quantizer, as float64 numpy (None if absent)."""
+    """Weight ``role`` of ``layer`` after its quantizer, as float64 numpy (None if absent); values
+    hls4ml cannot hold exactly come back as `ir_layers.wide_constant` with the refusal deferred."""
     from keras import ops
 
     if getattr(layer, role, None) is None:
         return None
     quantizer = getattr(layer, f"{role}_quantizer_internal", None)
     value = np.asarray(ops.convert_to_numpy(layer.quantized_weight(role)), np.float64)
-    check_constant(layer, role, value, quantizer)
-    return value
+    return check_constant(layer, role, value, quantizer)
+
+
+MAX_ALPHA_CODE_FRACTIONAL_BITS = 24
+"""Finest code step `alpha_split` tries (2**-24)."""
+
+
+def alpha_split(layer: Any, role: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(codes, per-output-channel scale) of a weight whose quantizer has alpha='auto'
+    (quantized_bits, ternary, binary) and whose values hls4ml cannot hold exactly, as hls4ml's
+    QKeras converter splits them (the scale applied after the product, ApplyAlpha). The codes are
+    the shortest fixed-point numbers with ``float32(scale * codes) == value``; the refusal is
+    deferred (`defer_refusal`). None for any other weight, or when no such split exists."""
+    from keras import ops
+
+    quantizer = getattr(layer, f"{role}_quantizer_internal", None)
+    qk = copy.copy(getattr(quantizer, "quantizer", None))  # the QKeras object (QKeras mode); a copy: .scale is set
+    if qk is None or getattr(qk, "alpha", None) != "auto" or getattr(layer, role, None) is None:
+        return None
+    value = np.asarray(ops.convert_to_numpy(layer.quantized_weight(role)), np.float32)
+    if constant_problem(value, quantizer) is None:
+        return None  # exact constants as they are
+    qk.quantize(ops.convert_to_tensor(ops.convert_to_numpy(getattr(layer, role))), training=False)
+    scale = np.broadcast_to(np.asarray(ops.convert_to_numpy(qk.scale), np.float32), value.shape)
+    channel = scale.reshape(-1, value.shape[-1])
+    if np.any(channel != channel[:1]) or np.any(channel[0] == 0):
+        return None  # not one scale per output channel
+    ratio = value.astype(np.float64) / channel[0].astype(np.float64)
+    for f in range(MAX_ALPHA_CODE_FRACTIONAL_BITS + 1):
+        codes = np.round(ratio * 2.0**f) / 2.0**f
+        if np.array_equal((channel[0] * codes.astype(np.float32)).astype(np.float32), value):
+            defer_refusal(layer, (
+                f"layer {layer.name!r}: {role} quantizer {describe(quantizer)} has float per-channel scales "
+                f"(alpha='auto'), so Keras' float32 products with them round where hls4ml computes exactly (hls4ml "
+                "applies the scale after the product, ApplyAlpha); use alpha='auto_po2' or alpha=1"))
+            return codes, channel[0].astype(np.float64)
+    return None
 
 
 def constant_problem(value: np.ndarray, quantizer: Any) -> str | None:
@@ -106,20 +164,24 @@ def constant_problem(value: np.ndarray, quantizer: Any) -> str | None:
     return constant_type_problem(value, MAX_CONSTANT_BITS if quantizer is None else MAX_QUANTIZED_CONSTANT_BITS)
 
 
-def check_constant(layer: Any, role: str, value: np.ndarray, quantizer: Any) -> None:
-    """`constant_problem` as an error naming the layer: ValueError without a quantizer (give it
-    one), NotImplementedError for a quantizer whose values hls4ml cannot hold."""
+def check_constant(layer: Any, role: str, value: np.ndarray, quantizer: Any) -> np.ndarray:
+    """``value`` if hls4ml holds it exactly (`constant_problem`). Else, without a quantizer, a
+    ValueError naming the layer (give it one); for a quantizer whose values hls4ml cannot hold
+    (alpha='auto', ulaw, ...), the values rounded by `ir_layers.wide_constant`, the refusal
+    deferred to the exactness check (`defer_refusal`: raised unless inexact exports are allowed)."""
     problem = constant_problem(value, quantizer)
     if not problem:
-        return
+        return value
     if quantizer is None:
         raise ValueError(
             f"layer {layer.name!r}: {role} has no quantizer and its float values are {problem}, so hls4ml cannot "
             f"hold them exactly; give the layer a {role}_quantizer (e.g. quantized_bits(8,0,alpha=1))")
-    raise NotImplementedError(
+    defer_refusal(layer, (
         f"layer {layer.name!r}: {role} quantizer {describe(quantizer)} gives values {problem}, so "
         "they are not exact fixed-point constants for hls4ml and float32 Keras; use quantized_bits with "
-        "alpha=1, None or 'auto_po2', or a po2 quantizer with fewer bits")
+        "alpha=1, None or 'auto_po2' (for alpha='auto': alpha='auto_po2' or alpha=1), or a po2 quantizer with "
+        "fewer bits"))
+    return wide_constant(value)
 
 
 def check_activation(layer: Any) -> None:
@@ -139,8 +201,8 @@ def check_activation(layer: Any) -> None:
 def with_output_quantizer(handler: Any, layer: Any, config: dict[str, Any], out_tensors: Any) -> Any:
     """The layer's IR config followed, if it has one, by its output quantizer node."""
     check_activation(layer)
-    config = {**handler.default_config, **config, "hgq_compat_weights_checked": True,
-              "hgq_compat_keras_layer": layer.name}
+    config = attach_deferred(layer, {**handler.default_config, **config, "hgq_compat_weights_checked": True,
+                                     "hgq_compat_keras_layer": layer.name})
     quantizer = getattr(layer, "output_quantizer", None)
     if quantizer is None:
         return config  # the base handler appends a relu activation if there is one

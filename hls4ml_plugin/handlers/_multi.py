@@ -14,8 +14,8 @@ import keras
 import numpy as np
 from hls4ml.converters.keras_v3.conv import gen_conv_config
 
-from ..ir_layers import DEPTHWISE_1D, DEPTHWISE_2D
-from ._common import check_activation, quantizer_node
+from ..ir_layers import DEPTHWISE_1D, DEPTHWISE_2D, SCALE_SHIFT
+from ._common import attach_deferred, check_activation, quantizer_node
 
 
 def shapes(layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -54,7 +54,7 @@ def chain(handler: Any, layer: Any, nodes: Sequence[dict[str, Any]], in_tensors:
         config = {**base, **node, "input_keras_tensor_names": inputs, "output_keras_tensor_names": [name]}
         config.setdefault("hgq_compat_weights_checked", True)
         config.setdefault("hgq_compat_keras_layer", layer.name)
-        configs.append(config)
+        configs.append(attach_deferred(layer, config) if j == 0 else config)
         inputs = [name]
     if quantizer is not None:
         configs.append(quantizer_node(quantizer, f"{layer.name}_quantizer", layer.name, shape, inputs[0], out.name))
@@ -98,6 +98,19 @@ def depthwise_node(name: str, kernel: np.ndarray, bias: np.ndarray | None, in_sh
                    "data_format": "channels_last", "depth_multiplier": 1, "weight_data": kernel,
                    "depthwise_data": kernel, "bias_data": bias})
     return config
+
+
+def scale_shift_node(name: str, scale: np.ndarray, shift: np.ndarray | None, shape: Sequence[int],
+                     keras_layer: str) -> dict[str, Any]:
+    """``x * scale + shift`` per channel (last axis) of a tensor of feature ``shape``: hls4ml's
+    BatchNormalization / ApplyAlpha computation (`ir_layers.ScaleShift`, whose bit_exact rule checks
+    it against Keras' float32 arithmetic)."""
+    channels = int(shape[-1])
+    shift = np.zeros(channels) if shift is None else shift
+    return {"name": name, "class_name": SCALE_SHIFT, "n_in": prod(shape), "n_filt": channels,
+            "scale_data": np.broadcast_to(np.asarray(scale, np.float64), (channels,)).copy(),
+            "bias_data": np.broadcast_to(np.asarray(shift, np.float64), (channels,)).copy(),
+            "hgq_compat_keras_layer": keras_layer}
 
 
 def reshape_node(name: str, target_shape: Sequence[int]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Handlers of QConv1D and QConv2D: Conv IR layers with quantized weights, then the output quantizer."""
+"""Handlers of QConv1D and QConv2D: Conv IR layers with quantized weights, then the output quantizer
+(alpha='auto' kernels in inexact exports: the codes, then the scale, as `dense`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 from hls4ml.converters.keras_v3._base import KerasV3LayerHandler
 from hls4ml.converters.keras_v3.conv import gen_conv_config
 
-from ._common import quantized_weight, with_output_quantizer
+from ._common import alpha_split, quantized_weight, with_output_quantizer
+from ._multi import chain, scale_shift_node
 
 
 class QConvHandler(KerasV3LayerHandler):
@@ -24,10 +26,15 @@ class QConvHandler(KerasV3LayerHandler):
         config = gen_conv_config(in_shape=in_shape, out_shape=out_shape, ker_px_shape=tuple(layer.kernel_size),
                                  strides=tuple(layer.strides), padding=layer.padding, data_format="channels_last",
                                  name=layer.name)
+        split = alpha_split(layer, "kernel")  # alpha='auto' kernels, inexact exports: codes, then ApplyAlpha
         config.update({
             "class_name": f"Conv{len(layer.kernel_size)}D",
             "data_format": "channels_last",
-            "weight_data": quantized_weight(layer, "kernel"),
-            "bias_data": quantized_weight(layer, "bias"),
+            "weight_data": quantized_weight(layer, "kernel") if split is None else split[0],
+            "bias_data": quantized_weight(layer, "bias") if split is None else None,
         })
-        return with_output_quantizer(self, layer, config, out_tensors)
+        if split is None:
+            return with_output_quantizer(self, layer, config, out_tensors)
+        alpha = scale_shift_node(f"{layer.name}_alpha", split[1], quantized_weight(layer, "bias"), out_shape,
+                                 layer.name)
+        return chain(self, layer, [{**config, "name": layer.name}, alpha], in_tensors, out_tensors)

@@ -9,7 +9,8 @@
 - transposed convolution: hls4ml 1.3.0 has no such layer. The map is linear, so it becomes
   Flatten -> Dense -> Reshape, the dense matrix read off Keras' own ``conv_transpose`` of the
   unit inputs (each entry is one quantized kernel value or 0). Exact; its cost grows with
-  (input size x output size), so layers beyond `MAX_TRANSPOSE_MATRIX` entries are refused.
+  (input size x output size), so layers beyond `MAX_TRANSPOSE_MATRIX` entries are refused unless
+  inexact exports are allowed (the matrix is still exact; the C simulation is measured).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 from hls4ml.converters.keras_v3._base import KerasV3LayerHandler
 
-from ._common import quantized_weight
+from ._common import defer_refusal, quantized_weight
 from ._multi import chain, check_dilation, conv_node, depthwise_node, reshape_node, shapes
 
 MAX_TRANSPOSE_MATRIX = 1 << 18
@@ -65,10 +66,11 @@ class QConv2DTransposeHandler(KerasV3LayerHandler):
         in_shape, out_shape = shapes(layer, in_tensors, out_tensors)
         n_in, n_out = prod(in_shape), prod(out_shape)
         if n_in * n_out > MAX_TRANSPOSE_MATRIX:
-            raise NotImplementedError(
+            defer_refusal(layer, (
                 f"layer {layer.name!r} (QConv2DTranspose): hls4ml 1.3.0 has no transposed convolution; hgq-compat "
                 f"exports it as a dense {n_in}x{n_out} matrix, larger than the limit of {MAX_TRANSPOSE_MATRIX} "
-                "entries; use a smaller input, or UpSampling2D followed by QConv2D")
+                "entries (the matrix is exact but costly to compile and build); use a smaller input, or UpSampling2D "
+                "followed by QConv2D"))
         kernel = quantized_weight(layer, "kernel")
         units = np.eye(n_in, dtype=np.float32).reshape(n_in, *in_shape)
         y = ops.conv_transpose(units, kernel.astype(np.float32), strides=layer.strides, padding=layer.padding,

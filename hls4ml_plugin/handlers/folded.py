@@ -1,6 +1,7 @@
-"""Handlers of QConv2DBatchnorm and QDepthwiseConv2DBatchnorm.
+"""Handlers of QConv2DBatchnorm, QDepthwiseConv2DBatchnorm and QDenseBatchnorm.
 
-In inference Keras computes ``conv(x, Q_k(inv * W)) + Q_b(inv * (b - mean) + beta)`` with the
+In inference Keras computes ``conv(x, Q_k(inv * W)) + Q_b(inv * (b - mean) + beta)`` (``x @ ...``
+for QDenseBatchnorm) with the
 moving statistics; the handlers emit that folded, quantized kernel and bias, read through the
 layer's own `folded_weights` (the same float32 ops as its call).
 """
@@ -12,13 +13,14 @@ from typing import Any
 import numpy as np
 from hls4ml.converters.keras_v3._base import KerasV3LayerHandler
 
-from ._common import constant_problem, describe
+from ._common import check_constant, constant_problem, describe
 from ._multi import chain, check_dilation, conv_node, depthwise_node, shapes
 
 
 def folded_weights(layer: Any) -> tuple[np.ndarray, np.ndarray]:
     """(kernel, bias) as the layer's inference call uses them, float64; refused where hls4ml cannot
-    hold them exactly (`_common.constant_problem`, the check of every weight)."""
+    hold them exactly (`_common.constant_problem`, the check of every weight; for values of a
+    quantizer that is not fixed point the refusal is deferred, `_common.check_constant`)."""
     from keras import ops
 
     weights = layer.folded_weights(training=False)
@@ -27,7 +29,9 @@ def folded_weights(layer: Any) -> tuple[np.ndarray, np.ndarray]:
         value = np.asarray(ops.convert_to_numpy(weights[key]), np.float64)
         quantizer = getattr(layer, f"{role}_quantizer_internal", None)
         problem = constant_problem(value, quantizer)
-        if problem:
+        if problem and quantizer is not None:
+            value = check_constant(layer, f"folded {role}", value, quantizer)
+        elif problem:
             raise NotImplementedError(
                 f"layer {layer.name!r} ({type(layer).__name__}): the folded {role} is "
                 f"{'not quantized' if quantizer is None else 'quantized by ' + describe(quantizer)}, and its float "
@@ -56,4 +60,15 @@ class QDepthwiseConv2DBatchnormHandler(KerasV3LayerHandler):
         in_shape, out_shape = shapes(layer, in_tensors, out_tensors)
         kernel, bias = folded_weights(layer)
         node = depthwise_node(layer.name, kernel, bias, in_shape, out_shape, layer.strides, layer.padding)
+        return chain(self, layer, [node], in_tensors, out_tensors)
+
+
+class QDenseBatchnormHandler(KerasV3LayerHandler):
+    handles = ("hgq_compat.layers.folded.QDenseBatchnorm",)
+
+    def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[dict[str, Any], ...]:
+        shapes(layer, in_tensors, out_tensors)
+        kernel, bias = folded_weights(layer)
+        node = {"name": layer.name, "class_name": "Dense", "data_format": "channels_last", "weight_data": kernel,
+                "bias_data": bias, "n_in": kernel.shape[0], "n_out": kernel.shape[1]}
         return chain(self, layer, [node], in_tensors, out_tensors)

@@ -12,7 +12,8 @@ for bit. Entries are in two's-complement raw-bit order (``nnet::unary_lut`` inde
 input bits). The table is built once bit_exact knows the input type, and rebuilt by a pass if
 a later pass changes it.
 
-Refused with NotImplementedError naming the layer: stochastic quantizers, scales computed from
+Stochastic quantizers are tabulated as they compute at inference (deterministically, as in QKeras).
+Refused with NotImplementedError naming the layer: scales computed from
 the batch (alpha 'auto'/'auto_po2') or per channel, per-element HGQ bitwidths with a
 pre-function, inputs wider than `MAX_LUT_INPUT_BITS`, and outputs that are not exact
 fixed-point numbers (`MAX_LUT_SIGNIFICANT_BITS`, `MAX_LUT_OUTPUT_BITS`).
@@ -206,9 +207,9 @@ def _evaluation_layer(quantizer: Any, layer_name: str, description: str) -> Any:
     qk = getattr(quantizer, "quantizer", None)
     if not isinstance(quantizer, QKerasModeQuantizer) or qk is None:
         raise refuse("is not a quantizer the hls4ml export knows", "use a QKeras or HGQ quantizer")
-    if qk.is_stochastic():
-        raise refuse("is stochastic", "use its deterministic counterpart (e.g. binary for stochastic_binary, "
-                     "use_stochastic_rounding=False)")
+    # stochastic quantizers (stochastic_binary, stochastic_ternary, use_stochastic_rounding=True) draw
+    # random numbers only while training: at inference (training=False, what the table evaluates)
+    # they compute their deterministic counterpart, as QKeras does
     alpha = getattr(qk, "alpha", None)
     if isinstance(alpha, str):
         raise refuse(f"computes its scale (alpha={alpha!r}) from the values of each batch, so it is not an "

@@ -5,19 +5,19 @@ In inference the layer computes ``x * scale + shift`` in float32, with
 statistics). hls4ml computes the same expression exactly in fixed point, so the export is exact
 only where float32 does not round: the node (`ir_layers.ScaleShift`) proves that for every input
 value its upstream can produce and otherwise raises `ExactnessError`. With QKeras' defaults
-(epsilon 1e-3) scale has a full 24-bit significand and the proof fails: use a folded layer.
+(epsilon 1e-3) scale has a full 24-bit significand and the proof fails: use a folded layer, or
+``allow_inexact`` (then the constants are kept at 24 significant bits and the node is recorded
+as approximated).
 """
 
 from __future__ import annotations
 
-from math import prod
 from typing import Any
 
 import numpy as np
 from hls4ml.converters.keras_v3._base import KerasV3LayerHandler
 
-from ..ir_layers import SCALE_SHIFT
-from ._multi import chain, shapes
+from ._multi import chain, scale_shift_node, shapes
 
 
 class QBatchNormalizationHandler(KerasV3LayerHandler):
@@ -33,8 +33,5 @@ class QBatchNormalizationHandler(KerasV3LayerHandler):
                                       "export supports the last (channel) axis only")
         scale, shift = (np.asarray(ops.convert_to_numpy(ops.cast(v, "float32")), np.float64)
                         for v in layer.inference_scale_shift())
-        channels = in_shape[-1]
-        node = {"name": layer.name, "class_name": SCALE_SHIFT, "n_in": prod(in_shape), "n_filt": channels,
-                "scale_data": np.broadcast_to(scale, (channels,)).copy(),
-                "bias_data": np.broadcast_to(shift, (channels,)).copy(), "hgq_compat_keras_layer": layer.name}
+        node = scale_shift_node(layer.name, scale, shift, in_shape, layer.name)
         return chain(self, layer, [node], in_tensors, out_tensors)

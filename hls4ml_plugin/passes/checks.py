@@ -14,9 +14,10 @@ from hls4ml.model.optimizer.optimizer import ModelOptimizerPass
 from hls4ml.model.optimizer.passes.bit_exact import get_output_layers
 from hls4ml.model.optimizer.passes.hgq_proxy_model import FixedPointQuantizer as HlsFixedPointQuantizer
 
-from ..handlers._common import constant_problem
+from ..handlers._common import INEXACT_ATTR, constant_problem
 from ..ir import FixedPointQuantizer
-from ..ir_layers import FLOAT32_SIGNIFICAND_BITS, ExactnessError
+from ..ir_layers import (FLOAT32_SIGNIFICAND_BITS, FOLD_HINT, INEXACT_HINT, ExactnessError, ScaleShift, allow_inexact,
+                         record_inexact, wide_constant)
 
 
 def _uses_plugin(model) -> bool:
@@ -32,7 +33,11 @@ def _uses_plugin(model) -> bool:
 
 
 class CheckExactness(ModelOptimizerPass):
-    """Raise `ExactnessError` naming the layer and the change to make."""
+    """Raise `ExactnessError` naming the layer and the change to make.
+
+    Approximations a handler made (`handlers._common.INEXACT_ATTR`) and float batch norms are
+    refused too, unless the config allows inexact exports (`ir_layers.allow_inexact`): then
+    they are recorded on the model (`ir_layers.record_inexact`) and kept."""
 
     name = "hgq_compat_check_exactness"
 
@@ -44,8 +49,15 @@ class CheckExactness(ModelOptimizerPass):
             return False
         self._require_bit_exact(model)
         io_type = model.config.get_config_value("IOType")
+        inexact = allow_inexact(model)
         for node in list(model.graph.values()):
-            if isinstance(node, Input):
+            for layer_name, message in node.get_attr(INEXACT_ATTR, None) or ():
+                if not inexact:
+                    raise NotImplementedError(message + INEXACT_HINT)
+                record_inexact(model, layer_name, message)
+            if isinstance(node, BatchNormalization) and not isinstance(node, ScaleShift):
+                self._check_batch_normalization(model, node, inexact)
+            elif isinstance(node, Input):
                 self._check_input(node)
             elif isinstance(node, FixedPointQuantizer) and io_type != "io_parallel":
                 k, b, i = node.mask_kbi
@@ -74,6 +86,20 @@ class CheckExactness(ModelOptimizerPass):
         conf["BitExact"] = True
 
     @staticmethod
+    def _check_batch_normalization(model, node: Layer, inexact: bool) -> None:
+        """hls4ml's own BatchNormalization node (from a float keras BatchNormalization): Keras computes
+        it in float32 with a float scale; kept, with constants hls4ml holds exactly, when allowed."""
+        reason = (f"layer {node.name!r}: a float BatchNormalization is not exact (Keras computes x * scale + shift "
+                  f"in float32 with scale = gamma / sqrt(variance + epsilon)); {FOLD_HINT}")
+        if not inexact:
+            raise ExactnessError(reason + INEXACT_HINT)
+        for var in ("scale", "bias"):
+            weight = node.weights.get(var)
+            if weight is not None:
+                weight.data = wide_constant(weight.data)
+        record_inexact(model, node.name, reason)
+
+    @staticmethod
     def _check_input(node: Layer) -> None:
         bad = [c.name for c in get_output_layers(node) if not isinstance(c, HlsFixedPointQuantizer)]
         if bad and not node.get_attr("hgq_compat_input_precision"):  # passes.input_precision declares it
@@ -93,10 +119,6 @@ class CheckExactness(ModelOptimizerPass):
                 f"layer {node.name!r} ({node.class_name} {act}) cannot be reproduced bit for bit by hls4ml "
                 "(non-linear activations are table approximations); remove it and apply it to the "
                 "predictions in software (softmax keeps the argmax), or use a quantizer activation")
-        if isinstance(node, BatchNormalization):
-            raise ExactnessError(
-                f"layer {node.name!r}: a float BatchNormalization is not exact; fold it into the previous "
-                "quantized layer (QDenseBatchnorm / QConv2DBatchnorm) or quantize it (QBatchNormalization)")
         if node.get_attr("pool_op") == "Average":
             counts = _pool_counts(node)
             if np.any((counts <= 0) | ((counts & (counts - 1)) != 0)):

@@ -1,0 +1,142 @@
+"""convert_to_folded_model (qkeras.utils / bn_folding_utils).
+
+The folded model must compute what QKeras' folded layers compute: checked against the real
+QKeras 0.9.0 goldens of QConv2DBatchnorm / QDepthwiseConv2DBatchnorm (a QConv2D + BatchNormalization
+with the golden weights, folded, gives the golden output).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from hgq_compat import QActivation, QConv2D, QDense, QDepthwiseConv2D, quantization_config
+from hgq_compat.quantizers import quantized_bits
+from hgq_compat.utils import convert_to_folded_model
+from tests import golden
+from tests.conftest import to_np
+
+KQ = dict(kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer="quantized_bits(8,3,alpha=1)")
+
+
+def _bn_weights(bn: keras.layers.BatchNormalization, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    c = bn.gamma.shape[0]
+    bn.set_weights([rng.uniform(0.5, 2, c), rng.normal(0, 0.3, c), rng.normal(0, 0.3, c), rng.uniform(0.3, 3, c)])
+
+
+@pytest.mark.parametrize("case_id", ["QConv2DBatchnorm/ema", "QDepthwiseConv2DBatchnorm/ema"])
+def test_folding_a_conv_and_batchnorm_gives_qkeras_folded_layer_numbers(case_id):
+    (case,) = [c for c in golden.cases("layers") if c["id"] == case_id]
+    w = {i: golden.array("layers", f"{case_id}/w/{i}") for i in range(7)}
+    kwargs = dict(case["kwargs"])
+    inp = keras.Input(tuple(case["input_shape"]))
+    if case["class"] == "QConv2DBatchnorm":
+        conv = QConv2D(name="conv", **kwargs)
+    else:
+        kwargs["depthwise_quantizer"] = kwargs.pop("depthwise_quantizer")
+        conv = QDepthwiseConv2D(name="conv", **kwargs)
+    bn = keras.layers.BatchNormalization(name="bn")
+    model = keras.Model(inp, bn(conv(inp)))
+    conv.set_weights([w[0], w[1]])
+    bn.set_weights([w[2], w[3], w[5], w[6]])
+    folded, names = convert_to_folded_model(model)
+    assert names == ["conv"]
+    layer = folded.get_layer("conv")
+    assert type(layer).__name__ == case["class"]
+    x = golden.array("layers", case["input"])
+    np.testing.assert_allclose(folded.predict(x, verbose=0), golden.array("layers", case["output"]), rtol=1e-6,
+                               atol=1e-6)
+    for qw in case["quantized_weights"]:
+        np.testing.assert_array_equal(to_np(layer.quantized_weight(qw["name"])), golden.array("layers", qw["key"]))
+    # the input model is untouched
+    assert [type(lay).__name__ for lay in model.layers][1:] == [type(conv).__name__, "BatchNormalization"]
+    np.testing.assert_array_equal(to_np(bn.moving_variance), w[6])
+
+
+def _mixed_model(mode: str = "qkeras") -> keras.Model:
+    with quantization_config(mode=mode):
+        inp = keras.Input((6, 6, 2))
+        x = QActivation("quantized_bits(8,3,alpha=1)", name="q_in")(inp)
+        x = QConv2D(4, 3, name="c1", **KQ)(x)
+        x = keras.layers.BatchNormalization(name="bn1")(x)
+        x = QActivation("quantized_relu(6,2)", name="a1")(x)
+        x = QDepthwiseConv2D(3, depthwise_quantizer="quantized_bits(6,0,alpha=1)",
+                             bias_quantizer="quantized_bits(8,3,alpha=1)", name="dw")(x)
+        x = keras.layers.BatchNormalization(name="bn2")(x)
+        x = keras.layers.Flatten()(x)
+        x = QDense(5, name="d", **KQ)(x)
+        x = keras.layers.BatchNormalization(name="bn3")(x)
+        x = QActivation("quantized_bits(8,3,alpha=1)", name="out")(x)
+        model = keras.Model(inp, x)
+    for j, name in enumerate(("bn1", "bn2", "bn3")):
+        _bn_weights(model.get_layer(name), j)
+    return model
+
+
+def test_functional_model_folds_every_pair_and_keeps_the_rest():
+    model = _mixed_model()
+    folded, names = convert_to_folded_model(model)
+    assert names == ["c1", "dw", "d"]
+    assert [type(layer).__name__ for layer in folded.layers] == [
+        "InputLayer", "QActivation", "QConv2DBatchnorm", "QActivation", "QDepthwiseConv2DBatchnorm", "Flatten",
+        "QDenseBatchnorm", "QActivation"]
+    x = np.random.default_rng(1).normal(0, 2, (400, 6, 6, 2)).astype(np.float32)
+    # the folded model is the same as folding each layer by hand
+    d = folded.get_layer("d")
+    bn3 = model.get_layer("bn3")
+    inv = to_np(bn3.gamma) / np.sqrt(to_np(bn3.moving_variance) + np.float32(bn3.epsilon))
+    np.testing.assert_array_equal(to_np(d.gamma), to_np(bn3.gamma))
+    kq = to_np(quantized_bits(6, 0, alpha=1)(inv * to_np(model.get_layer("d").kernel)))
+    np.testing.assert_array_equal(to_np(d.quantized_weight("folded_kernel")), kq)
+    # folding requantizes the kernel: outputs move, but by at most a few output steps here
+    y0, y1 = model.predict(x, verbose=0), folded.predict(x, verbose=0)
+    assert 0 < np.max(np.abs(y0 - y1)) <= 4.0
+    assert np.mean(np.argmax(y0, 1) == np.argmax(y1, 1)) > 0.6
+    # a saved and reloaded folded model computes the same
+    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(folded))
+    clone.set_weights(folded.get_weights())
+    np.testing.assert_array_equal(clone.predict(x, verbose=0), y1)
+
+
+def test_sequential_model_and_what_is_not_folded():
+    seq = keras.Sequential([keras.Input((5,)), QActivation("quantized_bits(8,3,alpha=1)"),
+                            QDense(4, name="d1", **KQ), keras.layers.BatchNormalization(name="bn1"),
+                            QDense(3, name="d2", activation="quantized_relu(6,2)", **KQ),
+                            keras.layers.BatchNormalization(name="bn2")])
+    folded, names = convert_to_folded_model(seq)
+    assert names == ["d1"]  # d2 has an activation: the batch norm follows the activation, not the product
+    assert isinstance(folded, keras.Sequential)
+    assert [type(layer).__name__ for layer in folded.layers] == ["QActivation", "QDenseBatchnorm", "QDense",
+                                                                 "BatchNormalization"]
+    inp = keras.Input((4,))
+    x = QDense(3, name="shared", **KQ)(inp)
+    branch = keras.Model(inp, [keras.layers.BatchNormalization(name="bn")(x), QActivation("quantized_relu(4)")(x)])
+    assert convert_to_folded_model(branch)[1] == []  # two consumers: not folded
+
+
+def test_float_conv_batchnorm_is_removed_as_qkeras_does():
+    inp = keras.Input((5, 5, 1))
+    x = keras.layers.Conv2D(2, 3, name="conv")(inp)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    model = keras.Model(inp, keras.layers.Flatten()(x))
+    folded, names = convert_to_folded_model(model)
+    assert names == ["conv"]
+    assert "bn" not in [layer.name for layer in folded.layers]
+    np.testing.assert_array_equal(to_np(folded.get_layer("conv").kernel), to_np(model.get_layer("conv").kernel))
+
+
+def test_hgq_folded_layers_keep_per_element_bitwidths():
+    model = _mixed_model("hgq")
+    rng = np.random.default_rng(3)
+    for name in ("c1", "d"):
+        q = model.get_layer(name).kernel_quantizer_internal
+        q.assign_bitwidths(fractional=rng.integers(2, 7, q.f.shape).astype(np.float32))
+    folded, _ = convert_to_folded_model(model)
+    for name in ("c1", "d"):
+        before = model.get_layer(name).kernel_quantizer_internal.kif()
+        after = folded.get_layer(name).kernel_quantizer_internal.kif()
+        assert np.unique(before[2]).size > 1
+        for a, b in zip(before, after):
+            np.testing.assert_array_equal(a, b)
