@@ -83,7 +83,7 @@ class CheckExactness(ModelOptimizerPass):
             raise ExactnessError(
                 "config['Model']['BitExact'] is False, but hgq-compat's export infers every type with hls4ml's "
                 "bit_exact pass (the only way the C simulation equals Keras); remove the key or set it to True")
-        conf["BitExact"] = True
+        model.config.config["HLSConfig"]["Model"] = {**conf, "BitExact": True}  # a copy: the user's dict stays
 
     @staticmethod
     def _check_batch_normalization(model, node: Layer, inexact: bool) -> None:
