@@ -122,29 +122,74 @@ def check_constant(layer: Any, role: str, value: np.ndarray, quantizer: Any) -> 
         "alpha=1, None or 'auto_po2', or a po2 quantizer with fewer bits")
 
 
-def check_activation(layer: Any) -> None:
-    """A plain Keras activation after a quantized layer must be exact in hls4ml."""
+SOFTMAX_ALTERNATIVES = (
+    "for a bit-exact softmax use hgq_compat.swap_softmax(model, ...), which replaces every float softmax with "
+    "QSoftmax (hls4ml's table-based softmax, computed the same way in Keras) and reports the change on your data; "
+    "or accept hls4ml's approximate softmax with convert(..., allow_inexact=True); or remove it and apply it to "
+    "the predictions in software (softmax keeps the argmax)")
+"""What a refusal of a float softmax offers instead."""
+
+
+def activation_node(fn: Any, name: str, layer_name: str, shape: tuple[int, ...], input_name: str,
+                    output_name: str) -> dict[str, Any] | None:
+    """IR config applying the Keras activation ``fn`` (a function, or an elementwise Keras activation
+    layer) to a tensor bit-exactly: None for linear, hls4ml's relu for relu, otherwise a lookup table
+    of the float32 function on the input's fixed-point grid (`lut.LutFunction`). A softmax (not
+    elementwise) raises ValueError naming the alternatives."""
     import keras
 
-    act = getattr(layer, "activation", None)
-    if act in (None, keras.activations.linear, keras.activations.relu):
-        return
-    name = getattr(act, "__name__", str(act))
-    raise ValueError(
-        f"layer {layer.name!r}: activation {name!r} cannot be reproduced bit for bit by hls4ml (it is "
-        "approximated with tables); build the model without it and apply it to the predictions in "
-        "software (softmax keeps the argmax), or use a quantizer activation such as quantized_relu")
+    from .lut import activation_name, is_elementwise_activation, lut_node
+
+    if fn is None or fn is keras.activations.linear:
+        return None
+    if fn is keras.activations.relu:
+        return {"name": name, "class_name": "Activation", "activation": "relu", "n_in": int(np.prod(shape)),
+                "input_keras_tensor_names": [input_name], "output_keras_tensor_names": [output_name]}
+    if not is_elementwise_activation(fn):
+        what = activation_name(fn)
+        hint = SOFTMAX_ALTERNATIVES if "softmax" in what else (
+            "use a quantizer activation (quantized_relu, quantized_tanh, ...) or an elementwise Keras activation")
+        raise ValueError(f"layer {layer_name!r}: activation {what!r} cannot be reproduced bit for bit by hls4ml; "
+                         f"{hint}")
+    return lut_node(fn, name, layer_name, shape, input_name, output_name)
+
+
+def made_by_hgq_compat(tensor: Any) -> bool:
+    """True if ``tensor`` is computed (through any layers) from the output of an hgq_compat layer:
+    its values then lie on a fixed-point grid that hls4ml's bit_exact pass knows."""
+    seen: set[int] = set()
+    stack = [tensor]
+    while stack:
+        history = getattr(stack.pop(), "_keras_history", None)
+        if history is None or id(history.operation) in seen:
+            continue
+        op = history.operation
+        seen.add(id(op))
+        if type(op).__module__.startswith(("hgq_compat.", "hls4ml_plugin.")):
+            return True
+        nodes = getattr(op, "_inbound_nodes", None) or []
+        if history.node_index < len(nodes):
+            stack.extend(nodes[history.node_index].input_tensors)
+    return False
+
+
+def output_node(layer: Any, shape: tuple[int, ...], input_name: str, output_name: str) -> dict[str, Any] | None:
+    """IR config of what a quantized layer applies to its result: its output quantizer, or its
+    Keras activation (`activation_node`); None for neither."""
+    quantizer = getattr(layer, "output_quantizer", None)
+    if quantizer is not None:
+        return quantizer_node(quantizer, f"{layer.name}_quantizer", layer.name, shape, input_name, output_name)
+    return activation_node(getattr(layer, "activation", None), f"{layer.name}_activation", layer.name, shape,
+                           input_name, output_name)
 
 
 def with_output_quantizer(handler: Any, layer: Any, config: dict[str, Any], out_tensors: Any) -> Any:
-    """The layer's IR config followed, if it has one, by its output quantizer node."""
-    check_activation(layer)
+    """The layer's IR config followed, if it has one, by its output quantizer or activation node."""
     config = {**handler.default_config, **config, "hgq_compat_weights_checked": True}
-    quantizer = getattr(layer, "output_quantizer", None)
-    if quantizer is None:
-        return config  # the base handler appends a relu activation if there is one
     out = out_tensors[0]
     mid = f"{out.name}_unquantized"
+    node = output_node(layer, tuple(out.shape[1:]), mid, out.name)
+    if node is None:
+        return (config,)  # a tuple: the base handler appends no activation of its own
     config["output_keras_tensor_names"] = [mid]
-    node = quantizer_node(quantizer, f"{layer.name}_quantizer", layer.name, tuple(out.shape[1:]), mid, out.name)
     return config, node
