@@ -131,14 +131,15 @@ SOFTMAX_ALTERNATIVES = (
 
 
 def activation_node(fn: Any, name: str, layer_name: str, shape: tuple[int, ...], input_name: str,
-                    output_name: str) -> dict[str, Any] | None:
+                    output_name: str, after_quantizer: bool) -> dict[str, Any] | None:
     """IR config applying the Keras activation ``fn`` (a function, or an elementwise Keras activation
     layer) to a tensor bit-exactly: None for linear, hls4ml's relu for relu, otherwise a lookup table
     of the float32 function on the input's fixed-point grid (`lut.LutFunction`). A softmax (not
-    elementwise) raises ValueError naming the alternatives."""
+    elementwise) raises ValueError naming the alternatives; a transcendental activation whose input
+    is not a quantizer output (``after_quantizer``) NotImplementedError (`lut.ARITHMETIC_ACTIVATIONS`)."""
     import keras
 
-    from .lut import activation_name, is_elementwise_activation, lut_node
+    from .lut import activation_name, is_arithmetic_activation, is_elementwise_activation, lut_node
 
     if fn is None or fn is keras.activations.linear:
         return None
@@ -151,7 +152,35 @@ def activation_node(fn: Any, name: str, layer_name: str, shape: tuple[int, ...],
             "use a quantizer activation (quantized_relu, quantized_tanh, ...) or an elementwise Keras activation")
         raise ValueError(f"layer {layer_name!r}: activation {what!r} cannot be reproduced bit for bit by hls4ml; "
                          f"{hint}")
+    if not after_quantizer and not is_arithmetic_activation(fn):
+        what = activation_name(fn)
+        raise NotImplementedError(
+            f"layer {layer_name!r}: activation {what!r} is applied to a result no quantizer rounded (a matrix product, "
+            f"sum or normalization); TensorFlow may fuse it into that computation with a {what} that differs in the "
+            "last bit, so no table can match Keras exactly. Quantize first and apply it separately, e.g. "
+            f"activation='quantized_bits(8,3,alpha=1)' on the layer, then QActivation('{what}'); or use a quantizer "
+            "activation (quantized_tanh, quantized_sigmoid, quantized_relu)")
     return lut_node(fn, name, layer_name, shape, input_name, output_name)
+
+
+def quantizer_output(tensor: Any) -> bool:
+    """True if ``tensor`` is the output of a quantizer (an hgq_compat layer's output quantizer or a
+    quantizer layer), possibly through layers that only move values (Flatten, Reshape, ...)."""
+    import keras
+    from hgq_compat.core.quantizer import FixedPointQuantizer
+
+    movers = (keras.layers.Flatten, keras.layers.Reshape, keras.layers.Dropout, keras.layers.Permute)
+    while True:
+        history = getattr(tensor, "_keras_history", None)
+        if history is None:
+            return False
+        op = history.operation
+        if getattr(op, "output_quantizer", None) is not None or isinstance(op, FixedPointQuantizer):
+            return True
+        nodes = getattr(op, "_inbound_nodes", None) or []
+        if not isinstance(op, movers) or history.node_index >= len(nodes):
+            return False
+        tensor = nodes[history.node_index].input_tensors[0]
 
 
 def made_by_hgq_compat(tensor: Any) -> bool:
@@ -180,7 +209,7 @@ def output_node(layer: Any, shape: tuple[int, ...], input_name: str, output_name
     if quantizer is not None:
         return quantizer_node(quantizer, f"{layer.name}_quantizer", layer.name, shape, input_name, output_name)
     return activation_node(getattr(layer, "activation", None), f"{layer.name}_activation", layer.name, shape,
-                           input_name, output_name)
+                           input_name, output_name, after_quantizer=False)
 
 
 def with_output_quantizer(handler: Any, layer: Any, config: dict[str, Any], out_tensors: Any) -> Any:

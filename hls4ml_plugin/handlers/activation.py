@@ -7,7 +7,7 @@ from typing import Any
 
 from hls4ml.converters.keras_v3._base import KerasV3LayerHandler
 
-from ._common import activation_node, quantizer_node
+from ._common import activation_node, quantizer_node, quantizer_output
 
 
 class QActivationHandler(KerasV3LayerHandler):
@@ -19,7 +19,7 @@ class QActivationHandler(KerasV3LayerHandler):
             return (quantizer_node(layer.output_quantizer, layer.name, layer.name, shape,
                                    in_tensors[0].name, out_tensors[0].name),)
         node = activation_node(layer.activation, layer.name, layer.name, shape, in_tensors[0].name,
-                               out_tensors[0].name)
+                               out_tensors[0].name, after_quantizer=quantizer_output(in_tensors[0]))
         if node is None:  # linear: hls4ml drops it
             return ({**self.default_config, "class_name": "Activation", "activation": "linear"},)
         return (node,)

@@ -30,7 +30,7 @@ from hls4ml.converters.keras_v3.merge import MergeHandler
 from hls4ml.converters.keras_v3.pooling import PoolingHandler
 
 from ..ir_layers import GLOBAL_POOLING_2D
-from ._common import activation_node, made_by_hgq_compat
+from ._common import activation_node, made_by_hgq_compat, quantizer_output
 from .lut import is_elementwise_activation
 
 ADD = "keras.src.layers.merging.add.Add"
@@ -43,7 +43,7 @@ def _exact_activation(handler: Any, layer: Any, fn: Any, in_tensors: Any, out_te
     """The exact node of activation ``fn`` after an hgq_compat layer, else hls4ml's own config."""
     if fn is not None and is_elementwise_activation(fn) and made_by_hgq_compat(in_tensors[0]):
         node = activation_node(fn, layer.name, layer.name, tuple(in_tensors[0].shape[1:]), in_tensors[0].name,
-                               out_tensors[0].name)
+                               out_tensors[0].name, after_quantizer=quantizer_output(in_tensors[0]))
         if node is not None:
             return (node,)
     return handler.hls4ml_handle(layer, in_tensors, out_tensors)

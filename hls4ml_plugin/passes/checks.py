@@ -14,7 +14,7 @@ from hls4ml.model.optimizer.optimizer import ModelOptimizerPass
 from hls4ml.model.optimizer.passes.bit_exact import get_output_layers
 from hls4ml.model.optimizer.passes.hgq_proxy_model import FixedPointQuantizer as HlsFixedPointQuantizer
 
-from ..handlers._common import constant_problem
+from ..handlers._common import SOFTMAX_ALTERNATIVES, constant_problem
 from ..ir import FixedPointQuantizer
 from ..ir_layers import FLOAT32_SIGNIFICAND_BITS, ExactnessError
 
@@ -71,12 +71,18 @@ class CheckExactness(ModelOptimizerPass):
     @staticmethod
     def _check_layer(node: Layer) -> None:
         act = str(node.get_attr("activation", "")).lower()
-        if isinstance(node, (Softmax, ParametrizedActivation)) or (
-                isinstance(node, Activation) and act not in ("linear", "relu")):
+        if isinstance(node, Softmax):
+            if node.get_attr("hgq_compat_softmax", False):
+                return  # hgq_compat's QSoftmax: Keras computes hls4ml's tables
+            raise ExactnessError(
+                f"layer {node.name!r}: a float softmax cannot be reproduced bit for bit by hls4ml (it computes "
+                f"softmax from lookup tables); {SOFTMAX_ALTERNATIVES}")
+        if isinstance(node, ParametrizedActivation) or (isinstance(node, Activation) and act not in ("linear", "relu")):
             raise ExactnessError(
                 f"layer {node.name!r} ({node.class_name} {act}) cannot be reproduced bit for bit by hls4ml "
-                "(non-linear activations are table approximations); remove it and apply it to the "
-                "predictions in software (softmax keeps the argmax), or use a quantizer activation")
+                "(non-linear activations are table approximations); use a quantizer activation or put a quantizer "
+                "before it (after a quantizer, elementwise Keras activations export as exact lookup tables), "
+                "or accept hls4ml's approximation with convert(..., allow_inexact=True)")
         if isinstance(node, BatchNormalization):
             raise ExactnessError(
                 f"layer {node.name!r}: a float BatchNormalization is not exact; fold it into the previous "
