@@ -7,10 +7,11 @@ are rejected with a reason; `keras_layers` extends hls4ml's own Add/Concatenate 
 than two inputs.
 """
 
-from . import activation, conv, conv_extra, dense, folded, keras_layers, normalization, pooling, quantizer, refused
+from . import (activation, conv, conv_extra, dense, folded, keras_layers, normalization, pooling, quantizer, refused,
+               softmax)
 from . import nested  # noqa: F401  (registers the nested-model handler)
 
-_MODULES = (activation, conv, conv_extra, dense, folded, normalization, pooling, quantizer)
+_MODULES = (activation, conv, conv_extra, dense, folded, normalization, pooling, quantizer, softmax)
 
 HANDLED = sorted(h for mod in _MODULES for cls in vars(mod).values()
                  if isinstance(cls, type) and cls.__module__ == mod.__name__ for h in getattr(cls, "handles", ()))
