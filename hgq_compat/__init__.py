@@ -17,5 +17,6 @@ from .layers import (QActivation, QAdaptiveActivation, QAveragePooling2D, QBatch
 from .legacy import convert_qkeras_model
 from .quantizers import *  # noqa: F401,F403 (every QKeras quantizer name)
 from .quantizers import get_quantizer
+from .softmax_swap import SoftmaxSwapReport, swap_softmax
 from .training import (BetaScheduler, FreeEBOPs, LinearSchedule, LogSchedule, ParetoFront, PieceWiseSchedule,
                        jitter_bitwidths, layer_ebops, model_ebops, reset_minmax, set_beta, trace_minmax)

@@ -118,8 +118,8 @@ class QSoftmax(keras.layers.Layer):
         input_scaler: the inputs are multiplied by it (float32) inside the exponential.
     """
 
-    def __init__(self, axis: int = -1, implementation: str = "stable", input_bits: Sequence[int] = (8, 4),
-                 exp_bits: Sequence[int] = (10, 1), sum_bits: Sequence[int] | None = None,
+    def __init__(self, axis: int = -1, implementation: str = "stable", input_bits: Sequence[int] = (10, 4),
+                 exp_bits: Sequence[int] = (12, 1), sum_bits: Sequence[int] | None = None,
                  inv_bits: Sequence[int] = (12, 1), input_scaler: float = 1.0, **kwargs: Any):
         super().__init__(**kwargs)
         if isinstance(axis, bool) or not isinstance(axis, int):
