@@ -1,8 +1,8 @@
 """Helpers of handlers that emit several IR nodes for one Keras layer.
 
 `chain` wires partial IR configs one after the other from the layer's input to its output and
-appends the output quantizer (or an exact relu). The other helpers build the configs of the
-convolution-like nodes the handlers share.
+appends the output quantizer (or the layer's activation, `_common.output_node`). The other
+helpers build the configs of the convolution-like nodes the handlers share.
 """
 
 from __future__ import annotations
