@@ -39,48 +39,44 @@ GLOBAL_POOLING = {"keras.src.layers.pooling.global_max_pooling2d.GlobalMaxPoolin
                   "keras.src.layers.pooling.global_average_pooling2d.GlobalAveragePooling2D": "Average"}
 
 
-def _exact_activation(handler: Any, layer: Any, fn: Any, in_tensors: Any, out_tensors: Any) -> Any:
-    """The exact node of activation ``fn`` after an hgq_compat layer, else hls4ml's own config."""
-    if fn is not None and is_elementwise_activation(fn) and made_by_hgq_compat(in_tensors[0]):
-        node = activation_node(fn, layer.name, layer.name, tuple(in_tensors[0].shape[1:]), in_tensors[0].name,
-                               out_tensors[0].name, after_quantizer=quantizer_output(in_tensors[0]))
-        if node is not None:
-            return (node,)
-    return handler.hls4ml_handle(layer, in_tensors, out_tensors)
+class ExactActivationMixin:
+    """``handle``: the exact node of the layer's elementwise activation when its input comes from an
+    hgq_compat layer, else hls4ml's own conversion (the next ``handle`` in the MRO)."""
+
+    def activation(self, layer: Any) -> Any:
+        """The elementwise function the layer applies (a function, or the layer itself)."""
+        return layer
+
+    def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> Any:
+        fn = self.activation(layer)
+        if fn is not None and is_elementwise_activation(fn) and made_by_hgq_compat(in_tensors[0]):
+            node = activation_node(fn, layer.name, layer.name, tuple(in_tensors[0].shape[1:]), in_tensors[0].name,
+                                   out_tensors[0].name, after_quantizer=quantizer_output(in_tensors[0]))
+            if node is not None:
+                return (node,)
+        return super().handle(layer, in_tensors, out_tensors)  # type: ignore[misc]
 
 
-class KerasActivationHandler(ActivationHandler):
+class KerasActivationHandler(ExactActivationMixin, ActivationHandler):
     handles = ("keras.src.layers.activations.activation.Activation",)
 
-    def hls4ml_handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> Any:
-        return super().handle(layer, in_tensors, out_tensors)
-
-    def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> Any:
-        return _exact_activation(self, layer, layer.activation, in_tensors, out_tensors)
+    def activation(self, layer: Any) -> Any:
+        return layer.activation
 
 
-class KerasReLUHandler(ReLUHandler):
+class KerasReLUHandler(ExactActivationMixin, ReLUHandler):
     handles = ("keras.src.layers.activations.leaky_relu.LeakyReLU", "keras.src.layers.activations.relu.ReLU")
 
-    def hls4ml_handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> Any:
-        return super().handle(layer, in_tensors, out_tensors)
-
-    def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> Any:
+    def activation(self, layer: Any) -> Any:
         import keras
 
         plain = (isinstance(layer, keras.layers.ReLU) and layer.max_value in (None, float("inf"))
                  and float(layer.threshold) == 0.0 and float(layer.negative_slope) == 0.0)
-        return _exact_activation(self, layer, keras.activations.relu if plain else layer, in_tensors, out_tensors)
+        return keras.activations.relu if plain else layer
 
 
-class KerasELUHandler(EluHandler):
+class KerasELUHandler(ExactActivationMixin, EluHandler):
     handles = ("keras.src.layers.activations.elu.ELU",)
-
-    def hls4ml_handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> Any:
-        return super().handle(layer, in_tensors, out_tensors)
-
-    def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> Any:
-        return _exact_activation(self, layer, layer, in_tensors, out_tensors)
 
 
 class GlobalPooling2DHandler(PoolingHandler):
