@@ -14,11 +14,12 @@ from .estimate import print_qstats
 from .layers import (QActivation, QAdaptiveActivation, QAveragePooling2D, QBatchNormalization, QBidirectional,
                      QConv1D, QConv2D, QConv2DBatchnorm, QConv2DTranspose, QDense, QDenseBatchnorm, QDepthwiseConv2D,
                      QDepthwiseConv2DBatchnorm, QGlobalAveragePooling2D, QGRU, QGRUCell, QLSTM, QLSTMCell,
-                     QSeparableConv1D, QSeparableConv2D, QSimpleRNN, QSimpleRNNCell)
+                     QSeparableConv1D, QSeparableConv2D, QSimpleRNN, QSimpleRNNCell, QSoftmax)
 from .legacy import convert_qkeras_model
 from .quantizers import *  # noqa: F401,F403 (every QKeras quantizer name)
 from .quantizers import get_quantizer
 from .utils import get_model_sparsity
+from .softmax_swap import SoftmaxSwapReport, swap_softmax
 from .training import (BetaScheduler, FreeEBOPs, LinearSchedule, LogSchedule, ParetoFront, PieceWiseSchedule,
                        jitter_bitwidths, layer_ebops, model_ebops, reset_minmax, set_beta, trace_minmax)
 

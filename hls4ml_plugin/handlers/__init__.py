@@ -9,10 +9,10 @@ handlers to more than two inputs.
 """
 
 from . import (activation, conv, conv_extra, dense, folded, keras_layers, normalization, pooling, quantizer, recurrent,
-               refused)
+               refused, softmax)
 from . import input_layer, nested  # noqa: F401  (an input named 'input'; the nested-model handler)
 
-_MODULES = (activation, conv, conv_extra, dense, folded, normalization, pooling, quantizer, recurrent)
+_MODULES = (activation, conv, conv_extra, dense, folded, normalization, pooling, quantizer, recurrent, softmax)
 
 def _keys(modules: tuple, refused_handlers: bool) -> list[str]:
     """Registry keys of the handler classes defined in ``modules`` that refuse (named 'Refused*',

@@ -184,30 +184,119 @@ def check_constant(layer: Any, role: str, value: np.ndarray, quantizer: Any) -> 
     return wide_constant(value)
 
 
-def check_activation(layer: Any) -> None:
-    """A plain Keras activation after a quantized layer must be exact in hls4ml."""
+SOFTMAX_ALTERNATIVES = (
+    "for a bit-exact softmax use hgq_compat.swap_softmax(model, ...), which replaces every float softmax with "
+    "QSoftmax (hls4ml's table-based softmax, computed the same way in Keras) and reports the change on your data; "
+    "or accept hls4ml's approximate softmax with convert(..., allow_inexact=True); or remove it and apply it to "
+    "the predictions in software (softmax keeps the argmax)")
+"""What a refusal of a float softmax offers instead."""
+
+
+def activation_node(fn: Any, name: str, layer_name: str, shape: tuple[int, ...], input_name: str,
+                    output_name: str, after_quantizer: bool) -> dict[str, Any] | None:
+    """IR config applying the Keras activation ``fn`` (a function, or an elementwise Keras activation
+    layer) to a tensor bit-exactly: None for linear, hls4ml's relu for relu, otherwise a lookup table
+    of the float32 function on the input's fixed-point grid (`lut.LutFunction`). A softmax (not
+    elementwise) raises ValueError naming the alternatives; a transcendental activation whose input
+    is not a quantizer output (``after_quantizer``) NotImplementedError (`lut.ARITHMETIC_ACTIVATIONS`)."""
     import keras
 
-    act = getattr(layer, "activation", None)
-    if act in (None, keras.activations.linear, keras.activations.relu):
-        return
-    name = getattr(act, "__name__", str(act))
-    raise ValueError(
-        f"layer {layer.name!r}: activation {name!r} cannot be reproduced bit for bit by hls4ml (it is "
-        "approximated with tables); build the model without it and apply it to the predictions in "
-        "software (softmax keeps the argmax), or use a quantizer activation such as quantized_relu")
+    from .lut import activation_name, is_arithmetic_activation, is_elementwise_activation, lut_node
+
+    if fn is None or fn is keras.activations.linear:
+        return None
+    if fn is keras.activations.relu:
+        return {"name": name, "class_name": "Activation", "activation": "relu", "n_in": int(np.prod(shape)),
+                "input_keras_tensor_names": [input_name], "output_keras_tensor_names": [output_name],
+                "hgq_compat_keras_layer": layer_name}
+    if not is_elementwise_activation(fn):
+        what = activation_name(fn)
+        hint = SOFTMAX_ALTERNATIVES if "softmax" in what else (
+            "use a quantizer activation (quantized_relu, quantized_tanh, ...) or an elementwise Keras activation")
+        raise ValueError(f"layer {layer_name!r}: activation {what!r} cannot be reproduced bit for bit by hls4ml; "
+                         f"{hint}")
+    if not after_quantizer and not is_arithmetic_activation(fn):
+        what = activation_name(fn)
+        raise NotImplementedError(
+            f"layer {layer_name!r}: activation {what!r} is applied to a result no quantizer rounded (a matrix product, "
+            f"sum or normalization); TensorFlow may fuse it into that computation with a {what} that differs in the "
+            "last bit, so no table can match Keras exactly. Quantize first and apply it separately, e.g. "
+            f"activation='quantized_bits(8,3,alpha=1)' on the layer, then QActivation('{what}'); or use a quantizer "
+            "activation (quantized_tanh, quantized_sigmoid, quantized_relu)")
+    return lut_node(fn, name, layer_name, shape, input_name, output_name)
+
+
+def quantizer_output(tensor: Any) -> bool:
+    """True if ``tensor`` is the output of a quantizer (an hgq_compat layer's output quantizer or a
+    quantizer layer), possibly through layers that only move values (Flatten, Reshape, ...)."""
+    import keras
+    from hgq_compat.core.quantizer import FixedPointQuantizer
+
+    movers = (keras.layers.Flatten, keras.layers.Reshape, keras.layers.Dropout, keras.layers.Permute)
+    while True:
+        history = getattr(tensor, "_keras_history", None)
+        if history is None:
+            return False
+        op = history.operation
+        if getattr(op, "output_quantizer", None) is not None or isinstance(op, FixedPointQuantizer):
+            return True
+        nodes = getattr(op, "_inbound_nodes", None) or []
+        if not isinstance(op, movers) or history.node_index >= len(nodes):
+            return False
+        tensor = nodes[history.node_index].input_tensors[0]
+
+
+def made_by_hgq_compat(tensor: Any) -> bool:
+    """True if ``tensor`` is computed (through any layers) from the output of an hgq_compat layer:
+    its values then lie on a fixed-point grid that hls4ml's bit_exact pass knows."""
+    seen: set[int] = set()
+    stack = [tensor]
+    while stack:
+        history = getattr(stack.pop(), "_keras_history", None)
+        if history is None or id(history.operation) in seen:
+            continue
+        op = history.operation
+        seen.add(id(op))
+        if type(op).__module__.startswith(("hgq_compat.", "hls4ml_plugin.")):
+            return True
+        nodes = getattr(op, "_inbound_nodes", None) or []
+        if history.node_index < len(nodes):
+            stack.extend(nodes[history.node_index].input_tensors)
+    return False
+
+
+def output_node(layer: Any, shape: tuple[int, ...], input_name: str, output_name: str) -> dict[str, Any] | None:
+    """IR config of what a quantized layer applies to its result: its output quantizer, or its
+    Keras activation (`activation_node`); None for neither."""
+    quantizer = getattr(layer, "output_quantizer", None)
+    if quantizer is not None:
+        return quantizer_node(quantizer, f"{layer.name}_quantizer", layer.name, shape, input_name, output_name)
+    fn = getattr(layer, "activation", None)
+    name = f"{layer.name}_activation"
+    try:
+        return activation_node(fn, name, layer.name, shape, input_name, output_name, after_quantizer=False)
+    except (ValueError, NotImplementedError) as exc:
+        # hls4ml's own (approximate) activation node, refused by passes.checks unless allow_inexact
+        defer_refusal(layer, str(exc))
+        from .lut import activation_name
+
+        what = activation_name(fn)
+        node = {"name": name, "class_name": "Softmax" if what == "softmax" else "Activation", "activation": what,
+                "n_in": int(np.prod(shape)), "input_keras_tensor_names": [input_name],
+                "output_keras_tensor_names": [output_name], "hgq_compat_keras_layer": layer.name}
+        if what == "softmax":
+            node["axis"] = -1
+        return node
 
 
 def with_output_quantizer(handler: Any, layer: Any, config: dict[str, Any], out_tensors: Any) -> Any:
-    """The layer's IR config followed, if it has one, by its output quantizer node."""
-    check_activation(layer)
-    config = attach_deferred(layer, {**handler.default_config, **config, "hgq_compat_weights_checked": True,
-                                     "hgq_compat_keras_layer": layer.name})
-    quantizer = getattr(layer, "output_quantizer", None)
-    if quantizer is None:
-        return config  # the base handler appends a relu activation if there is one
+    """The layer's IR config followed, if it has one, by its output quantizer or activation node."""
     out = out_tensors[0]
     mid = f"{out.name}_unquantized"
+    node = output_node(layer, tuple(out.shape[1:]), mid, out.name)  # before attach_deferred: it may defer
+    config = attach_deferred(layer, {**handler.default_config, **config, "hgq_compat_weights_checked": True,
+                                     "hgq_compat_keras_layer": layer.name})
+    if node is None:
+        return (config,)  # a tuple: the base handler appends no activation of its own
     config["output_keras_tensor_names"] = [mid]
-    node = quantizer_node(quantizer, f"{layer.name}_quantizer", layer.name, tuple(out.shape[1:]), mid, out.name)
     return config, node

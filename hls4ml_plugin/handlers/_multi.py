@@ -1,21 +1,19 @@
 """Helpers of handlers that emit several IR nodes for one Keras layer.
 
 `chain` wires partial IR configs one after the other from the layer's input to its output and
-appends the output quantizer (or an exact relu). The other helpers build the configs of the
-convolution-like nodes the handlers share.
+appends the output quantizer (or the layer's activation, `_common.output_node`). The other
+helpers build the configs of the convolution-like nodes the handlers share.
 """
 
 from __future__ import annotations
 
-from math import prod
 from typing import Any, Sequence
 
-import keras
 import numpy as np
 from hls4ml.converters.keras_v3.conv import gen_conv_config
 
 from ..ir_layers import DEPTHWISE_1D, DEPTHWISE_2D, SCALE_SHIFT
-from ._common import attach_deferred, check_activation, quantizer_node
+from ._common import attach_deferred, output_node
 
 
 def shapes(layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -39,29 +37,23 @@ def chain(handler: Any, layer: Any, nodes: Sequence[dict[str, Any]], in_tensors:
     """Complete IR configs of ``nodes`` applied in sequence to the layer's input(s), followed by
     the layer's output quantizer (or relu activation). Each node needs 'name' and 'class_name';
     the first also gets the handler's default config."""
-    check_activation(layer)
     out = out_tensors[0]
     shape = tuple(out.shape[1:])
-    quantizer = getattr(layer, "output_quantizer", None)
-    relu = quantizer is None and getattr(layer, "activation", None) is keras.activations.relu
-    tail = 1 if quantizer is not None or relu else 0
+    tail_name = f"{out.name}_{layer.name}_out"
+    tail = output_node(layer, shape, tail_name, out.name)  # output quantizer or activation, if any
     configs: list[dict[str, Any]] = []
     inputs = [t.name for t in in_tensors]
     for j, node in enumerate(nodes):
-        last = j == len(nodes) - 1 and not tail
-        name = out.name if last else f"{out.name}_{layer.name}_{j}"
+        last = j == len(nodes) - 1 and tail is None
+        name = out.name if last else (tail_name if j == len(nodes) - 1 else f"{out.name}_{layer.name}_{j}")
         base = handler.default_config if j == 0 else {}
         config = {**base, **node, "input_keras_tensor_names": inputs, "output_keras_tensor_names": [name]}
         config.setdefault("hgq_compat_weights_checked", True)
         config.setdefault("hgq_compat_keras_layer", layer.name)
         configs.append(attach_deferred(layer, config) if j == 0 else config)
         inputs = [name]
-    if quantizer is not None:
-        configs.append(quantizer_node(quantizer, f"{layer.name}_quantizer", layer.name, shape, inputs[0], out.name))
-    elif relu:
-        configs.append({"name": f"{layer.name}_relu", "class_name": "Activation", "activation": "relu",
-                        "n_in": prod(shape), "input_keras_tensor_names": inputs, "hgq_compat_keras_layer": layer.name,
-                        "output_keras_tensor_names": [out.name]})
+    if tail is not None:
+        configs.append(tail)
     return tuple(configs)
 
 

@@ -12,11 +12,17 @@ for bit. Entries are in two's-complement raw-bit order (``nnet::unary_lut`` inde
 input bits). The table is built once bit_exact knows the input type, and rebuilt by a pass if
 a later pass changes it.
 
+Elementwise activation functions (`ELEMENTWISE_ACTIVATIONS`: QKeras' binary_tanh, hard_tanh,
+hard_sigmoid, ... and Keras' tanh, sigmoid, elu, ...; Keras ReLU/LeakyReLU/ELU layers) become
+tables the same way: on a finite input grid the float32 function Keras computes is a known
+constant per input, stored exactly (its float32 value, up to 24 significant bits).
 Stochastic quantizers are tabulated as they compute at inference (deterministically, as in QKeras).
+
 Refused with NotImplementedError naming the layer: scales computed from
 the batch (alpha 'auto'/'auto_po2') or per channel, per-element HGQ bitwidths with a
-pre-function, inputs wider than `MAX_LUT_INPUT_BITS`, and outputs that are not exact
-fixed-point numbers (`MAX_LUT_SIGNIFICANT_BITS`, `MAX_LUT_OUTPUT_BITS`).
+pre-function, inputs wider than `MAX_LUT_INPUT_BITS`, quantizer outputs that are not exact
+fixed-point numbers (`MAX_LUT_SIGNIFICANT_BITS`) and outputs beyond hls4ml's constant types
+(`MAX_LUT_OUTPUT_BITS`, `HLS4ML_MAX_FRACTIONAL_BITS`).
 """
 
 from __future__ import annotations
@@ -42,6 +48,9 @@ MAX_LUT_OUTPUT_BITS = 64
 HLS4ML_MAX_FRACTIONAL_BITS = 32
 """hls4ml's ``minimal_kif`` (weight and table types) searches f in [-31, 32] only: a constant
 with more fractional bits would be silently rounded (quantized_po2(8) gives 2**-64 for 0)."""
+
+NOT_ELEMENTWISE = ("softmax", "log_softmax", "glu", "sparsemax")
+"""Keras activations that mix the elements of a tensor: no lookup table can compute them."""
 
 IR_LUT_CLASS_NAME = "HgqCompatUnaryLUT"
 """Registry name of the LUT IR layer (`passes.lut.UnaryLUT`)."""
@@ -94,8 +103,59 @@ def significant_bits(values: np.ndarray) -> np.ndarray:
     return np.where(m == 0, 0, 53 - np.log2(np.where(m == 0, 1, low)).astype(np.int64))
 
 
+ARITHMETIC_ACTIVATIONS = ("relu", "relu6", "leaky_relu", "hard_sigmoid", "hard_tanh", "hard_silu", "hard_swish",
+                          "hard_shrink", "soft_shrink", "threshold", "linear", "smooth_sigmoid", "smooth_tanh",
+                          "binary_sigmoid", "binary_tanh", "ReLU", "LeakyReLU")
+"""Activations computed with exact-rounding arithmetic only (compare, clip, round, multiply by a
+constant): the same float32 values wherever TensorFlow runs them. Transcendental ones (tanh,
+sigmoid, elu, ...) are table-exact only where their input comes from a quantizer: applied to a
+matrix product's result, TensorFlow's graph optimizer fuses them into the product (oneDNN), whose
+tanh/sigmoid differ from the standalone kernels in the last bit (measured: 44,648 of 80,000
+QDense(activation='tanh') outputs)."""
+
+
+def activation_name(fn: Any) -> str:
+    """The name of a Keras/QKeras activation function or activation layer."""
+    return getattr(fn, "__name__", None) or type(fn).__name__
+
+
+def is_arithmetic_activation(fn: Any) -> bool:
+    """True for the activations in `ARITHMETIC_ACTIVATIONS`."""
+    return activation_name(fn) in ARITHMETIC_ACTIVATIONS
+
+
+def is_elementwise_activation(fn: Any) -> bool:
+    """True for the Keras and QKeras activation functions that act on each element alone, and for
+    Keras' elementwise activation layers (ReLU, LeakyReLU, ELU)."""
+    import keras
+    from hgq_compat.quantizers.functions import QKERAS_FUNCTIONS
+
+    if isinstance(fn, (keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU)):
+        return True
+    name = getattr(fn, "__name__", None)
+    try:
+        known = isinstance(name, str) and keras.activations.get(name) is fn
+    except ValueError:
+        known = False
+    return (known and name not in NOT_ELEMENTWISE) or QKERAS_FUNCTIONS.get(name) is fn
+
+
+def exact_kif(values: np.ndarray) -> tuple[int, int, int]:
+    """The smallest fixed-point type (k, i, f) holding every value exactly, with no cap on f
+    (hls4ml's ``minimal_kif`` stops at 32 fractional bits)."""
+    v = np.asarray(values, np.float64).ravel()
+    nz = v[v != 0]
+    if nz.size == 0:
+        return 0, 0, 0
+    _, exp = np.frexp(np.abs(nz))  # |v| = m * 2**exp, m in [0.5, 1): the lowest set bit is 2**(exp - sig)
+    f = int(-np.min(exp - significant_bits(nz)))
+    i = int(np.max(np.ceil(np.log2(np.maximum(v + 2.0**-f, -v)))))
+    return int(np.any(nz < 0)), i, f
+
+
 class LutFunction:
-    """The Keras quantizer of one layer as a function of float32 values, and its tables.
+    """The Keras quantizer (or elementwise activation) of one layer as a function of float32
+    values, and its tables.
 
     Evaluated like ``model.predict`` does (a one-layer Keras model, compiled); an eager
     evaluation is compared with it and a difference (transcendental functions near a rounding
@@ -108,12 +168,26 @@ class LutFunction:
 
     def __init__(self, quantizer: Any, layer_name: str) -> None:
         self.layer_name = layer_name
-        self.description = describe(quantizer)
-        self._layer = _evaluation_layer(quantizer, layer_name, self.description)
+        self.is_activation = not hasattr(quantizer, "spec")  # a Keras/QKeras activation, not a quantizer
+        if self.is_activation:
+            self.description = f"activation {activation_name(quantizer)!r}"
+            self._layer = _activation_layer(quantizer, layer_name)
+        else:
+            self.description = describe(quantizer)
+            self._layer = _evaluation_layer(quantizer, layer_name, self.description)
         self._tables: dict[tuple[int, int, bool], np.ndarray] = {}
 
     def _refuse(self, what: str, change: str) -> NotImplementedError:
         return NotImplementedError(f"layer {self.layer_name!r}: {self.description} {what}; {change}")
+
+    def table_kif(self, table: np.ndarray) -> tuple[int, int, int]:
+        """(k, i, f) of the table type: exact for every entry. Activation tables (float32 values)
+        may need more than hls4ml's 32 fractional bits for constants."""
+        if self.is_activation:
+            return exact_kif(table)
+        from hls4ml.utils.qinterval import minimal_kif
+
+        return tuple(int(np.max(a)) for a in minimal_kif(table))  # type: ignore[return-value]
 
     def evaluate(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Quantizer outputs for float32 inputs ``x`` (1-D): as model.predict computes them
@@ -157,30 +231,42 @@ class LutFunction:
             raise self._refuse(f"gives {float(table[bad[0]])} for input {float(grid[bad[0]])}",
                                "use a quantizer with finite outputs")
         sig = significant_bits(table)
-        if sig.max() > MAX_LUT_SIGNIFICANT_BITS:
+        if not self.is_activation and sig.max() > MAX_LUT_SIGNIFICANT_BITS:
             j = int(np.argmax(sig))
             raise self._refuse(
                 f"gives {float(table[j])!r} for input {float(grid[j])!r}, a float32 result with {sig[j]} significant "
                 "bits, not an exact fixed-point number (e.g. quantized_ulaw, or an alpha scale that is not a short "
                 "binary fraction)", "the hls4ml export needs exact outputs: use a fixed-point activation, "
                 "quantized_tanh, quantized_sigmoid, a po2 quantizer or alpha=1")
+        if self.is_activation:
+            k, i, f = exact_kif(table)
+            if k + i + f > MAX_LUT_OUTPUT_BITS:
+                nz = np.abs(table[table != 0])
+                raise self._refuse(
+                    f"gives float32 outputs from {float(nz.min())!r} to {float(nz.max())!r} in magnitude on the input "
+                    f"range of its lookup table, needing a {k + i + f}-bit fixed-point table (> {MAX_LUT_OUTPUT_BITS})",
+                    "put a quantizer with a smaller range before it, e.g. QActivation('quantized_bits(8,2,alpha=1)'), "
+                    "or use a quantizer activation (quantized_tanh, quantized_sigmoid)")
+            return
         problem = constant_type_problem(table, MAX_LUT_OUTPUT_BITS)
         if problem:
             raise self._refuse(f"gives outputs {problem}",
                                "use fewer exponent bits or a max_value (po2 quantizers give 2**min_exp for 0)")
 
 
-class ElementwiseFunction:
-    """A float function applied elementwise (QKeras' ``hard_sigmoid``, ...), for a lookup table:
-    exact when its outputs on the input grid are exact fixed-point numbers (checked per table)."""
+def _activation_layer(fn: Any, layer_name: str) -> Any:
+    """A fresh Keras layer computing the elementwise activation ``fn`` (a function or a Keras
+    activation layer); NotImplementedError for others."""
+    import keras
 
-    def __init__(self, fn: Any, label: str) -> None:
-        self.fn, self.quantizer = fn, label  # ``quantizer``: what `describe` prints
-
-    def layer(self, name: str) -> Any:
-        import keras
-
-        return keras.layers.Activation(self.fn, name=name)
+    if not is_elementwise_activation(fn):
+        raise NotImplementedError(
+            f"layer {layer_name!r}: activation {activation_name(fn)!r} is not an elementwise Keras or QKeras "
+            "activation, so no lookup table can reproduce it; use a quantizer activation (quantized_relu, "
+            "quantized_tanh, ...) or one of keras.activations' elementwise functions")
+    if isinstance(fn, keras.layers.Layer):
+        return type(fn).from_config({**fn.get_config(), "name": f"{layer_name}_lut"})
+    return keras.layers.Activation(fn, name=f"{layer_name}_lut")
 
 
 def _evaluation_layer(quantizer: Any, layer_name: str, description: str) -> Any:
@@ -188,9 +274,6 @@ def _evaluation_layer(quantizer: Any, layer_name: str, description: str) -> Any:
     NotImplementedError for quantizers that are not one elementwise function."""
     from hgq_compat.core.quantizer import FixedPointQuantizer
     from hgq_compat.quantizers import QKerasModeQuantizer
-
-    if isinstance(quantizer, ElementwiseFunction):
-        return quantizer.layer(f"{layer_name}_lut")
 
     def refuse(what: str, change: str) -> NotImplementedError:
         return NotImplementedError(f"layer {layer_name!r}: {description} {what}; {change}")
@@ -221,8 +304,9 @@ def _evaluation_layer(quantizer: Any, layer_name: str, description: str) -> Any:
 
 def lut_node(quantizer: Any, name: str, layer_name: str, shape: tuple[int, ...], input_name: str,
              output_name: str) -> dict[str, Any]:
-    """IR config of the UnaryLUT node applying ``quantizer`` elementwise; its table is built
-    for the final input type by ``passes.lut``."""
+    """IR config of the UnaryLUT node applying ``quantizer`` (a quantizer layer, or an elementwise
+    activation function or layer) elementwise; its table is built for the final input type by
+    ``passes.lut``."""
     return {
         "name": name,
         "hgq_compat_keras_layer": layer_name,

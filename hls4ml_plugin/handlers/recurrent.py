@@ -102,7 +102,7 @@ def elementwise_node(layer: Any, fn: Any, name: str, shape: tuple[int, ...], src
     from hgq_compat.quantizers import is_quantizer, make_quantizer_layer
     from hgq_compat.quantizers.functions import QKERAS_FUNCTIONS
 
-    from .lut import ElementwiseFunction, lut_node
+    from .lut import lut_node
 
     if is_quantizer(fn):
         fn = make_quantizer_layer(fn, "qkeras", "per-tensor", False, f"{name}_q")
@@ -110,7 +110,7 @@ def elementwise_node(layer: Any, fn: Any, name: str, shape: tuple[int, ...], src
         return quantizer_node(fn, name, layer.name, shape, src, dst)
     label = getattr(fn, "__name__", str(fn))
     if QKERAS_FUNCTIONS.get(label) is fn:
-        return lut_node(ElementwiseFunction(fn, label), name, layer.name, shape, src, dst)
+        return lut_node(fn, name, layer.name, shape, src, dst)
     raise ValueError(
         f"layer {layer.name!r} ({type(layer).__name__}): activation {label!r} is a float function, which hls4ml "
         "approximates with tables, so the C simulation cannot equal Keras bit for bit; use a quantizer activation "

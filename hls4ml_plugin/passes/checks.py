@@ -14,7 +14,7 @@ from hls4ml.model.optimizer.optimizer import ModelOptimizerPass
 from hls4ml.model.optimizer.passes.bit_exact import get_output_layers
 from hls4ml.model.optimizer.passes.hgq_proxy_model import FixedPointQuantizer as HlsFixedPointQuantizer
 
-from ..handlers._common import INEXACT_ATTR, constant_problem
+from ..handlers._common import INEXACT_ATTR, SOFTMAX_ALTERNATIVES, constant_problem
 from ..ir import FixedPointQuantizer
 from ..ir_layers import (FLOAT32_SIGNIFICAND_BITS, FOLD_HINT, INEXACT_HINT, ExactnessError, ScaleShift, allow_inexact,
                          record_inexact, wide_constant)
@@ -70,7 +70,7 @@ class CheckExactness(ModelOptimizerPass):
                         "per-tensor activation bitwidths, "
                         "hgq_compat.quantization_config(activation_granularity='per-tensor')")
             else:
-                self._check_layer(node)
+                self._check_layer(model, node, inexact)
         return True  # a model pass that returns True is not run again on the changed graph
 
     @staticmethod
@@ -111,14 +111,24 @@ class CheckExactness(ModelOptimizerPass):
                 "or add an input quantizer right after the Input, e.g. QActivation('quantized_bits(8,3,alpha=1)')")
 
     @staticmethod
-    def _check_layer(node: Layer) -> None:
+    def _check_layer(model, node: Layer, inexact: bool) -> None:
         act = str(node.get_attr("activation", "")).lower()
-        if isinstance(node, (Softmax, ParametrizedActivation)) or (
-                isinstance(node, Activation) and act not in ("linear", "relu")):
-            raise ExactnessError(
-                f"layer {node.name!r} ({node.class_name} {act}) cannot be reproduced bit for bit by hls4ml "
-                "(non-linear activations are table approximations); remove it and apply it to the "
-                "predictions in software (softmax keeps the argmax), or use a quantizer activation")
+        reason = None
+        if isinstance(node, Softmax) and not node.get_attr("hgq_compat_softmax", False):  # QSoftmax is exact
+            reason = (f"layer {node.name!r}: a float softmax cannot be reproduced bit for bit by hls4ml (it computes "
+                      f"softmax from lookup tables); {SOFTMAX_ALTERNATIVES}")
+        elif not isinstance(node, Softmax) and (
+                isinstance(node, ParametrizedActivation) or (isinstance(node, Activation)
+                                                             and act not in ("linear", "relu"))):
+            reason = (f"layer {node.name!r} ({node.class_name} {act}) cannot be reproduced bit for bit by hls4ml "
+                      "(non-linear activations are table approximations); use a quantizer activation or put a "
+                      "quantizer before it (after a quantizer, elementwise Keras activations export as exact lookup "
+                      "tables)")
+        if reason is not None:
+            if not inexact:
+                raise ExactnessError(reason + ("" if "allow_inexact" in reason else INEXACT_HINT))
+            record_inexact(model, node.get_attr("hgq_compat_keras_layer", node.name), reason)
+            return
         if node.get_attr("pool_op") == "Average":
             counts = _pool_counts(node)
             if np.any((counts <= 0) | ((counts & (counts - 1)) != 0)):

@@ -13,6 +13,8 @@ an added sign bit when the producer also feeds a WRAP quantizer). Hence:
   feeds the quantizer.
 - `RebuildLUTTables` (appended to the 'convert' flow, after bit_exact and the fuse and input
   passes) rebuilds the table, and its type, for the final input type if that changed.
+- The table type is `LutFunction.table_kif` (bit_exact's ``register_precision`` rule for it too):
+  activation tables hold float32 values that may need more than hls4ml's 32 fractional bits.
 
 Both act on hgq-compat's LUT nodes only (HGQ2's UnaryLUTs keep hls4ml's rules).
 """
@@ -25,7 +27,6 @@ from hls4ml.model.optimizer import OptimizerPass
 from hls4ml.model.optimizer.passes import bit_exact as _be
 from hls4ml.model.optimizer.passes.hgq_proxy_model import UnaryLUT as _HlsUnaryLUT
 from hls4ml.model.types import FixedPrecisionType
-from hls4ml.utils.qinterval import minimal_kif
 
 from ..handlers.lut import IR_LUT_CLASS_NAME, LutFunction
 
@@ -62,7 +63,7 @@ def _produce_kif(layer: UnaryLUT) -> tuple[np.ndarray, ...]:
     precision = _be.to_hls4ml_fixed(int(np.max(lk)), int(np.max(li)), int(np.max(lf)), "lut_in").precision
     table = set_table(layer, precision)
     shape = _be.get_output_shape(layer)
-    return tuple(np.full(shape, np.max(a), dtype=np.int16) for a in minimal_kif(table))
+    return tuple(np.full(shape, a, dtype=np.int16) for a in layer.attributes["hgq_compat_lut"].table_kif(table))
 
 
 def _request_kif(layer: UnaryLUT) -> tuple:
@@ -89,15 +90,26 @@ class RebuildLUTTables(OptimizerPass):
         return precision
 
     def transform(self, model, node: UnaryLUT) -> bool:
-        table = set_table(node, self._input_precision(node))
-        k, i, f = (int(np.max(a)) for a in minimal_kif(table))
-        table_t = _be.to_hls4ml_fixed(k, i, f, f"{node.name}_table_t")
-        node.attributes["table_t"] = table_t
-        var = node.attributes["table"]
-        var.type = table_t
-        var.update_precision(table_t.precision)
-        model.config.layer_name_precision[f"{node.name}_table"] = str(table_t.precision)
+        set_table(node, self._input_precision(node))
+        set_table_type(node)
         return False  # the graph is unchanged
+
+
+def set_table_type(node: UnaryLUT) -> None:
+    """Give the node's table the exact type of its entries (`LutFunction.table_kif`)."""
+    table = node.attributes["table"].data
+    k, i, f = node.attributes["hgq_compat_lut"].table_kif(table)
+    table_t = _be.to_hls4ml_fixed(k, i, f, f"{node.name}_table_t")
+    node.attributes["table_t"] = table_t
+    var = node.attributes["table"]
+    var.type = table_t
+    var.update_precision(table_t.precision)
+    node.model.config.layer_name_precision[f"{node.name}_table"] = str(table_t.precision)
+
+
+def _register_precision(node: UnaryLUT) -> None:
+    _be.default_register_precision(node)
+    set_table_type(node)
 
 
 _registered = False
@@ -110,5 +122,6 @@ def register_lut_ir() -> None:
         return
     _be._produce_kif.register(UnaryLUT)(_produce_kif)
     _be._request_kif.register(UnaryLUT)(_request_kif)
+    _be.register_precision.register(UnaryLUT)(_register_precision)
     register_layer(IR_LUT_CLASS_NAME, UnaryLUT)
     _registered = True
