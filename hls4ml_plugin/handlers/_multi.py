@@ -7,6 +7,7 @@ helpers build the configs of the convolution-like nodes the handlers share.
 
 from __future__ import annotations
 
+from math import prod
 from typing import Any, Sequence
 
 import numpy as np

@@ -35,7 +35,7 @@ import keras
 import numpy as np
 from hls4ml.converters.keras_v3._base import KerasV3LayerHandler
 
-from ._common import quantized_weight, quantizer_node
+from ._common import attach_deferred, defer_refusal, quantized_weight, quantizer_node
 from ._multi import reshape_node
 
 ALLOW_INEXACT = "allow_inexact=True (hls4ml_plugin.convert) accepts it without the bit-exactness guarantee"
@@ -102,7 +102,7 @@ def elementwise_node(layer: Any, fn: Any, name: str, shape: tuple[int, ...], src
     from hgq_compat.quantizers import is_quantizer, make_quantizer_layer
     from hgq_compat.quantizers.functions import QKERAS_FUNCTIONS
 
-    from .lut import lut_node
+    from .lut import is_elementwise_activation, lut_node
 
     if is_quantizer(fn):
         fn = make_quantizer_layer(fn, "qkeras", "per-tensor", False, f"{name}_q")
@@ -110,6 +110,15 @@ def elementwise_node(layer: Any, fn: Any, name: str, shape: tuple[int, ...], src
         return quantizer_node(fn, name, layer.name, shape, src, dst)
     label = getattr(fn, "__name__", str(fn))
     if QKERAS_FUNCTIONS.get(label) is fn:
+        return lut_node(fn, name, layer.name, shape, src, dst)
+    if is_elementwise_activation(fn):
+        # a table of the float32 function Keras computes on the gate's grid: refused unless allow_inexact
+        # (TensorFlow may fuse it into the matrix products with another implementation)
+        defer_refusal(layer, f"layer {layer.name!r} ({type(layer).__name__}): activation {label!r} is a float function, "
+                             "which hls4ml approximates with tables, so the C simulation is not guaranteed to equal "
+                             "Keras bit for bit; use a quantizer activation such as activation='quantized_tanh(8)' or "
+                             "'quantized_relu(8,2)' (or 'relu'; recurrent_activation 'hard_sigmoid' or "
+                             "'quantized_sigmoid(8)')")
         return lut_node(fn, name, layer.name, shape, src, dst)
     raise ValueError(
         f"layer {layer.name!r} ({type(layer).__name__}): activation {label!r} is a float function, which hls4ml "
@@ -119,10 +128,14 @@ def elementwise_node(layer: Any, fn: Any, name: str, shape: tuple[int, ...], src
 
 
 def _check_activations(layer: Any) -> None:
-    """Refuse float activations before any node is built."""
+    """Refuse activations no node can compute before any node is built (float elementwise ones are
+    deferred: `elementwise_node`)."""
+    from .lut import is_elementwise_activation
+
     cell = layer.cell
     for fn in (cell.activation, getattr(cell, "recurrent_activation", None)):
-        if fn is not None and fn not in (keras.activations.linear, keras.activations.relu):
+        if fn is not None and fn not in (keras.activations.linear, keras.activations.relu) \
+                and not is_elementwise_activation(fn):
             elementwise_node(layer, fn, "check", (1,), "in", "out")
 
 
@@ -225,6 +238,7 @@ def rnn_nodes(handler: Any, layer: Any, src: str, dst: str, steps: int, n_in: in
             state = [g.quantize_state(f"s{k}_{t}", v) for k, v in enumerate(new_state)]
     if layer.return_sequences and assemble:
         g.nodes += sequence_nodes(g.base, prefix, [[o] for o in outputs], [u], dst)
+    g.nodes[0] = attach_deferred(layer, g.nodes[0])  # float activations: refused unless allow_inexact
     return g.nodes, outputs
 
 
