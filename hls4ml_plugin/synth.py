@@ -122,23 +122,29 @@ def load_model(path: str | os.PathLike) -> Any:
     path = str(path)
     if not os.path.exists(path):
         raise SynthError(f"{path}: model file does not exist")
-    if path.endswith(".keras"):
-        import keras
+    from hgq_compat._safety import UnsafeModelError
+    from hgq_compat.legacy import LegacyConversionError
 
-        import hgq_compat  # noqa: F401  (registers the layers for deserialization)
+    try:
+        if path.endswith(".keras"):
+            from hgq_compat.utils import load_qmodel
 
-        try:
-            return keras.saving.load_model(path, compile=False)
-        except Exception as exc:
-            raise SynthError(f"{path}: cannot load the Keras model ({type(exc).__name__}: {exc})") from exc
-    if path.endswith((".h5", ".hdf5", ".json")):
-        from hgq_compat.utils import load_qmodel
+            try:
+                return load_qmodel(path, compile=False)  # Keras 3 archives load in safe mode, qkeras-v3 converts
+            except (UnsafeModelError, LegacyConversionError, NotImplementedError):
+                raise
+            except Exception as exc:
+                raise SynthError(f"{path}: cannot load the Keras model ({type(exc).__name__}: {exc})") from exc
+        if path.endswith((".h5", ".hdf5")):
+            from hgq_compat.utils import load_qmodel
 
+            return load_qmodel(path, compile=False)  # Keras 3 .h5 loads as is, QKeras .h5 is converted
         if path.endswith(".json"):
             from hgq_compat import convert_qkeras_model
 
             return convert_qkeras_model(path)
-        return load_qmodel(path, compile=False)  # Keras 3 .h5 loads as is, QKeras .h5 is converted
+    except UnsafeModelError as exc:
+        raise SynthError(str(exc)) from exc
     raise SynthError(f"{path}: unsupported model file; accepted: .keras (hgq_compat or Keras 3), "
                      ".h5/.hdf5/.json (QKeras, converted first)")
 

@@ -19,6 +19,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from .._safety import SAVEDMODEL_LAYERS, find_unsafe, refusal_reason, safe_mode_scope
 from .dialects import (CODE_LAYERS, MODEL_CLASSES, QKERAS_LAYERS, Context, batch_shape_of, inbound_calls,
                        input_layer_args, normalize_dtype, normalize_layer_config, quantizer_text, strip_metadata,
                        tensor_refs)
@@ -48,10 +49,9 @@ class ConversionResult:
 # ---------------------------------------------------------------------------- class resolution
 
 def resolve_layer_class(class_name: str, ctx: Context, custom_objects: dict | None = None) -> type:
-    """The Keras 3 class for a saved class name; refuses Lambda layers and unknown classes."""
-    if class_name in CODE_LAYERS:
-        raise ctx.error(f"{class_name} layers are refused: loading one would run Python code stored in the "
-                        "file. Rebuild that part of the model in code and load the remaining weights")
+    """The Keras 3 class for a saved class name; refuses Lambda / TFSMLayer layers and unknown classes."""
+    if class_name in CODE_LAYERS or class_name in SAVEDMODEL_LAYERS:
+        raise ctx.error(refusal_reason(class_name, {}))
     if custom_objects and class_name in custom_objects:
         return custom_objects[class_name]
     import hgq_compat
@@ -473,17 +473,25 @@ def layer_report(model: keras.Model, qkeras_quantizers: dict[str, str]) -> list[
 
 # ---------------------------------------------------------------------------- public API
 
+def _refuse_unsafe(config: Any, path: str | None) -> None:
+    """LegacyConversionError naming the layer that would read a file or run code (`hgq_compat._safety`)."""
+    unsafe = find_unsafe(config)
+    if unsafe is not None:
+        raise LegacyConversionError(path, unsafe.why, layer=unsafe.layer, class_name=unsafe.class_name)
+
+
 def build_from_config(config: Any, hgq: bool = False, custom_objects: dict | None = None, path: str | None = None,
                       **quantization: Any) -> tuple[keras.Model, dict[str, str]]:
     """A model (no weights loaded) from a legacy model config dict or JSON string."""
     from ..core.config import quantization_config
 
     config = parse_model_json(config, path)
+    _refuse_unsafe(config, path)
     builder = _Builder(path, custom_objects)
     scope = dict(quantization)
     if hgq:
         scope["mode"] = "hgq"
-    with quantization_config(**scope):
+    with quantization_config(**scope), safe_mode_scope():
         model = builder.build_model(config)
     return model, builder.qkeras_quantizers
 
@@ -493,6 +501,7 @@ def convert(path: Any, weights: Any = None, hgq: bool = False, custom_objects: d
     """`convert_qkeras_model` returning the model, the source and the per-layer report."""
     path = os.fspath(path)
     source = read_source(path, weights)
+    _refuse_unsafe(source.config, path)  # before anything else is read or built
     if source.weights is None:
         raise LegacyConversionError(path, "the model config comes without weights; pass the weights file "
                                           "(e.g. convert_qkeras_model('model.json', 'model_weights.h5'))")

@@ -41,8 +41,7 @@ QKERAS_QUANTIZERS = frozenset({
     "bernoulli", "quantized_hswish", "quantized_linear",
 })
 
-#: Layer classes that would run user code when loaded.
-CODE_LAYERS = frozenset({"Lambda", "TFOpLambda", "SlicingOpLambda", "TFLambda"})
+from .._safety import CODE_LAYERS  # noqa: E402  (layer classes that would run user code when loaded)
 
 MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
 
