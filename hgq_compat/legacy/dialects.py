@@ -152,12 +152,12 @@ def normalize_quantizer(value: Any, ctx: "Context", key: str) -> Any:
                     del cfg[k]  # e.g. qkeras-v3's post_training_scale=None
                 else:
                     raise ctx.not_implemented(
-                        f"{key}: {name} argument {k}={cfg[k]!r} is not supported by hgq_compat")
+                        f"{key}: {name} argument {k}={repr(cfg[k])[:80]} is not supported by hgq_compat")
             return {"class_name": name, "config": cfg}
         if name in QKERAS_QUANTIZERS:
             raise ctx.not_implemented(f"{key}: QKeras quantizer {name!r} is not available in hgq_compat yet")
         return value  # a Keras activation config
-    raise ctx.error(f"{key}: cannot interpret {value!r} as a quantizer")
+    raise ctx.error(f"{key}: cannot interpret {repr(value)[:80]} as a quantizer")
 
 
 # ---------------------------------------------------------------------------- initializers & constraints
