@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from typing import Sequence
+import threading
+from typing import Iterator, Sequence
 
 from . import __version__
 
@@ -23,9 +26,6 @@ def _demo(args: argparse.Namespace) -> int:
     except DemoError as exc:
         print(f"hgq-compat demo: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"\nhgq-compat demo: interrupted; {args.out} was left as it was", file=sys.stderr)
-        return 130
     return 0 if summary["exact"] in (True, None) else 1
 
 
@@ -117,14 +117,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """Raised by the SIGTERM handler, so that a terminated command unwinds like an interrupted one:
+    temporary files and folders are removed and outputs are left as they were."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM raises `Terminated` inside (main thread only; elsewhere signals cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; exit status 0 (success), 1 (error, mismatch), 2 (bad arguments), 130
+    (SIGINT) or 143 (SIGTERM). An interrupted command prints one line and leaves no output."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the tables
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    return int(args.func(args) or 0)
+    target = getattr(args, "output", None) or getattr(args, "out", None)
+    left = f"; {target} was left as it was" if target else ""
+    try:
+        with _sigterm_unwinds():
+            return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print(f"\nhgq-compat {args.command}: interrupted{left}", file=sys.stderr)
+        return 130
+    except Terminated:
+        print(f"\nhgq-compat {args.command}: terminated{left}", file=sys.stderr)
+        return 143
 
 
 if __name__ == "__main__":
