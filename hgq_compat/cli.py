@@ -33,12 +33,16 @@ def _synth(args: argparse.Namespace) -> int:
     """Write the hls4ml project, compile the C simulation, compare it with Keras, print the table."""
     from hls4ml_plugin.synth import SynthError, load_model, synthesize
 
-    from .legacy.command import CommandError, load_check_data
+    from .legacy.command import CommandError, check_data_problem, load_check_data
     from .legacy.reader import LegacyConversionError
 
     try:
         x = load_check_data(args.check_data)[0] if args.check_data else None
         model = load_model(args.model)
+        if x is not None and len(model.inputs) == 1:
+            problem = check_data_problem(x, tuple(model.inputs[0].shape[1:]))
+            if problem is not None:
+                raise CommandError(f"{args.check_data}: check data {problem}")
         report = synthesize(model, args.output, backend=args.backend, io_type=args.io_type, check_data=x,
                             n_random=args.n_random, force=args.force, input_precision=args.input_precision)
     except (SynthError, CommandError, LegacyConversionError) as exc:  # these name the file already

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
@@ -39,8 +40,36 @@ def _check_output(path: str, force: bool = False) -> str:
     return out
 
 
+def check_data_problem(x: Any, input_shape: Sequence[Any] | None = None) -> str | None:
+    """Why ``x`` cannot be a model's inputs (empty, not numbers, wrong shape), or None.
+
+    ``input_shape``: the model's input shape without the batch axis (None entries match anything)."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        return f"holds {x.dtype} values (dtype kind {x.dtype.kind!r}); expected numbers (float or int)"
+    if x.ndim == 0 or x.shape[0] == 0:
+        return f"holds no inputs (shape {x.shape}); expected an array of shape (n, ...) with n >= 1"
+    if input_shape is not None:
+        want = tuple(input_shape)
+        if len(x.shape) - 1 != len(want) or any(w is not None and w != s for w, s in zip(want, x.shape[1:])):
+            dims = ", ".join("?" if w is None else str(w) for w in want)
+            return f"has shape {x.shape} but the model expects inputs of shape (n, {dims})"
+    return None
+
+
 def load_check_data(path: str) -> tuple[Any, Any]:
-    """(inputs, reference outputs or None) from a ``.npy`` or ``.npz`` file."""
+    """(inputs, reference outputs or None) from a ``.npy`` or ``.npz`` file; CommandError naming
+    the file if it holds no inputs or no numbers."""
+    x, y = _load_check_arrays(path)
+    problem = check_data_problem(x)
+    if problem is None and y is not None and np.asarray(y).dtype.kind not in "biuf":
+        problem = f"reference outputs hold {np.asarray(y).dtype} values; expected numbers"
+    if problem is not None:
+        raise CommandError(f"{path}: check data {problem}")
+    return x, y
+
+
+def _load_check_arrays(path: str) -> tuple[Any, Any]:
     if not os.path.exists(path):
         raise CommandError(f"{path}: check data file does not exist")
     try:
@@ -92,6 +121,10 @@ def format_table(rows: list) -> str:
 def _verify(model: Any, tmp: str, check: tuple, args: Any, out: str, stdout: Any) -> None:
     """Print the verification line; CommandError if the model does not reproduce the check data."""
     x, ref = check
+    if len(model.inputs) == 1:
+        problem = check_data_problem(x, tuple(model.inputs[0].shape[1:]))
+        if problem is not None:
+            raise CommandError(f"{args.check_data}: check data {problem}")
     y = model.predict(x, verbose=0)
     if ref is not None:
         maxdiff, frac, n = compare(y, ref)
@@ -126,7 +159,15 @@ def run_convert(args: Any, stdout: Any = None, stderr: Any = None) -> int:
 
         from .converter import convert
 
-        result = convert(args.input, args.weights, hgq=args.hgq)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            result = convert(args.input, args.weights, hgq=args.hgq)
+        for w in caught:
+            if issubclass(w.category, UserWarning) and str(w.message).startswith(
+                    tuple(str(p) for p in (args.input, args.weights) if p)):
+                print(f"hgq-compat convert: warning: {w.message}", file=stderr)
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         model = result.model
         print(f"converted {args.input}" + (f" + {args.weights}" if args.weights else "")
               + f" ({result.source.kind}, Keras {result.source.keras_version or '?'})"

@@ -410,6 +410,22 @@ def load_legacy_weights(model: keras.Model, store: WeightStore, path: str | None
                                     layer=extra[0])
 
 
+def nonfinite_weights(model: keras.Model) -> list[str]:
+    """One line per layer holding NaN or inf weights ("layer 'fc1' (QDense): 3 NaN/inf values in
+    kernel"), nested models included; empty if every weight is finite."""
+    lines = []
+    for layer in _leaf_layers(model):
+        bad = []
+        for v in saved_variables(layer):
+            a = np.asarray(keras.ops.convert_to_numpy(v))
+            n = int(a.size - np.count_nonzero(np.isfinite(a))) if a.dtype.kind == "f" else 0
+            if n:
+                bad.append(f"{n} in {v.name}")
+        if bad:
+            lines.append(f"layer {layer.name!r} ({type(layer).__name__}): NaN/inf weight values ({', '.join(bad)})")
+    return lines
+
+
 def model_has_no_layer(model: keras.Model, name: str) -> bool:
     return all(layer.name != name for layer in model.layers)
 
@@ -508,6 +524,9 @@ def convert(path: Any, weights: Any = None, hgq: bool = False, custom_objects: d
     model, texts = build_from_config(source.config, hgq=hgq, custom_objects=custom_objects, path=path,
                                      **quantization)
     load_legacy_weights(model, source.weights, source.weights_path or path)
+    for line in nonfinite_weights(model):
+        warnings.warn(f"{source.weights_path or path}: {line}; the outputs that use them are NaN or inf",
+                      stacklevel=2)
     if hgq:
         reinitialize_bitwidths(model)
     return ConversionResult(model, source, layer_report(model, texts))
@@ -540,5 +559,5 @@ def convert_qkeras_model(path: Any, weights: Any = None, hgq: bool = False, cust
 
 __all__ = [
     "ConversionResult", "LayerReport", "build_from_config", "convert", "convert_qkeras_model", "layer_report",
-    "load_legacy_weights", "reinitialize_bitwidths", "resolve_layer_class", "saved_variables",
+    "load_legacy_weights", "nonfinite_weights", "reinitialize_bitwidths", "resolve_layer_class", "saved_variables",
 ]
