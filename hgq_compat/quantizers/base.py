@@ -162,12 +162,12 @@ class BaseQuantizer:
         return 0.0
 
     def _ste(self, x: Any, xq: Any, qnoise_factor: float, use_ste: bool) -> Any:
-        """QKeras' output mixing: exact ``xq`` when qnoise_factor is 1 and use_ste."""
-        if use_ste:
-            if qnoise_factor == 1.0:
-                return ops.stop_gradient(xq) + (x - ops.stop_gradient(x))
-            return x + ops.stop_gradient(qnoise_factor * (xq - x))
-        return (1.0 - qnoise_factor) * x + ops.stop_gradient(qnoise_factor * xq)
+        """QKeras' output mixing, literally (`functions.qkeras_output`): ``x + sg(xq - x)`` is ``xq``
+        exactly while |x| < 2**24 quantization steps, NaN for +-inf, and, as in QKeras, loses
+        ``xq`` to float32 cancellation beyond (migration guide, 'Errors and bad input')."""
+        from .functions import qkeras_output
+
+        return qkeras_output(x, xq, qnoise_factor, use_ste)
 
     @classmethod
     def from_config(cls, config: dict) -> "BaseQuantizer":

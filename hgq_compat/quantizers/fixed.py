@@ -98,6 +98,8 @@ class quantized_bits(BaseQuantizer):  # noqa: N801 (QKeras name)
             self.scale = 1.0 if self.alpha is None else self.alpha
             if not self._is_unit_alpha():
                 xq = xq * ops.cast(self.alpha, "float32")
+            p = x * float(2.0 ** self._unsigned_bits) / float(2.0 ** self.integer)
+            xq = F.nan_where_overflow(xq, p)
         else:
             xq = ops.sign(x)
             xq = xq + (1.0 - ops.abs(xq))
@@ -220,8 +222,9 @@ class quantized_relu(BaseQuantizer):  # noqa: N801 (QKeras name)
         x = ops.cast(x, "float32")
         if self._is_plain() and not (self.use_stochastic_rounding and training):
             spec = self.to_spec()
-            return fixed_point.quantize(x, 0, spec.integer, spec.fractional, "RND_CONV", "SAT", ste="clip",
-                                        training=training, surrogate=False)
+            xq = fixed_point.quantize(x, 0, spec.integer, spec.fractional, "RND_CONV", "SAT", ste="clip",
+                                      training=training, surrogate=False)
+            return F.nan_where_overflow(xq, x * float(2.0 ** self.bits) / float(2.0 ** self.integer))
         return self._quantize_qkeras(x, training)
 
     def _quantize_qkeras(self, x: Any, training: bool) -> Any:

@@ -85,5 +85,5 @@ def test_po2_extremes_are_fast():
     t0 = time.perf_counter()
     q = hq.quantized_po2(32)
     assert q.max() == float("inf") and q.min() == -float("inf")
+    assert time.perf_counter() - t0 < 0.5  # no 2**(2**30) integer
     np.testing.assert_array_equal(np.asarray(q(np.asarray([0.3, -5.0], np.float32))), [0.25, -4.0])
-    assert time.perf_counter() - t0 < 2.0
