@@ -52,6 +52,23 @@ def refusal_reason(class_name: str, config: dict) -> str | None:
     return None
 
 
+MAX_CONFIG_DEPTH = 100
+"""Deepest nesting of dicts and lists accepted in a model config (Keras writes about 15)."""
+
+
+def config_depth(config: Any, limit: int = MAX_CONFIG_DEPTH) -> int:
+    """Nesting depth of dicts and lists in ``config``, counted iteratively up to ``limit + 1``."""
+    deepest, stack = 0, [(config, 1)]
+    while stack:
+        obj, depth = stack.pop()
+        if isinstance(obj, (dict, list)):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            stack.extend((v, depth + 1) for v in (obj.values() if isinstance(obj, dict) else obj))
+    return deepest
+
+
 def find_unsafe(config: Any) -> UnsafeLayer | None:
     """The first refused layer anywhere in a model config (nested models included), or None.
 
@@ -106,5 +123,5 @@ def safe_mode_scope() -> Iterator[None]:
         yield
 
 
-__all__ = ["CODE_LAYERS", "LOOKUP_LAYERS", "SAVEDMODEL_LAYERS", "UnsafeLayer", "UnsafeModelError", "check_config",
+__all__ = ["MAX_CONFIG_DEPTH", "config_depth", "CODE_LAYERS", "LOOKUP_LAYERS", "SAVEDMODEL_LAYERS", "UnsafeLayer", "UnsafeModelError", "check_config",
            "find_unsafe", "refusal_reason", "safe_mode_scope"]

@@ -19,7 +19,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from .._safety import SAVEDMODEL_LAYERS, find_unsafe, refusal_reason, safe_mode_scope
+from .._safety import (MAX_CONFIG_DEPTH, SAVEDMODEL_LAYERS, config_depth, find_unsafe, refusal_reason,
+                       safe_mode_scope)
 from .dialects import (CODE_LAYERS, MODEL_CLASSES, QKERAS_LAYERS, Context, batch_shape_of, inbound_calls,
                        input_layer_args, normalize_dtype, normalize_layer_config, quantizer_text, strip_metadata,
                        tensor_refs)
@@ -113,9 +114,10 @@ class _Builder:
             fallback = self._qkeras_mode_fallback(cls, kwargs, exc, is_q, name, class_name)
             if fallback is not None:
                 return fallback
-            if isinstance(exc, NotImplementedError):
-                raise ctx.not_implemented(f"{exc}") from exc
-            raise ctx.error(f"cannot rebuild the layer ({type(exc).__name__}: {exc})") from exc
+            cause = _root_cause(exc)  # Keras wraps the layer's own error in a TypeError quoting the config
+            if isinstance(exc, NotImplementedError) or isinstance(cause, NotImplementedError):
+                raise ctx.not_implemented(f"{str(cause)[:500]}") from exc
+            raise ctx.error(f"cannot rebuild the layer ({type(cause).__name__}: {str(cause)[:500]})") from exc
 
     def _qkeras_mode_fallback(self, cls: type, kwargs: dict, exc: Exception, is_q: bool, name: str,
                               class_name: str) -> keras.layers.Layer | None:
@@ -170,6 +172,7 @@ class _Builder:
         layers = [self.make_layer(lc) for lc in rest]
         x = inp = keras.Input(**input_args)
         for lc, layer in zip(rest, layers):
+            _check_size(layer, [x], self.ctx(layer.name, lc.get("class_name")))
             try:
                 x = layer(x)
             except LegacyConversionError:
@@ -241,6 +244,7 @@ class _Builder:
                     if any(t is None for t in tensors):
                         break
                     args = tensors if (multi or len(tensors) > 1) else tensors[0]
+                    _check_size(layers[lname], tensors, ctx)
                     try:
                         out = layers[lname](args, **kwargs)
                     except LegacyConversionError:
@@ -266,6 +270,55 @@ class _Builder:
         if not ins or not outs or any(t is None for t in ins + outs):
             raise ctx.error("model inputs or outputs cannot be resolved")
         return keras.Model(ins[0] if len(ins) == 1 else ins, outs[0] if len(outs) == 1 else outs, name=name)
+
+
+MAX_DIM = 2 ** 24
+"""Largest tensor dimension accepted in a saved config."""
+
+MAX_LAYER_WEIGHTS = 2 ** 28
+"""Most weight elements one layer may create (1 GiB of float32); checked before it is built."""
+
+
+def _check_size(layer: keras.layers.Layer, inputs: list, ctx: Context) -> None:
+    """Refuse, before any weight is allocated, a layer whose input has a dimension above `MAX_DIM`
+    or whose kernel (units / filters / depth multiplier x kernel size x input channels) would hold
+    more than `MAX_LAYER_WEIGHTS` elements: the config is corrupt or hostile."""
+    if isinstance(layer, keras.Model):
+        return
+    channels = 1
+    for t in inputs:
+        dims = [d for d in tuple(getattr(t, "shape", ()) or ())[1:] if d is not None]
+        if any(int(d) > MAX_DIM for d in dims):
+            raise ctx.error(f"input shape {tuple(t.shape)} has a dimension above {MAX_DIM:,}: the config is "
+                            "corrupt or hostile")
+        if dims:
+            channels = max(channels, int(dims[-1]))
+    width = 1
+    for attr in ("units", "filters", "depth_multiplier", "output_dim"):
+        value = getattr(layer, attr, None)
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            if value > MAX_DIM:
+                raise ctx.error(f"{attr}={value:,} is above {MAX_DIM:,}: the config is corrupt or hostile")
+            width = max(width, int(value))
+    kernel = getattr(layer, "kernel_size", None)
+    area = int(np.prod([int(k) for k in kernel])) if isinstance(kernel, (tuple, list)) and kernel else 1
+    if area > MAX_DIM:
+        raise ctx.error(f"kernel_size={tuple(kernel)} is above {MAX_DIM:,} elements: the config is corrupt or hostile")
+    n = area * channels * width
+    if n > MAX_LAYER_WEIGHTS:
+        raise ctx.error(f"would create a kernel of {n:,} weights (more than {MAX_LAYER_WEIGHTS:,}): the config "
+                        "is corrupt or hostile")
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception of ``exc``'s cause/context chain (cycles stop the walk)."""
+    seen = {id(exc)}
+    while True:
+        nxt = exc.__cause__ or exc.__context__
+        if nxt is None or id(nxt) in seen:
+            return exc
+        seen.add(id(nxt))
+        exc = nxt
 
 
 def _looks_like_quantizer(value: Any) -> bool:
@@ -490,7 +543,11 @@ def layer_report(model: keras.Model, qkeras_quantizers: dict[str, str]) -> list[
 # ---------------------------------------------------------------------------- public API
 
 def _refuse_unsafe(config: Any, path: str | None) -> None:
-    """LegacyConversionError naming the layer that would read a file or run code (`hgq_compat._safety`)."""
+    """LegacyConversionError naming the layer that would read a file or run code (`hgq_compat._safety`),
+    or for a config nested deeper than any Keras writes."""
+    if config_depth(config) > MAX_CONFIG_DEPTH:
+        raise LegacyConversionError(path, f"the model config is nested more than {MAX_CONFIG_DEPTH} levels deep; "
+                                          "Keras writes about 15: the file is corrupt or hostile")
     unsafe = find_unsafe(config)
     if unsafe is not None:
         raise LegacyConversionError(path, unsafe.why, layer=unsafe.layer, class_name=unsafe.class_name)
@@ -516,8 +573,7 @@ def convert(path: Any, weights: Any = None, hgq: bool = False, custom_objects: d
             **quantization: Any) -> ConversionResult:
     """`convert_qkeras_model` returning the model, the source and the per-layer report."""
     path = os.fspath(path)
-    source = read_source(path, weights)
-    _refuse_unsafe(source.config, path)  # before anything else is read or built
+    source = read_source(path, weights, check_config=lambda config: _refuse_unsafe(config, path))
     if source.weights is None:
         raise LegacyConversionError(path, "the model config comes without weights; pass the weights file "
                                           "(e.g. convert_qkeras_model('model.json', 'model_weights.h5'))")

@@ -203,6 +203,9 @@ def _construct(name: str, args: tuple, kwargs: dict, source: str) -> BaseQuantiz
         raise ValueError(f"{name} got unknown keyword(s) {_show(unknown)} in {source}; accepted keywords: {params}")
     if len(args) > len(params):
         raise ValueError(f"{name} takes at most {len(params)} arguments ({params}), got {len(args)} in {source}")
+    twice = [p for p in params[:len(args)] if p in kwargs]
+    if twice:
+        raise ValueError(f"{name} got {twice[0]!r} both as a positional and as a keyword argument in {source}")
     return cls(*args, **kwargs)
 
 
