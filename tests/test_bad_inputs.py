@@ -41,12 +41,13 @@ class OpenWatch:
                 self.fd = -1
 
     def opened(self) -> bool:
+        """True if the file was opened or read since the last call (events are consumed)."""
         try:
             data = os.read(self.fd, 65536)
         except BlockingIOError:
             return False
-        masks = [struct.unpack_from("iIII", data, off)[1] for off in range(0, len(data), 16)][:1]
-        return bool(data) and any(m & (IN_OPEN | IN_ACCESS) for m in masks)
+        masks = [struct.unpack_from("iIII", data, off)[1] for off in range(0, len(data), 16)]  # no names: 16 B
+        return any(m & (IN_OPEN | IN_ACCESS) for m in masks)
 
     def close(self) -> None:
         if self.fd >= 0:

@@ -189,7 +189,7 @@ def run_convert(args: Any, stdout: Any = None, stderr: Any = None) -> int:
         print(f"hgq-compat convert: error: {args.input}: {exc}", file=stderr)
         return 1
     except Exception as exc:  # anything unexpected: still name the file, still no output
-        print(f"hgq-compat convert: error: {args.input}: {type(exc).__name__}: {exc}", file=stderr)
+        print(f"hgq-compat convert: error: {args.input}: {type(exc).__name__}: {str(exc)[:1000]}", file=stderr)
         return 1
 
 

@@ -27,10 +27,18 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
 
 
+MAX_MESSAGE = 1000
+"""Longest explanation an error message carries (characters): a hostile file is never echoed whole."""
+
+
 class LegacyConversionError(ValueError):
     """A saved model that cannot be converted; the message names the file and, where known, the layer."""
 
     def __init__(self, path: str | None, why: str, layer: str | None = None, class_name: str | None = None):
+        if len(why) > MAX_MESSAGE:
+            why = why[:MAX_MESSAGE - 3] + "..."
+        if layer is not None and len(layer) > 200:
+            layer = layer[:197] + "..."
         self.path = path
         self.layer = layer
         self.class_name = class_name

@@ -158,6 +158,8 @@ def main() -> None:
     case("layers_not_a_list", ["layers_not_a_list.json"], ["layers_not_a_list.json"], "wrong type")
     write_json("units_string.json", sequential(dense("d1", units="many")))
     case("units_string", ["units_string.json"], ["layer 'd1' (Dense)"], "wrong type")
+    write_json("huge_name.json", sequential(dense("n" * 100_000, units="many")))
+    case("huge_name", ["huge_name.json"], ["layer 'nnnnnnnn", "(Dense)"], "a 100,000-character name is not echoed")
     write_json("bad_quantizer_syntax.json", mlp_with(
         lambda layers: layers[1]["config"].update(activation="quantized_bits(4,0,$)")))
     case("bad_quantizer_syntax", ["bad_quantizer_syntax.json",
