@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from typing import Sequence
+import threading
+from typing import Iterator, Sequence
 
 from . import __version__
 
@@ -23,9 +26,6 @@ def _demo(args: argparse.Namespace) -> int:
     except DemoError as exc:
         print(f"hgq-compat demo: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"\nhgq-compat demo: interrupted; {args.out} was left as it was", file=sys.stderr)
-        return 130
     return 0 if summary["exact"] in (True, None) else 1
 
 
@@ -33,12 +33,16 @@ def _synth(args: argparse.Namespace) -> int:
     """Write the hls4ml project, compile the C simulation, compare it with Keras, print the table."""
     from hls4ml_plugin.synth import SynthError, load_model, synthesize
 
-    from .legacy.command import CommandError, load_check_data
+    from .legacy.command import CommandError, check_data_problem, load_check_data
     from .legacy.reader import LegacyConversionError
 
     try:
         x = load_check_data(args.check_data)[0] if args.check_data else None
         model = load_model(args.model)
+        if x is not None and len(model.inputs) == 1:
+            problem = check_data_problem(x, tuple(model.inputs[0].shape[1:]))
+            if problem is not None:
+                raise CommandError(f"{args.check_data}: check data {problem}")
         report = synthesize(model, args.output, backend=args.backend, io_type=args.io_type, check_data=x,
                             n_random=args.n_random, force=args.force, input_precision=args.input_precision,
                             allow_inexact=args.allow_inexact, fold_batchnorm=args.fold_bn)
@@ -157,14 +161,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """Raised by the SIGTERM handler, so that a terminated command unwinds like an interrupted one:
+    temporary files and folders are removed and outputs are left as they were."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM raises `Terminated` inside (main thread only; elsewhere signals cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; exit status 0 (success), 1 (error, mismatch), 2 (bad arguments), 130
+    (SIGINT) or 143 (SIGTERM). An interrupted command prints one line and leaves no output."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the tables
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    return int(args.func(args) or 0)
+    target = getattr(args, "output", None) or getattr(args, "out", None)
+    left = f"; {target} was left as it was" if target else ""
+    try:
+        with _sigterm_unwinds():
+            return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print(f"\nhgq-compat {args.command}: interrupted{left}", file=sys.stderr)
+        return 130
+    except Terminated:
+        print(f"\nhgq-compat {args.command}: terminated{left}", file=sys.stderr)
+        return 143
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """A grammar for QKeras quantizer strings such as ``quantized_bits(4,0,1,alpha='auto_po2')``.
 
-The text is tokenized and parsed; nothing is evaluated. Grammar::
+The text is tokenized and parsed; nothing is evaluated. Texts longer than `MAX_LENGTH`
+characters or nested deeper than `MAX_DEPTH` calls/lists are refused, and error messages
+quote at most `CONTEXT` characters around the failing position. Grammar::
 
     call   := NAME [ '(' [ arg { ',' arg } [','] ] ')' ]
     arg    := NAME '=' value | value
@@ -25,6 +27,25 @@ _TOKEN = re.compile(
 )
 
 
+MAX_LENGTH = 4096
+"""Longest quantizer string accepted (characters); real ones are under 100."""
+
+MAX_DEPTH = 16
+"""Deepest nesting of calls and lists accepted."""
+
+CONTEXT = 80
+"""Most characters of the input quoted in an error message."""
+
+
+def snippet(text: str, pos: int = 0, width: int = CONTEXT) -> str:
+    """``repr`` of at most ``width`` characters of ``text`` around ``pos`` ('...' marks cuts)."""
+    if len(text) <= width:
+        return repr(text)
+    start = max(0, min(pos - width // 2, len(text) - width))
+    part = text[start:start + width]
+    return ("..." if start > 0 else "") + repr(part) + ("..." if start + width < len(text) else "")
+
+
 @dataclasses.dataclass(frozen=True)
 class Call:
     """A parsed ``name(args, key=value)`` expression."""
@@ -37,20 +58,30 @@ class Call:
 class _Parser:
     def __init__(self, text: str):
         self.text = text
+        self.depth = 0
         self.tokens: list[tuple[str, str, int]] = []
         pos = 0
         stripped = text.rstrip()
         while pos < len(stripped):
             m = _TOKEN.match(stripped, pos)
             if not m or m.end() == pos:
-                self.fail(f"unexpected character {stripped[pos:].lstrip()[:1]!r} at position {pos}")
+                bad = pos + len(stripped[pos:]) - len(stripped[pos:].lstrip())
+                self.fail(f"unexpected character {stripped[bad:bad + 1]!r}", bad)
             kind = m.lastgroup
             self.tokens.append((kind, m.group(kind), m.start(kind)))
             pos = m.end()
         self.i = 0
 
-    def fail(self, why: str) -> None:
-        raise ValueError(f"cannot parse quantizer string {self.text!r}: {why}")
+    def fail(self, why: str, pos: int | None = None) -> None:
+        if pos is None:
+            tok = self.peek()
+            pos = tok[2] if tok is not None else len(self.text)
+        raise ValueError(f"cannot parse quantizer string {snippet(self.text, pos)}: {why} at position {pos}")
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            self.fail(f"nested deeper than {MAX_DEPTH} levels")
 
     def peek(self) -> tuple[str, str, int] | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -58,13 +89,14 @@ class _Parser:
     def take(self, value: str | None = None, kind: str | None = None) -> tuple[str, str, int]:
         tok = self.peek()
         if tok is None:
-            self.fail(f"unexpected end, expected {value or kind}")
+            self.fail(f"unexpected end, expected {repr(value) if value else kind}")
         if (value is not None and tok[1] != value) or (kind is not None and tok[0] != kind):
-            self.fail(f"expected {value or kind} at position {tok[2]}, found {tok[1]!r}")
+            self.fail(f"expected {repr(value) if value else kind}, found {tok[1][:20]!r}")
         self.i += 1
         return tok
 
     def call(self) -> Call:
+        self.enter()
         name = self.take(kind="name")[1]
         args: list = []
         kwargs: dict = {}
@@ -86,9 +118,9 @@ class _Parser:
                 if self.peek() is not None and self.peek()[1] == ",":
                     self.take(",")
                 elif self.peek() is None or self.peek()[1] != ")":
-                    tok = self.peek()
-                    self.fail(f"expected ',' or ')' at position {tok[2] if tok else len(self.text)}")
+                    self.fail("expected ',' or ')'")
             self.take(")")
+        self.depth -= 1
         return Call(name, tuple(args), kwargs)
 
     def value(self) -> Any:
@@ -97,6 +129,8 @@ class _Parser:
             self.fail("unexpected end, expected a value")
         kind, text, _ = tok
         if kind == "number":
+            if len(text) > 40:
+                self.fail(f"number of {len(text)} characters is too long")
             self.i += 1
             return float(text) if any(c in text for c in ".eE") else int(text)
         if kind == "string":
@@ -109,23 +143,33 @@ class _Parser:
             return self.call()
         if text in ("[", "("):
             close = "]" if text == "[" else ")"
+            self.enter()
             self.take(text)
             items = []
             while self.peek() is not None and self.peek()[1] != close:
                 items.append(self.value())
                 if self.peek() is not None and self.peek()[1] == ",":
                     self.take(",")
+                elif self.peek() is not None and self.peek()[1] != close:
+                    self.fail(f"expected ',' or {close!r}")
             self.take(close)
+            self.depth -= 1
             return items
-        self.fail(f"unexpected {text!r} at position {tok[2]}")
+        self.fail(f"unexpected {text!r}")
 
 
 def parse_quantizer_string(text: str) -> Call:
-    """Parse ``text`` into a `Call`; raises ValueError naming the text on bad syntax."""
-    if not isinstance(text, str) or not text.strip():
+    """Parse ``text`` into a `Call`; raises ValueError quoting (part of) the text and the position
+    on bad syntax, on more than `MAX_LENGTH` characters and on nesting deeper than `MAX_DEPTH`."""
+    if not isinstance(text, str):
+        raise ValueError(f"cannot parse quantizer string: expected a str, got {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise ValueError(f"cannot parse quantizer string {snippet(text)}: {len(text)} characters, more than the "
+                         f"{MAX_LENGTH} accepted")
+    if not text.strip():
         raise ValueError(f"cannot parse quantizer string {text!r}: empty")
     p = _Parser(text.strip())
     result = p.call()
     if p.peek() is not None:
-        p.fail(f"unexpected {p.peek()[1]!r} at position {p.peek()[2]} after the closing parenthesis")
+        p.fail(f"unexpected {p.peek()[1][:20]!r} after the closing parenthesis")
     return result

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from ._safety import check_config, safe_mode_scope
 from .bn_folding_utils import convert_to_folded_model  # noqa: F401 (QKeras' qkeras.utils name)
 from .layers.base import QuantizedLayerMixin
 from .quantizers import QUANTIZERS, get_quantizer
@@ -78,7 +79,9 @@ def quantized_model_from_json(json_string: str, custom_objects: dict | None = No
 
         model, _ = build_from_config(config, hgq=hgq, custom_objects=custom_objects)
         return model
-    return keras.models.model_from_json(json_string, custom_objects=_custom_objects(custom_objects))
+    check_config(config)
+    with safe_mode_scope():
+        return keras.models.model_from_json(json_string, custom_objects=_custom_objects(custom_objects))
 
 
 def load_qmodel(filepath: Any, custom_objects: dict | None = None, compile: bool = True, hgq: bool = False) -> keras.Model:
@@ -94,6 +97,7 @@ def load_qmodel(filepath: Any, custom_objects: dict | None = None, compile: bool
 
     with open(path, "rb") as fh:
         head = fh.read(4)
+    config = None
     if head == ZIP_SIGNATURE:
         import zipfile
 
@@ -102,11 +106,20 @@ def load_qmodel(filepath: Any, custom_objects: dict | None = None, compile: bool
                 config = json.loads(zf.read("config.json"))
         except Exception:
             config = None
-        if config is None or not _is_legacy_config(config):
-            return keras.saving.load_model(path, custom_objects=_custom_objects(custom_objects), compile=compile)
+        if config is not None and _is_legacy_config(config):
+            config = None
     elif is_keras3_h5(path):
-        return keras.saving.load_model(path, custom_objects=_custom_objects(custom_objects), compile=compile)
-    return convert_qkeras_model(path, hgq=hgq, custom_objects=custom_objects)
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            raw = f.attrs.get("model_config")
+        config = json.loads(raw.decode() if isinstance(raw, bytes) else raw) if raw is not None else {}
+    if config is None:
+        return convert_qkeras_model(path, hgq=hgq, custom_objects=custom_objects)
+    check_config(config, path)  # Keras 3 file: Keras loads it, in safe mode
+    with safe_mode_scope():
+        return keras.saving.load_model(path, custom_objects=_custom_objects(custom_objects), compile=compile,
+                                       safe_mode=True)
 
 
 def is_keras3_h5(path: str) -> bool:

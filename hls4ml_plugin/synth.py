@@ -178,23 +178,29 @@ def load_model(path: str | os.PathLike) -> Any:
     path = str(path)
     if not os.path.exists(path):
         raise SynthError(f"{path}: model file does not exist")
-    if path.endswith(".keras"):
-        import keras
+    from hgq_compat._safety import UnsafeModelError
+    from hgq_compat.legacy import LegacyConversionError
 
-        import hgq_compat  # noqa: F401  (registers the layers for deserialization)
+    try:
+        if path.endswith(".keras"):
+            from hgq_compat.utils import load_qmodel
 
-        try:
-            return keras.saving.load_model(path, compile=False)
-        except Exception as exc:
-            raise SynthError(f"{path}: cannot load the Keras model ({type(exc).__name__}: {exc})") from exc
-    if path.endswith((".h5", ".hdf5", ".json")):
-        from hgq_compat.utils import load_qmodel
+            try:
+                return load_qmodel(path, compile=False)  # Keras 3 archives load in safe mode, qkeras-v3 converts
+            except (UnsafeModelError, LegacyConversionError, NotImplementedError):
+                raise
+            except Exception as exc:
+                raise SynthError(f"{path}: cannot load the Keras model ({type(exc).__name__}: {exc})") from exc
+        if path.endswith((".h5", ".hdf5")):
+            from hgq_compat.utils import load_qmodel
 
+            return load_qmodel(path, compile=False)  # Keras 3 .h5 loads as is, QKeras .h5 is converted
         if path.endswith(".json"):
             from hgq_compat import convert_qkeras_model
 
             return convert_qkeras_model(path)
-        return load_qmodel(path, compile=False)  # Keras 3 .h5 loads as is, QKeras .h5 is converted
+    except UnsafeModelError as exc:
+        raise SynthError(str(exc)) from exc
     raise SynthError(f"{path}: unsupported model file; accepted: .keras (hgq_compat or Keras 3), "
                      ".h5/.hdf5/.json (QKeras, converted first)")
 
@@ -207,20 +213,35 @@ def _record_location(tmp: Path, output_dir: Path) -> None:
         config.write_text(re.sub(r"(?m)^OutputDir:.*$", f"OutputDir: {output_dir}", text))
 
 
+def node_owners(layer_names: list[str], node_names: list[str]) -> dict[str, list[str]]:
+    """hls4ml node names by the Keras layer they come from: the layer of the same name, else the
+    layer whose name plus '_' is the longest prefix of the node's ('dense_1_quantizer' belongs to
+    'dense_1', not to 'dense'). Nodes in graph order."""
+    known = set(layer_names)
+    owners: dict[str, list[str]] = {}
+    for node in node_names:
+        owner = node if node in known else max(
+            (name for name in layer_names if node.startswith(f"{name}_")), key=len, default=None)
+        if owner is not None:
+            owners.setdefault(owner, []).append(node)
+    return owners
+
+
 def _layer_rows(model: Any, hls_model: Any) -> list[LayerRow]:
     from hgq_compat.training.model import layer_ebops
 
     from .ir import FixedPointQuantizer
 
     ebops = layer_ebops(model)
-    nodes = {node.name: node for node in hls_model.graph.values()}
     rows = []
     import keras
 
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        if layer.__class__.__name__ == "InputLayer" or isinstance(layer, keras.Model):
-            continue
-        mine = [n for name, n in nodes.items() if name == layer.name or name.startswith(f"{layer.name}_")]
+    layers = [layer for layer in model._flatten_layers(include_self=False, recursive=True)
+              if layer.__class__.__name__ != "InputLayer" and not isinstance(layer, keras.Model)]
+    owned = node_owners([layer.name for layer in layers], [node.name for node in hls_model.graph.values()])
+    nodes = {node.name: node for node in hls_model.graph.values()}
+    for layer in layers:
+        mine = [nodes[name] for name in owned.get(layer.name, [])]
         quantizer = getattr(layer, "output_quantizer", None)
         if not mine and quantizer is None and layer.name not in ebops:
             continue
@@ -316,10 +337,17 @@ def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis"
     if len(model.inputs) != 1:
         raise NotImplementedError(f"model {model.name!r} has {len(model.inputs)} inputs; synth supports one input")
     in_shape = tuple(model.inputs[0].shape[1:])
+    from hgq_compat.legacy.converter import nonfinite_weights
+
+    nonfinite = nonfinite_weights(model)
+    for line in nonfinite:
+        warnings.warn(f"model {model.name!r}: {line}", stacklevel=2)
     if check_data is not None:
-        x = np.ascontiguousarray(np.asarray(check_data, dtype=np.float32))
-        if x.shape[1:] != in_shape:
-            raise SynthError(f"check data has shape {x.shape}, the model expects (n, {', '.join(map(str, in_shape))})")
+        from hgq_compat.legacy.command import check_data_problem
+
+        problem = check_data_problem(check_data, in_shape)
+        if problem is not None:
+            raise SynthError(f"check data {problem}")
     with atomic_dir(output_dir) as tmp_name:
         tmp = Path(tmp_name)
         with warnings.catch_warnings(record=True) as caught:
@@ -339,6 +367,8 @@ def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis"
 
         notes = sorted({str(w.message) for w in caught if not issubclass(w.category, InputQuantizedWarning)
                         and ("bit for bit" in str(w.message) or "exact" in str(w.message))})
+        notes += [f"{line}: fixed point has no NaN/inf, so the C simulation cannot equal Keras where they are used"
+                  for line in nonfinite]
         y_keras = np.asarray(reference.predict(x, verbose=0, batch_size=4096))
         y_hls = np.asarray(hls_model.predict(x)).reshape(y_keras.shape)
         mismatches = int(np.sum(y_keras != y_hls))

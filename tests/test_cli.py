@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 import hgq_compat
 from hgq_compat.cli import main
 
@@ -46,3 +48,31 @@ def test_synth_help_names_the_folding_and_inexact_options():
     text = " ".join(out.split())
     assert "--fold-bn" in text and "convert_to_folded_model" in text
     assert "--allow-inexact" in text and "INEXACT" in text and "measured max abs difference" in text
+
+
+def _interrupt(exc):
+    def raiser(*args, **kwargs):
+        raise exc
+    return raiser
+
+
+@pytest.mark.parametrize("command,patch", [
+    (["demo", "--out", "{tmp}/report"], ("hgq_compat.demo", "run_demo")),
+    (["synth", "{tmp}/m.keras", "-o", "{tmp}/project"], ("hls4ml_plugin.synth", "load_model")),
+])
+@pytest.mark.parametrize("signal_name,rc,word", [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated")])
+def test_every_command_interrupted_prints_one_line(tmp_path, monkeypatch, capsys, command, patch, signal_name, rc,
+                                                   word):
+    import importlib
+
+    from hgq_compat.cli import Terminated
+
+    exc = KeyboardInterrupt() if signal_name == "SIGINT" else Terminated(15)
+    monkeypatch.setattr(importlib.import_module(patch[0]), patch[1], _interrupt(exc))
+    args = [a.format(tmp=tmp_path) for a in command]
+    (tmp_path / "m.keras").write_bytes(b"PK")
+    assert main(args) == rc
+    lines = capsys.readouterr().err.strip().splitlines()
+    target = args[args.index("--out" if "--out" in args else "-o") + 1]
+    assert lines == [f"hgq-compat {command[0]}: {word}; {target} was left as it was"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras"]

@@ -89,13 +89,20 @@ class FixedPointQuantizer(keras.layers.Layer):
             self._update_range(x)
         seed = self.seed_generator if self.seed_generator is not None else None
         relu = self.spec.prefn == "relu"  # fused into the quantizer (free for unsigned saturating ones)
+        x_in = x
         if not relu:
             x = self._prefn(x)
-        return fixed_point.quantize(
+        y = fixed_point.quantize(
             x, self.spec.keep_negative, self.integer_bits(), self.f,
             round_mode=self.spec.round_mode, overflow=self.spec.overflow, ste=self.spec.ste,
             training=bool(training), seed=seed, surrogate=self.spec.trainable, relu=relu,
         )
+        if self.spec.prefn in (None, "relu"):
+            # +-inf gives NaN, as the QKeras quantizers do (their x + (xq - x) is inf - inf); the
+            # bounded pre-functions (hard sigmoid / tanh) saturate there, in QKeras too. 0 * x is
+            # 0 for finite x (no gradient, y unchanged) and NaN for +-inf and NaN: cheaper than a where.
+            y = y + 0.0 * ops.cast(x_in, y.dtype)
+        return y
 
     def _prefn(self, x: Any) -> Any:
         """The spec's element-wise pre-function, with QKeras' float32 arithmetic:

@@ -2,19 +2,21 @@
 
 Prints one table row per layer (QKeras quantizers, the hgq_compat quantizers they became,
 bits, parameters), optionally a verification line, and writes the model atomically: a
-temporary file in the target directory renamed over ``OUT``. On any error: a message naming
-the file and the layer on stderr, exit status 1, and no output file.
+temporary file in the target directory renamed over ``OUT`` (an existing ``OUT`` only with
+``--force``). On any error: a message naming the file and the layer on stderr, exit status 1,
+and no output file; interrupted (SIGINT, SIGTERM): one line, exit status 130 / 143, no output.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import tempfile
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
 
+from .._atomic import atomic_path
 from .reader import LegacyConversionError
 
 
@@ -22,10 +24,14 @@ class CommandError(Exception):
     pass
 
 
-def _check_output(path: str) -> str:
+def _check_output(path: str, force: bool = False) -> str:
     out = os.path.abspath(path)
     if not out.endswith(".keras"):
         raise CommandError(f"{path}: the output must be a Keras 3 archive ending in '.keras'")
+    if os.path.isdir(out):
+        raise CommandError(f"{path}: exists and is a folder, not a file")
+    if os.path.lexists(out) and not force:
+        raise CommandError(f"{path}: exists; pass --force to replace it")
     directory = os.path.dirname(out)
     if not os.path.isdir(directory):
         raise CommandError(f"{path}: the output directory {directory} does not exist")
@@ -34,8 +40,36 @@ def _check_output(path: str) -> str:
     return out
 
 
+def check_data_problem(x: Any, input_shape: Sequence[Any] | None = None) -> str | None:
+    """Why ``x`` cannot be a model's inputs (empty, not numbers, wrong shape), or None.
+
+    ``input_shape``: the model's input shape without the batch axis (None entries match anything)."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        return f"holds {x.dtype} values (dtype kind {x.dtype.kind!r}); expected numbers (float or int)"
+    if x.ndim == 0 or x.shape[0] == 0:
+        return f"holds no inputs (shape {x.shape}); expected an array of shape (n, ...) with n >= 1"
+    if input_shape is not None:
+        want = tuple(input_shape)
+        if len(x.shape) - 1 != len(want) or any(w is not None and w != s for w, s in zip(want, x.shape[1:])):
+            dims = ", ".join("?" if w is None else str(w) for w in want)
+            return f"has shape {x.shape} but the model expects inputs of shape (n, {dims})"
+    return None
+
+
 def load_check_data(path: str) -> tuple[Any, Any]:
-    """(inputs, reference outputs or None) from a ``.npy`` or ``.npz`` file."""
+    """(inputs, reference outputs or None) from a ``.npy`` or ``.npz`` file; CommandError naming
+    the file if it holds no inputs or no numbers."""
+    x, y = _load_check_arrays(path)
+    problem = check_data_problem(x)
+    if problem is None and y is not None and np.asarray(y).dtype.kind not in "biuf":
+        problem = f"reference outputs hold {np.asarray(y).dtype} values; expected numbers"
+    if problem is not None:
+        raise CommandError(f"{path}: check data {problem}")
+    return x, y
+
+
+def _load_check_arrays(path: str) -> tuple[Any, Any]:
     if not os.path.exists(path):
         raise CommandError(f"{path}: check data file does not exist")
     try:
@@ -84,12 +118,40 @@ def format_table(rows: list) -> str:
     return "\n".join(out)
 
 
+def _verify(model: Any, tmp: str, check: tuple, args: Any, out: str, stdout: Any) -> None:
+    """Print the verification line; CommandError if the model does not reproduce the check data."""
+    x, ref = check
+    if len(model.inputs) == 1:
+        problem = check_data_problem(x, tuple(model.inputs[0].shape[1:]))
+        if problem is not None:
+            raise CommandError(f"{args.check_data}: check data {problem}")
+    y = model.predict(x, verbose=0)
+    if ref is not None:
+        maxdiff, frac, n = compare(y, ref)
+        status = "OK" if np.allclose(np.concatenate([v.ravel() for v in _as_list(y)]),
+                                     np.concatenate([v.ravel() for v in _as_list(ref)]),
+                                     rtol=1e-5, atol=1e-6) else "MISMATCH"
+        print(f"verify {status}: {n} outputs vs reference outputs in {args.check_data}: "
+              f"max |diff| = {maxdiff:.3g}, exact match {frac:.2%}", file=stdout)
+    else:
+        import keras
+
+        again = keras.saving.load_model(tmp, compile=False)
+        y2 = again.predict(x, verbose=0)
+        maxdiff, frac, n = compare(y2, y)
+        status = "OK" if maxdiff == 0 else "MISMATCH"
+        print(f"verify {status}: {n} outputs of the saved {os.path.basename(out)} reloaded vs the "
+              f"converted model (no reference outputs in {args.check_data}): max |diff| = {maxdiff:.3g}, "
+              f"exact match {frac:.2%}", file=stdout)
+    if status != "OK":
+        raise CommandError(f"{args.input}: verification failed; {args.output} not written")
+
+
 def run_convert(args: Any, stdout: Any = None, stderr: Any = None) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    tmp = None
     try:
-        out = _check_output(args.output)
+        out = _check_output(args.output, getattr(args, "force", False))
         for p in (args.input, args.weights):
             if p is not None and os.path.abspath(p) == out:
                 raise CommandError(f"{args.output}: the output would overwrite the input {p}")
@@ -97,7 +159,15 @@ def run_convert(args: Any, stdout: Any = None, stderr: Any = None) -> int:
 
         from .converter import convert
 
-        result = convert(args.input, args.weights, hgq=args.hgq)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            result = convert(args.input, args.weights, hgq=args.hgq)
+        for w in caught:
+            if issubclass(w.category, UserWarning) and str(w.message).startswith(
+                    tuple(str(p) for p in (args.input, args.weights) if p)):
+                print(f"hgq-compat convert: warning: {w.message}", file=stderr)
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         model = result.model
         print(f"converted {args.input}" + (f" + {args.weights}" if args.weights else "")
               + f" ({result.source.kind}, Keras {result.source.keras_version or '?'})"
@@ -106,36 +176,10 @@ def run_convert(args: Any, stdout: Any = None, stderr: Any = None) -> int:
         total = sum(r.params for r in result.rows)
         print(f"total parameters: {total}", file=stdout)
 
-        fd, tmp = tempfile.mkstemp(prefix=".hgq-compat-", suffix=".keras", dir=os.path.dirname(out))
-        os.close(fd)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        model.save(tmp)
-        if check is not None:
-            x, ref = check
-            y = model.predict(x, verbose=0)
-            if ref is not None:
-                maxdiff, frac, n = compare(y, ref)
-                status = "OK" if np.allclose(np.concatenate([v.ravel() for v in _as_list(y)]),
-                                             np.concatenate([v.ravel() for v in _as_list(ref)]),
-                                             rtol=1e-5, atol=1e-6) else "MISMATCH"
-                print(f"verify {status}: {n} outputs vs reference outputs in {args.check_data}: "
-                      f"max |diff| = {maxdiff:.3g}, exact match {frac:.2%}", file=stdout)
-            else:
-                import keras
-
-                again = keras.saving.load_model(tmp, compile=False)
-                y2 = again.predict(x, verbose=0)
-                maxdiff, frac, n = compare(y2, y)
-                status = "OK" if maxdiff == 0 else "MISMATCH"
-                print(f"verify {status}: {n} outputs of the saved {os.path.basename(out)} reloaded vs the "
-                      f"converted model (no reference outputs in {args.check_data}): max |diff| = {maxdiff:.3g}, "
-                      f"exact match {frac:.2%}", file=stdout)
-            if status != "OK":
-                raise CommandError(f"{args.input}: verification failed; {args.output} not written")
-        os.replace(tmp, out)
-        tmp = None
+        with atomic_path(out) as tmp:  # renamed over OUT only after the verification passed
+            model.save(tmp)
+            if check is not None:
+                _verify(model, tmp, check, args, out, stdout)
         print(f"wrote {args.output}", file=stdout)
         return 0
     except (LegacyConversionError, CommandError) as exc:
@@ -145,11 +189,8 @@ def run_convert(args: Any, stdout: Any = None, stderr: Any = None) -> int:
         print(f"hgq-compat convert: error: {args.input}: {exc}", file=stderr)
         return 1
     except Exception as exc:  # anything unexpected: still name the file, still no output
-        print(f"hgq-compat convert: error: {args.input}: {type(exc).__name__}: {exc}", file=stderr)
+        print(f"hgq-compat convert: error: {args.input}: {type(exc).__name__}: {str(exc)[:1000]}", file=stderr)
         return 1
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def add_parser(sub: Any) -> None:
@@ -158,6 +199,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("input", metavar="IN", help="QKeras model: full-model .h5, model .json, or qkeras-v3 .keras")
     p.add_argument("weights", metavar="WEIGHTS", nargs="?", default=None, help="weights .h5 (for a .json model)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.keras", help="output Keras 3 archive")
+    p.add_argument("--force", action="store_true", help="replace OUT.keras if it exists")
     p.add_argument("--hgq", action="store_true", help="HGQ mode: trainable per-element bitwidths, initialised "
                                                       "so the outputs equal the plain conversion")
     p.add_argument("--check-data", metavar="X.npy|.npz", default=None,

@@ -19,6 +19,8 @@ from typing import Any
 import keras
 import numpy as np
 
+from .._safety import (MAX_CONFIG_DEPTH, SAVEDMODEL_LAYERS, config_depth, find_unsafe, refusal_reason,
+                       safe_mode_scope)
 from .dialects import (CODE_LAYERS, MODEL_CLASSES, QKERAS_LAYERS, Context, batch_shape_of, inbound_calls,
                        input_layer_args, normalize_dtype, normalize_layer_config, quantizer_text, strip_metadata,
                        tensor_refs)
@@ -48,10 +50,9 @@ class ConversionResult:
 # ---------------------------------------------------------------------------- class resolution
 
 def resolve_layer_class(class_name: str, ctx: Context, custom_objects: dict | None = None) -> type:
-    """The Keras 3 class for a saved class name; refuses Lambda layers and unknown classes."""
-    if class_name in CODE_LAYERS:
-        raise ctx.error(f"{class_name} layers are refused: loading one would run Python code stored in the "
-                        "file. Rebuild that part of the model in code and load the remaining weights")
+    """The Keras 3 class for a saved class name; refuses Lambda / TFSMLayer layers and unknown classes."""
+    if class_name in CODE_LAYERS or class_name in SAVEDMODEL_LAYERS:
+        raise ctx.error(refusal_reason(class_name, {}))
     if custom_objects and class_name in custom_objects:
         return custom_objects[class_name]
     import hgq_compat
@@ -113,9 +114,10 @@ class _Builder:
             fallback = self._qkeras_mode_fallback(cls, kwargs, exc, is_q, name, class_name)
             if fallback is not None:
                 return fallback
-            if isinstance(exc, NotImplementedError):
-                raise ctx.not_implemented(f"{exc}") from exc
-            raise ctx.error(f"cannot rebuild the layer ({type(exc).__name__}: {exc})") from exc
+            cause = _root_cause(exc)  # Keras wraps the layer's own error in a TypeError quoting the config
+            if isinstance(exc, NotImplementedError) or isinstance(cause, NotImplementedError):
+                raise ctx.not_implemented(f"{str(cause)[:500]}") from exc
+            raise ctx.error(f"cannot rebuild the layer ({type(cause).__name__}: {str(cause)[:500]})") from exc
 
     def _qkeras_mode_fallback(self, cls: type, kwargs: dict, exc: Exception, is_q: bool, name: str,
                               class_name: str) -> keras.layers.Layer | None:
@@ -170,6 +172,7 @@ class _Builder:
         layers = [self.make_layer(lc) for lc in rest]
         x = inp = keras.Input(**input_args)
         for lc, layer in zip(rest, layers):
+            _check_size(layer, [x], self.ctx(layer.name, lc.get("class_name")))
             try:
                 x = layer(x)
             except LegacyConversionError:
@@ -241,6 +244,7 @@ class _Builder:
                     if any(t is None for t in tensors):
                         break
                     args = tensors if (multi or len(tensors) > 1) else tensors[0]
+                    _check_size(layers[lname], tensors, ctx)
                     try:
                         out = layers[lname](args, **kwargs)
                     except LegacyConversionError:
@@ -266,6 +270,55 @@ class _Builder:
         if not ins or not outs or any(t is None for t in ins + outs):
             raise ctx.error("model inputs or outputs cannot be resolved")
         return keras.Model(ins[0] if len(ins) == 1 else ins, outs[0] if len(outs) == 1 else outs, name=name)
+
+
+MAX_DIM = 2 ** 24
+"""Largest tensor dimension accepted in a saved config."""
+
+MAX_LAYER_WEIGHTS = 2 ** 28
+"""Most weight elements one layer may create (1 GiB of float32); checked before it is built."""
+
+
+def _check_size(layer: keras.layers.Layer, inputs: list, ctx: Context) -> None:
+    """Refuse, before any weight is allocated, a layer whose input has a dimension above `MAX_DIM`
+    or whose kernel (units / filters / depth multiplier x kernel size x input channels) would hold
+    more than `MAX_LAYER_WEIGHTS` elements: the config is corrupt or hostile."""
+    if isinstance(layer, keras.Model):
+        return
+    channels = 1
+    for t in inputs:
+        dims = [d for d in tuple(getattr(t, "shape", ()) or ())[1:] if d is not None]
+        if any(int(d) > MAX_DIM for d in dims):
+            raise ctx.error(f"input shape {tuple(t.shape)} has a dimension above {MAX_DIM:,}: the config is "
+                            "corrupt or hostile")
+        if dims:
+            channels = max(channels, int(dims[-1]))
+    width = 1
+    for attr in ("units", "filters", "depth_multiplier", "output_dim"):
+        value = getattr(layer, attr, None)
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            if value > MAX_DIM:
+                raise ctx.error(f"{attr}={value:,} is above {MAX_DIM:,}: the config is corrupt or hostile")
+            width = max(width, int(value))
+    kernel = getattr(layer, "kernel_size", None)
+    area = int(np.prod([int(k) for k in kernel])) if isinstance(kernel, (tuple, list)) and kernel else 1
+    if area > MAX_DIM:
+        raise ctx.error(f"kernel_size={tuple(kernel)} is above {MAX_DIM:,} elements: the config is corrupt or hostile")
+    n = area * channels * width
+    if n > MAX_LAYER_WEIGHTS:
+        raise ctx.error(f"would create a kernel of {n:,} weights (more than {MAX_LAYER_WEIGHTS:,}): the config "
+                        "is corrupt or hostile")
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost exception of ``exc``'s cause/context chain (cycles stop the walk)."""
+    seen = {id(exc)}
+    while True:
+        nxt = exc.__cause__ or exc.__context__
+        if nxt is None or id(nxt) in seen:
+            return exc
+        seen.add(id(nxt))
+        exc = nxt
 
 
 def _looks_like_quantizer(value: Any) -> bool:
@@ -410,6 +463,22 @@ def load_legacy_weights(model: keras.Model, store: WeightStore, path: str | None
                                     layer=extra[0])
 
 
+def nonfinite_weights(model: keras.Model) -> list[str]:
+    """One line per layer holding NaN or inf weights ("layer 'fc1' (QDense): 3 NaN/inf values in
+    kernel"), nested models included; empty if every weight is finite."""
+    lines = []
+    for layer in _leaf_layers(model):
+        bad = []
+        for v in saved_variables(layer):
+            a = np.asarray(keras.ops.convert_to_numpy(v))
+            n = int(a.size - np.count_nonzero(np.isfinite(a))) if a.dtype.kind == "f" else 0
+            if n:
+                bad.append(f"{n} in {v.name}")
+        if bad:
+            lines.append(f"layer {layer.name!r} ({type(layer).__name__}): NaN/inf weight values ({', '.join(bad)})")
+    return lines
+
+
 def model_has_no_layer(model: keras.Model, name: str) -> bool:
     return all(layer.name != name for layer in model.layers)
 
@@ -473,17 +542,29 @@ def layer_report(model: keras.Model, qkeras_quantizers: dict[str, str]) -> list[
 
 # ---------------------------------------------------------------------------- public API
 
+def _refuse_unsafe(config: Any, path: str | None) -> None:
+    """LegacyConversionError naming the layer that would read a file or run code (`hgq_compat._safety`),
+    or for a config nested deeper than any Keras writes."""
+    if config_depth(config) > MAX_CONFIG_DEPTH:
+        raise LegacyConversionError(path, f"the model config is nested more than {MAX_CONFIG_DEPTH} levels deep; "
+                                          "Keras writes about 15: the file is corrupt or hostile")
+    unsafe = find_unsafe(config)
+    if unsafe is not None:
+        raise LegacyConversionError(path, unsafe.why, layer=unsafe.layer, class_name=unsafe.class_name)
+
+
 def build_from_config(config: Any, hgq: bool = False, custom_objects: dict | None = None, path: str | None = None,
                       **quantization: Any) -> tuple[keras.Model, dict[str, str]]:
     """A model (no weights loaded) from a legacy model config dict or JSON string."""
     from ..core.config import quantization_config
 
     config = parse_model_json(config, path)
+    _refuse_unsafe(config, path)
     builder = _Builder(path, custom_objects)
     scope = dict(quantization)
     if hgq:
         scope["mode"] = "hgq"
-    with quantization_config(**scope):
+    with quantization_config(**scope), safe_mode_scope():
         model = builder.build_model(config)
     return model, builder.qkeras_quantizers
 
@@ -492,13 +573,16 @@ def convert(path: Any, weights: Any = None, hgq: bool = False, custom_objects: d
             **quantization: Any) -> ConversionResult:
     """`convert_qkeras_model` returning the model, the source and the per-layer report."""
     path = os.fspath(path)
-    source = read_source(path, weights)
+    source = read_source(path, weights, check_config=lambda config: _refuse_unsafe(config, path))
     if source.weights is None:
         raise LegacyConversionError(path, "the model config comes without weights; pass the weights file "
                                           "(e.g. convert_qkeras_model('model.json', 'model_weights.h5'))")
     model, texts = build_from_config(source.config, hgq=hgq, custom_objects=custom_objects, path=path,
                                      **quantization)
     load_legacy_weights(model, source.weights, source.weights_path or path)
+    for line in nonfinite_weights(model):
+        warnings.warn(f"{source.weights_path or path}: {line}; the outputs that use them are NaN or inf",
+                      stacklevel=2)
     if hgq:
         reinitialize_bitwidths(model)
     return ConversionResult(model, source, layer_report(model, texts))
@@ -531,5 +615,5 @@ def convert_qkeras_model(path: Any, weights: Any = None, hgq: bool = False, cust
 
 __all__ = [
     "ConversionResult", "LayerReport", "build_from_config", "convert", "convert_qkeras_model", "layer_report",
-    "load_legacy_weights", "reinitialize_bitwidths", "resolve_layer_class", "saved_variables",
+    "load_legacy_weights", "nonfinite_weights", "reinitialize_bitwidths", "resolve_layer_class", "saved_variables",
 ]

@@ -41,8 +41,7 @@ QKERAS_QUANTIZERS = frozenset({
     "bernoulli", "quantized_hswish", "quantized_linear",
 })
 
-#: Layer classes that would run user code when loaded.
-CODE_LAYERS = frozenset({"Lambda", "TFOpLambda", "SlicingOpLambda", "TFLambda"})
+from .._safety import CODE_LAYERS  # noqa: E402  (layer classes that would run user code when loaded)
 
 MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
 
@@ -153,12 +152,12 @@ def normalize_quantizer(value: Any, ctx: "Context", key: str) -> Any:
                     del cfg[k]  # e.g. qkeras-v3's post_training_scale=None
                 else:
                     raise ctx.not_implemented(
-                        f"{key}: {name} argument {k}={cfg[k]!r} is not supported by hgq_compat")
+                        f"{key}: {name} argument {k}={repr(cfg[k])[:80]} is not supported by hgq_compat")
             return {"class_name": name, "config": cfg}
         if name in QKERAS_QUANTIZERS:
             raise ctx.not_implemented(f"{key}: QKeras quantizer {name!r} is not available in hgq_compat yet")
         return value  # a Keras activation config
-    raise ctx.error(f"{key}: cannot interpret {value!r} as a quantizer")
+    raise ctx.error(f"{key}: cannot interpret {repr(value)[:80]} as a quantizer")
 
 
 # ---------------------------------------------------------------------------- initializers & constraints

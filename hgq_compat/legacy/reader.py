@@ -27,10 +27,18 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
 
 
+MAX_MESSAGE = 1000
+"""Longest explanation an error message carries (characters): a hostile file is never echoed whole."""
+
+
 class LegacyConversionError(ValueError):
     """A saved model that cannot be converted; the message names the file and, where known, the layer."""
 
     def __init__(self, path: str | None, why: str, layer: str | None = None, class_name: str | None = None):
+        if len(why) > MAX_MESSAGE:
+            why = why[:MAX_MESSAGE - 3] + "..."
+        if layer is not None and len(layer) > 200:
+            layer = layer[:197] + "..."
         self.path = path
         self.layer = layer
         self.class_name = class_name
@@ -173,6 +181,8 @@ def _model_config_from_attr(path: str, f: Any) -> dict | None:
         return None
     try:
         return json.loads(_decode(raw))
+    except RecursionError as exc:
+        raise LegacyConversionError(path, "the 'model_config' attribute is nested too deeply") from exc
     except ValueError as exc:
         raise LegacyConversionError(path, f"the 'model_config' attribute is not valid JSON ({exc})") from exc
 
@@ -231,8 +241,9 @@ def read_keras3_weights(path: str, data: bytes | None = None) -> WeightStore:
     return WeightStore(path, layers, positional=True, nested=nested)
 
 
-def read_keras_archive(path: str) -> LegacySource:
-    """A ``.keras`` zip archive (qkeras-v3 / Keras 3)."""
+def read_keras_archive(path: str, check_config: Any = None) -> LegacySource:
+    """A ``.keras`` zip archive (qkeras-v3 / Keras 3); ``check_config(config)`` runs before the
+    weights are read."""
     _check_exists(path)
     if _signature(path)[:4] != ZIP_SIGNATURE:
         raise LegacyConversionError(path, "not a Keras archive (not a zip file)")
@@ -243,11 +254,15 @@ def read_keras_archive(path: str) -> LegacySource:
                 raise LegacyConversionError(path, "not a Keras archive: no config.json inside the zip")
             config = json.loads(zf.read("config.json"))
             meta = json.loads(zf.read("metadata.json")) if "metadata.json" in names else {}
+            if check_config is not None:
+                check_config(config)
             weights = None
             if "model.weights.h5" in names:
                 weights = read_keras3_weights(path, zf.read("model.weights.h5"))
     except (zipfile.BadZipFile, EOFError, zlib_error()) as exc:
         raise LegacyConversionError(path, f"cannot read the Keras archive; it may be truncated ({exc})") from exc
+    except RecursionError as exc:
+        raise LegacyConversionError(path, "config.json is nested too deeply") from exc
     except ValueError as exc:
         if isinstance(exc, LegacyConversionError):
             raise
@@ -268,20 +283,25 @@ def parse_model_json(text: str | bytes | dict, path: str | None = None) -> dict:
         try:
             config = json.loads(text)
         except (TypeError, ValueError) as exc:
-            raise LegacyConversionError(path, f"not a model JSON file ({exc})") from exc
+            raise LegacyConversionError(path, f"not a model JSON file ({str(exc)[:200]})") from exc
+        except RecursionError as exc:
+            raise LegacyConversionError(path, "the model JSON is nested too deeply") from exc
     if not isinstance(config, dict) or "class_name" not in config or "config" not in config:
         raise LegacyConversionError(path, "not a Keras model config (expected keys 'class_name' and 'config')")
     return config
 
 
-def read_source(path: Any, weights: Any = None) -> LegacySource:
-    """Read a saved model: ``.h5`` (full model), ``.json`` (+ ``weights``), or ``.keras``."""
+def read_source(path: Any, weights: Any = None, check_config: Any = None) -> LegacySource:
+    """Read a saved model: ``.h5`` (full model), ``.json`` (+ ``weights``), or ``.keras``.
+
+    ``check_config(config)``, if given, is called on the model config before any weight is read."""
     path = os.fspath(path)
+    check = check_config or (lambda config: None)
     _check_exists(path)
     sig = _signature(path)
     weights_path = os.fspath(weights) if weights is not None else None
     if sig[:4] == ZIP_SIGNATURE:
-        src = read_keras_archive(path)
+        src = read_keras_archive(path, check)
         if weights_path is not None:
             src.weights = _weights_from(weights_path)
             src.weights_path = weights_path
@@ -294,6 +314,7 @@ def read_source(path: Any, weights: Any = None) -> LegacySource:
             raise LegacyConversionError(
                 path, "HDF5 file without a 'model_config' attribute: this is a weights-only file; pass the model "
                       "JSON as the model and this file as the weights")
+        check(config)
         store = _weights_from(weights_path) if weights_path is not None else read_weights_h5(path)
         return LegacySource(path, "h5", config, store, weights_path=weights_path or path, keras_version=version)
     # otherwise: JSON text
@@ -306,6 +327,7 @@ def read_source(path: Any, weights: Any = None) -> LegacySource:
     if not text.lstrip().startswith("{"):
         raise LegacyConversionError(path, "not an HDF5 file, a Keras archive or model JSON")
     config = parse_model_json(text, path)
+    check(config)
     store = _weights_from(weights_path) if weights_path is not None else None
     return LegacySource(path, "json", config, store, weights_path=weights_path,
                         keras_version=config.get("keras_version"))

@@ -14,7 +14,8 @@ from keras import ops
 
 from ..core.spec import QuantSpec
 from . import functions as F
-from .base import BaseQuantizer, check_bits, register_quantizer
+from .base import (MAX_BITS, BaseQuantizer, check_bits, check_flag_arg, check_int_arg, check_number_arg,
+                   register_quantizer)
 from .fixed import quantized_bits
 
 
@@ -26,7 +27,10 @@ class quantized_tanh(BaseQuantizer):  # noqa: N801 (QKeras name)
 
     def __init__(self, bits: int = 8, use_stochastic_rounding: bool = False, symmetric: bool = False,
                  use_real_tanh: bool = False):
-        check_bits("bits", bits, 1)
+        check_bits("quantized_tanh", bits, 1)
+        for flag, value in (("use_stochastic_rounding", use_stochastic_rounding), ("symmetric", symmetric),
+                            ("use_real_tanh", use_real_tanh)):
+            check_flag_arg("quantized_tanh", flag, value)
         self.bits = bits
         self.symmetric = symmetric
         self.use_stochastic_rounding = use_stochastic_rounding
@@ -76,7 +80,10 @@ class quantized_sigmoid(BaseQuantizer):  # noqa: N801 (QKeras name)
 
     def __init__(self, bits: int = 8, symmetric: bool = False, use_real_sigmoid: bool = False,
                  use_stochastic_rounding: bool = False):
-        check_bits("bits", bits, 0)
+        check_bits("quantized_sigmoid", bits, 0)
+        for flag, value in (("symmetric", symmetric), ("use_real_sigmoid", use_real_sigmoid),
+                            ("use_stochastic_rounding", use_stochastic_rounding)):
+            check_flag_arg("quantized_sigmoid", flag, value)
         self.bits = bits
         self.symmetric = symmetric
         self.use_real_sigmoid = use_real_sigmoid
@@ -123,7 +130,10 @@ class quantized_ulaw(BaseQuantizer):  # noqa: N801 (QKeras name)
     """u-law companding of the (internal-sigmoid) quantized value, range [-2**integer, 2**integer)."""
 
     def __init__(self, bits: int = 8, integer: int = 0, symmetric: int = 0, u: float = 255.0):
-        check_bits("bits", bits, 1)
+        check_bits("quantized_ulaw", bits, 1)
+        check_int_arg("quantized_ulaw", "integer", integer, -MAX_BITS, MAX_BITS)
+        check_flag_arg("quantized_ulaw", "symmetric", symmetric)
+        check_number_arg("quantized_ulaw", "u", u, minimum=0.0)
         self.bits = bits
         self.integer = integer
         self.symmetric = symmetric
@@ -177,6 +187,8 @@ class quantized_hswish(quantized_bits):  # noqa: N801 (QKeras name)
         # configs do not load back there; it is accepted (True only) so that they load here.
         if not keep_negative:
             raise ValueError("keep_negative=False is not accepted by quantized_hswish; accepted values: True")
+        check_number_arg("quantized_hswish", "relu_shift", relu_shift)
+        check_number_arg("quantized_hswish", "relu_upper_bound", relu_upper_bound)
         super().__init__(bits=bits, integer=integer, symmetric=symmetric, keep_negative=True, alpha=alpha,
                          use_stochastic_rounding=use_stochastic_rounding, scale_axis=scale_axis,
                          qnoise_factor=qnoise_factor, var_name=var_name, use_ste=use_ste,

@@ -16,7 +16,7 @@ from keras import ops
 
 from ..core.quantizer import FixedPointQuantizer
 from ..core.spec import QuantSpec, normalize_granularity
-from ..parsing import Call, parse_quantizer_string
+from ..parsing import Call, parse_quantizer_string, snippet
 
 QUANTIZERS: dict[str, type] = {}
 
@@ -33,11 +33,81 @@ def register_quantizer(cls: type) -> type:
     return keras.saving.register_keras_serializable(package="qkeras")(cls)
 
 
-def check_bits(name: str, value: Any, minimum: int = 0) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or value < minimum:
-        raise ValueError(f"{name}={value!r} is not accepted; accepted values: a number of bits >= {minimum}")
+MAX_BITS = 32
+"""Largest bits / integer accepted by any quantizer (and smallest integer: -MAX_BITS)."""
+
+_NUMBER_TYPES = (int, float, np.integer, np.floating)
 
 
+def _show(value: Any, width: int = 80) -> str:
+    """``repr(value)``, cut to ``width`` characters."""
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, _NUMBER_TYPES) and not isinstance(value, (bool, np.bool_))
+
+
+def check_int_arg(quantizer: str, name: str, value: Any, minimum: int = 0, maximum: int = MAX_BITS) -> None:
+    """ValueError naming ``quantizer`` and ``name`` unless ``value`` is an integer (or a float equal
+    to one) within [minimum, maximum]; checked before any 2**value is computed."""
+    ok = _is_number(value)
+    if ok and isinstance(value, (float, np.floating)):
+        ok = bool(np.isfinite(value)) and float(value).is_integer()
+    if not (ok and minimum <= value <= maximum):
+        raise ValueError(f"{quantizer}: {name}={_show(value)} is not accepted; accepted values: an integer from "
+                         f"{minimum} to {maximum}")
+
+
+def check_bits(quantizer: str, value: Any, minimum: int = 0) -> None:
+    """`check_int_arg` for a ``bits`` argument: an integer from ``minimum`` to `MAX_BITS`."""
+    check_int_arg(quantizer, "bits", value, minimum, MAX_BITS)
+
+
+def check_number_arg(quantizer: str, name: str, value: Any, minimum: float | None = None,
+                     allow_none: bool = False) -> None:
+    """ValueError unless ``value`` is a finite number (>= ``minimum`` if given), or None if allowed."""
+    if value is None and allow_none:
+        return
+    try:
+        ok = _is_number(value) and bool(np.isfinite(float(value)))
+    except OverflowError:  # an int beyond float range
+        ok = False
+    if not ok or (minimum is not None and value < minimum):
+        what = "a finite number" + (f" >= {minimum:g}" if minimum is not None else "")
+        raise ValueError(f"{quantizer}: {name}={_show(value)} is not accepted; accepted values: "
+                         + ("None or " if allow_none else "") + what)
+
+
+def check_flag_arg(quantizer: str, name: str, value: Any) -> None:
+    """ValueError unless ``value`` is a bool or a number (QKeras uses its truth value)."""
+    if not isinstance(value, (bool, np.bool_)) and not _is_number(value):
+        raise ValueError(f"{quantizer}: {name}={_show(value)} is not accepted; accepted values: True/False or 0/1")
+
+
+def check_power_of_two_slope(quantizer: str, value: Any) -> None:
+    """``negative_slope``: 0 or a positive power of two (finite)."""
+    check_number_arg(quantizer, "negative_slope", value)
+    if value < 0 or (value != 0 and np.mod(np.log2(float(value)), 1) != 0):
+        raise ValueError(f"{quantizer}: negative_slope={_show(value)} is not accepted; accepted values: 0 or a power "
+                         "of two")
+
+
+def check_alpha_arg(quantizer: str, alpha: Any) -> None:
+    """``alpha``: None, 'auto', 'auto_po2', a finite number or an array of finite numbers."""
+    if alpha is None or (isinstance(alpha, str) and alpha in ("auto", "auto_po2")):
+        return
+    ok = False
+    if _is_number(alpha) or isinstance(alpha, (list, tuple, np.ndarray)):
+        try:
+            arr = np.asarray(alpha, dtype=np.float64)
+            ok = arr.size > 0 and bool(np.all(np.isfinite(arr)))
+        except (TypeError, ValueError, OverflowError):
+            ok = False
+    if not ok:
+        raise ValueError(f"{quantizer}: alpha={_show(alpha)} is not accepted; accepted values: None, a finite number "
+                         "(or an array of them), 'auto', 'auto_po2'")
 
 
 class BaseQuantizer:
@@ -92,12 +162,12 @@ class BaseQuantizer:
         return 0.0
 
     def _ste(self, x: Any, xq: Any, qnoise_factor: float, use_ste: bool) -> Any:
-        """QKeras' output mixing: exact ``xq`` when qnoise_factor is 1 and use_ste."""
-        if use_ste:
-            if qnoise_factor == 1.0:
-                return ops.stop_gradient(xq) + (x - ops.stop_gradient(x))
-            return x + ops.stop_gradient(qnoise_factor * (xq - x))
-        return (1.0 - qnoise_factor) * x + ops.stop_gradient(qnoise_factor * xq)
+        """QKeras' output mixing, literally (`functions.qkeras_output`): ``x + sg(xq - x)`` is ``xq``
+        exactly while |x| < 2**24 quantization steps, NaN for +-inf, and, as in QKeras, loses
+        ``xq`` to float32 cancellation beyond (migration guide, 'Errors and bad input')."""
+        from .functions import qkeras_output
+
+        return qkeras_output(x, xq, qnoise_factor, use_ste)
 
     @classmethod
     def from_config(cls, config: dict) -> "BaseQuantizer":
@@ -125,13 +195,17 @@ def _accepted_names() -> str:
 def _construct(name: str, args: tuple, kwargs: dict, source: str) -> BaseQuantizer:
     cls = QUANTIZERS.get(name)
     if cls is None:
-        raise ValueError(f"unknown quantizer {name!r} in {source}; accepted quantizers: {_accepted_names()}")
+        raise ValueError(f"unknown quantizer {snippet(str(name))} in {source}; accepted quantizers: "
+                         f"{_accepted_names()}")
     params = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
     unknown = sorted(set(kwargs) - set(params))
     if unknown:
-        raise ValueError(f"{name} got unknown keyword(s) {unknown} in {source}; accepted keywords: {params}")
+        raise ValueError(f"{name} got unknown keyword(s) {_show(unknown)} in {source}; accepted keywords: {params}")
     if len(args) > len(params):
         raise ValueError(f"{name} takes at most {len(params)} arguments ({params}), got {len(args)} in {source}")
+    twice = [p for p in params[:len(args)] if p in kwargs]
+    if twice:
+        raise ValueError(f"{name} got {twice[0]!r} both as a positional and as a keyword argument in {source}")
     return cls(*args, **kwargs)
 
 
@@ -150,13 +224,13 @@ def get_quantizer(identifier: Any) -> Any:
         if name in NOT_IN_QKERAS:
             raise NotImplementedError(f"{name!r} is not part of QKeras 0.9.0: {NOT_IN_QKERAS[name]}")
         if name in QUANTIZERS:
-            return _construct(name, (), dict(config), f"config {identifier!r}")
+            return _construct(name, (), dict(config), f"config {_show(identifier)}")
         return keras.activations.get(identifier)
     if isinstance(identifier, str):
         call = parse_quantizer_string(identifier)
         if call.name in NOT_IN_QKERAS:
             raise NotImplementedError(
-                f"{call.name!r} in {identifier!r} is not part of QKeras 0.9.0: {NOT_IN_QKERAS[call.name]}")
+                f"{call.name!r} in {snippet(identifier)} is not part of QKeras 0.9.0: {NOT_IN_QKERAS[call.name]}")
         if call.name in QUANTIZERS:
             return _from_call(call, identifier)
         if "(" not in identifier:
@@ -169,11 +243,11 @@ def get_quantizer(identifier: Any) -> Any:
             except ValueError:
                 pass
         raise ValueError(
-            f"unknown quantizer {call.name!r} in {identifier!r}; accepted quantizers: {_accepted_names()} "
+            f"unknown quantizer {snippet(call.name)} in {snippet(identifier)}; accepted quantizers: {_accepted_names()} "
             "or a Keras activation name")
     if callable(identifier):
         return identifier
-    raise ValueError(f"cannot interpret {identifier!r} as a quantizer; accepted: a quantizer object, string or config dict")
+    raise ValueError(f"cannot interpret {_show(identifier)} as a quantizer; accepted: a quantizer object, string or config dict")
 
 
 def _argument(value: Any, source: str) -> Any:
@@ -191,7 +265,7 @@ def _from_call(call: Call, source: str) -> BaseQuantizer:
         raise NotImplementedError(f"{call.name!r} in {source} is not part of QKeras 0.9.0: {NOT_IN_QKERAS[call.name]}")
     args = tuple(_argument(a, source) for a in call.args)
     kwargs = {k: _argument(v, source) for k, v in call.kwargs.items()}
-    return _construct(call.name, args, kwargs, repr(source))
+    return _construct(call.name, args, kwargs, snippet(source))
 
 
 def serialize_quantizer(q: Any) -> Any:

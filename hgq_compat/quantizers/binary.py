@@ -16,12 +16,11 @@ from keras import ops
 
 from ..core.spec import QuantSpec
 from . import functions as F
-from .base import BaseQuantizer, register_quantizer
+from .base import BaseQuantizer, check_alpha_arg, check_flag_arg, check_int_arg, check_number_arg, register_quantizer
 
 
-def _check_alpha(alpha: Any) -> None:
-    if isinstance(alpha, str) and alpha not in ("auto", "auto_po2"):
-        raise ValueError(f"alpha={alpha!r} is not accepted; accepted values: None, a number, 'auto', 'auto_po2'")
+MAX_UNROLLS = 100
+"""Largest ``number_of_unrolls`` accepted (QKeras' default is 5)."""
 
 
 def _fixed_scale(alpha: Any, default: float = 1.0) -> Any:
@@ -80,7 +79,9 @@ class binary(_AlphaScaledQuantizer):  # noqa: N801 (QKeras name)
     per-channel (least-squares, optionally power-of-two) scale."""
 
     def __init__(self, use_01: bool = False, alpha: Any = None, use_stochastic_rounding: bool = False):
-        _check_alpha(alpha)
+        check_alpha_arg(type(self).__name__, alpha)
+        check_flag_arg(type(self).__name__, "use_01", use_01)
+        check_flag_arg(type(self).__name__, "use_stochastic_rounding", use_stochastic_rounding)
         self.use_01 = use_01
         self.bits = 1
         self.alpha = alpha
@@ -157,6 +158,7 @@ class stochastic_binary(binary):  # noqa: N801 (QKeras name)
 
     def __init__(self, alpha: Any = None, temperature: float = 6.0, use_real_sigmoid: bool = True):
         super().__init__(alpha=alpha)
+        check_number_arg(type(self).__name__, "temperature", temperature)
         self.temperature = temperature
         self.use_real_sigmoid = use_real_sigmoid
 
@@ -204,9 +206,11 @@ class ternary(_AlphaScaledQuantizer):  # noqa: N801 (QKeras name)
 
     def __init__(self, alpha: Any = None, threshold: Any = None, use_stochastic_rounding: bool = False,
                  number_of_unrolls: int = 5):
-        _check_alpha(alpha)
-        if isinstance(threshold, str):
-            raise ValueError(f"threshold={threshold!r} is not accepted; accepted values: None or a number")
+        name = type(self).__name__
+        check_alpha_arg(name, alpha)
+        check_number_arg(name, "threshold", threshold, allow_none=True)
+        check_flag_arg(name, "use_stochastic_rounding", use_stochastic_rounding)
+        check_int_arg(name, "number_of_unrolls", number_of_unrolls, 0, MAX_UNROLLS)
         self.bits = 2
         self.alpha = alpha
         self.threshold = threshold
@@ -295,6 +299,7 @@ class stochastic_ternary(ternary):  # noqa: N801 (QKeras name)
         if threshold == 1.0:
             raise ValueError("threshold=1.0 is not accepted by stochastic_ternary")
         super().__init__(alpha=alpha, threshold=threshold, number_of_unrolls=number_of_unrolls)
+        check_number_arg(type(self).__name__, "temperature", temperature)
         self.temperature = temperature
         self.use_real_sigmoid = use_real_sigmoid
 
@@ -366,7 +371,8 @@ class bernoulli(BaseQuantizer):  # noqa: N801 (QKeras name)
     """
 
     def __init__(self, alpha: Any = None, temperature: float = 6.0, use_real_sigmoid: bool = True):
-        _check_alpha(alpha)
+        check_alpha_arg(type(self).__name__, alpha)
+        check_number_arg(type(self).__name__, "temperature", temperature)
         self.alpha = alpha
         self.bits = 1
         self.temperature = temperature

@@ -10,7 +10,8 @@ from keras import ops
 from ..core import fixed_point, po2
 from ..core.spec import QuantSpec
 from . import functions as F
-from .base import BaseQuantizer, check_bits, register_quantizer
+from .base import (MAX_BITS, BaseQuantizer, check_alpha_arg, check_bits, check_flag_arg, check_int_arg,
+                   check_number_arg, check_power_of_two_slope, register_quantizer)
 
 
 @register_quantizer
@@ -26,11 +27,14 @@ class quantized_bits(BaseQuantizer):  # noqa: N801 (QKeras name)
                  alpha: Any = None, use_stochastic_rounding: bool = False, scale_axis: int | None = None,
                  qnoise_factor: float = 1.0, var_name: str | None = None, use_ste: bool = True,
                  use_variables: bool = False):
-        check_bits("bits", bits, 0)
-        if isinstance(integer, bool) or not isinstance(integer, (int, float, np.integer, np.floating)):
-            raise ValueError(f"integer={integer!r} is not accepted; accepted values: a number of bits")
-        if isinstance(alpha, str) and alpha not in ("auto", "auto_po2"):
-            raise ValueError(f"alpha={alpha!r} is not accepted; accepted values: None, a number, 'auto', 'auto_po2'")
+        name = type(self).__name__
+        check_bits(name, bits, 0)
+        check_int_arg(name, "integer", integer, -MAX_BITS, MAX_BITS)
+        for flag, value in (("symmetric", symmetric), ("keep_negative", keep_negative),
+                            ("use_stochastic_rounding", use_stochastic_rounding), ("use_ste", use_ste)):
+            check_flag_arg(name, flag, value)
+        check_alpha_arg(name, alpha)
+        check_number_arg(name, "qnoise_factor", qnoise_factor)
         self.bits = bits
         self.integer = integer
         self.symmetric = symmetric
@@ -94,6 +98,8 @@ class quantized_bits(BaseQuantizer):  # noqa: N801 (QKeras name)
             self.scale = 1.0 if self.alpha is None else self.alpha
             if not self._is_unit_alpha():
                 xq = xq * ops.cast(self.alpha, "float32")
+            p = x * float(2.0 ** self._unsigned_bits) / float(2.0 ** self.integer)
+            xq = F.nan_where_overflow(xq, p)
         else:
             xq = ops.sign(x)
             xq = xq + (1.0 - ops.abs(xq))
@@ -162,9 +168,14 @@ class quantized_relu(BaseQuantizer):  # noqa: N801 (QKeras name)
                  use_stochastic_rounding: bool = False, relu_upper_bound: float | None = None,
                  is_quantized_clip: bool = True, qnoise_factor: float = 1.0, var_name: str | None = None,
                  use_ste: bool = True, use_variables: bool = False):
-        check_bits("bits", bits, 0)
-        if negative_slope < 0 or (negative_slope != 0 and np.mod(np.log2(negative_slope), 1) != 0):
-            raise ValueError(f"negative_slope={negative_slope!r} is not accepted; accepted values: 0 or a power of two")
+        check_bits("quantized_relu", bits, 0)
+        check_int_arg("quantized_relu", "integer", integer, -MAX_BITS, MAX_BITS)
+        for flag, value in (("use_sigmoid", use_sigmoid), ("use_stochastic_rounding", use_stochastic_rounding),
+                            ("is_quantized_clip", is_quantized_clip), ("use_ste", use_ste)):
+            check_flag_arg("quantized_relu", flag, value)
+        check_power_of_two_slope("quantized_relu", negative_slope)
+        check_number_arg("quantized_relu", "relu_upper_bound", relu_upper_bound, allow_none=True)
+        check_number_arg("quantized_relu", "qnoise_factor", qnoise_factor)
         self.bits = bits
         self.integer = integer
         self.use_sigmoid = use_sigmoid
@@ -211,8 +222,9 @@ class quantized_relu(BaseQuantizer):  # noqa: N801 (QKeras name)
         x = ops.cast(x, "float32")
         if self._is_plain() and not (self.use_stochastic_rounding and training):
             spec = self.to_spec()
-            return fixed_point.quantize(x, 0, spec.integer, spec.fractional, "RND_CONV", "SAT", ste="clip",
-                                        training=training, surrogate=False)
+            xq = fixed_point.quantize(x, 0, spec.integer, spec.fractional, "RND_CONV", "SAT", ste="clip",
+                                      training=training, surrogate=False)
+            return F.nan_where_overflow(xq, x * float(2.0 ** self.bits) / float(2.0 ** self.integer))
         return self._quantize_qkeras(x, training)
 
     def _quantize_qkeras(self, x: Any, training: bool) -> Any:

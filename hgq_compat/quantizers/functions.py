@@ -32,11 +32,18 @@ def clip(x: Any, lo: Any, hi: Any) -> Any:
 
 
 def relu(x: Any, alpha: float = 0.0) -> Any:
-    """``tf.keras.backend.relu(x, alpha)``: relu (gradient 0 at 0) or leaky relu (gradient alpha at 0)."""
+    """``tf.keras.backend.relu(x, alpha)``: relu (gradient 0 at 0) or leaky relu (gradient alpha at 0);
+    NaN stays NaN."""
     x = ops.convert_to_tensor(x)
     if alpha:
         return ops.where(x > 0, x, x * alpha)
-    return ops.where(x > 0, x, ops.zeros_like(x))
+    return ops.where(x <= 0, ops.zeros_like(x), x)
+
+
+def nan_where_overflow(xq: Any, p: Any) -> Any:
+    """``xq``, NaN where ``p`` (QKeras' scaled input x * m / m_i) is not finite: QKeras'
+    ``_round_through(p)`` computes ``p + (round(p) - p)``, which is inf - inf there."""
+    return ops.where(ops.isfinite(p), xq, ops.full_like(xq, np.nan))
 
 
 def round_through(x: Any, use_stochastic_rounding: bool = False, precision: float = 0.5,

@@ -9,9 +9,15 @@ from keras import ops
 
 from ..core.spec import QuantSpec
 from . import functions as F
-from .base import BaseQuantizer, check_bits, register_quantizer
+from .base import BaseQuantizer, check_bits, check_flag_arg, check_number_arg, check_power_of_two_slope, register_quantizer
 
 LOG2_ROUNDINGS = ("rnd", "floor")
+
+
+def _pow2(exponent: int) -> float:
+    """2 ** exponent as QKeras computes it (an int for small exponents), without building a huge
+    integer for large ones (inf beyond float range)."""
+    return 2 ** exponent if exponent <= 1023 else float("inf")
 
 
 def _need_exponent_sign_bit(max_value: Any) -> int:
@@ -46,9 +52,16 @@ def clip_power_of_two(x_abs: Any, min_exp: int, max_exp: int, max_value: Any, qu
 
 class _Po2Base(BaseQuantizer):
     def _check(self) -> None:
-        check_bits("bits", self.bits, 1)
+        name = type(self).__name__
+        check_bits(name, self.bits, 1)
+        check_number_arg(name, "max_value", self.max_value, minimum=0.0, allow_none=True)
+        for flag in ("use_stochastic_rounding", "quadratic_approximation"):
+            check_flag_arg(name, flag, getattr(self, flag))
         if self.log2_rounding not in LOG2_ROUNDINGS:
-            raise ValueError(f"log2_rounding={self.log2_rounding!r} is not accepted; accepted values: 'rnd', 'floor'")
+            raise ValueError(f"{name}: log2_rounding={self.log2_rounding!r} is not accepted; accepted values: "
+                             "'rnd', 'floor'")
+        if hasattr(self, "negative_slope"):
+            check_power_of_two_slope(name, self.negative_slope)
 
     def _clip(self, x_abs: Any, training: bool) -> Any:
         stoch = bool(self.use_stochastic_rounding)
@@ -59,7 +72,7 @@ class _Po2Base(BaseQuantizer):
     def max(self) -> float:
         if self.max_value:
             return max(1.0, self.max_value)
-        return max(1.0, 2 ** self._max_exp)
+        return max(1.0, _pow2(self._max_exp))
 
 
 @register_quantizer
@@ -109,7 +122,7 @@ class quantized_po2(_Po2Base):  # noqa: N801 (QKeras name)
     def min(self) -> float:
         if self.max_value:
             return -max(1.0, self.max_value)
-        return -max(1.0, 2 ** self._max_exp)
+        return -max(1.0, _pow2(self._max_exp))
 
     def get_config(self) -> dict:
         return {"bits": self.bits, "max_value": self.max_value, "use_stochastic_rounding": self.use_stochastic_rounding,
@@ -138,8 +151,6 @@ class quantized_relu_po2(_Po2Base):  # noqa: N801 (QKeras name)
         self._max_exp = 2 ** (self.bits - nesb) - 1
         if quadratic_approximation:
             self._max_exp = 2 * (self._max_exp // 2)
-        if negative_slope < 0 or (negative_slope != 0 and np.mod(np.log2(negative_slope), 1) != 0):
-            raise ValueError(f"negative_slope={negative_slope!r} is not accepted; accepted values: 0 or a power of two")
         self.qnoise_factor = qnoise_factor
         self.use_ste = use_ste
         self.var_name = var_name
@@ -178,11 +189,11 @@ class quantized_relu_po2(_Po2Base):  # noqa: N801 (QKeras name)
 
     def min(self) -> float:
         if self.negative_slope == 0.0:
-            return 2 ** self._min_exp
+            return _pow2(self._min_exp)
         unsigned_bits = self.bits - 1
         if unsigned_bits > 0:
-            return min(2 ** self._min_exp, -self.negative_slope * np.power(2.0, unsigned_bits))
-        return 2 ** self._min_exp
+            return min(_pow2(self._min_exp), -self.negative_slope * np.power(2.0, unsigned_bits))
+        return _pow2(self._min_exp)
 
     def get_config(self) -> dict:
         return {"bits": self.bits, "max_value": self.max_value, "negative_slope": self.negative_slope,

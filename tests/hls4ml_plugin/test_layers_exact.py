@@ -112,10 +112,30 @@ def one_d_and_merges() -> keras.Model:
     rng = np.random.default_rng(2)
     layer = model.get_layer("bn")
     layer.gamma.assign(2.0 ** rng.integers(-1, 2, 8))
-    layer.moving_variance.assign(4.0 ** rng.integers(-1, 3, 8))  # sqrt is exact
+    layer.moving_variance.assign(exact_rsqrt_variance(2.0 ** -rng.integers(-1, 3, 8)))
     layer.moving_mean.assign(rng.choice([-1, 1], 8) * 2.0 ** rng.integers(-2, 2, 8))
     layer.beta.assign(rng.choice([-1, 1], 8) * 2.0 ** rng.integers(-2, 2, 8))
     return model
+
+
+def exact_rsqrt_variance(inv: np.ndarray) -> np.ndarray:
+    """float32 variances whose ``keras.ops.rsqrt`` is exactly ``inv`` (powers of two) on this machine.
+
+    TensorFlow's rsqrt is an approximation refined by a Newton step whose last bit depends on the
+    CPU, so ``rsqrt(4.0**k)`` is not ``2.0**-k`` everywhere; among the float32 numbers next to
+    ``inv**-2``, the one nearest that rsqrt maps exactly onto ``inv`` is taken."""
+    from keras import ops
+
+    inv = np.asarray(inv, np.float32)
+    out = np.empty_like(inv)
+    offsets = np.arange(-512, 513, dtype=np.int32)
+    for j, target in enumerate(inv):
+        start = np.float32(1.0) / (target * target)
+        candidates = (start.view(np.int32) + offsets).view(np.float32)
+        hits = np.nonzero(np.asarray(ops.convert_to_numpy(ops.rsqrt(candidates))) == target)[0]
+        assert hits.size, f"no float32 near {start} has rsqrt exactly {target}"
+        out[j] = candidates[hits[np.argmin(np.abs(offsets[hits]))]]
+    return out
 
 
 def _check(models: dict, inputs: dict, tmp_path) -> None:
@@ -127,8 +147,10 @@ def _check(models: dict, inputs: dict, tmp_path) -> None:
 
 def test_one_d_and_merges_bit_exact(tmp_path):
     model = one_d_and_merges()
-    scale, _ = model.get_layer("bn").inference_scale_shift()
-    assert len(set(np.asarray(scale).tolist())) > 1  # a real scale, not the identity
+    scale, shift = (np.asarray(v, np.float64) for v in model.get_layer("bn").inference_scale_shift())
+    assert len(set(scale.tolist())) > 1  # a real scale, not the identity
+    assert np.all(np.log2(scale) == np.round(np.log2(scale)))  # powers of two: float32 x * scale + shift is exact
+    assert np.all(shift * 16 == np.round(shift * 16))
     _check({"one_d": model}, {"one_d": random_inputs((12, 3), seed=3)}, tmp_path)
 
 

@@ -104,7 +104,7 @@ def test_too_wide_lut_input_is_refused(tmp_path):
 
 @pytest.mark.parametrize("quantizer, message", [
     ("quantized_ulaw(8,0)", r"24 significant bits, not an exact fixed-point number"),
-    ("quantized_bits(4,0,alpha=0.3)", r"24 significant bits, not an exact fixed-point number"),
+    ("quantized_bits(4,0,alpha=0.3,use_ste=False)", r"24 significant bits, not an exact fixed-point number"),
     ("quantized_po2(8)", r"finer than the 2\*\*-32 step"),
     ("stochastic_binary(alpha='auto')", r"from the values of each batch"),  # stochastic_binary(): exact, see
     # test_inexact_and_folding (random only while training)

@@ -106,7 +106,7 @@ def test_bad_arguments(tmp_path):
     model = small_hgq_model()
     with pytest.raises(SynthError, match="backend='Quartus' is not accepted; accepted: 'Vivado', 'Vitis'"):
         synthesize(model, tmp_path / "p", backend="Quartus")
-    with pytest.raises(SynthError, match=r"check data has shape \(5, 3\), the model expects \(n, 12\)"):
+    with pytest.raises(SynthError, match=r"check data has shape \(5, 3\) but the model expects inputs of shape \(n, 12\)"):
         synthesize(model, tmp_path / "p", check_data=np.zeros((5, 3)))
     (tmp_path / "file").write_text("x")
     with pytest.raises(SynthError, match="exists and is not a folder"):

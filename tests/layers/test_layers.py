@@ -148,7 +148,7 @@ def test_set_beta_for_whole_model():
     (lambda: hq.QDense(3, kernel_quantizer="quantized_bits(4,0"), ["quantized_bits(4,0", "expected"]),
     (lambda: hq.QDense(3, kernel_quantizer="quantised_bits(4,0)"), ["unknown quantizer 'quantised_bits'", "quantized_relu"]),
     (lambda: hq.QDense(3, kernel_quantizer="quantized_bits(4,0,alpah=1)"), ["unknown keyword", "alpah", "accepted keywords"]),
-    (lambda: hq.QDense(3, kernel_quantizer=hq.quantized_bits(-2, 0)), ["bits=-2", ">= 0"]),
+    (lambda: hq.QDense(3, kernel_quantizer=hq.quantized_bits(-2, 0)), ["quantized_bits: bits=-2", "an integer from 0 to 32"]),
     (lambda: hq.QActivation("quantized_relu(-1)"), ["bits=-1"]),
     (lambda: hq.QDense(3, kernel_quantizer="quantized_bits(4,0,alpha=1)", mode="hgq", granularity=(2,)),
      ["granularity=(2,)", "rank 2", "accepted axes"]),

@@ -61,12 +61,54 @@ def test_verification_mismatch_fails_without_output(tmp_path, capsys):
     assert sorted(os.listdir(tmp_path)) == ["check.npz"]
 
 
-def test_overwrites_existing_output_atomically(tmp_path, capsys):
+def test_existing_output_needs_force_then_is_replaced_atomically(tmp_path, capsys):
     out = tmp_path / "m.keras"
     out.write_bytes(b"old")
-    assert main(["convert", str(MODELS_DIR / "mlp.h5"), "-o", str(out)]) == 0
+    assert main(["convert", str(MODELS_DIR / "mlp.h5"), "-o", str(out)]) == 1
+    assert f"{out}: exists; pass --force to replace it" in capsys.readouterr().err
+    assert out.read_bytes() == b"old"
+    assert main(["convert", str(MODELS_DIR / "mlp.h5"), "-o", str(out), "--force"]) == 0
     capsys.readouterr()
     assert out.read_bytes()[:2] == b"PK" and sorted(os.listdir(tmp_path)) == ["m.keras"]
+
+
+def _convert_interrupted(tmp_path, monkeypatch, capsys, signum):
+    """Convert with the signal delivered while the temporary output is being written."""
+    import signal
+
+    out = tmp_path / "m.keras"
+    out.write_bytes(b"old")
+    real_save = keras.Model.save
+
+    def save_then_signal(self, path, *args, **kwargs):
+        real_save(self, path, *args, **kwargs)
+        assert os.path.exists(path) and os.path.basename(path).startswith(".")
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt  # what Python's default SIGINT handler raises
+        os.kill(os.getpid(), signum)
+
+    monkeypatch.setattr(keras.Model, "save", save_then_signal)
+    rc = main(["convert", str(MODELS_DIR / "mlp.h5"), "-o", str(out), "--force"])
+    err = capsys.readouterr().err
+    assert out.read_bytes() == b"old" and sorted(os.listdir(tmp_path)) == ["m.keras"]  # no temporary file left
+    assert "Traceback" not in err
+    return rc, err.strip().splitlines()
+
+
+def test_sigint_one_line_exit_130(tmp_path, monkeypatch, capsys):
+    import signal
+
+    rc, lines = _convert_interrupted(tmp_path, monkeypatch, capsys, signal.SIGINT)
+    assert rc == 130 and lines == [f"hgq-compat convert: interrupted; {tmp_path / 'm.keras'} was left as it was"]
+
+
+def test_sigterm_cleans_up_exit_143(tmp_path, monkeypatch, capsys):
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    rc, lines = _convert_interrupted(tmp_path, monkeypatch, capsys, signal.SIGTERM)
+    assert rc == 143 and lines == [f"hgq-compat convert: terminated; {tmp_path / 'm.keras'} was left as it was"]
+    assert signal.getsignal(signal.SIGTERM) is before  # the handler is restored
 
 
 def test_demo_subcommand_still_listed(capsys):
