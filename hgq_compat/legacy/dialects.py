@@ -257,7 +257,11 @@ def normalize_layer_config(class_name: str, config: dict, ctx: Context, is_qkera
     if class_name in ("BatchNormalization", "QBatchNormalization") and isinstance(cfg.get("axis"), list) \
             and len(cfg["axis"]) == 1:
         cfg["axis"] = int(cfg["axis"][0])
-    if "Depthwise" in class_name or "Separable" in class_name:
+    if "Separable" in class_name:
+        # tf-keras' SeparableConv config repeats the Conv base's kernel_* keys; the layer has no `kernel`
+        for key in ("kernel_initializer", "kernel_regularizer", "kernel_constraint"):
+            cfg.pop(key, None)
+    if "Depthwise" in class_name or "Separable" in class_name or "Transpose" in class_name:
         # tf-keras saves the Conv base's `groups` (always 1) for these; Keras 3 refuses the key
         if cfg.get("groups", 1) != 1:
             raise ctx.error(f"groups={cfg['groups']!r} is not accepted for {class_name}; accepted: 1")
