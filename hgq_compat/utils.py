@@ -212,6 +212,69 @@ def get_model_sparsity(model: keras.Model, per_layer: bool = False, allow_list: 
     return (total, per) if per_layer else total
 
 
+#: Plain Keras layers whose weights tfmot's PruneRegistry prunes (what QKeras prints for them).
+_KERAS_PRUNABLE = {"Dense": ("kernel",), "Conv1D": ("kernel",), "Conv2D": ("kernel",), "Conv3D": ("kernel",),
+                   "Conv2DTranspose": ("kernel",), "Conv3DTranspose": ("kernel",),
+                   "SeparableConv1D": ("pointwise_kernel",), "SeparableConv2D": ("pointwise_kernel",),
+                   "Embedding": ("embeddings",)}
+
+
+def _weight_name(model: keras.Model, v: Any) -> str:
+    """A variable's path inside ``model`` ('fc1/kernel'), as Keras 2 names it."""
+    path = v.path
+    return path[len(model.name) + 1:] if path.startswith(model.name + "/") else path
+
+
+def print_model_sparsity(model: keras.Model) -> None:
+    """Print the fraction of zeros of each prunable weight (QKeras layers' `get_prunable_weights`,
+    and the kernels of plain Dense/Conv/SeparableConv/Embedding layers), as QKeras does."""
+
+    def sparsity(v: Any) -> float:
+        w = np.asarray(ops.convert_to_numpy(v))
+        return 1.0 - np.count_nonzero(w) / float(w.size)
+
+    print("Model Sparsity Summary ({})".format(model.name))
+    print("--")
+    for layer in model.layers:
+        if hasattr(layer, "get_prunable_weights"):
+            weights = layer.get_prunable_weights()
+        else:
+            weights = [getattr(layer, n) for n in _KERAS_PRUNABLE.get(type(layer).__name__, ())]
+        if weights:
+            print("{}: {}".format(layer.name, ", ".join(
+                "({}:0, {})".format(_weight_name(model, w), str(sparsity(w))) for w in weights)))
+    print("\n")
+
+
+def quantized_model_dump(model: keras.Model, x_test: Any, output_dir: str | None = None,
+                         layers_to_dump: list[str] | tuple = ()) -> None:
+    """Write each chosen layer's output on ``x_test`` as raw float32 to ``output_dir/<layer>.bin``.
+
+    ``layers_to_dump`` empty means every layer. Without ``output_dir`` a new temporary folder is
+    used (its path is printed). Each file is written atomically."""
+    import tempfile
+
+    from ._atomic import atomic_path
+
+    if not output_dir:
+        output_dir = tempfile.mkdtemp(prefix="quantized_model_dump_")
+        print("temp dir", output_dir)
+    if not os.path.exists(output_dir):
+        os.makedirs(output_dir)
+        print("create dir", output_dir)
+    layers = [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)
+              and (not layers_to_dump or l.name in layers_to_dump)]
+    debug = keras.Model(model.inputs, [l.output for l in layers])
+    outputs = debug.predict(x_test, verbose=0)
+    if len(layers) == 1:
+        outputs = [outputs]
+    for layer, data in zip(layers, outputs):
+        filename = os.path.join(output_dir, layer.name + ".bin")
+        print("writing the layer output tensor to ", filename)
+        with atomic_path(filename) as tmp:
+            np.asarray(data).astype(np.float32).tofile(tmp)
+
+
 def quantized_model_debug(model: keras.Model, X_test: Any, plot: bool = False, plt_instance: Any = None) -> None:
     """Print min/max of every quantized layer's output and quantized weights."""
     if plot and plt_instance is None:

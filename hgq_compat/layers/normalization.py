@@ -68,6 +68,10 @@ class QBatchNormalization(QuantizedLayerMixin, keras.layers.BatchNormalization):
         super().build(input_shape)
         self._build_quantizers(input_shape)
 
+    def get_prunable_weights(self) -> list:
+        """None (as QKeras: batch-normalization parameters are not pruned)."""
+        return []
+
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return input_shape
 

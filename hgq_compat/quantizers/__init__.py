@@ -14,11 +14,24 @@ from .binary import bernoulli, binary, stochastic_binary, stochastic_ternary, te
 from .functions import (binary_sigmoid, binary_tanh, get_internal_sigmoid, hard_sigmoid, hard_tanh,
                         set_internal_sigmoid, smooth_sigmoid, smooth_tanh)
 
+
+def get_weight_scale(quantizer, x=None):  # noqa: ANN001,ANN201  (QKeras signature)
+    """The per-channel scale a quantizer last fitted (binary/ternary/auto alphas) as numpy, else 1.0.
+
+    ``x`` is ignored (kept for QKeras compatibility)."""
+    import numpy as np
+    from keras import ops
+
+    scale = getattr(quantizer, "scale", None)
+    if scale is None:
+        return 1.0
+    return np.asarray(ops.convert_to_numpy(scale)) if not isinstance(scale, (int, float)) else scale
+
 __all__ = [
     "QUANTIZERS", "BaseQuantizer", "QKerasModeQuantizer", "get_quantizer", "is_quantizer", "make_quantizer_layer",
     "quantized_bits", "quantized_relu", "register_quantizer", "serialize_quantizer",
     "quantized_tanh", "quantized_sigmoid", "quantized_ulaw", "quantized_hswish", "quantized_po2",
     "quantized_relu_po2", "binary", "stochastic_binary", "ternary", "stochastic_ternary", "bernoulli",
     "set_internal_sigmoid", "get_internal_sigmoid", "hard_sigmoid", "smooth_sigmoid", "binary_sigmoid",
-    "hard_tanh", "smooth_tanh", "binary_tanh",
+    "hard_tanh", "smooth_tanh", "binary_tanh", "get_weight_scale",
 ]
