@@ -61,3 +61,26 @@ def test_quantized_model_dump(tmp_path, capsys):
         else:  # QDense output: float32 accumulation
             np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-6)
     assert "writing the layer output tensor to" in capsys.readouterr().out
+
+
+def test_print_qmodel_summary(capsys):
+    from hgq_compat.autoqkeras.utils import print_qmodel_summary
+
+    case = _case("print_qmodel_summary")
+    m = keras.Sequential([
+        keras.Input(shape=(6, 6, 2), name="inp"),
+        hgq_compat.QConv2D(3, 3, kernel_quantizer="quantized_bits(4,0,1)", bias_quantizer="quantized_bits(4,0,1)",
+                           activation="quantized_relu(4,2)", name="conv"),
+        hgq_compat.QBatchNormalization(name="qbn"),
+        keras.layers.BatchNormalization(name="bn"),
+        hgq_compat.QActivation("quantized_relu(6,2)", name="act"),
+        hgq_compat.QDepthwiseConv2D(2, depthwise_quantizer="quantized_bits(6,2,1,alpha=1)", name="dw"),
+        keras.layers.Flatten(name="flat"),
+        hgq_compat.QDense(4, kernel_quantizer=hgq_compat.quantized_bits(6, 0, 1, alpha=1), name="fc"),
+        hgq_compat.QDense(2, kernel_quantizer="quantized_po2(4,1)", bias_quantizer="quantized_bits(4,1)",
+                          activation="quantized_bits(8,3,alpha=1)", name="out"),
+    ], name="summary")
+    qbn = m.get_layer("qbn")
+    qbn.moving_mean.assign(np.array([0.5, -0.25, 0.0], dtype=np.float32))
+    print_qmodel_summary(m)
+    assert capsys.readouterr().out == case["stdout"]
