@@ -2,8 +2,8 @@
 
 Strings are parsed with `hgq_compat.parsing` (a grammar; nothing is evaluated). Differences from
 QKeras 0.9.0, whose regex parser mangles some inputs: an unquoted name such as ``alpha=auto_po2``
-stays ``'auto_po2'`` (QKeras strips its first and last characters), ``None`` is ``None``, and
-nested calls such as ``QInitializer(quantized_bits(4))`` are built recursively from ``op_dict``.
+stays ``'auto_po2'`` (QKeras strips its first and last characters); as QKeras master,
+``None`` is ``None`` and ``[0.5 0.25]`` a list of numbers; nested calls such as ``QInitializer(quantized_bits(4))`` are built recursively from ``op_dict``.
 """
 
 from __future__ import annotations
@@ -51,12 +51,30 @@ def Bool(s: str) -> bool:  # noqa: N802
     return "True" in s
 
 
+def IsNone(s: str) -> bool:  # noqa: N802
+    return s == "None"
+
+
+def ListofNums(s: str) -> list:  # noqa: N802
+    """``'[0.5 0.25 1]'`` (numpy's print form) as ``[0.5, 0.25, 1]``."""
+    return [Num(e) for e in s.replace("[", "").replace("]", "").split(" ")]
+
+
+def IsListofNums(s: str) -> bool:  # noqa: N802
+    items = s.replace("[", "").replace("]", "").split(" ")
+    return len(items) > 1 and all(IsNum(e) for e in items)
+
+
 def GetArg(s: str) -> Any:  # noqa: N802
-    """One argument's text as a bool, a number or a (quoted) string."""
+    """One argument's text as a bool, a number, None, a list of numbers or a (quoted) string (QKeras master)."""
     if IsBool(s):
         return Bool(s)
     if IsNum(s):
         return Num(s)
+    if IsNone(s):
+        return None
+    if IsListofNums(s):
+        return ListofNums(s)
     return Str(s)
 
 
@@ -118,4 +136,5 @@ def safe_eval(eval_str: str, op_dict: dict, *params: Any, **kwparams: Any) -> An
     return _build(call, op_dict, params, kwparams, has_parens="(" in eval_str)
 
 
-__all__ = ["Bool", "GetArg", "GetParams", "IsBool", "IsNum", "Num", "Str", "safe_eval"]
+__all__ = ["Bool", "GetArg", "GetParams", "IsBool", "IsListofNums", "IsNone", "IsNum", "ListofNums", "Num", "Str",
+           "safe_eval"]
