@@ -84,3 +84,13 @@ def test_print_qmodel_summary(capsys):
     qbn.moving_mean.assign(np.array([0.5, -0.25, 0.0], dtype=np.float32))
     print_qmodel_summary(m)
     assert capsys.readouterr().out == case["stdout"]
+
+
+@pytest.mark.parametrize("i", range(4))
+def test_update_qnoise_factor(i):
+    case = _case(f"update_qnoise_factor/{i}")
+    x = golden.array("api", _case("update_qnoise_factor/input")["x"])
+    q = getattr(hgq_compat, case["ctor"])(**case["kwargs"])
+    q.update_qnoise_factor(case["qnoise_factor"])
+    y = keras.ops.convert_to_numpy(q(keras.ops.convert_to_tensor(x)))
+    np.testing.assert_allclose(y, golden.array("api", case["output"]), rtol=1e-6, atol=1e-7)
