@@ -13,7 +13,7 @@ from .estimate import print_qstats
 from .layers import (QActivation, QAdaptiveActivation, QAveragePooling2D, QBatchNormalization, QBidirectional,
                      QConv1D, QConv2D, QConv2DBatchnorm, QConv2DTranspose, QDense, QDepthwiseConv2D,
                      QDepthwiseConv2DBatchnorm, QGlobalAveragePooling2D, QGRU, QGRUCell, QLSTM, QLSTMCell,
-                     QSeparableConv1D, QSeparableConv2D, QSimpleRNN, QSimpleRNNCell)
+                     QScaleShift, QSeparableConv1D, QSeparableConv2D, QSimpleRNN, QSimpleRNNCell)
 from .legacy import convert_qkeras_model
 from .quantizers import *  # noqa: F401,F403 (every QKeras quantizer name)
 from .quantizers import get_quantizer

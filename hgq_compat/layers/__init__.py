@@ -10,10 +10,11 @@ from .folded import QConv2DBatchnorm, QDepthwiseConv2DBatchnorm
 from .normalization import QBatchNormalization
 from .pooling import QAveragePooling2D, QGlobalAveragePooling2D
 from .recurrent import QBidirectional, QGRU, QGRUCell, QLSTM, QLSTMCell, QSimpleRNN, QSimpleRNNCell
+from .scale_shift import QScaleShift
 
 __all__ = [
     "QActivation", "QAdaptiveActivation", "QAveragePooling2D", "QBatchNormalization", "QBidirectional",
     "QConv1D", "QConv2D", "QConv2DBatchnorm", "QConv2DTranspose", "QDense", "QDepthwiseConv2D",
     "QDepthwiseConv2DBatchnorm", "QGRU", "QGRUCell", "QGlobalAveragePooling2D", "QLSTM", "QLSTMCell",
-    "QSeparableConv1D", "QSeparableConv2D", "QSimpleRNN", "QSimpleRNNCell", "QuantizedLayerMixin",
+    "QScaleShift", "QSeparableConv1D", "QSeparableConv2D", "QSimpleRNN", "QSimpleRNNCell", "QuantizedLayerMixin",
 ]
