@@ -320,6 +320,17 @@ _WEIGHTED = {"Dense": ("kernel",), "Conv1D": ("kernel",), "Conv2D": ("kernel",),
              "DepthwiseConv2D": ("depthwise",)}
 
 
+def _adaptive_activation_args(text: str, layer_name: str) -> dict:
+    """QAdaptiveActivation arguments from a quantizer string such as 'quantized_relu(6)' (bits only)."""
+    from .parsing import parse_quantizer_string
+
+    call = parse_quantizer_string(text)
+    if call.kwargs or len(call.args) != 1 or not isinstance(call.args[0], int):
+        raise ValueError(f"model_quantize: layer {layer_name!r}: QAdaptiveActivation quantizer {text!r} is not "
+                         "accepted; accepted: a quantizer with its total bits only, such as 'quantized_relu(6)'")
+    return {"activation": call.name, "total_bits": call.args[0]}
+
+
 def _layer_entries(config: dict) -> list[dict]:
     return config["layers"] if "layers" in config else []
 
@@ -335,8 +346,6 @@ def model_quantize(model: keras.Model, quantizer_config: dict, activation_bits: 
     """
     if enable_bn_folding:
         raise NotImplementedError("model_quantize(enable_bn_folding=True) is not supported yet")
-    if prefer_qadaptiveactivation:
-        raise NotImplementedError("model_quantize(prefer_qadaptiveactivation=True) is not supported yet")
     objects = _custom_objects(custom_objects)
     top = copy.deepcopy(keras.saving.serialize_keras_object(model))
     for layer in _layer_entries(top["config"]):
@@ -358,17 +367,22 @@ def model_quantize(model: keras.Model, quantizer_config: dict, activation_bits: 
                 _quantize_activation(cfg, activation_bits)
             new_class = q_class
         elif cls == "Activation":
-            q = _lookup(quantizer_config, layer, "QActivation")
+            order = ("QAdaptiveActivation", "QActivation") if prefer_qadaptiveactivation else \
+                ("QActivation", "QAdaptiveActivation")
+            q_class, q = next(((c, _lookup(quantizer_config, layer, c)) for c in order
+                               if _lookup(quantizer_config, layer, c) is not None), (None, None))
             act = cfg["activation"] if isinstance(cfg["activation"], str) else cfg["activation"].get("config", {}).get("name")
             if q is None or (isinstance(q, dict) and act not in q):
                 continue
             name = cfg["name"]
             cfg.clear()
             cfg.update({"name": name, "activation": q[act] if isinstance(q, dict) else q})
-            if not cfg["activation"]:
+            if q_class == "QAdaptiveActivation" and cfg["activation"]:
+                cfg.update(_adaptive_activation_args(cfg["activation"], name))
+            elif not cfg["activation"]:
                 cfg["activation"] = act
                 _quantize_activation(cfg, activation_bits)
-            new_class = "QActivation"
+            new_class = q_class
         elif cls in ("BatchNormalization", "AveragePooling2D", "GlobalAveragePooling2D"):
             q_class = "Q" + cls
             if q_class not in objects:
@@ -378,7 +392,23 @@ def model_quantize(model: keras.Model, quantizer_config: dict, activation_bits: 
                 continue
             cfg.update(found)
             new_class = q_class
-        elif cls in ("SimpleRNN", "LSTM", "GRU", "Bidirectional", "ReLU", "LeakyReLU"):
+        elif cls in ("ReLU", "LeakyReLU"):
+            q = _lookup(quantizer_config, layer, "QActivation")
+            if q is None:
+                continue
+            default_slope = 0.3 if cls == "LeakyReLU" else 0.0
+            slope = cfg.get("negative_slope", cfg.get("alpha", default_slope)) or 0.0
+            q_name = "leakyrelu" if slope > 0 else "relu"
+            if isinstance(q, dict) and not q.get(q_name):
+                continue
+            name = cfg["name"]
+            cfg.clear()  # as QKeras: max_value / threshold are dropped (quantized ReLUs are bounded)
+            cfg.update({"name": name, "activation": q[q_name] if isinstance(q, dict) else q})
+            if not cfg["activation"]:
+                cfg["activation"] = "relu"
+                _quantize_activation(cfg, activation_bits)
+            new_class = "QActivation"
+        elif cls in ("SimpleRNN", "LSTM", "GRU", "Bidirectional"):
             if _lookup(quantizer_config, layer, "Q" + cls) is not None or _lookup(quantizer_config, layer, "QActivation"):
                 raise NotImplementedError(f"model_quantize: layer {layer['config'].get('name')} of class {cls} is not supported yet")
         if new_class is not None:
