@@ -320,6 +320,35 @@ _WEIGHTED = {"Dense": ("kernel",), "Conv1D": ("kernel",), "Conv2D": ("kernel",),
              "DepthwiseConv2D": ("depthwise",)}
 
 
+_RNN_CLASSES = ("SimpleRNN", "LSTM", "GRU")
+
+
+def _quantize_rnn(layer: dict, quantizer_config: dict | None, q_class: str, activation_bits: int) -> bool:
+    """Add QKeras' recurrent quantizers to a SimpleRNN/LSTM/GRU config (as QKeras' ``quantize_rnn``);
+    False (config untouched) when no kernel quantizer is configured."""
+    if not quantizer_config:
+        return False
+    cfg = layer["config"]
+    kernel = _lookup(quantizer_config, layer, q_class, "kernel_quantizer")
+    if kernel is None:
+        return False
+    cfg["kernel_quantizer"] = kernel
+    cfg["recurrent_quantizer"] = _lookup(quantizer_config, layer, q_class, "recurrent_quantizer")
+    cfg["bias_quantizer"] = _lookup(quantizer_config, layer, q_class, "bias_quantizer") if cfg.get("use_bias", True) \
+        else None
+    cfg["state_quantizer"] = _lookup(quantizer_config, layer, q_class, "state_quantizer")
+    act = _lookup(quantizer_config, layer, q_class, "activation_quantizer")
+    if act:
+        cfg["activation"] = act
+    else:
+        _quantize_activation(cfg, activation_bits)
+    if q_class in ("QLSTM", "QGRU"):
+        rec = _lookup(quantizer_config, layer, q_class, "recurrent_activation_quantizer")
+        if rec:
+            cfg["recurrent_activation"] = rec
+    return True
+
+
 def _adaptive_activation_args(text: str, layer_name: str) -> dict:
     """QAdaptiveActivation arguments from a quantizer string such as 'quantized_relu(6)' (bits only)."""
     from .parsing import parse_quantizer_string
@@ -408,9 +437,27 @@ def model_quantize(model: keras.Model, quantizer_config: dict, activation_bits: 
                 cfg["activation"] = "relu"
                 _quantize_activation(cfg, activation_bits)
             new_class = "QActivation"
-        elif cls in ("SimpleRNN", "LSTM", "GRU", "Bidirectional"):
-            if _lookup(quantizer_config, layer, "Q" + cls) is not None or _lookup(quantizer_config, layer, "QActivation"):
-                raise NotImplementedError(f"model_quantize: layer {layer['config'].get('name')} of class {cls} is not supported yet")
+        elif cls in _RNN_CLASSES:
+            if _quantize_rnn(layer, quantizer_config, "Q" + cls, activation_bits):
+                new_class = "Q" + cls
+        elif cls == "Bidirectional":
+            q_config = _lookup(quantizer_config, layer, "QBidirectional")
+            done = []
+            for key in ("layer", "backward_layer"):
+                inner = cfg.get(key)
+                if isinstance(inner, dict) and inner.get("class_name") in _RNN_CLASSES:
+                    inner_cls = inner["class_name"]
+                    done.append(_quantize_rnn(inner, {inner["config"]["name"]: q_config}, "Q" + inner_cls,
+                                              activation_bits))
+                    if done[-1]:
+                        inner.update({"class_name": "Q" + inner_cls, "module": None,
+                                      "registered_name": "Q" + inner_cls})
+                elif inner is not None:
+                    raise NotImplementedError(f"model_quantize: layer {cfg.get('name')!r}: Bidirectional of "
+                                              f"{inner.get('class_name')} is not supported; accepted: "
+                                              f"{', '.join(_RNN_CLASSES)}")
+            if done and all(done):
+                new_class = "QBidirectional"
         if new_class is not None:
             if new_class not in objects:
                 raise NotImplementedError(f"model_quantize: {new_class} is not available")

@@ -1,4 +1,4 @@
-"""model_quantize of ReLU / LeakyReLU layers and prefer_qadaptiveactivation against goldens from real QKeras
+"""model_quantize of ReLU / LeakyReLU / recurrent / Bidirectional layers and prefer_qadaptiveactivation against goldens from real QKeras
 master (QKeras 0.9.0's model_quantize cannot run under tf-keras 2.19: it fails to locate its own classes)."""
 
 from __future__ import annotations
@@ -66,3 +66,17 @@ def test_model_quantize_refuses_adaptive_quantizer_with_integer_bits():
     m = keras.Sequential([keras.Input(shape=(3,)), L.Activation("relu", name="a")])
     with pytest.raises(ValueError, match="'a'.*QAdaptiveActivation.*total bits only"):
         model_quantize(m, {"QAdaptiveActivation": {"relu": "quantized_relu(6,2)"}}, 4, prefer_qadaptiveactivation=True)
+
+
+def test_model_quantize_recurrent_and_bidirectional():
+    case = _case("model_quantize_rnn/rnn")
+    m = keras.Sequential([keras.Input(shape=(5, 3)), L.SimpleRNN(3, return_sequences=True, name="srnn"),
+                          L.LSTM(3, return_sequences=True, name="lstm"),
+                          L.Bidirectional(L.GRU(2, name="gru"), name="bigru"), L.Dense(2, name="fc")])
+    m.set_weights([golden.array("master", k) for k in case["weights"]])
+    qm = model_quantize(m, case["quantizer_config"], case["activation_bits"], transfer_weights=True)
+    assert [[l.name, type(l).__name__] for l in qm.layers] == case["layers"]
+    x = golden.array("master", _case("model_quantize_rnn/input")["x"])
+    y = keras.ops.convert_to_numpy(qm(x, training=False))
+    # the recurrences accumulate in float32 (in QKeras too): float32 tolerance
+    np.testing.assert_allclose(y, golden.array("master", case["output"]), rtol=1e-5, atol=1e-6)
