@@ -2,8 +2,9 @@
 
 Strings are parsed with `hgq_compat.parsing` (a grammar; nothing is evaluated). Differences from
 QKeras 0.9.0, whose regex parser mangles some inputs: an unquoted name such as ``alpha=auto_po2``
-stays ``'auto_po2'`` (QKeras strips its first and last characters); as QKeras master,
-``None`` is ``None`` and ``[0.5 0.25]`` a list of numbers; nested calls such as ``QInitializer(quantized_bits(4))`` are built recursively from ``op_dict``.
+stays ``'auto_po2'`` (QKeras strips its first and last characters). As QKeras master, ``None`` is
+``None`` and ``[0.5 0.25]`` a list of numbers. Nested calls such as
+``QInitializer(quantized_bits(4))`` are built recursively from ``op_dict``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""model_quantize of ReLU / LeakyReLU / recurrent / Bidirectional layers and prefer_qadaptiveactivation against goldens from real QKeras
-master (QKeras 0.9.0's model_quantize cannot run under tf-keras 2.19: it fails to locate its own classes)."""
+"""model_quantize of ReLU / LeakyReLU / recurrent / Bidirectional layers and prefer_qadaptiveactivation against
+goldens from real QKeras master (QKeras 0.9.0's model_quantize cannot run under tf-keras 2.19: it fails to locate
+its own classes)."""
 
 from __future__ import annotations
 
