@@ -147,7 +147,7 @@ def normalize_quantizer(value: Any, ctx: "Context", key: str) -> Any:
             params = _params(registry[name])
             cfg = dict(value.get("config", {}) or {})
             for k in list(cfg):
-                if k in params:
+                if k in params and not (k == "post_training_scale" and cfg[k] is None):
                     continue
                 if cfg[k] is None or cfg[k] is False:
                     del cfg[k]  # e.g. qkeras-v3's post_training_scale=None
