@@ -14,11 +14,13 @@ from .estimate import print_qstats
 from .layers import (QActivation, QAdaptiveActivation, QAveragePooling2D, QBatchNormalization, QBidirectional,
                      QConv1D, QConv2D, QConv2DBatchnorm, QConv2DTranspose, QDense, QDenseBatchnorm, QDepthwiseConv2D,
                      QDepthwiseConv2DBatchnorm, QGlobalAveragePooling2D, QGRU, QGRUCell, QLSTM, QLSTMCell,
-                     QSeparableConv1D, QSeparableConv2D, QSimpleRNN, QSimpleRNNCell, QSoftmax)
+                     QScaleShift, QSeparableConv1D, QSeparableConv2D, QSimpleRNN, QSimpleRNNCell, QSoftmax)
 from .legacy import convert_qkeras_model
 from .quantizers import *  # noqa: F401,F403 (every QKeras quantizer name)
 from .quantizers import get_quantizer
 from .utils import get_model_sparsity
+from .b2t import BinaryToThermometer
+from .safe_eval import Bool, GetArg, GetParams, IsBool, IsNum, Num, Str, safe_eval  # noqa: F401 (leaked by QKeras)
 from .softmax_swap import SoftmaxSwapReport, swap_softmax
 from .training import (BetaScheduler, FreeEBOPs, LinearSchedule, LogSchedule, ParetoFront, PieceWiseSchedule,
                        jitter_bitwidths, layer_ebops, model_ebops, reset_minmax, set_beta, trace_minmax)
@@ -31,7 +33,7 @@ import types as _types
 from . import _star
 
 globals().update(_star.EAGER)
-_QKERAS_MODULES = ["bn_folding_utils", "estimate", "qconv2d_batchnorm", "qconvolutional", "qdepthwiseconv2d_batchnorm",
+_QKERAS_MODULES = ["b2t", "bn_folding_utils", "estimate", "qconv2d_batchnorm", "qconvolutional", "qdepthwiseconv2d_batchnorm",
                    "qlayers", "qnormalization", "qpooling", "qrecurrent", "quantizers", "utils"]
 __all__ = sorted({n for n, v in globals().items() if not n.startswith("_") and not isinstance(v, _types.ModuleType)}
                  | set(_star.EAGER) | set(_star.tf_names()) | set(_QKERAS_MODULES))

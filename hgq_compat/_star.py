@@ -78,8 +78,6 @@ _TFMOT = ("needs tensorflow_model_optimization, which runs on tf-keras (Keras 2)
 UNAVAILABLE: dict[str, str] = {
     "PrunableLayer": _TFMOT,
     "qtools": "QTools (energy estimation) is not ported; use hgq_compat.model_ebops / layer_ebops for cost",
-    "b2t": "qkeras.b2t is not ported",
-    "BinaryToThermometer": "qkeras.b2t.BinaryToThermometer is not ported",
     "qoctave": "qkeras.qoctave is not ported",
     "QOctaveConv2D": "qkeras.qoctave is not ported; build octave convolutions from QConv2D/QAveragePooling2D",
     "OctaveConv2D": "qkeras.qoctave is not ported",
@@ -91,14 +89,6 @@ UNAVAILABLE: dict[str, str] = {
     "extract_model_operations": "qkeras.estimate's operation table is not ported; use print_qstats or model_ebops",
     "get_operation_type": "qkeras.estimate's operation table is not ported; use print_qstats or model_ebops",
     "get_quant_mode": "qkeras.estimate's operation table is not ported; use print_qstats or model_ebops",
-    "safe_eval": "QKeras' string evaluator; quantizer strings are parsed by get_quantizer('quantized_bits(4,0)')",
-    "GetArg": "part of QKeras' safe_eval; use get_quantizer for quantizer strings",
-    "GetParams": "part of QKeras' safe_eval; use get_quantizer for quantizer strings",
-    "IsBool": "part of QKeras' safe_eval; use get_quantizer for quantizer strings",
-    "IsNum": "part of QKeras' safe_eval; use get_quantizer for quantizer strings",
-    "Num": "part of QKeras' safe_eval; use get_quantizer for quantizer strings",
-    "Str": "part of QKeras' safe_eval; use get_quantizer for quantizer strings",
-    "Bool": "part of QKeras' safe_eval; use get_quantizer for quantizer strings",
     **{name: f"pyparsing's {name}, leaked by qkeras.safe_eval; pyparsing is not a dependency: "
              f"`from pyparsing import {name}`" for name in ("Group", "Optional", "Regex", "Suppress", "delimitedList")},
 }

@@ -10,28 +10,23 @@ from typing import Any
 import keras
 import numpy as np
 
-from .layers import (QBatchNormalization, QConv2D, QConv2DBatchnorm, QDense, QDenseBatchnorm, QDepthwiseConv2D,
-                     QDepthwiseConv2DBatchnorm)
+from .layers import QConv2D, QConv2DBatchnorm, QDense, QDenseBatchnorm, QDepthwiseConv2D, QDepthwiseConv2DBatchnorm
 
 _UNFOLDED = {QConv2DBatchnorm: QConv2D, QDepthwiseConv2DBatchnorm: QDepthwiseConv2D, QDenseBatchnorm: QDense}
-_BN_KEYS = ("axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer",
-            "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer", "gamma_regularizer",
-            "beta_constraint", "gamma_constraint")
 
 
-def convert_folded_layer_to_unfolded(layer: Any) -> tuple[keras.layers.Layer, keras.layers.Layer]:
-    """Split a QConv2DBatchnorm / QDepthwiseConv2DBatchnorm / QDenseBatchnorm into (convolution, QBatchNormalization)
-    with the same weights (the convolution keeps its quantizers; the batch norm is float)."""
+def convert_folded_layer_to_unfolded(layer: Any) -> keras.layers.Layer:
+    """A new (unbuilt) QConv2D / QDepthwiseConv2D / QDense with the folded layer's arguments and
+    quantizers and ``use_bias=True`` (as QKeras; its weights are set by `unfold_model`)."""
     target = next((cls for folded, cls in _UNFOLDED.items() if isinstance(layer, folded)), None)
     if target is None:
         raise ValueError(f"{layer.name}: {type(layer).__name__} is not a folded layer; accepted: "
                          f"{', '.join(c.__name__ for c in _UNFOLDED)}")
     config = layer.get_config()
-    bn_config = {k: config.pop(k) for k in _BN_KEYS if k in config}
-    conv_keys = set(target(**{**_minimal_args(target, config)}).get_config())
-    conv = target(**{k: v for k, v in config.items() if k in conv_keys})
-    bn = QBatchNormalization(name=layer.name + "_bn", **bn_config)
-    return conv, bn
+    template = target(**_minimal_args(target, config)).get_config()
+    new_config = {k: config.get(k, v) for k, v in template.items()}
+    new_config["use_bias"] = True
+    return target.from_config(new_config)
 
 
 def _minimal_args(target: type, config: dict) -> dict:
@@ -43,9 +38,23 @@ def _minimal_args(target: type, config: dict) -> dict:
 
 
 def unfold_model(model: keras.Model) -> keras.Model:
-    """Not supported yet: raises NotImplementedError (model-level rewiring of folded layers)."""
-    raise NotImplementedError(
-        "unfold_model is not supported yet; use convert_folded_layer_to_unfolded per layer")
+    """A copy of ``model`` with every QConv2DBatchnorm / QDepthwiseConv2DBatchnorm / QDenseBatchnorm
+    replaced by a QConv2D / QDepthwiseConv2D / QDense holding the folded (unquantized) kernel and bias, as QKeras: the
+    new layer's quantizers give the same inference outputs. ``model`` is not modified."""
+
+    def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
+        if isinstance(layer, tuple(_UNFOLDED)):
+            return convert_folded_layer_to_unfolded(layer)
+        return layer.__class__.from_config(layer.get_config())
+
+    cloned = keras.models.clone_model(model, clone_function=clone)
+    for src, new in zip(model.layers, cloned.layers):
+        if isinstance(src, tuple(_UNFOLDED)):
+            new.set_weights([np.asarray(keras.ops.convert_to_numpy(w)) for w in src.get_folded_weights()])
+        else:
+            new.set_weights(src.get_weights())
+    return cloned
+
 
 
 # ---------------------------------------------------------------------------- folding
@@ -211,3 +220,6 @@ def convert_to_folded_model(model: keras.Model) -> tuple[keras.Model, list[str]]
         else:
             _copy_variables(layer, old)
     return new_model, list(folds)
+
+
+__all__ = ["convert_folded_layer_to_unfolded", "convert_to_folded_model", "unfold_model"]

@@ -226,6 +226,69 @@ def get_model_sparsity(model: keras.Model, per_layer: bool = False, allow_list: 
     return (total, per) if per_layer else total
 
 
+#: Plain Keras layers whose weights tfmot's PruneRegistry prunes (what QKeras prints for them).
+_KERAS_PRUNABLE = {"Dense": ("kernel",), "Conv1D": ("kernel",), "Conv2D": ("kernel",), "Conv3D": ("kernel",),
+                   "Conv2DTranspose": ("kernel",), "Conv3DTranspose": ("kernel",),
+                   "SeparableConv1D": ("pointwise_kernel",), "SeparableConv2D": ("pointwise_kernel",),
+                   "Embedding": ("embeddings",)}
+
+
+def _weight_name(model: keras.Model, v: Any) -> str:
+    """A variable's path inside ``model`` ('fc1/kernel'), as Keras 2 names it."""
+    path = v.path
+    return path[len(model.name) + 1:] if path.startswith(model.name + "/") else path
+
+
+def print_model_sparsity(model: keras.Model) -> None:
+    """Print the fraction of zeros of each prunable weight (QKeras layers' `get_prunable_weights`,
+    and the kernels of plain Dense/Conv/SeparableConv/Embedding layers), as QKeras does."""
+
+    def sparsity(v: Any) -> float:
+        w = np.asarray(ops.convert_to_numpy(v))
+        return 1.0 - np.count_nonzero(w) / float(w.size)
+
+    print("Model Sparsity Summary ({})".format(model.name))
+    print("--")
+    for layer in model.layers:
+        if hasattr(layer, "get_prunable_weights"):
+            weights = layer.get_prunable_weights()
+        else:
+            weights = [getattr(layer, n) for n in _KERAS_PRUNABLE.get(type(layer).__name__, ())]
+        if weights:
+            print("{}: {}".format(layer.name, ", ".join(
+                "({}:0, {})".format(_weight_name(model, w), str(sparsity(w))) for w in weights)))
+    print("\n")
+
+
+def quantized_model_dump(model: keras.Model, x_test: Any, output_dir: str | None = None,
+                         layers_to_dump: list[str] | tuple = ()) -> None:
+    """Write each chosen layer's output on ``x_test`` as raw float32 to ``output_dir/<layer>.bin``.
+
+    ``layers_to_dump`` empty means every layer. Without ``output_dir`` a new temporary folder is
+    used (its path is printed). Each file is written atomically."""
+    import tempfile
+
+    from ._atomic import atomic_path
+
+    if not output_dir:
+        output_dir = tempfile.mkdtemp(prefix="quantized_model_dump_")
+        print("temp dir", output_dir)
+    if not os.path.exists(output_dir):
+        os.makedirs(output_dir)
+        print("create dir", output_dir)
+    layers = [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)
+              and (not layers_to_dump or l.name in layers_to_dump)]
+    debug = keras.Model(model.inputs, [l.output for l in layers])
+    outputs = debug.predict(x_test, verbose=0)
+    if len(layers) == 1:
+        outputs = [outputs]
+    for layer, data in zip(layers, outputs):
+        filename = os.path.join(output_dir, layer.name + ".bin")
+        print("writing the layer output tensor to ", filename)
+        with atomic_path(filename) as tmp:
+            np.asarray(data).astype(np.float32).tofile(tmp)
+
+
 def quantized_model_debug(model: keras.Model, X_test: Any, plot: bool = False, plt_instance: Any = None) -> None:
     """Print min/max of every quantized layer's output and quantized weights."""
     if plot and plt_instance is None:
@@ -271,6 +334,46 @@ _WEIGHTED = {"Dense": ("kernel",), "Conv1D": ("kernel",), "Conv2D": ("kernel",),
              "DepthwiseConv2D": ("depthwise",)}
 
 
+_RNN_CLASSES = ("SimpleRNN", "LSTM", "GRU")
+
+
+def _quantize_rnn(layer: dict, quantizer_config: dict | None, q_class: str, activation_bits: int) -> bool:
+    """Add QKeras' recurrent quantizers to a SimpleRNN/LSTM/GRU config (as QKeras' ``quantize_rnn``);
+    False (config untouched) when no kernel quantizer is configured."""
+    if not quantizer_config:
+        return False
+    cfg = layer["config"]
+    kernel = _lookup(quantizer_config, layer, q_class, "kernel_quantizer")
+    if kernel is None:
+        return False
+    cfg["kernel_quantizer"] = kernel
+    cfg["recurrent_quantizer"] = _lookup(quantizer_config, layer, q_class, "recurrent_quantizer")
+    cfg["bias_quantizer"] = _lookup(quantizer_config, layer, q_class, "bias_quantizer") if cfg.get("use_bias", True) \
+        else None
+    cfg["state_quantizer"] = _lookup(quantizer_config, layer, q_class, "state_quantizer")
+    act = _lookup(quantizer_config, layer, q_class, "activation_quantizer")
+    if act:
+        cfg["activation"] = act
+    else:
+        _quantize_activation(cfg, activation_bits)
+    if q_class in ("QLSTM", "QGRU"):
+        rec = _lookup(quantizer_config, layer, q_class, "recurrent_activation_quantizer")
+        if rec:
+            cfg["recurrent_activation"] = rec
+    return True
+
+
+def _adaptive_activation_args(text: str, layer_name: str) -> dict:
+    """QAdaptiveActivation arguments from a quantizer string such as 'quantized_relu(6)' (bits only)."""
+    from .parsing import parse_quantizer_string
+
+    call = parse_quantizer_string(text)
+    if call.kwargs or len(call.args) != 1 or not isinstance(call.args[0], int):
+        raise ValueError(f"model_quantize: layer {layer_name!r}: QAdaptiveActivation quantizer {text!r} is not "
+                         "accepted; accepted: a quantizer with its total bits only, such as 'quantized_relu(6)'")
+    return {"activation": call.name, "total_bits": call.args[0]}
+
+
 def _layer_entries(config: dict) -> list[dict]:
     return config["layers"] if "layers" in config else []
 
@@ -286,8 +389,6 @@ def model_quantize(model: keras.Model, quantizer_config: dict, activation_bits: 
     """
     if enable_bn_folding:
         raise NotImplementedError("model_quantize(enable_bn_folding=True) is not supported yet")
-    if prefer_qadaptiveactivation:
-        raise NotImplementedError("model_quantize(prefer_qadaptiveactivation=True) is not supported yet")
     objects = _custom_objects(custom_objects)
     top = copy.deepcopy(keras.saving.serialize_keras_object(model))
     for layer in _layer_entries(top["config"]):
@@ -309,17 +410,22 @@ def model_quantize(model: keras.Model, quantizer_config: dict, activation_bits: 
                 _quantize_activation(cfg, activation_bits)
             new_class = q_class
         elif cls == "Activation":
-            q = _lookup(quantizer_config, layer, "QActivation")
+            order = ("QAdaptiveActivation", "QActivation") if prefer_qadaptiveactivation else \
+                ("QActivation", "QAdaptiveActivation")
+            q_class, q = next(((c, _lookup(quantizer_config, layer, c)) for c in order
+                               if _lookup(quantizer_config, layer, c) is not None), (None, None))
             act = cfg["activation"] if isinstance(cfg["activation"], str) else cfg["activation"].get("config", {}).get("name")
             if q is None or (isinstance(q, dict) and act not in q):
                 continue
             name = cfg["name"]
             cfg.clear()
             cfg.update({"name": name, "activation": q[act] if isinstance(q, dict) else q})
-            if not cfg["activation"]:
+            if q_class == "QAdaptiveActivation" and cfg["activation"]:
+                cfg.update(_adaptive_activation_args(cfg["activation"], name))
+            elif not cfg["activation"]:
                 cfg["activation"] = act
                 _quantize_activation(cfg, activation_bits)
-            new_class = "QActivation"
+            new_class = q_class
         elif cls in ("BatchNormalization", "AveragePooling2D", "GlobalAveragePooling2D"):
             q_class = "Q" + cls
             if q_class not in objects:
@@ -329,9 +435,43 @@ def model_quantize(model: keras.Model, quantizer_config: dict, activation_bits: 
                 continue
             cfg.update(found)
             new_class = q_class
-        elif cls in ("SimpleRNN", "LSTM", "GRU", "Bidirectional", "ReLU", "LeakyReLU"):
-            if _lookup(quantizer_config, layer, "Q" + cls) is not None or _lookup(quantizer_config, layer, "QActivation"):
-                raise NotImplementedError(f"model_quantize: layer {layer['config'].get('name')} of class {cls} is not supported yet")
+        elif cls in ("ReLU", "LeakyReLU"):
+            q = _lookup(quantizer_config, layer, "QActivation")
+            if q is None:
+                continue
+            default_slope = 0.3 if cls == "LeakyReLU" else 0.0
+            slope = cfg.get("negative_slope", cfg.get("alpha", default_slope)) or 0.0
+            q_name = "leakyrelu" if slope > 0 else "relu"
+            if isinstance(q, dict) and not q.get(q_name):
+                continue
+            name = cfg["name"]
+            cfg.clear()  # as QKeras: max_value / threshold are dropped (quantized ReLUs are bounded)
+            cfg.update({"name": name, "activation": q[q_name] if isinstance(q, dict) else q})
+            if not cfg["activation"]:
+                cfg["activation"] = "relu"
+                _quantize_activation(cfg, activation_bits)
+            new_class = "QActivation"
+        elif cls in _RNN_CLASSES:
+            if _quantize_rnn(layer, quantizer_config, "Q" + cls, activation_bits):
+                new_class = "Q" + cls
+        elif cls == "Bidirectional":
+            q_config = _lookup(quantizer_config, layer, "QBidirectional")
+            done = []
+            for key in ("layer", "backward_layer"):
+                inner = cfg.get(key)
+                if isinstance(inner, dict) and inner.get("class_name") in _RNN_CLASSES:
+                    inner_cls = inner["class_name"]
+                    done.append(_quantize_rnn(inner, {inner["config"]["name"]: q_config}, "Q" + inner_cls,
+                                              activation_bits))
+                    if done[-1]:
+                        inner.update({"class_name": "Q" + inner_cls, "module": None,
+                                      "registered_name": "Q" + inner_cls})
+                elif inner is not None:
+                    raise NotImplementedError(f"model_quantize: layer {cfg.get('name')!r}: Bidirectional of "
+                                              f"{inner.get('class_name')} is not supported; accepted: "
+                                              f"{', '.join(_RNN_CLASSES)}")
+            if done and all(done):
+                new_class = "QBidirectional"
         if new_class is not None:
             if new_class not in objects:
                 raise NotImplementedError(f"model_quantize: {new_class} is not available")

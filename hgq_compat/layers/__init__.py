@@ -10,11 +10,13 @@ from .folded import QConv2DBatchnorm, QDenseBatchnorm, QDepthwiseConv2DBatchnorm
 from .normalization import QBatchNormalization
 from .pooling import QAveragePooling2D, QGlobalAveragePooling2D
 from .recurrent import QBidirectional, QGRU, QGRUCell, QLSTM, QLSTMCell, QSimpleRNN, QSimpleRNNCell
+from .scale_shift import QScaleShift
 from .softmax import QSoftmax
 
 __all__ = [
     "QActivation", "QAdaptiveActivation", "QAveragePooling2D", "QBatchNormalization", "QBidirectional",
     "QConv1D", "QConv2D", "QConv2DBatchnorm", "QConv2DTranspose", "QDense", "QDenseBatchnorm", "QDepthwiseConv2D",
     "QDepthwiseConv2DBatchnorm", "QGRU", "QGRUCell", "QGlobalAveragePooling2D", "QLSTM", "QLSTMCell",
-    "QSeparableConv1D", "QSeparableConv2D", "QSimpleRNN", "QSimpleRNNCell", "QSoftmax", "QuantizedLayerMixin",
+    "QScaleShift", "QSeparableConv1D", "QSeparableConv2D", "QSimpleRNN", "QSimpleRNNCell", "QSoftmax",
+    "QuantizedLayerMixin",
 ]

@@ -94,6 +94,13 @@ class QAdaptiveActivation(QuantizedLayerMixin, keras.layers.Layer):
         self._input_feature_shape = tuple(input_shape[1:])
         self.built = True
 
+    #: Variables that QKeras does not save (its quantizer's integer bits): `restore_derived_weights` recomputes them.
+    legacy_derived_weights = ("quantizer_integer_bits",)
+
+    def restore_derived_weights(self) -> None:
+        """Integer bits from the EMA range, as QKeras sets them at the end of every call."""
+        self.quantizer_integer.assign(self._integer_bits())
+
     def _integer_bits(self) -> Any:
         return adaptive_integer_bits(self.ema_min, self.ema_max, self.total_bits, self.symmetric,
                                      self.keep_negative, self.po2_rounding)

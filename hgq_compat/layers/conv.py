@@ -5,10 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 from ..core.ebops import conv_ebops
 from .base import QuantizedLayerMixin
+
+
+def _kernel_mask(mask: Any) -> np.ndarray | None:
+    """QKeras master's QConv2D ``mask``: (kernel_h, kernel_w, ...) values, reshaped to (h, w, 1, 1)."""
+    if mask is None:
+        return None
+    mask = np.asarray(mask, dtype=np.float32)
+    if mask.ndim < 2:
+        raise ValueError(f"QConv2D: mask of rank {mask.ndim} is not accepted; accepted: rank >= 2 "
+                         "(kernel_h, kernel_w, ...)")
+    return np.reshape(mask, (mask.shape[0], mask.shape[1], 1, 1))
 
 
 class QConvMixin(QuantizedLayerMixin):
@@ -98,7 +110,9 @@ class QConv2D(QConvMixin, keras.layers.Conv2D):
                  use_bias: bool = True, kernel_initializer: Any = "he_normal", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
                  kernel_constraint: Any = None, bias_constraint: Any = None, kernel_range: Any = None,
-                 bias_range: Any = None, kernel_quantizer: Any = None, bias_quantizer: Any = None, **kwargs: Any):
+                 bias_range: Any = None, kernel_quantizer: Any = None, bias_quantizer: Any = None, mask: Any = None,
+                 **kwargs: Any):
+        self._kernel_mask = _kernel_mask(mask)
         args = self._prepare_conv_quantizers(2, kwargs, kernel_quantizer, bias_quantizer, dict(
             use_bias=use_bias, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
             kernel_constraint=kernel_constraint, bias_constraint=bias_constraint))
@@ -107,3 +121,16 @@ class QConv2D(QConvMixin, keras.layers.Conv2D):
                          kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
                          activity_regularizer=activity_regularizer, **args, **kwargs)
         self._finish_conv_init(activation, kernel_range, bias_range)
+
+    def quantized_weight(self, role: str, training: bool | None = None) -> Any:
+        """As QKeras master: the quantized kernel times the ``mask`` (if any)."""
+        w = super().quantized_weight(role, training)
+        if role == "kernel" and self._kernel_mask is not None:
+            w = w * ops.convert_to_tensor(self._kernel_mask, dtype=w.dtype)
+        return w
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        if self._kernel_mask is not None:  # QKeras master's key (absent in 0.9.0 configs)
+            config["mask"] = self._kernel_mask.tolist()
+        return config

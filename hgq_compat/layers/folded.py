@@ -146,6 +146,11 @@ class QFoldedBatchnormMixin:
     def _scale_kernel(self, kernel: Any, inv: Any) -> Any:
         return inv * kernel
 
+    def get_folded_weights(self) -> list:
+        """QKeras' ``[folded kernel, folded bias]`` with the moving statistics, not quantized."""
+        k, b, _ = self._fold(False, None, None)
+        return [k, b * ops.ones_like(self.moving_mean)]
+
     def folded_weights(self, training: bool | None = None) -> dict:
         """Quantized folded kernel and bias with the moving statistics (inference)."""
         k, b, _ = self._fold(False, None, None)

@@ -37,13 +37,14 @@ class QBatchNormalization(QuantizedLayerMixin, keras.layers.BatchNormalization):
                  gamma_quantizer: Any = "quantized_relu_po2(6, 2048)", mean_quantizer: Any = "quantized_po2(5)",
                  variance_quantizer: Any = "quantized_relu_po2(6, quadratic_approximation=True)",
                  gamma_constraint: Any = None, beta_constraint: Any = None, beta_range: Any = None,
-                 gamma_range: Any = None, **kwargs: Any):
+                 gamma_range: Any = None, inverse_quantizer: Any = None, **kwargs: Any):
         for key in _DISABLED:  # QKeras warns and drops these
             if kwargs.pop(key, None):
                 warnings.warn(f"QBatchNormalization: {key} is disabled (as in QKeras); ignoring it")
         if kwargs.pop("synchronized", False):
             raise NotImplementedError("QBatchNormalization: synchronized=True is not supported")
         self._init_quantization(kwargs)
+        self.inverse_quantizer = self._inverse_quantizer(inverse_quantizer, gamma_quantizer, variance_quantizer)
         # QKeras order of `quantizers`: gamma, beta, mean, variance
         self.gamma_quantizer = self._set_weight_quantizer("gamma", gamma_quantizer, 1, auto_po2=True)
         self.beta_quantizer = self._set_weight_quantizer("beta", beta_quantizer, 1)
@@ -64,9 +65,29 @@ class QBatchNormalization(QuantizedLayerMixin, keras.layers.BatchNormalization):
         self.gamma_range = gamma_range
         self._activation_arg = activation  # stored and saved, never applied (as QKeras)
 
+    def _inverse_quantizer(self, inverse: Any, gamma: Any, variance: Any) -> Any:
+        """QKeras master's ``inverse_quantizer`` of gamma / sqrt(variance + epsilon) (QKeras mode only)."""
+        if inverse is None:
+            return None
+        from ..quantizers import get_quantizer
+        from .base import deserialize_quantizer_arg
+
+        if gamma is not None or variance is not None:
+            raise ValueError("QBatchNormalization: If using the inverse quantizer, the gamma and variance quantizers "
+                             "should not be used in order to avoid quantizing a value twice (pass gamma_quantizer="
+                             "None, variance_quantizer=None)")
+        if self.hgq:
+            raise NotImplementedError("QBatchNormalization: inverse_quantizer is not available in HGQ mode; accepted: "
+                                      "mode='qkeras'")
+        return get_quantizer(deserialize_quantizer_arg(inverse))
+
     def build(self, input_shape: tuple) -> None:
         super().build(input_shape)
         self._build_quantizers(input_shape)
+
+    def get_prunable_weights(self) -> list:
+        """None (as QKeras: batch-normalization parameters are not pruned)."""
+        return []
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return input_shape
@@ -108,6 +129,8 @@ class QBatchNormalization(QuantizedLayerMixin, keras.layers.BatchNormalization):
         inv = ops.rsqrt(ops.add(qvar, self.epsilon))
         if gamma is not None:
             inv = inv * gamma
+        if self.inverse_quantizer is not None:
+            inv = self.inverse_quantizer(inv)
         shift = -qmean * inv if beta is None else beta - qmean * inv
         return inv, shift
 
@@ -144,6 +167,10 @@ class QBatchNormalization(QuantizedLayerMixin, keras.layers.BatchNormalization):
         config.update({"activation": self._activation_arg if not callable(self._activation_arg)
                        else keras.activations.serialize(self._activation_arg),
                        "beta_range": self.beta_range, "gamma_range": self.gamma_range})
+        if self.inverse_quantizer is not None:  # QKeras master's key (absent in 0.9.0 configs)
+            from ..quantizers import serialize_quantizer
+
+            config["inverse_quantizer"] = serialize_quantizer(self.inverse_quantizer)
         return config
 
 

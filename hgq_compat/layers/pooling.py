@@ -32,10 +32,11 @@ class QAveragePoolingMixin(QuantizedLayerMixin):
         self.quantizers_list = [q]
 
     def _finish_pooling(self, activation: Any) -> None:
-        if self.data_format != "channels_last":
-            raise NotImplementedError(f"{type(self).__name__}: data_format={self.data_format!r}; "
-                                      "only 'channels_last' is supported")
         self.activation = self._set_activation(activation)
+
+    def _channels_last_bits(self, input_bits: Any) -> Any:
+        """Input bits (no batch axis) with the channel axis last."""
+        return ops.transpose(input_bits, (1, 2, 0)) if self.data_format == "channels_first" else input_bits
 
     @property
     def quantizers(self) -> list:
@@ -89,7 +90,7 @@ class QAveragePooling2D(QAveragePoolingMixin, keras.layers.AveragePooling2D):
         return math.prod(self.pool_size)
 
     def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
-        return pooling_ebops(input_bits, self.pool_size, self.strides, self.padding)
+        return pooling_ebops(self._channels_last_bits(input_bits), self.pool_size, self.strides, self.padding)
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
@@ -106,7 +107,8 @@ class QGlobalAveragePooling2D(QAveragePoolingMixin, keras.layers.GlobalAveragePo
         self._finish_pooling(activation)
 
     def _pool_area(self, input_shape: tuple) -> int:
-        return int(input_shape[1]) * int(input_shape[2])
+        h, w = (1, 2) if self.data_format == "channels_last" else (2, 3)
+        return int(input_shape[h]) * int(input_shape[w])
 
     def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
-        return pooling_ebops(input_bits)
+        return pooling_ebops(self._channels_last_bits(input_bits))

@@ -106,8 +106,14 @@ class _Builder:
                      if (k.endswith("_quantizer") or k == "activation") and v not in (None, "linear")
                      and (k != "activation" or _looks_like_quantizer(v))]
             self.qkeras_quantizers[name] = "; ".join(texts) or "-"
+        build = cls.from_config
+        inner = [k for k in _SUBLAYER_KEYS if isinstance(kwargs.get(k), dict) and "class_name" in kwargs[k]]
+        if inner:  # Bidirectional / TimeDistributed / RNN: rebuild the wrapped layer or cell here too
+            for key in inner:
+                kwargs[key] = self.make_layer(kwargs[key])
+            build = lambda kw: cls(**kw)  # noqa: E731  (Keras' from_config would deserialize it again)
         try:
-            return cls.from_config(kwargs)
+            return build(kwargs)
         except LegacyConversionError:
             raise
         except Exception as exc:
@@ -272,6 +278,10 @@ class _Builder:
         return keras.Model(ins[0] if len(ins) == 1 else ins, outs[0] if len(outs) == 1 else outs, name=name)
 
 
+_SUBLAYER_KEYS = ("layer", "backward_layer", "cell")
+"""Config keys of Keras wrappers (Bidirectional, TimeDistributed, RNN) that hold a whole layer config."""
+
+
 MAX_DIM = 2 ** 24
 """Largest tensor dimension accepted in a saved config."""
 
@@ -356,7 +366,8 @@ def saved_variables(layer: keras.layers.Layer) -> list:
             ebops_beta = getattr(sub, sub._ebops_beta_attr, None)
             if isinstance(ebops_beta, keras.Variable) and tuple(ebops_beta.shape) == () and not ebops_beta.trainable:
                 skip.add(id(ebops_beta))
-    return [v for v in layer.weights if id(v) not in skip]
+    derived = getattr(layer, "legacy_derived_weights", ())  # recomputed from the others after loading
+    return [v for v in layer.weights if id(v) not in skip and v.name not in derived]
 
 
 def _leaf_layers(model: keras.Model) -> list[keras.layers.Layer]:
@@ -371,8 +382,9 @@ def _leaf_layers(model: keras.Model) -> list[keras.layers.Layer]:
     return out
 
 
-_LEGACY_WEIGHT_NAMES = {"kernel": "depthwise_kernel"}
-"""Keras 3 weight names that Keras 2 saved under another name (DepthwiseConv2D's kernel)."""
+_LEGACY_WEIGHT_NAMES = {"kernel": "depthwise_kernel", "step": "Variable"}
+"""Keras 3 weight names that Keras 2 saved under another name (DepthwiseConv2D's kernel; QAdaptiveActivation's
+step counter, an unnamed tf.Variable in QKeras)."""
 
 
 def _describe(variables: list) -> str:
@@ -420,6 +432,9 @@ def _assign_layer(ctx: Context, layer: keras.layers.Layer, saved: list[SavedWeig
                             f"expects {v.name} {tuple(v.shape)}")
     for v, s in pairs:
         v.assign(np.asarray(s.value).astype(v.dtype))
+    restore = getattr(layer, "restore_derived_weights", None)
+    if callable(restore):
+        restore()
 
 
 def load_legacy_weights(model: keras.Model, store: WeightStore, path: str | None = None) -> None:

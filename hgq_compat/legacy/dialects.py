@@ -146,7 +146,7 @@ def normalize_quantizer(value: Any, ctx: "Context", key: str) -> Any:
             params = _params(registry[name])
             cfg = dict(value.get("config", {}) or {})
             for k in list(cfg):
-                if k in params:
+                if k in params and not (k == "post_training_scale" and cfg[k] is None):
                     continue
                 if cfg[k] is None or cfg[k] is False:
                     del cfg[k]  # e.g. qkeras-v3's post_training_scale=None
@@ -256,7 +256,11 @@ def normalize_layer_config(class_name: str, config: dict, ctx: Context, is_qkera
     if class_name in ("BatchNormalization", "QBatchNormalization") and isinstance(cfg.get("axis"), list) \
             and len(cfg["axis"]) == 1:
         cfg["axis"] = int(cfg["axis"][0])
-    if "Depthwise" in class_name or "Separable" in class_name:
+    if "Separable" in class_name:
+        # tf-keras' SeparableConv config repeats the Conv base's kernel_* keys; the layer has no `kernel`
+        for key in ("kernel_initializer", "kernel_regularizer", "kernel_constraint"):
+            cfg.pop(key, None)
+    if "Depthwise" in class_name or "Separable" in class_name or "Transpose" in class_name:
         # tf-keras saves the Conv base's `groups` (always 1) for these; Keras 3 refuses the key
         if cfg.get("groups", 1) != 1:
             raise ctx.error(f"groups={cfg['groups']!r} is not accepted for {class_name}; accepted: 1")

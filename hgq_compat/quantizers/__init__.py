@@ -15,6 +15,8 @@ from .functions import (binary_sigmoid, binary_tanh, get_internal_sigmoid, get_q
                         hard_sigmoid, hard_tanh, set_internal_sigmoid, smooth_sigmoid, smooth_tanh, stochastic_round,
                         stochastic_round_po2)
 
+
+
 __all__ = [
     "QUANTIZERS", "BaseQuantizer", "QKerasModeQuantizer", "get_quantizer", "is_quantizer", "make_quantizer_layer",
     "quantized_bits", "quantized_relu", "register_quantizer", "serialize_quantizer",

@@ -152,6 +152,10 @@ class BaseQuantizer:
             granularity=normalize_granularity(granularity),
         )
 
+    def update_qnoise_factor(self, qnoise_factor: Any) -> None:
+        """Set the quantization-noise factor (0: identity, 1: fully quantized) used by later calls."""
+        self.qnoise_factor = float(np.asarray(keras.ops.convert_to_numpy(qnoise_factor)))
+
     def _set_trainable_parameter(self) -> None:
         """QKeras hook called by weight layers; alpha=None kernels become 'auto_po2'."""
 

@@ -26,7 +26,7 @@ class quantized_bits(BaseQuantizer):  # noqa: N801 (QKeras name)
     def __init__(self, bits: int = 8, integer: int = 0, symmetric: int = 0, keep_negative: bool = True,
                  alpha: Any = None, use_stochastic_rounding: bool = False, scale_axis: int | None = None,
                  qnoise_factor: float = 1.0, var_name: str | None = None, use_ste: bool = True,
-                 use_variables: bool = False):
+                 use_variables: bool = False, post_training_scale: Any = None):
         name = type(self).__name__
         check_bits(name, bits, 0)
         check_int_arg(name, "integer", integer, -MAX_BITS, MAX_BITS)
@@ -43,7 +43,10 @@ class quantized_bits(BaseQuantizer):  # noqa: N801 (QKeras name)
         self.use_stochastic_rounding = use_stochastic_rounding
         if isinstance(alpha, str):
             self.symmetric = True
-        self.scale = None
+        elif post_training_scale is not None:
+            raise ValueError(f"alpha={alpha} doesn't support post_training_scale: {post_training_scale}")
+        self.post_training_scale = None if post_training_scale is None else np.array(post_training_scale)
+        self.scale = None if post_training_scale is None else np.array(post_training_scale)
         self.scale_axis = scale_axis
         self.qnoise_factor = qnoise_factor
         self.use_ste = use_ste
@@ -71,6 +74,9 @@ class quantized_bits(BaseQuantizer):  # noqa: N801 (QKeras name)
     def to_spec(self) -> QuantSpec:
         k = int(bool(self.keep_negative))
         rnd = "S_RND_CONV" if self.use_stochastic_rounding else "RND_CONV"
+        if self.post_training_scale is not None:  # a frozen scale (QKeras master): QKeras mode only
+            return QuantSpec.from_bits(self.bits, self.bits - 1, 1, round_mode="RND_INF", overflow="SAT_SYM",
+                                       kind="function")
         if self.alpha == "auto_po2":
             plain = self.qnoise_factor == 1.0 and self.use_ste
             return QuantSpec.from_bits(self.bits, self.bits - 1, 1, round_mode="RND_INF", overflow="SAT_SYM",
@@ -115,6 +121,10 @@ class quantized_bits(BaseQuantizer):  # noqa: N801 (QKeras name)
         m_i = float(2.0 ** self.integer)
         xs = x / m_i
         max_code = float(2 ** (self.bits - 1) - 1)
+        if self.post_training_scale is not None:  # frozen: codes on the given scale, self.scale unchanged
+            scale = ops.convert_to_tensor(np.asarray(self.post_training_scale, dtype=np.float32)) / m
+            z = po2.symmetric_codes(xs, scale, max_code)
+            return (scale * m) * (m_i * z / m)
         if self.alpha == "auto_po2":
             z, scale = po2.fit_po2_scale(xs, self.bits, self.scale_axis)
         else:
@@ -156,6 +166,8 @@ class quantized_bits(BaseQuantizer):  # noqa: N801 (QKeras name)
             "bits": self.bits, "integer": self.integer, "symmetric": self.symmetric, "alpha": self.alpha,
             "keep_negative": self.keep_negative, "use_stochastic_rounding": self.use_stochastic_rounding,
             "qnoise_factor": self.qnoise_factor,
+            **({} if self.post_training_scale is None
+               else {"post_training_scale": self.post_training_scale.tolist()}),  # QKeras master
         }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from hls4ml.converters.keras_v3._base import KerasV3LayerHandler
 from hls4ml.converters.keras_v3.conv import gen_conv_config
 
@@ -16,6 +18,10 @@ class QConvHandler(KerasV3LayerHandler):
     handles = ("hgq_compat.layers.conv.QConv1D", "hgq_compat.layers.conv.QConv2D")
 
     def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> Any:
+        mask = getattr(layer, "_kernel_mask", None)
+        if mask is not None and not np.isin(mask, (0.0, 1.0)).all():
+            raise NotImplementedError(f"layer {layer.name!r}: a kernel mask with values other than 0 and 1 is not "
+                                      "exported (the masked kernel may not be fixed point); accepted: a 0/1 mask")
         if any(d != 1 for d in layer.dilation_rate):
             raise NotImplementedError(
                 f"layer {layer.name!r}: dilation_rate={layer.dilation_rate} is not supported by hls4ml; use 1")

@@ -33,6 +33,9 @@ class QAveragePoolingHandler(KerasV3LayerHandler):
     handles = ("hgq_compat.layers.pooling.QAveragePooling2D", "hgq_compat.layers.pooling.QGlobalAveragePooling2D")
 
     def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[dict[str, Any], ...]:
+        if layer.data_format != "channels_last":
+            raise NotImplementedError(f"layer {layer.name!r} ({type(layer).__name__}): data_format="
+                                      f"{layer.data_format!r} is not exported; accepted: 'channels_last'")
         in_shape, out_shape = shapes(layer, in_tensors, out_tensors)
         *px, channels = in_shape
         is_global = type(layer).__name__ == "QGlobalAveragePooling2D"

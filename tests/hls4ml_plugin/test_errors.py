@@ -157,6 +157,23 @@ def test_non_power_of_two_average_pooling_is_refused(tmp_path):
                  tmp_path / "p")
 
 
+def test_channels_first_average_pooling_is_refused(tmp_path):
+    from hgq_compat import QAveragePooling2D
+
+    with pytest.raises(NotImplementedError, match=r"'avg_cf' \(QAveragePooling2D\): data_format='channels_first'"):
+        _convert(_model((2, 4, 4), QAveragePooling2D(2, data_format="channels_first", name="avg_cf")), tmp_path)
+
+
+def test_non_binary_conv_mask_is_refused(tmp_path):
+    import numpy as np
+
+    from hgq_compat import QConv2D
+
+    conv = QConv2D(2, 3, mask=np.full((3, 3), 0.3), name="masked", **KQ)
+    with pytest.raises(NotImplementedError, match=r"'masked': a kernel mask with values other than 0 and 1"):
+        _convert(_model((5, 5, 1), conv), tmp_path)
+
+
 def test_padded_max_pooling_of_unsigned_values_is_refused(tmp_path):
     model = _model((5, 5, 2), keras.layers.MaxPooling2D(2, padding="same", name="mp"), "quantized_relu(6,2)")
     with pytest.raises(ValueError, match=r"'mp'.*unsigned.*ZeroPadding2D"):

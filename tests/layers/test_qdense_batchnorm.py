@@ -3,11 +3,12 @@ golden): checked against its defining formula with the quantizers applied by han
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
 from hgq_compat import QDenseBatchnorm
-from hgq_compat.bn_folding_utils import convert_folded_layer_to_unfolded
+from hgq_compat.bn_folding_utils import convert_folded_layer_to_unfolded, unfold_model
 from hgq_compat.quantizers import quantized_bits
 from tests.conftest import to_np
 
@@ -36,8 +37,13 @@ def test_qdense_batchnorm_computes_the_folded_formula():
     # config round trip and unfolding
     clone = QDenseBatchnorm.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
-    dense, bn = convert_folded_layer_to_unfolded(layer)
-    assert type(dense).__name__ == "QDense" and dense.units == 3 and bn.epsilon == layer.epsilon
+    dense = convert_folded_layer_to_unfolded(layer)  # QKeras: one layer, weights set by unfold_model
+    assert type(dense).__name__ == "QDense" and dense.units == 3 and dense.use_bias
+    inp = keras.Input((x.shape[1],))
+    folded_model = keras.Model(inp, layer(inp))
+    unfolded = unfold_model(folded_model)
+    assert [type(lay).__name__ for lay in unfolded.layers[1:]] == ["QDense"]
+    np.testing.assert_array_equal(to_np(unfolded(x, training=False)), to_np(folded_model(x, training=False)))
 
 
 def test_qdense_batchnorm_refuses_other_axes():

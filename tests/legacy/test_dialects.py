@@ -48,9 +48,16 @@ def test_tf_keras_213_metadata_and_qkeras_v3_keys():
 
 
 def test_unknown_non_neutral_quantizer_argument_refused():
-    q = {"class_name": "quantized_bits", "config": dict(QB, post_training_scale=[1.0, 2.0])}
-    with pytest.raises(LegacyNotImplementedError, match="model.json: layer 'fc1'.*post_training_scale"):
+    q = {"class_name": "quantized_bits", "config": dict(QB, elements_per_scale=4)}
+    with pytest.raises(LegacyNotImplementedError, match="model.json: layer 'fc1'.*elements_per_scale"):
         dialects.normalize_quantizer(q, CTX, "kernel_quantizer")
+
+
+def test_post_training_scale_is_kept_when_set():
+    """QKeras master's post_training_scale is supported by quantized_bits: kept when set, dropped when None."""
+    cfg = dict(QB, alpha="auto_po2", post_training_scale=[[0.5, 1.0]])
+    out = dialects.normalize_quantizer({"class_name": "quantized_bits", "config": cfg}, CTX, "kernel_quantizer")
+    assert out["config"]["post_training_scale"] == [[0.5, 1.0]]
 
 
 def test_quantizer_strings_kept_and_checked():
