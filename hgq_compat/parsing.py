@@ -150,8 +150,8 @@ class _Parser:
                 items.append(self.value())
                 if self.peek() is not None and self.peek()[1] == ",":
                     self.take(",")
-                elif self.peek() is not None and self.peek()[1] != close:
-                    self.fail(f"expected ',' or {close!r}")
+                elif self.peek() is not None and self.peek()[1] != close and close != "]":
+                    self.fail(f"expected ',' or {close!r}")  # lists may also be numpy's '[0.5 0.25 1]'
             self.take(close)
             self.depth -= 1
             return items

@@ -162,6 +162,10 @@ def convert(model: Any, output_dir: str, backend: str = "Vitis", io_type: str = 
         from hgq_compat.utils import convert_to_folded_model
 
         keras_model, folded = convert_to_folded_model(model)
+        gone = {layer.name for layer in model.layers} - {layer.name for layer in keras_model.layers}
+        if hls_config and gone & set(hls_config.get("LayerName", {})):  # the folded batch norms' entries
+            hls_config = {**hls_config, "LayerName": {k: v for k, v in hls_config["LayerName"].items()
+                                                      if k not in gone}}
     if input_precision is not None:
         from .inputs import quantize_inputs
 

@@ -45,12 +45,12 @@ def test_qkeras_imports():
 
 
 def test_qkeras_names_hgq_compat_lacks_are_reported_not_rewritten():
-    code = ("from qkeras.qtools import run_qtools\nimport qkeras.autoqkeras as aq\n"
+    code = ("from qkeras.qtools import run_qtools\nimport qkeras.qoctave as qo\n"
             "from qkeras import QDense, QOctaveConv2D\n")
     new, findings = _migrate(code)
     assert new == code
     assert findings[0].startswith("x.py:1: qkeras.qtools has no counterpart in hgq_compat")
-    assert findings[1].startswith("x.py:2: qkeras.autoqkeras has no counterpart in hgq_compat")
+    assert findings[1].startswith("x.py:2: qkeras.qoctave has no counterpart in hgq_compat")
     assert findings[2].startswith("x.py:3: hgq_compat has no QOctaveConv2D: qkeras.qoctave is not ported")
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import hgq_compat
-from hgq_compat import quantizer_registry, registry, safe_eval
+from hgq_compat import quantizer_registry, registry
+from hgq_compat.safe_eval import GetParams
 from tests import golden
 
 #: master quantizers that hgq_compat does not provide (listed in migration_guide/features.md).
@@ -69,5 +70,5 @@ def test_registry():
 
 @pytest.mark.parametrize("case", _cases("get_params/"), ids=lambda c: c["text"])
 def test_get_params_master_forms(case):
-    args, kwargs = safe_eval.GetParams(case["text"])
+    args, kwargs = GetParams(case["text"])
     assert args == case["args"] and kwargs == case["kwargs"]

@@ -24,3 +24,13 @@ class QAdaptiveActivationHandler(KerasV3LayerHandler):
             f"layer {layer.name!r} (QAdaptiveActivation): its integer bits follow a running estimate of the input "
             "range and its output is computed as x + (q(x) - x) in float32, which is not a fixed-point quantizer; "
             f"replace it with a fixed quantizer after training, e.g. {suggestion}")
+
+
+class QScaleShiftHandler(KerasV3LayerHandler):
+    handles = ("hgq_compat.layers.scale_shift.QScaleShift",)
+
+    def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> Any:
+        raise NotImplementedError(
+            f"layer {layer.name!r} (QScaleShift): the hls4ml export of QKeras master's QScaleShift is not provided; "
+            "express the per-channel scale and shift as a QDepthwiseConv2D with a 1x1 kernel (or a QDense) with the "
+            "same quantizers, which export exactly")

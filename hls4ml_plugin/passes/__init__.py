@@ -2,8 +2,9 @@
 
 - `ApplyLayerConfig` (first): config['LayerName'] settings reach every node of a Keras layer
   (`layer_config`); Precision on inferred types is ignored with a warning.
-- `DeclareInputPrecision` (before 'bit_exact'): float inputs take hls4ml's configured input type.
-- `CheckExactness` (before 'bit_exact'): refuses what cannot be exact, naming the layer.
+- `DeclareInputPrecision` (before hls4ml's batch-norm fusion): float inputs take hls4ml's configured input type.
+- `CheckExactness` (then): refuses what cannot be exact, naming the layer (a float batch norm before
+  hls4ml fuses it into the preceding layer's weights).
 - `RemoveRedundantQuantizers` (after 'bit_exact'): drops quantizer nodes that change no value.
 - `RecordOutputNames` / `CopyAliasedOutputs` (before the fusion / appended): an output that the
   fusion turns into a model input gets a copy node (`outputs`).
@@ -28,8 +29,11 @@ from .lut import RebuildLUTTables, register_lut_ir
 from .outputs import CopyAliasedOutputs, RecordOutputNames
 from .resources import RemoveRedundantQuantizers
 
-PASSES = ((ApplyLayerConfig, "channels_last_converter"), (DeclareInputPrecision, "bit_exact"),
-          (CheckExactness, "bit_exact"), (RemoveRedundantQuantizers, "fuse_fixed_point_quantizer"),
+PASSES = ((ApplyLayerConfig, "channels_last_converter"),
+          # before hls4ml fuses a float BatchNormalization into the layer before it (with config_from_keras_model's
+          # 'auto' result types it does, silently changing quantized weights): the check must see the BN node
+          (DeclareInputPrecision, "fuse_consecutive_batch_normalization"),
+          (CheckExactness, "fuse_consecutive_batch_normalization"), (RemoveRedundantQuantizers, "fuse_fixed_point_quantizer"),
           (KeepConsecutiveQuantizers, "fuse_fixed_point_quantizer"), (RecordOutputNames, "fuse_fixed_point_quantizer"),
           (WidenInputPrecision, None), (RebuildLUTTables, None), (CopyAliasedOutputs, None), (CheckInferredTypes, None),
           (CheckFloat32Accumulation, None))

@@ -50,7 +50,7 @@ REFUSED = {
     "qkeras_mnist_dense": r"layer 'activation_3'.*in software",
     "branch": r"layer 'act_b': quantized_tanh\(4\) becomes a lookup table indexed by its input, which has 34 bits",
     "cnn": r"layer 'bn1': a float BatchNormalization is not exact",
-    "rnn": r"layer 'lstm': hard_sigmoid becomes a lookup table indexed by its input, which has 22 bits.*inside a "
+    "rnn": r"layer 'lstm': activation 'hard_sigmoid' becomes a lookup table indexed by its input, which has 22 bits.*inside a "
            r"recurrent cell, use fewer kernel.*allow_inexact=True",
     "strings": r"layer 'qbn'",
 }
@@ -71,7 +71,7 @@ REFUSED_WITH_INPUT_PRECISION = {
     # what stays refused with the inputs declared fixed<16,6> (softmax removed)
     "branch": r"layer 'act_b': quantized_tanh\(4\) becomes a lookup table indexed by its input, which has 34 bits",
     "cnn": r"layer 'bn1': a float BatchNormalization is not exact",
-    "rnn": r"layer 'lstm': hard_sigmoid becomes a lookup table indexed by its input, which has 22 bits.*inside a "
+    "rnn": r"layer 'lstm': activation 'hard_sigmoid' becomes a lookup table indexed by its input, which has 22 bits.*inside a "
            r"recurrent cell, use fewer kernel.*allow_inexact=True",
     "strings": r"layer 'qbn': Keras computes x \* scale \+ shift in float32",
 }

@@ -59,12 +59,17 @@ def _dense_relu() -> keras.Model:
     return _set_weights(model, 1)
 
 
-def _btnn() -> keras.Model:
+def _btnn(pre_quantizer: bool = True) -> keras.Model:
     """test_btnn cases 1 and 7: ternary kernel -> 'binary_tanh' (QKeras gives -1 at 0, hls4ml's own
-    binary_tanh +1) and binary kernel -> binary() activation, as two heads of one model."""
+    binary_tanh +1) and binary kernel -> binary() activation, as two heads of one model. The sums of
+    float fixed<16,6> inputs are 19 bits wide, too wide for a lookup table: as the refusal says, an
+    8-bit quantizer goes before each activation (``pre_quantizer``)."""
     inp = keras.Input((10,))
     t = QDense(10, kernel_quantizer=ternary(alpha=1), bias_quantizer=quantized_bits(5, 2), name="dense_t")(inp)
     b = QDense(10, kernel_quantizer=binary(), bias_quantizer=quantized_bits(5, 2), name="dense_b")(inp)
+    if pre_quantizer:
+        t = QActivation("quantized_bits(8,3,alpha=1)", name="pre_t")(t)
+        b = QActivation("quantized_bits(8,3,alpha=1)", name="pre_b")(b)
     model = _set_weights(keras.Model(inp, [QActivation("binary_tanh", name="bt")(t),
                                            QActivation(binary(), name="bin")(b)]), 2)
     kernel, bias = model.get_layer("dense_t").get_weights()
@@ -80,6 +85,7 @@ def _activation_kwargs() -> keras.Model:
     a = QDense(10, activation="quantized_relu(2, 0)", kernel_quantizer="quantized_bits(4, 0, alpha=1)",
                bias_quantizer="quantized_bits(4, 0, alpha=1)", name="qdense")(inp)
     p = QDense(6, kernel_quantizer=quantized_po2(4), bias_quantizer=quantized_bits(8, 3, alpha=1), name="po2")(inp)
+    p = QActivation("quantized_bits(8,3,alpha=1)", name="pre_leaky")(p)  # a table input of at most 16 bits
     p = QActivation(quantized_relu(4, 2, negative_slope=0.25), name="leaky")(p)
     return _set_weights(keras.Model(inp, [a, p]), 3)
 
@@ -179,8 +185,8 @@ def test_pattern_is_bit_exact(compiled, name):
     x = _grid_inputs(shape, seed=len(name))
     if name == "separable":  # the test's data: quantized_bits(8,0,alpha=1) of rand, on the fixed<8,1> input grid
         x = np.asarray(keras.ops.convert_to_numpy(quantized_bits(8, 0, alpha=1)(x / 4.0)), np.float32)
-    y_keras = [np.asarray(y) for y in np.atleast_1d(model.predict(x, verbose=0, batch_size=2048))] \
-        if len(model.outputs) > 1 else [np.asarray(model.predict(x, verbose=0, batch_size=2048))]
+    y_keras = model.predict(x, verbose=0, batch_size=2048)
+    y_keras = [np.asarray(y) for y in y_keras] if len(model.outputs) > 1 else [np.asarray(y_keras)]
     y_hls = hm.predict(np.ascontiguousarray(x))
     y_hls = y_hls if isinstance(y_hls, list) else [y_hls]
     assert len(y_hls) == len(y_keras)
@@ -199,6 +205,14 @@ def test_binary_tanh_of_zero_is_minus_one(compiled):
     y_hls = np.asarray(hm.predict(x)[0]).reshape(y_keras.shape)
     assert np.all(y_keras[:, :3] == -1.0) and np.all(y_hls[:, :3] == -1.0)
     np.testing.assert_array_equal(y_hls, y_keras)
+
+
+def test_btnn_without_pre_quantizer_refused_naming_the_fix(tmp_path):
+    """hls4ml's literal BTNN (binary_tanh straight on a 19-bit sum) is refused, naming the quantizer to add."""
+    model = _btnn(pre_quantizer=False)
+    with pytest.raises(NotImplementedError, match=r"'bt'.*binary_tanh.*19 bits.*put a quantizer with fewer bits"):
+        hls4ml.converters.convert_from_keras_model(model, hls_config=_config(model), backend="Vivado",
+                                                   output_dir=str(tmp_path / "btnn"))
 
 
 def test_separable_config_keys_are_accepted(compiled):

@@ -50,7 +50,7 @@ def test_long_input_is_refused_fast_and_not_echoed():
     ("quantized_bits(4 0)", 17, "expected ',' or '\\)'"),
     ("quantized_bits(4,0", 18, "expected ',' or '\\)'"),
     ("quantized_bits(4,", 17, "unexpected end, expected '\\)'"),
-    ("quantized_bits(alpha=[1 2])", 24, "expected ',' or '\\]'"),
+    ("quantized_bits(alpha=[1 2)", 25, "unexpected '\\)'"),  # numpy's '[1 2]' is a list (QKeras master); ')' is not
     ("quantized_bits(4," + "x=1," * 300 + "$" + "y=2," * 300 + ")", 1217, "unexpected character '\\$'"),
 ])
 def test_error_names_position_with_short_context(text, pos, why):
