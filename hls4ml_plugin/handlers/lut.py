@@ -37,6 +37,10 @@ from ._common import describe
 MAX_LUT_INPUT_BITS = 16
 """Widest LUT input (sign included): 2**16 table entries."""
 
+MAX_CLIP_CHECK_BITS = 24
+"""Widest table input whose saturation to `MAX_LUT_INPUT_BITS` bits is checked value by value
+(`LutFunction.saturation_clip`: 2**24 evaluations at most)."""
+
 MAX_LUT_SIGNIFICANT_BITS = 23
 """A table output with more significant bits is taken as a rounded float32 result (quantized_ulaw,
 a float alpha such as 0.3): not an exact fixed-point number, and too wide for the float32
@@ -224,6 +228,30 @@ class LutFunction:
                     "inputs differ); the hls4ml table follows model.predict", stacklevel=2)
             self._tables[key] = table
         return self._tables[key]
+
+    def saturation_clip(self, width: int, integer: int, signed: bool) -> tuple[int, int, bool] | None:
+        """A narrower input type for a table whose input ``ap_(u)fixed<width, integer>`` is wider than
+        `MAX_LUT_INPUT_BITS`: the same fractional bits, integer bits cut so the width is
+        `MAX_LUT_INPUT_BITS`, for a function that gives the same output on every input of the wide type
+        as on that input saturated to the narrow type's range (binary, ternary, hard_tanh, relu with a
+        cap, ...: constant beyond a range). Checked on every value of the wide type (at most
+        `MAX_CLIP_CHECK_BITS` bits); None if the function is not invariant or the type is too wide
+        to check. The producer's result then saturates to that type (`passes.lut`)."""
+        frac = width - integer
+        narrow = MAX_LUT_INPUT_BITS
+        if width <= narrow or width > MAX_CLIP_CHECK_BITS or narrow - frac < int(signed):
+            return None
+        key = (narrow, narrow - frac, bool(signed))
+        wide_grid = raw_grid(width, integer, signed)
+        lo, hi = raw_grid(*key).min(), raw_grid(*key).max()
+        outside = (wide_grid < lo) | (wide_grid > hi)
+        if not outside.any():
+            return key
+        x = np.concatenate([np.array([lo, hi]), wide_grid[outside]])
+        y, _ = self.evaluate(x)
+        y_lo, y_hi, y_out = y[0], y[1], y[2:]
+        expected = np.where(wide_grid[outside] < lo, y_lo, y_hi)
+        return key if np.array_equal(y_out, expected) else None
 
     def _check(self, grid: np.ndarray, table: np.ndarray) -> None:
         bad = np.flatnonzero(~np.isfinite(table))

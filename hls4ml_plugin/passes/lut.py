@@ -26,9 +26,21 @@ from hls4ml.model.layers import Layer, register_layer
 from hls4ml.model.optimizer import OptimizerPass
 from hls4ml.model.optimizer.passes import bit_exact as _be
 from hls4ml.model.optimizer.passes.hgq_proxy_model import UnaryLUT as _HlsUnaryLUT
-from hls4ml.model.types import FixedPrecisionType
+from hls4ml.model.types import FixedPrecisionType, NamedType, SaturationMode
 
 from ..handlers.lut import IR_LUT_CLASS_NAME, LutFunction
+
+
+CLIP_ATTR = "hgq_compat_lut_clip"
+"""UnaryLUT attribute: the saturating input type (width, integer, signed) the table was built for,
+when the input bit_exact inferred is too wide (`LutFunction.saturation_clip`), else None."""
+
+
+def _saturated(node: "UnaryLUT") -> bool:
+    """True once the table's input variable has the saturating type in `CLIP_ATTR`."""
+    precision = node.get_input_variable().type.precision
+    return (isinstance(precision, FixedPrecisionType) and _type_key(precision) == node.attributes[CLIP_ATTR]
+            and precision.saturation_mode == SaturationMode.SAT)
 
 
 class UnaryLUT(_HlsUnaryLUT):
@@ -61,6 +73,10 @@ def _produce_kif(layer: UnaryLUT) -> tuple[np.ndarray, ...]:
     # the type bit_exact's register_precision gives the producer: its produced kif (the LUT
     # requests everything), reduced to one type over the elements
     precision = _be.to_hls4ml_fixed(int(np.max(lk)), int(np.max(li)), int(np.max(lf)), "lut_in").precision
+    clip = layer.attributes["hgq_compat_lut"].saturation_clip(*_type_key(precision))
+    layer.attributes[CLIP_ATTR] = clip
+    if clip is not None:  # the producer's result will saturate to this type (RebuildLUTTables)
+        precision = FixedPrecisionType(clip[0], clip[1], clip[2], "TRN", "SAT")
     table = set_table(layer, precision)
     shape = _be.get_output_shape(layer)
     return tuple(np.full(shape, a, dtype=np.int16) for a in layer.attributes["hgq_compat_lut"].table_kif(table))
@@ -78,7 +94,28 @@ class RebuildLUTTables(OptimizerPass):
     def match(self, node: Layer) -> bool:
         if not isinstance(node, UnaryLUT):
             return False
+        if node.attributes.get(CLIP_ATTR) is not None and not _saturated(node):
+            return True
         return node.attributes.get("hgq_compat_lut_for") != _type_key(self._input_precision(node))
+
+    @staticmethod
+    def _saturate_input(node: UnaryLUT) -> None:
+        """Give the producer of a too-wide table input the narrower saturating type the table was
+        built for (`LutFunction.saturation_clip`); only where the table is its sole consumer."""
+        clip = node.attributes.get(CLIP_ATTR)
+        if clip is None or _saturated(node):
+            return
+        producer = node.get_input_node()
+        var = producer.get_output_variable()
+        if len(_be.get_output_layers(producer)) != 1 or var.name in node.model.outputs:
+            fn: LutFunction = node.attributes["hgq_compat_lut"]
+            raise fn._refuse(f"becomes a lookup table indexed by its input, which has "
+                             f"{var.type.precision.width} bits; saturating its input to {clip[0]} bits would keep "
+                             f"every output, but {producer.name!r} also feeds other layers", fn.too_wide_hint)
+        new_type = NamedType(f"{producer.name}_result_t", FixedPrecisionType(clip[0], clip[1], clip[2], "TRN", "SAT"))
+        var.type = new_type
+        producer.attributes["result_t"] = new_type
+        node.model.config.layer_name_precision[f"{producer.name}_result"] = str(new_type.precision)
 
     @staticmethod
     def _input_precision(node: UnaryLUT) -> FixedPrecisionType:
@@ -90,6 +127,7 @@ class RebuildLUTTables(OptimizerPass):
         return precision
 
     def transform(self, model, node: UnaryLUT) -> bool:
+        self._saturate_input(node)
         set_table(node, self._input_precision(node))
         set_table_type(node)
         return False  # the graph is unchanged

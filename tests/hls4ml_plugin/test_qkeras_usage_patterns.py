@@ -59,17 +59,14 @@ def _dense_relu() -> keras.Model:
     return _set_weights(model, 1)
 
 
-def _btnn(pre_quantizer: bool = True) -> keras.Model:
+def _btnn() -> keras.Model:
     """test_btnn cases 1 and 7: ternary kernel -> 'binary_tanh' (QKeras gives -1 at 0, hls4ml's own
     binary_tanh +1) and binary kernel -> binary() activation, as two heads of one model. The sums of
-    float fixed<16,6> inputs are 19 bits wide, too wide for a lookup table: as the refusal says, an
-    8-bit quantizer goes before each activation (``pre_quantizer``)."""
+    float fixed<16,6> inputs are 19 bits wide: the table input saturates to 16 bits, which changes no
+    output of these step functions (checked on every 19-bit value)."""
     inp = keras.Input((10,))
     t = QDense(10, kernel_quantizer=ternary(alpha=1), bias_quantizer=quantized_bits(5, 2), name="dense_t")(inp)
     b = QDense(10, kernel_quantizer=binary(), bias_quantizer=quantized_bits(5, 2), name="dense_b")(inp)
-    if pre_quantizer:
-        t = QActivation("quantized_bits(8,3,alpha=1)", name="pre_t")(t)
-        b = QActivation("quantized_bits(8,3,alpha=1)", name="pre_b")(b)
     model = _set_weights(keras.Model(inp, [QActivation("binary_tanh", name="bt")(t),
                                            QActivation(binary(), name="bin")(b)]), 2)
     kernel, bias = model.get_layer("dense_t").get_weights()
@@ -85,7 +82,8 @@ def _activation_kwargs() -> keras.Model:
     a = QDense(10, activation="quantized_relu(2, 0)", kernel_quantizer="quantized_bits(4, 0, alpha=1)",
                bias_quantizer="quantized_bits(4, 0, alpha=1)", name="qdense")(inp)
     p = QDense(6, kernel_quantizer=quantized_po2(4), bias_quantizer=quantized_bits(8, 3, alpha=1), name="po2")(inp)
-    p = QActivation("quantized_bits(8,3,alpha=1)", name="pre_leaky")(p)  # a table input of at most 16 bits
+    # a 23-bit sum; this relu is not constant beyond a 16-bit range, so (as the refusal says) a quantizer first
+    p = QActivation("quantized_bits(8,3,alpha=1)", name="pre_leaky")(p)
     p = QActivation(quantized_relu(4, 2, negative_slope=0.25), name="leaky")(p)
     return _set_weights(keras.Model(inp, [a, p]), 3)
 
@@ -207,12 +205,12 @@ def test_binary_tanh_of_zero_is_minus_one(compiled):
     np.testing.assert_array_equal(y_hls, y_keras)
 
 
-def test_btnn_without_pre_quantizer_refused_naming_the_fix(tmp_path):
-    """hls4ml's literal BTNN (binary_tanh straight on a 19-bit sum) is refused, naming the quantizer to add."""
-    model = _btnn(pre_quantizer=False)
-    with pytest.raises(NotImplementedError, match=r"'bt'.*binary_tanh.*19 bits.*put a quantizer with fewer bits"):
-        hls4ml.converters.convert_from_keras_model(model, hls_config=_config(model), backend="Vivado",
-                                                   output_dir=str(tmp_path / "btnn"))
+def test_btnn_table_inputs_saturate_to_16_bits(compiled):
+    """The 19-bit sums feeding binary_tanh / binary() saturate to a 16-bit type in the producer."""
+    _, hm = compiled["btnn"]
+    for name in ("dense_t", "dense_b"):
+        precision = hm.graph[name].get_output_variable().type.precision
+        assert precision.width == 16 and "SAT" in str(precision), (name, str(precision))
 
 
 def test_separable_config_keys_are_accepted(compiled):
