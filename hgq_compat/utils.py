@@ -260,35 +260,6 @@ def print_model_sparsity(model: keras.Model) -> None:
     print("\n")
 
 
-def quantized_model_dump(model: keras.Model, x_test: Any, output_dir: str | None = None,
-                         layers_to_dump: list[str] | tuple = ()) -> None:
-    """Write each chosen layer's output on ``x_test`` as raw float32 to ``output_dir/<layer>.bin``.
-
-    ``layers_to_dump`` empty means every layer. Without ``output_dir`` a new temporary folder is
-    used (its path is printed). Each file is written atomically."""
-    import tempfile
-
-    from ._atomic import atomic_path
-
-    if not output_dir:
-        output_dir = tempfile.mkdtemp(prefix="quantized_model_dump_")
-        print("temp dir", output_dir)
-    if not os.path.exists(output_dir):
-        os.makedirs(output_dir)
-        print("create dir", output_dir)
-    layers = [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)
-              and (not layers_to_dump or l.name in layers_to_dump)]
-    debug = keras.Model(model.inputs, [l.output for l in layers])
-    outputs = debug.predict(x_test, verbose=0)
-    if len(layers) == 1:
-        outputs = [outputs]
-    for layer, data in zip(layers, outputs):
-        filename = os.path.join(output_dir, layer.name + ".bin")
-        print("writing the layer output tensor to ", filename)
-        with atomic_path(filename) as tmp:
-            np.asarray(data).astype(np.float32).tofile(tmp)
-
-
 def quantized_model_debug(model: keras.Model, X_test: Any, plot: bool = False, plt_instance: Any = None) -> None:
     """Print min/max of every quantized layer's output and quantized weights."""
     if plot and plt_instance is None:
