@@ -10,7 +10,7 @@ For inputs already on the type's grid and inside its range the wrapper equals th
 
 Accepted form (`parse_input_precision`, no eval): ``[ap_]fixed<W,I[,ROUND[,OVERFLOW]]>`` or
 ``[ap_]ufixed<...>`` (also with the modes after the closing bracket: ``fixed<16,6>,RND_CONV,SAT``).
-W: total bits (sign included), 1..24; I: integer bits (sign included), -32..32. ROUND: TRN
+W: total bits (sign included), 1..32 for signed WRAP types (hls4ml's default modes), else 1..24; I: integer bits (sign included), -32..32. ROUND: TRN
 (floor, the default), RND (half up) or RND_CONV (half to even). OVERFLOW: WRAP (the default),
 SAT or SAT_SYM; the modes may come in either order, each at most once (the AP_ prefix and case
 are optional). The defaults are what hls4ml's ``fixed<16,6>`` means: ap_fixed's defaults AP_TRN
@@ -20,7 +20,8 @@ explicitly for rounding and saturating inputs.
 `InputQuantizer` is hgq_compat's `FixedPointQuantizer` with a forward pass written so that
 float32 never rounds: ``x * 2**f`` and ``floor``/``round`` are exact; RND uses
 ``fl + (x - fl >= 0.5)`` (``floor(x + 0.5)`` rounds once ``|x| >= 2**23``); WRAP reduces with
-one ``mod`` of an integer-valued float to ``[0, 2**W)`` (exact for W <= 24), where hgq_compat's
+the remainder of the integer-valued float's magnitude, then at most one exact shift by ``2**W``
+into range (every intermediate is a float32 number: exact for any W), where hgq_compat's
 training formulation rounds once ``|x * 2**f| >= 2**23``. It is exact for every finite float32
 input with ``|x| < 2**(127 - f)`` that is 0 or a normal number (TensorFlow flushes subnormals).
 """
@@ -37,7 +38,12 @@ from keras import ops
 from hgq_compat.core.quantizer import FixedPointQuantizer
 
 MAX_INPUT_WIDTH = 24
-"""Widest input type: the quantizer computes its integer codes in float32 (24-bit significand)."""
+"""Widest saturating or unsigned input type: its largest value (or an unsigned wrap of a negative
+input) must be a float32 number (24-bit significand)."""
+
+MAX_WRAP_INPUT_WIDTH = 32
+"""Widest signed WRAP input type (hls4ml's default modes, e.g. ``ap_fixed<32,16>``): every value
+the wrap of a float32 input can give is a float32 number, computed exactly (`InputQuantizer`)."""
 
 MAX_INPUT_INTEGER = 32
 """Largest |I| of an input type (keeps ``x * 2**f`` far from float32 overflow)."""
@@ -47,7 +53,8 @@ INPUT_OVERFLOW_MODES = ("WRAP", "SAT", "SAT_SYM")
 
 ACCEPTED_FORM = (
     "'[ap_]fixed<W,I[,ROUND[,OVERFLOW]]>' or '[ap_]ufixed<W,I[,ROUND[,OVERFLOW]]>' (the modes may also follow "
-    "the '>' after commas), with W the total bits (sign included, 1.." + str(MAX_INPUT_WIDTH) + "), I the integer "
+    "the '>' after commas), with W the total bits (sign included, 1.." + str(MAX_WRAP_INPUT_WIDTH) + " for signed WRAP types, 1.."
+    + str(MAX_INPUT_WIDTH) + " otherwise), I the integer "
     "bits (sign included, -" + str(MAX_INPUT_INTEGER) + ".." + str(MAX_INPUT_INTEGER) + "), ROUND one of "
     + ", ".join(INPUT_ROUND_MODES) + " (default TRN) and OVERFLOW one of " + ", ".join(INPUT_OVERFLOW_MODES)
     + " (default WRAP), in either order; e.g. 'fixed<16,6>' (hls4ml's default, = fixed<16,6,TRN,WRAP>) "
@@ -135,12 +142,14 @@ def parse_input_precision(text: Any) -> InputPrecision:
         raise _bad(text, "more than one rounding or overflow mode")
     rounding, overflow = (rounding or ["TRN"])[0], (overflow or ["WRAP"])[0]
     width, integer = int(match["w"]), int(match["i"])
-    if not 1 <= width <= MAX_INPUT_WIDTH:
-        raise _bad(text, f"width {width} is outside 1..{MAX_INPUT_WIDTH}: the Keras reference computes the input "
-                   "codes in float32, exact up to 24 bits")
+    signed = not match["u"]
+    widest = MAX_WRAP_INPUT_WIDTH if signed and overflow == "WRAP" else MAX_INPUT_WIDTH
+    if not 1 <= width <= widest:
+        raise _bad(text, f"width {width} is outside 1..{widest}: signed WRAP types may have 1..{MAX_WRAP_INPUT_WIDTH} "
+                   f"bits, saturating and unsigned ones 1..{MAX_INPUT_WIDTH} (the Keras reference quantizes in float32, "
+                   "and their largest value, or an unsigned wrap, must be a float32 number)")
     if not -MAX_INPUT_INTEGER <= integer <= MAX_INPUT_INTEGER:
         raise _bad(text, f"integer bits {integer} outside -{MAX_INPUT_INTEGER}..{MAX_INPUT_INTEGER}")
-    signed = not match["u"]
     if signed and width == 1 and overflow == "SAT_SYM":
         raise _bad(text, "a signed 1-bit SAT_SYM type holds only 0")
     return InputPrecision(signed, width, integer, rounding, overflow)
@@ -170,8 +179,13 @@ class InputQuantizer(FixedPointQuantizer):
             v = ops.round(xs)  # half to even
         lo, hi = p.codes()
         if p.overflow == "WRAP":
-            m = ops.mod(v, 2.0 ** p.width)  # in [0, 2**W): exact
-            v = ops.where(m > hi, m - 2.0 ** p.width, m) if p.signed else m
+            period = 2.0 ** p.width
+            if p.signed:  # truncated remainder in (-2**W, 2**W), then one exact shift (Sterbenz) into range
+                half = 2.0 ** (p.width - 1)  # codes lie in [-half, half): powers of two compare exactly
+                r = ops.mod(ops.abs(v), period) * ops.sign(v)
+                v = ops.where(r >= half, r - period, ops.where(r < -half, r + period, r))
+            else:  # W <= 24: mod's result in [0, 2**W) is exact
+                v = ops.mod(v, period)
         else:
             v = ops.minimum(ops.maximum(v, float(lo)), float(hi))
         return v * (2.0 ** -p.fractional)

@@ -23,9 +23,9 @@ def test_float_input_takes_the_configured_type_and_a_wrong_type_is_refused_namin
                       r"its float inputs are quantized to fixed<16,6,TRN,WRAP> on entry"):
         _convert(model, tmp_path)
     config = {"Model": {"Precision": "fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency"},
-              "LayerName": {"x": {"Precision": {"result": "fixed<32,16>"}}}}
+              "LayerName": {"x": {"Precision": {"result": "fixed<32,16,TRN,SAT>"}}}}
     with pytest.raises(ValueError, match=r"model input 'x' feeds \['first_dense'\] directly.*"
-                       r"config\['LayerName'\]\['x'\]\['Precision'\]\['result'\] = 'fixed<32,16>'.*"
+                       r"config\['LayerName'\]\['x'\]\['Precision'\]\['result'\] = 'fixed<32,16,TRN,SAT>'.*"
                        r"width 32 is outside 1..24"):
         _convert(model, tmp_path / "wide", hls_config=config)
 

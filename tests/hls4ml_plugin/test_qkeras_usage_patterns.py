@@ -88,6 +88,13 @@ def _activation_kwargs() -> keras.Model:
     return _set_weights(keras.Model(inp, [a, p]), 3)
 
 
+def _po2_wide_input() -> keras.Model:
+    """test_quantised_po2_bit_width's shape (26 -> 6, quantized_po2 kernel) with a 32-bit default
+    precision: float inputs enter as fixed<32,16> (signed WRAP types up to 32 bits are exact)."""
+    return _set_weights(keras.Sequential([keras.Input((26,)), QDense(6, name="dense", kernel_quantizer=quantized_po2(4),
+                                                                     bias_quantizer="quantized_bits(8,3,alpha=1)")]), 6)
+
+
 def _qconv2dbn() -> keras.Model:
     """test_qconv2dbn: QConv2DBatchnorm with ones kernel, config default precision fixed<24,8>."""
     return keras.Sequential([keras.Input((8, 8, 1)), QConv2DBatchnorm(
@@ -153,6 +160,8 @@ CASES = {
     "dense_relu_auto_po2": (_dense_relu, _config, "Vitis", "io_parallel", (16,)),
     "btnn": (_btnn, _config, "Vivado", "io_parallel", (10,)),
     "activation_kwargs": (_activation_kwargs, _config, "Vitis", "io_parallel", (10,)),
+    "po2_wide_input": (_po2_wide_input, lambda m: _config(m, default_precision="fixed<32,16>"), "Vivado",
+                       "io_parallel", (26,)),
     "qconv2dbn": (_qconv2dbn, lambda m: _config(m, default_precision="fixed<24,8>"), "Vivado", "io_stream", (8, 8, 1)),
     "separable": (_separable, _separable_config, "Vitis", "io_stream", (13, 20)),
 }

@@ -84,7 +84,7 @@ def test_cli_synth_qkeras_file_with_check_data(tmp_path, capsys):
 def test_failed_synth_leaves_nothing(tmp_path):
     inp = keras.Input((4,))
     model = keras.Model(inp, QDense(3, kernel_quantizer="quantized_bits(4,0,alpha=1)", name="float_in")(inp))
-    config = {"Model": {"Precision": "fixed<32,16>", "ReuseFactor": 1, "Strategy": "Latency"}}
+    config = {"Model": {"Precision": "fixed<32,16,TRN,SAT>", "ReuseFactor": 1, "Strategy": "Latency"}}
     with pytest.raises(ValueError, match=r"model input .* feeds \['float_in'\] directly.*width 32 is outside"):
         synthesize(model, tmp_path / "prj", n_random=10, hls_config=config)
     assert list(tmp_path.iterdir()) == []
@@ -144,8 +144,10 @@ def test_input_precision_parser(text, parsed):
     ("fixed<16,6,RND_ZERO>", "mode RND_ZERO is not supported"),
     ("fixed<16,6,RND,RND_CONV>", "more than one rounding or overflow mode"),
     ("fixed<16,6,RND>,SAT", "modes given both inside and after the brackets"),
-    ("fixed<25,6>", "width 25 is outside 1..24"),
-    ("fixed<0,0>", "width 0 is outside 1..24"),
+    ("fixed<25,6,RND,SAT>", "width 25 is outside 1..24"),
+    ("fixed<33,6>", "width 33 is outside 1..32"),
+    ("ufixed<25,6>", "width 25 is outside 1..24"),
+    ("fixed<0,0>", "width 0 is outside 1..32"),
     ("fixed<8,40>", "integer bits 40 outside -32..32"),
     ("fixed<1,1,SAT_SYM>", "a signed 1-bit SAT_SYM type holds only 0"),
     (16, "type int, not a string"),
