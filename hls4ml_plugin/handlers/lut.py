@@ -180,6 +180,7 @@ class LutFunction:
             self.description = describe(quantizer)
             self._layer = _evaluation_layer(quantizer, layer_name, self.description)
         self._tables: dict[tuple[int, int, bool], np.ndarray] = {}
+        self._clips: dict[tuple[int, int, bool], tuple[int, int, bool] | None] = {}
 
     def _refuse(self, what: str, change: str) -> NotImplementedError:
         return NotImplementedError(f"layer {self.layer_name!r}: {self.description} {what}; {change}")
@@ -237,13 +238,20 @@ class LutFunction:
         cap, ...: constant beyond a range). Checked on every value of the wide type (at most
         `MAX_CLIP_CHECK_BITS` bits); None if the function is not invariant or the type is too wide
         to check. The producer's result then saturates to that type (`passes.lut`)."""
+        wide = (int(width), int(integer), bool(signed))
+        if wide not in self._clips:  # bit_exact may ask more than once: up to 2**24 evaluations each
+            self._clips[wide] = self._find_clip(*wide)
+        return self._clips[wide]
+
+    def _find_clip(self, width: int, integer: int, signed: bool) -> tuple[int, int, bool] | None:
         frac = width - integer
         narrow = MAX_LUT_INPUT_BITS
         if width <= narrow or width > MAX_CLIP_CHECK_BITS or narrow - frac < int(signed):
             return None
-        key = (narrow, narrow - frac, bool(signed))
+        key = (narrow, narrow - frac, signed)
         wide_grid = raw_grid(width, integer, signed)
-        lo, hi = raw_grid(*key).min(), raw_grid(*key).max()
+        narrow_grid = raw_grid(*key)
+        lo, hi = narrow_grid.min(), narrow_grid.max()
         outside = (wide_grid < lo) | (wide_grid > hi)
         if not outside.any():
             return key
