@@ -39,20 +39,32 @@ def machine() -> dict[str, Any]:
         info["load_average"] = [round(v, 2) for v in os.getloadavg()]
     except OSError:
         pass
-    versions = {}
-    for name in ("keras", "tensorflow", "jax", "numpy", "hls4ml"):
-        try:
-            module = __import__(name)
-            versions[name] = getattr(module, "__version__", "?")
-        except Exception:  # noqa: BLE001 - any import failure just means "not there"
-            versions[name] = None
-    info["versions"] = versions
+    info["versions"] = package_versions()
     try:
-        info["git_commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                                            text=True, timeout=10).stdout.strip()
+        git = lambda *a: subprocess.run(["git", *a], cwd=REPO, capture_output=True, text=True,  # noqa: E731
+                                        timeout=10).stdout.strip()
+        info["git_commit"] = git("rev-parse", "HEAD")
+        info["git_dirty"] = bool(git("status", "--porcelain", "--untracked-files=no"))
     except (OSError, subprocess.TimeoutExpired):
         pass
     return info
+
+
+PACKAGES = ("hgq-compat", "keras", "tensorflow", "tensorflow-cpu", "tf-keras", "jax", "jaxlib", "torch", "numpy",
+            "hls4ml", "hgq2", "qkeras", "h5py")
+
+
+def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
+    """Installed distribution versions of the packages a result depends on (absent ones left out)."""
+    from importlib import metadata
+
+    out = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
 
 
 def median(values: list[float]) -> float:

@@ -15,7 +15,8 @@ Parts (each also runs alone, see its module): `throughput.py` (training samples/
 
 ``--quick``: TensorFlow only; HGQ2 / QKeras 0.9.0 only if their venvs already exist (no pip);
 accuracy on digits only with two uniform bitwidths and a few epochs; synthesis of one model.
-Without network access the venvs cannot be created: those parts are skipped, and say so.
+A comparison that cannot run fails loudly: without network access the venvs cannot be created and
+the run stops with the pip error (``--no-venvs`` measures hgq-compat alone, and the report says so).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         datasets = args.datasets.split(",") if args.datasets else (["digits"] if args.quick else ["digits", "mnist1d"])
         acc_res = accuracy.run(datasets, args.quick, offline=args.offline)
-        pub = accuracy.public(acc_res)
+        pub = {**accuracy.public(acc_res), "_machine": machine()}
         write_json(out / "accuracy.json", pub)
         if any(not n.startswith("_") for n in acc_res):
             accuracy.plot({n: r for n, r in acc_res.items() if not n.startswith("_")}, out / "accuracy_vs_ebops.png")
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
         t = time.perf_counter()
         res = synthesis.run(args.quick, None if args.quick else acc_res)
+        res.setdefault("machine", machine())
         write_json(out / "synthesis.json", res)
         report["synthesis"] = res
         timings["synthesis"] = time.perf_counter() - t
@@ -101,7 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     for part in ("throughput", "accuracy", "synthesis"):
         path = out / f"{part}.json"
         if part in skip and part not in report and path.exists():
-            report[part] = json.loads(path.read_text())
+            earlier = json.loads(path.read_text())
+            commit = (earlier.get("machine") or earlier.get("_machine") or {}).get("git_commit")
+            if commit != report["machine"].get("git_commit"):
+                raise SystemExit(f"run_all: {path} was measured at commit {commit}, not at this commit "
+                                 f"{report['machine'].get('git_commit')}: a report is made from one commit; "
+                                 f"rerun {part} (or use another --out)")
+            report[part] = earlier
             report.setdefault("merged", []).append(part)
             print(f"[run_all] {part}: using the earlier results in {path}")
     timings["total"] = time.perf_counter() - t0
@@ -229,8 +237,6 @@ def markdown(report: dict) -> str:
             h = res["comparison"]["headline"]
             lines += ["", f"Best uniform model: {h['bits']} bits. HGQ at equal accuracy: "
                           f"{_fmt(h['reduction'])}x fewer EBOPs.", ""]
-        for s in acc.get("_skipped", []):
-            lines.append(f"- SKIPPED: {s}")
         lines.append("")
     syn = report.get("synthesis")
     if syn:

@@ -63,8 +63,10 @@ def worker_main(args: argparse.Namespace) -> int:
     keras.utils.set_random_seed(0)
     variants = WORKERS[args.worker][1]
     built: dict[str, Any] = {}
+    from common import package_versions
+
     info: dict[str, Any] = {"backend": "tensorflow" if legacy else keras.backend.backend(),
-                            "keras": keras.__version__}
+                            "keras": keras.__version__, "python": sys.executable, "versions": package_versions()}
     if args.worker in ("hgq_compat", "baseline"):
         import hgq_compat
 
@@ -119,7 +121,7 @@ class Worker:
         if name == "qkeras_legacy":
             env.update(QKERAS_ENV)
         env["PYTHONPATH"] = os.pathsep.join([src or str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
-        self.name, self.backend = name, backend
+        self.name, self.backend, self.python = name, backend, python
         self.proc = subprocess.Popen(
             [str(python), str(Path(__file__).resolve()), "--worker", name, "--archs", archs, "--steps", str(steps)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -188,11 +190,12 @@ def run(backends: list[str], archs: list[str], rounds: int, steps: int, use_venv
                     print(f"[throughput] starting worker baseline ({backend}) from {baseline_src}", flush=True)
                     workers.append(Worker(name, pythons["system"], backend, ",".join(archs), steps, baseline_src))
                 continue
-            py = pythons.get(kind)
+            if kind not in pythons:
+                continue  # --no-venvs: said once above
+            py = pythons[kind]
             if py is None:
-                if use_venvs:
-                    skipped.append(f"{name} on {backend}: its venv could not be created")
-                continue
+                raise venvs.VenvError(f"{name} on {backend}: its venv is missing and --offline was given; run once "
+                                      "without --offline to create it, or pass --no-venvs")
             print(f"[throughput] starting worker {name} ({backend})", flush=True)
             workers.append(Worker(name, py, backend, ",".join(archs), steps))
     ready = []
@@ -201,9 +204,10 @@ def run(backends: list[str], archs: list[str], rounds: int, steps: int, use_venv
             w.info = w.read()["info"]
             ready.append(w)
         except RuntimeError as e:
-            print(f"[throughput] SKIPPED worker {w.name} ({w.backend}): {e}", flush=True)
-            skipped.append(f"{w.name} on {w.backend}: worker failed to start ({str(e)[-300:]})")
-            w.close()
+            for other in workers:
+                other.close()
+            raise RuntimeError(f"benchmark worker {w.name} ({w.backend}, {w.python}) failed to start: "
+                               f"{str(e)[-600:]}") from e
     jobs = [(w, f"{arch}/{key}") for w in ready for arch in archs for key in WORKERS[w.name][1]]
     times: dict[tuple[str, str], dict[str, list[float]]] = {(w.backend, k): {"wall": [], "cpu": []} for w, k in jobs}
     print(f"[throughput] {len(jobs)} models, {rounds} rounds of {steps} steps each", flush=True)

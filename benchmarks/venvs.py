@@ -1,15 +1,18 @@
 """Private virtual environments for the frameworks that cannot share hgq-compat's environment.
 
 - HGQ2 (``pip install hgq2``) ships its own top-level ``qkeras`` package, so it gets a venv of
-  its own. The venv sees the system site-packages (Keras 3, TensorFlow, JAX are not
-  downloaded again); its own site-packages come first, so HGQ2's packages win inside it.
+  its own, isolated from the system site-packages, with Keras, TensorFlow, JAX and NumPy pinned
+  to the versions of the running environment (`running_pins`): both sides of a comparison run
+  the same framework versions, and nothing relies on what the system Python happens to have.
 - QKeras 0.9.0 needs TensorFlow 2.19 with tf-keras (Keras 2): the venv made by
   ``tests/fixtures/make_qkeras_goldens.py`` (same pins, same path) is reused or created.
 - MNIST-1D (``pip install mnist1d``, Apache-2.0) is generated locally by its ``make_dataset``;
   when the current interpreter cannot import it, a small venv gets it.
 
-Every function returns None (after printing why) when the venv cannot be made, for example
-without network access; the benchmarks then skip that part and say so.
+A venv that cannot be made (no network, a pin that does not install) raises `VenvError`, naming
+the venv and the pip error: a comparison that cannot run fails loudly. With ``offline=True``
+(``--offline``/``--quick``) a missing venv is not created and None is returned; the caller decides
+whether that is an error.
 """
 
 from __future__ import annotations
@@ -25,6 +28,24 @@ CACHE = Path(os.environ.get("HGQ_COMPAT_BENCH_CACHE", Path.home() / ".cache" / "
 REPO = Path(__file__).resolve().parents[1]
 HGQ2_PINS = ["hgq2==0.2.0"]
 MNIST1D_PINS = ["mnist1d==0.0.2.post1"]
+FRAMEWORKS = ("keras", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "numpy", "h5py")
+
+
+class VenvError(RuntimeError):
+    """A benchmark venv could not be created; the message names it and says why."""
+
+
+def running_pins(names: tuple[str, ...] = FRAMEWORKS) -> list[str]:
+    """``name==version`` of each of ``names`` installed here (the running environment)."""
+    from importlib import metadata
+
+    pins = []
+    for name in names:
+        try:
+            pins.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return pins
 STAMP = ".hgq_compat_bench.json"
 PIP_TIMEOUT_S = 1800
 
@@ -64,8 +85,8 @@ def ensure_venv(venv: Path, pins: list[str], system_site_packages: bool, label: 
         subprocess.run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", *pins],
                        check=True, timeout=PIP_TIMEOUT_S)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as e:
-        log(f"SKIPPED {label}: could not create the venv ({type(e).__name__}: {e}); no network access?")
-        return None
+        raise VenvError(f"could not create the {label} venv {venv} with {' '.join(pins)} "
+                        f"({type(e).__name__}: {e}); no network access? (--no-venvs runs hgq-compat alone)") from e
     tmp = stamp.with_suffix(".tmp")
     tmp.write_text(json.dumps(want))
     os.replace(tmp, stamp)
@@ -73,8 +94,9 @@ def ensure_venv(venv: Path, pins: list[str], system_site_packages: bool, label: 
 
 
 def hgq2_python(offline: bool = False) -> Path | None:
-    """Python of the HGQ2 venv (system site-packages + hgq2)."""
-    return ensure_venv(CACHE / "bench-hgq2-venv", HGQ2_PINS, True, "HGQ2", offline=offline)
+    """Python of the HGQ2 venv: hgq2 with this environment's Keras/TensorFlow/JAX/NumPy versions."""
+    return ensure_venv(CACHE / "bench-hgq2-venv-isolated", HGQ2_PINS + running_pins(), False, "HGQ2",
+                       offline=offline)
 
 
 def _goldens_module():
@@ -103,7 +125,8 @@ def mnist1d_python(offline: bool = False) -> Path | None:
     """A python that can import mnist1d: this one if it can, else a small venv."""
     if importlib.util.find_spec("mnist1d") is not None:
         return Path(sys.executable)
-    return ensure_venv(CACHE / "bench-mnist1d-venv", MNIST1D_PINS, True, "MNIST-1D", offline=offline)
+    return ensure_venv(CACHE / "bench-mnist1d-venv-isolated", MNIST1D_PINS + running_pins(("numpy",)), False,
+                       "MNIST-1D", offline=offline)
 
 
 QKERAS_ENV = {"TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}

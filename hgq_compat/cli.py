@@ -21,6 +21,7 @@ def _demo(args: argparse.Namespace) -> int:
     settings = DemoSettings.quick() if args.quick else DemoSettings()
     if args.epochs is not None:
         settings.epochs = args.epochs
+    settings.seed = args.seed
     try:
         summary = run_demo(args.out, settings, force=args.force, synth=not args.no_synth)
     except DemoError as exc:
@@ -85,6 +86,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 0")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hgq-compat",
@@ -100,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "report folder (README.md, JSON, PNG plots, .keras models, hls4ml project). Offline.")
     demo.add_argument("--out", default="hgq-compat-demo", metavar="DIR", help="report folder (default hgq-compat-demo)")
     demo.add_argument("--epochs", type=_positive_int, default=None, help="HGQ fine-tuning epochs (default 100; 12 with --quick)")
+    demo.add_argument("--seed", type=_nonnegative_int, default=0,
+                      help="seed of the HGQ fine-tuning (default 0); the run is deterministic for a given seed")
     demo.add_argument("--quick", action="store_true", help="a short run (about a minute) to try the pipeline")
     demo.add_argument("--force", action="store_true", help="replace DIR if it is not empty")
     demo.add_argument("--no-synth", action="store_true", help="skip the hls4ml C simulation")

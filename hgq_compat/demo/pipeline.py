@@ -87,7 +87,8 @@ def run_demo(out: str | os.PathLike = "hgq-compat-demo", settings: DemoSettings 
     from ..datasets import load_digits_split
     from ..legacy.converter import convert_qkeras_model
     from ..report import format_report, model_report, save_report_json
-    from ..training import BetaScheduler, FreeEBOPs, LogSchedule, ParetoFront, jitter_bitwidths, model_ebops
+    from ..training import (BetaScheduler, FreeEBOPs, LogSchedule, ParetoFront, enable_determinism, jitter_bitwidths,
+                            model_ebops)
 
     settings = settings or DemoSettings()
     out = Path(out).absolute()
@@ -95,7 +96,7 @@ def run_demo(out: str | os.PathLike = "hgq-compat-demo", settings: DemoSettings 
                      other_hint="choose another --out")
     t_start = time.perf_counter()
     meta = _metadata()
-    keras.utils.set_random_seed(settings.seed)
+    enable_determinism(settings.seed)
     x_train, y_train, x_test, y_test = load_digits_split(0)
     x_val, y_val, x_fit, y_fit = x_train[:N_VAL], y_train[:N_VAL], x_train[N_VAL:], y_train[N_VAL:]
 
