@@ -192,7 +192,7 @@ def convert_to_folded_model(model: keras.Model) -> tuple[keras.Model, list[str]]
         if bn is None or len(bn._inbound_nodes) != 1 or not _is_foldable_bn(bn, target):
             continue
         folds[name] = (target, layer, bn)
-    from .utils import _custom_objects
+    from ._objects import _custom_objects
 
     objects = _custom_objects(None)
     kept = []

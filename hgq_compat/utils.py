@@ -14,30 +14,8 @@ from keras import ops
 from ._safety import check_config, safe_mode_scope
 from .bn_folding_utils import convert_to_folded_model  # noqa: F401 (QKeras' qkeras.utils name)
 from .layers.base import QuantizedLayerMixin
+from ._objects import _add_supported_quantized_objects, _custom_objects, _supported_objects  # noqa: F401
 from .quantizers import QUANTIZERS, get_quantizer
-
-
-def _supported_objects() -> dict[str, Any]:
-    import hgq_compat
-
-    objects = {name: getattr(hgq_compat, name) for name in dir(hgq_compat)
-               if name.startswith("Q") and isinstance(getattr(hgq_compat, name), type)}
-    objects.update(QUANTIZERS)
-    from .constraints import Clip, QInitializer
-
-    objects.update({"Clip": Clip, "QInitializer": QInitializer})
-    return objects
-
-
-def _add_supported_quantized_objects(custom_objects: dict) -> None:
-    """Add every hgq_compat layer, quantizer, Clip and QInitializer to ``custom_objects``."""
-    custom_objects.update(_supported_objects())
-
-
-def _custom_objects(custom_objects: dict | None) -> dict:
-    objects = dict(custom_objects or {})
-    _add_supported_quantized_objects(objects)
-    return objects
 
 
 def _is_legacy_config(config: Any) -> bool:

@@ -146,3 +146,9 @@ def register_ir() -> None:
 
     register_ir_layers()
     _registered = True
+
+
+def describe(quantizer: Any) -> str:
+    """A quantizer as error messages name it: the QKeras object's repr in QKeras mode, else class and spec."""
+    inner = getattr(quantizer, "quantizer", None)  # QKerasModeQuantizer keeps the QKeras object
+    return str(inner) if inner is not None else f"{type(quantizer).__name__}({quantizer.spec})"

@@ -206,9 +206,3 @@ def add_parser(sub: Any) -> None:
                    help="inputs to verify the converted model on; an .npz may hold reference outputs under "
                         "'y' or 'outputs' (else the saved file is reloaded and compared)")
     p.set_defaults(func=run_convert)
-
-
-def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - convenience
-    from ..cli import main as cli_main
-
-    return cli_main(["convert", *(argv or [])])

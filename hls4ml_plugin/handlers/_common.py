@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ir import ROUND_MODES, quantizer_config
+from ..ir import ROUND_MODES, describe, quantizer_config
 from ..ir_layers import wide_constant
 
 INEXACT_ATTR = "hgq_compat_inexact"
@@ -45,11 +45,6 @@ wider than 24 significant bits: `passes.checks.CheckFloat32Accumulation` warns a
 
 MAX_QUANTIZED_CONSTANT_BITS = 24
 """Widest type of weights made by a quantizer that is not fixed point (`constant_problem`)."""
-
-
-def describe(quantizer: Any) -> str:
-    inner = getattr(quantizer, "quantizer", None)  # QKerasModeQuantizer keeps the QKeras object
-    return str(inner) if inner is not None else f"{type(quantizer).__name__}({quantizer.spec})"
 
 
 def quantizer_kif(quantizer: Any, layer_name: str, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 from hls4ml.converters.keras_v3._base import KerasV3LayerHandler
 
-from ._common import check_constant, constant_problem, describe
+from ..ir import describe
+from ._common import check_constant, constant_problem
 from ._multi import chain, check_dilation, conv_node, depthwise_node, shapes
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import describe
+from ..ir import describe
 
 MAX_LUT_INPUT_BITS = 16
 """Widest LUT input (sign included): 2**16 table entries."""
