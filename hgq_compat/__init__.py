@@ -7,6 +7,13 @@ or for a whole model with ``quantization_config(mode='hgq')``.
 
 __version__ = "0.1.0"
 
+import sys as _sys
+
+from . import _quiet
+
+if _quiet.wanted(_sys.argv, getattr(_sys, "orig_argv", ())):  # the hgq-compat command: no TensorFlow start-up log lines unless --verbose
+    _quiet.load_backend_quietly()
+
 from .bn_folding_utils import unfold_model
 from .constraints import Clip, QInitializer, get_auto_range_constraint_initializer, get_constraint, get_initializer
 from .core import FixedPointQuantizer, QuantSpec, QuantizationConfig, quantization_config

@@ -102,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="QKeras on Keras 3 with High Granularity Quantization and a bit-exact hls4ml flow.",
     )
     parser.add_argument("--version", action="version", version=f"hgq-compat {__version__}")
+    parser.add_argument("--verbose", action="store_true",
+                        help="also show the backend's start-up log (TensorFlow's C++ messages), hidden by default")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser(
         "demo", help="convert a shipped QKeras model, retrain it with HGQ, synthesize it exactly; write a report",
@@ -201,6 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     (SIGINT) or 143 (SIGTERM). An interrupted command prints one line and leaves no output."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the tables
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--verbose" in argv:  # accepted anywhere on the line (start-up output is decided before parsing)
+        argv = ["--verbose"] + [a for a in argv if a != "--verbose"]
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -14,30 +14,9 @@ from keras import ops
 from ._safety import check_config, safe_mode_scope
 from .bn_folding_utils import convert_to_folded_model  # noqa: F401 (QKeras' qkeras.utils name)
 from .layers.base import QuantizedLayerMixin
+from .loading import _is_legacy_config, is_keras3_h5, load_model  # noqa: F401
 from ._objects import _add_supported_quantized_objects, _custom_objects, _supported_objects  # noqa: F401
 from .quantizers import QUANTIZERS, get_quantizer
-
-
-def _is_legacy_config(config: Any) -> bool:
-    """True for a config saved by QKeras / Keras 2 / qkeras-v3 (not by Keras 3 hgq_compat)."""
-    if isinstance(config, dict) and str(config.get("keras_version", "")).startswith("2."):
-        return True
-
-    def walk(obj: Any) -> bool:
-        if isinstance(obj, dict):
-            module = str(obj.get("module") or "")
-            if module.startswith("hgq_compat"):  # our own objects (Clip, QInitializer keep QKeras's registered names)
-                return False
-            if module.startswith("qkeras") or str(obj.get("registered_name") or "").startswith("qkeras>"):
-                return True
-            if "batch_input_shape" in obj or "__passive_serialization__" in obj:
-                return True
-            return any(walk(v) for v in obj.values())
-        if isinstance(obj, list):
-            return any(walk(v) for v in obj)
-        return False
-
-    return walk(config)
 
 
 def quantized_model_from_json(json_string: str, custom_objects: dict | None = None, hgq: bool = False) -> keras.Model:
@@ -66,52 +45,8 @@ def load_qmodel(filepath: Any, custom_objects: dict | None = None, compile: bool
     """Load a model saved with ``model.save``: a Keras 3 ``.keras`` archive written by
     hgq_compat, or a legacy QKeras file (Keras 2 ``.h5`` full model, qkeras-v3 ``.keras``),
     which is converted with `hgq_compat.legacy.convert_qkeras_model` (``compile`` has no
-    effect there: converted models are not compiled)."""
-    path = os.fspath(filepath)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"load_qmodel: {path} does not exist")
-    from .legacy import convert_qkeras_model
-    from .legacy.reader import ZIP_SIGNATURE
-
-    with open(path, "rb") as fh:
-        head = fh.read(4)
-    config = None
-    if head == ZIP_SIGNATURE:
-        import zipfile
-
-        try:
-            with zipfile.ZipFile(path) as zf:
-                config = json.loads(zf.read("config.json"))
-        except Exception:
-            config = None
-        if config is not None and _is_legacy_config(config):
-            config = None
-    elif is_keras3_h5(path):
-        import h5py
-
-        with h5py.File(path, "r") as f:
-            raw = f.attrs.get("model_config")
-        config = json.loads(raw.decode() if isinstance(raw, bytes) else raw) if raw is not None else {}
-    if config is None:
-        return convert_qkeras_model(path, hgq=hgq, custom_objects=custom_objects)
-    check_config(config, path)  # Keras 3 file: Keras loads it, in safe mode
-    with safe_mode_scope():
-        return keras.saving.load_model(path, custom_objects=_custom_objects(custom_objects), compile=compile,
-                                       safe_mode=True)
-
-
-def is_keras3_h5(path: str) -> bool:
-    """True for an HDF5 model file written by Keras 3 (``model.save('m.h5')``), which Keras
-    loads itself; QKeras / Keras 2 files are converted instead."""
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as f:
-            version = f.attrs.get("keras_version", b"")
-    except OSError:
-        return False
-    version = version.decode() if isinstance(version, bytes) else str(version)
-    return version.startswith("3.")
+    effect there: converted models are not compiled). See `hgq_compat.loading.load_model`."""
+    return load_model(filepath, custom_objects=custom_objects, compile=compile, hgq=hgq)
 
 
 def clone_model(model: keras.Model, custom_objects: dict | None = None) -> keras.Model:

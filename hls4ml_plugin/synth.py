@@ -172,37 +172,23 @@ def random_inputs(shape: tuple[int, ...], n: int = N_RANDOM_DEFAULT, seed: int =
     return x.astype(np.float32)
 
 
-def load_model(path: str | os.PathLike) -> Any:
-    """An hgq_compat model from a ``.keras`` archive, or from a QKeras file (``.h5`` or
-    ``.json`` with weights beside it), converted on the fly."""
-    path = str(path)
-    if not os.path.exists(path):
-        raise SynthError(f"{path}: model file does not exist")
+def load_model(path: str | os.PathLike, weights: str | os.PathLike | None = None) -> Any:
+    """An hgq_compat model from any model file (`hgq_compat.loading.load_model`: ``.keras`` or
+    Keras 3 ``.h5`` as saved; QKeras ``.h5``, ``.json`` + weights and qkeras-v3 ``.keras``
+    converted), with loading failures reported as `SynthError` naming the file."""
     from hgq_compat._safety import UnsafeModelError
     from hgq_compat.legacy import LegacyConversionError
+    from hgq_compat.loading import load_model as load_any
 
+    path = str(path)
     try:
-        if path.endswith(".keras"):
-            from hgq_compat.utils import load_qmodel
-
-            try:
-                return load_qmodel(path, compile=False)  # Keras 3 archives load in safe mode, qkeras-v3 converts
-            except (UnsafeModelError, LegacyConversionError, NotImplementedError):
-                raise
-            except Exception as exc:
-                raise SynthError(f"{path}: cannot load the Keras model ({type(exc).__name__}: {exc})") from exc
-        if path.endswith((".h5", ".hdf5")):
-            from hgq_compat.utils import load_qmodel
-
-            return load_qmodel(path, compile=False)  # Keras 3 .h5 loads as is, QKeras .h5 is converted
-        if path.endswith(".json"):
-            from hgq_compat import convert_qkeras_model
-
-            return convert_qkeras_model(path)
-    except UnsafeModelError as exc:
+        return load_any(path, weights)
+    except (LegacyConversionError, NotImplementedError):
+        raise
+    except (UnsafeModelError, FileNotFoundError) as exc:
         raise SynthError(str(exc)) from exc
-    raise SynthError(f"{path}: unsupported model file; accepted: .keras (hgq_compat or Keras 3), "
-                     ".h5/.hdf5/.json (QKeras, converted first)")
+    except Exception as exc:  # noqa: BLE001 - Keras' own loading errors, named with the file
+        raise SynthError(f"{path}: cannot load the Keras model ({type(exc).__name__}: {exc})") from exc
 
 
 def _record_location(tmp: Path, output_dir: Path) -> None:

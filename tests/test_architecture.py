@@ -16,6 +16,7 @@ PACKAGES = ("hgq_compat", "hls4ml_plugin")
 FLOORS: dict[str, int] = {
     "hgq_compat.core": 0,
     "hgq_compat._atomic": 0,  # atomic writes: no hgq_compat imports
+    "hgq_compat._quiet": 0,  # the command's quiet backend start-up: imports keras only
     "hgq_compat._objects": 3,  # every public Q* class by name, for loaders
     "hgq_compat.quantizers": 1,
     "hgq_compat.parsing": 1,

@@ -1,5 +1,6 @@
 """The hgq-compat command line."""
 
+import os
 import subprocess
 import sys
 
@@ -76,3 +77,26 @@ def test_every_command_interrupted_prints_one_line(tmp_path, monkeypatch, capsys
     target = args[args.index("--out" if "--out" in args else "-o") + 1]
     assert lines == [f"hgq-compat {command[0]}: {word}; {target} was left as it was"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras"]
+
+
+def test_quiet_start_up_unless_verbose(tmp_path):
+    """TensorFlow's C++ start-up lines (absl, oneDNN, CPU features) stay out of the command's output;
+    --verbose (anywhere on the line) shows them; a library import is left alone."""
+    script = tmp_path / "train.py"
+    script.write_text("import qkeras\n")
+    cmd = [sys.executable, "-m", "hgq_compat.cli", "migrate", "--dry-run", str(script)]
+    quiet = subprocess.run(cmd, capture_output=True, text=True)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "+import hgq_compat" in quiet.stdout
+    noise = ("absl::InitializeLog", "oneDNN", "cpu_feature_guard", "I0000")
+    assert [line for line in quiet.stderr.splitlines() if any(n in line for n in noise)] == []
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        loud = subprocess.run(cmd + ["--verbose"], capture_output=True, text=True)
+        assert loud.returncode == 0 and "+import hgq_compat" in loud.stdout
+        assert any(n in loud.stderr for n in noise)
+    from hgq_compat import _quiet
+
+    assert _quiet.wanted(["/usr/bin/hgq-compat", "synth"]) is True
+    assert _quiet.wanted(["/usr/bin/hgq-compat", "synth", "--verbose"]) is False
+    assert _quiet.wanted(["train.py"], ["python", "train.py"]) is False
+    assert _quiet.wanted(["-m"], ["python", "-m", "hgq_compat.cli", "demo"]) is True

@@ -69,7 +69,7 @@ def test_quantized_model_from_json_and_load_qmodel(tmp_path):
     np.testing.assert_array_equal(to_np(loaded(x)), to_np(model(x)))
     with pytest.raises(ValueError, match="not JSON"):
         utils.quantized_model_from_json("{not json")
-    with pytest.raises(FileNotFoundError, match="nope.keras does not exist"):
+    with pytest.raises(FileNotFoundError, match="nope.keras: model file does not exist"):
         utils.load_qmodel(os.path.join(tmp_path, "nope.keras"))
 
 

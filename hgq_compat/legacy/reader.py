@@ -291,6 +291,10 @@ def parse_model_json(text: str | bytes | dict, path: str | None = None) -> dict:
     return config
 
 
+NOT_A_MODEL = ("not a model file; accepted: .keras (hgq_compat, Keras 3 or qkeras-v3), .h5 (Keras 3, or a QKeras / "
+               "Keras 2 full model), .json (QKeras model config, with its weights .h5)")
+
+
 def read_source(path: Any, weights: Any = None, check_config: Any = None) -> LegacySource:
     """Read a saved model: ``.h5`` (full model), ``.json`` (+ ``weights``), or ``.keras``.
 
@@ -323,9 +327,9 @@ def read_source(path: Any, weights: Any = None, check_config: Any = None) -> Leg
             text = fh.read()
         text = text.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise LegacyConversionError(path, "not an HDF5 file, a Keras archive or model JSON") from exc
+        raise LegacyConversionError(path, NOT_A_MODEL) from exc
     if not text.lstrip().startswith("{"):
-        raise LegacyConversionError(path, "not an HDF5 file, a Keras archive or model JSON")
+        raise LegacyConversionError(path, NOT_A_MODEL)
     config = parse_model_json(text, path)
     check(config)
     store = _weights_from(weights_path) if weights_path is not None else None

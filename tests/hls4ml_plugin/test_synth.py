@@ -10,6 +10,8 @@ import keras
 import numpy as np
 import pytest
 
+from hgq_compat.legacy import LegacyConversionError
+
 from hgq_compat import QActivation, QDense, quantization_config
 from hgq_compat.cli import main
 from hgq_compat.training import layer_ebops, model_ebops
@@ -92,13 +94,13 @@ def test_failed_synth_leaves_nothing(tmp_path):
 
 @pytest.mark.parametrize("name, message", [
     ("missing.keras", "model file does not exist"),
-    ("model.onnx", "unsupported model file; accepted: .keras"),
+    ("model.onnx", r"model.onnx: not a model file; accepted: .keras \(hgq_compat, Keras 3 or qkeras-v3\), .h5"),
 ])
 def test_load_model_errors(tmp_path, name, message):
     path = tmp_path / name
     if name.endswith(".onnx"):
         path.write_bytes(b"x")
-    with pytest.raises(SynthError, match=message):
+    with pytest.raises((SynthError, LegacyConversionError), match=message):
         load_model(path)
 
 

@@ -39,9 +39,9 @@ def _copy(tmp_path, name, src_dir=MODELS_DIR):
 def test_not_hdf5(tmp_path, capsys):
     p = tmp_path / "model.h5"
     p.write_bytes(b"this is not a model\n" * 10)
-    with pytest.raises(LegacyConversionError, match=r"model\.h5.*not an HDF5 file"):
+    with pytest.raises(LegacyConversionError, match=r"model\.h5: not a model file; accepted: \.keras"):
         convert_qkeras_model(p)
-    _cli_fails(tmp_path, capsys, [p], "model.h5", "not an HDF5 file")
+    _cli_fails(tmp_path, capsys, [p], "model.h5", "not a model file; accepted")
 
 
 def test_not_a_keras_archive(tmp_path, capsys):
