@@ -343,7 +343,7 @@ def tensor_refs(value: Any) -> list[tuple[str, int, int]]:
 
 
 __all__ = [
-    "CODE_LAYERS", "Context", "MODEL_CLASSES", "QKERAS_LAYERS", "QKERAS_QUANTIZERS", "QKERAS_V3_LAYERS", "batch_shape_of",
-    "inbound_calls", "input_layer_args", "normalize_dtype", "normalize_layer_config", "normalize_quantizer",
-    "quantizer_text", "strip_metadata", "tensor_refs",
+    "CODE_LAYERS", "Context", "MODEL_CLASSES", "QKERAS_LAYERS", "QKERAS_QUANTIZERS", "QKERAS_V3_LAYERS",
+    "batch_shape_of", "inbound_calls", "input_layer_args", "normalize_dtype", "normalize_layer_config",
+    "normalize_quantizer", "quantizer_text", "strip_metadata", "tensor_refs",
 ]

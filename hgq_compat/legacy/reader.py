@@ -230,7 +230,7 @@ def _keras3_layer_weights(path: str, name: str, group: Any, prefix: str = "", de
     if vars_group is not None:
         for key in sorted(vars_group.keys(), key=_keras3_var_key):
             out.append(SavedWeight(f"{prefix}vars/{key}", _read_dataset(path, name, vars_group[key])))
-    children = [k for k in group.keys() if k not in ("vars", "layers") and isinstance(group[k], h5py.Group)]
+    children = [k for k in group if k not in ("vars", "layers") and isinstance(group[k], h5py.Group)]
     children.sort(key=lambda k: (_KERAS3_CHILD_FIRST.index(k) if k in _KERAS3_CHILD_FIRST
                                  else len(_KERAS3_CHILD_FIRST), k))
     for key in children:

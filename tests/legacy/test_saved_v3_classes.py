@@ -38,7 +38,7 @@ def _case(name: str) -> dict:
     return next(c for c in _cases() if c["name"] == name)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _converted(name: str) -> keras.Model:
     return convert_qkeras_model(ROOT / _case(name)["keras"])
 
