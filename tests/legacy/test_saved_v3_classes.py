@@ -117,3 +117,40 @@ def test_cli_converts_a_v3_wrapper_model(tmp_path, capsys):
     reloaded = keras.saving.load_model(out)
     _assert_matches(_predict(reloaded, golden.array("saved_v3", case["input"])),
                     golden.array("saved_v3", case["output"]), False)
+
+
+def _rewrite_weights(src, dst, edit) -> None:
+    """Copy the .keras archive ``src`` to ``dst`` with ``edit(h5py.File)`` applied to its model.weights.h5."""
+    import io
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.namelist():
+            data = zin.read(item)
+            if item == "model.weights.h5":
+                buf = io.BytesIO(data)
+                with h5py.File(buf, "a") as f:
+                    edit(f)
+                data = buf.getvalue()
+            zout.writestr(item, data)
+
+
+def test_v3_sub_layers_nested_too_deep_are_refused(tmp_path):
+    def deepen(f):
+        f["layers/q_dense"].create_group("/".join(["sub"] * 20) + "/vars").create_dataset("0", data=np.zeros(3))
+
+    bad = tmp_path / "deep.keras"
+    _rewrite_weights(ROOT / _case("qdense")["keras"], bad, deepen)
+    with pytest.raises(ValueError, match="nested more than 16 levels deep"):
+        convert_qkeras_model(bad)
+
+
+def test_v3_unknown_named_weight_is_refused(tmp_path):
+    """A weight saved under a name (like `vars/iteration`) that the layer does not have is named in the error."""
+    bad = tmp_path / "named.keras"
+    _rewrite_weights(ROOT / _case("qdense")["keras"], bad,
+                     lambda f: f["layers/q_dense/vars"].create_dataset("scale", data=np.ones(5, np.float32)))
+    with pytest.raises(ValueError, match=r"layer 'layer'.*unexpected weights in the file: \['vars/scale'\]"):
+        convert_qkeras_model(bad)
