@@ -21,8 +21,8 @@ import numpy as np
 
 from .._safety import (MAX_CONFIG_DEPTH, SAVEDMODEL_LAYERS, config_depth, find_unsafe, refusal_reason,
                        safe_mode_scope)
-from .dialects import (CODE_LAYERS, MODEL_CLASSES, QKERAS_LAYERS, Context, batch_shape_of, inbound_calls,
-                       input_layer_args, normalize_dtype, normalize_layer_config, quantizer_text, strip_metadata,
+from .dialects import (CODE_LAYERS, MODEL_CLASSES, QKERAS_LAYERS, QKERAS_V3_LAYERS, Context, batch_shape_of,
+                       inbound_calls, input_layer_args, normalize_dtype, normalize_layer_config, quantizer_text, strip_metadata,
                        tensor_refs)
 from .reader import (LegacyConversionError, LegacyNotImplementedError, LegacySource, SavedWeight, WeightStore,
                      parse_model_json, read_source)
@@ -65,6 +65,10 @@ def resolve_layer_class(class_name: str, ctx: Context, custom_objects: dict | No
         return cls
     if class_name in QKERAS_LAYERS:
         raise ctx.not_implemented(f"QKeras layer class {class_name} is not available in hgq_compat yet")
+    if class_name in QKERAS_V3_LAYERS:
+        raise ctx.not_implemented(f"qkeras-v3 layer class {class_name} (not in QKeras 0.9.0) is not available in "
+                                  "hgq_compat; the closest layer hgq_compat provides is "
+                                  f"{QKERAS_V3_LAYERS[class_name]}")
     cls = getattr(keras.layers, class_name, None)
     if isinstance(cls, type) and issubclass(cls, keras.layers.Layer):
         return cls
@@ -421,6 +425,25 @@ def _assign_layer(ctx: Context, layer: keras.layers.Layer, saved: list[SavedWeig
             if extra:
                 why.append(f"unexpected weights in the file: {[s.name for s in extra]}")
             raise ctx.error("; ".join(why))
+    if pairs is None and positional:
+        # Keras 3 numbers variables ('vars/0'); a few are saved under their own name ('vars/iteration' of the
+        # folded batch-norm layers): those are matched by name, the numbered ones by position.
+        named = {s.short_name: s for s in saved if not s.short_name.isdigit()}
+        pairs = [(v, named.pop(v.name)) for v in targets if v.name in named]
+        if named:
+            raise ctx.error(f"unexpected weights in the file: {[s.name for s in named.values()]}")
+        taken = {id(v) for v, _ in pairs} | {id(s) for _, s in pairs}
+        targets = [v for v in targets if id(v) not in taken]
+        saved = [s for s in saved if id(s) not in taken]
+        if len(saved) > len(targets):
+            # qkeras-v3's QDepthwiseConv2DBatchnorm saves `iteration` twice (numbered and by name): a numbered
+            # copy equal in shape, dtype and value to a by-name weight is that same variable
+            saved = [s for s in saved if not any(s.value.shape == t.value.shape and s.value.dtype == t.value.dtype
+                                                 and np.array_equal(s.value, t.value) for _, t in pairs)]
+        if len(saved) != len(targets):
+            raise ctx.error(f"the file holds {len(saved)} numbered weights ({[s.name for s in saved]}) but the "
+                            f"layer expects {len(targets)} ({_describe(targets)}); weights are missing or extra")
+        pairs += list(zip(targets, saved))
     if pairs is None:
         if len(saved) != len(targets):
             raise ctx.error(f"the file holds {len(saved)} weights ({[s.name for s in saved]}) but the layer "

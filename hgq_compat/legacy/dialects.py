@@ -34,6 +34,12 @@ QKERAS_LAYERS = frozenset({
     "QSimpleRNN", "QSimpleRNNCell", "QLSTM", "QLSTMCell", "QGRU", "QGRUCell", "QBidirectional",
 })
 
+#: Layer classes only qkeras-v3 (QKeras on Keras 3, PyPI ``qkeras-v3``) has, with what hgq_compat offers instead.
+QKERAS_V3_LAYERS = {
+    "QDepthwiseConv2DTranspose": "QConv2DTranspose (a full transposed convolution)",
+    "QSeparableConv2DTranspose": "QConv2DTranspose (a full transposed convolution)",
+}
+
 #: QKeras 0.9.0 quantizers.
 QKERAS_QUANTIZERS = frozenset({
     "quantized_bits", "quantized_relu", "quantized_ulaw", "quantized_tanh", "quantized_sigmoid",
@@ -228,6 +234,7 @@ _DROP_IF = {
     "time_major": (False, None),
     "unroll": (False,),
     "reset_after": (True,),  # GRU: Keras 3 always resets after
+    "synchronized": (False,),  # Keras 3 BatchNormalization (qkeras-v3's folded batch-norm layers save it too)
 }
 
 
@@ -336,7 +343,7 @@ def tensor_refs(value: Any) -> list[tuple[str, int, int]]:
 
 
 __all__ = [
-    "CODE_LAYERS", "Context", "MODEL_CLASSES", "QKERAS_LAYERS", "QKERAS_QUANTIZERS", "batch_shape_of",
-    "inbound_calls", "input_layer_args", "normalize_dtype", "normalize_layer_config", "normalize_quantizer",
-    "quantizer_text", "strip_metadata", "tensor_refs",
+    "CODE_LAYERS", "Context", "MODEL_CLASSES", "QKERAS_LAYERS", "QKERAS_QUANTIZERS", "QKERAS_V3_LAYERS",
+    "batch_shape_of", "inbound_calls", "input_layer_args", "normalize_dtype", "normalize_layer_config",
+    "normalize_quantizer", "quantizer_text", "strip_metadata", "tensor_refs",
 ]

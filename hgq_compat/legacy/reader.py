@@ -205,8 +205,42 @@ def _h5_group() -> type:
     return h5py.Group
 
 
+_KERAS3_CHILD_FIRST = ("forward_layer", "backward_layer")
+"""Keras 3 saves sub-layers under their attribute names, alphabetically; a ``Bidirectional``'s ``weights`` list
+has the forward layer first, so these two come first (then the others alphabetically)."""
+
+MAX_KERAS3_DEPTH = 16
+"""Deepest sub-layer nesting read inside one Keras 3 layer group (Keras writes at most a few levels)."""
+
+
+def _keras3_var_key(key: str) -> tuple:
+    return (0, int(key), "") if key.isdigit() else (1, 0, key)
+
+
+def _keras3_layer_weights(path: str, name: str, group: Any, prefix: str = "", depth: int = 0) -> list[SavedWeight]:
+    """One Keras 3 layer group's variables: its own ``vars/<i>`` (numbered first, then named ones such as
+    ``vars/iteration``), then each sub-layer's (``cell``, ``forward_layer``, ``layer``, ``batchnorm``...),
+    each named by its path inside the group (``forward_layer/cell/vars/0``)."""
+    import h5py
+
+    if depth > MAX_KERAS3_DEPTH:
+        raise LegacyConversionError(path, f"sub-layers nested more than {MAX_KERAS3_DEPTH} levels deep", layer=name)
+    out = []
+    vars_group = group.get("vars")
+    if vars_group is not None:
+        for key in sorted(vars_group.keys(), key=_keras3_var_key):
+            out.append(SavedWeight(f"{prefix}vars/{key}", _read_dataset(path, name, vars_group[key])))
+    children = [k for k in group if k not in ("vars", "layers") and isinstance(group[k], h5py.Group)]
+    children.sort(key=lambda k: (_KERAS3_CHILD_FIRST.index(k) if k in _KERAS3_CHILD_FIRST
+                                 else len(_KERAS3_CHILD_FIRST), k))
+    for key in children:
+        out.extend(_keras3_layer_weights(path, name, group[key], f"{prefix}{key}/", depth + 1))
+    return out
+
+
 def read_keras3_weights(path: str, data: bytes | None = None) -> WeightStore:
-    """Keras 3 ``model.weights.h5``: ``layers/<auto name>/vars/<i>``, names from the ``name`` attribute."""
+    """Keras 3 ``model.weights.h5``: ``layers/<auto name>/vars/<i>`` (and sub-layer groups such as
+    ``layers/<auto name>/cell/vars/<i>``), layer names from the ``name`` attribute of ``vars``."""
     import h5py
 
     try:
@@ -224,19 +258,14 @@ def read_keras3_weights(path: str, data: bytes | None = None) -> WeightStore:
             vars_group = lg.get("vars")
             name = _decode(vars_group.attrs.get("name")) if vars_group is not None else None
             name = name or auto_name
-            weights = []
-            if vars_group is not None:
-                for key in sorted(vars_group.keys(), key=lambda k: int(k) if k.isdigit() else k):
-                    weights.append(SavedWeight(f"vars/{key}", _read_dataset(path, name, vars_group[key])))
-            layers[name] = weights
-            if "layers" in lg:  # a nested model or a layer with sub-layers
+            layers[name] = _keras3_layer_weights(path, name, lg)
+            if "layers" in lg:  # a nested model
                 sub = {}
                 for inner in lg["layers"].keys():
                     ig = lg["layers"][inner]
                     iv = ig.get("vars")
                     iname = (_decode(iv.attrs.get("name")) if iv is not None else None) or inner
-                    sub[iname] = [SavedWeight(f"vars/{k}", _read_dataset(path, iname, iv[k]))
-                                  for k in sorted(iv.keys(), key=lambda k: int(k) if k.isdigit() else k)] if iv else []
+                    sub[iname] = _keras3_layer_weights(path, iname, ig)
                 nested[name] = sub
     return WeightStore(path, layers, positional=True, nested=nested)
 
