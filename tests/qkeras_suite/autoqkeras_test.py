@@ -14,6 +14,11 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ==============================================================================
+# hgq_compat: QKeras master's tests/autoqkeras_test.py, migrated with `hgq-compat migrate`
+# (tensorflow.keras -> keras, qkeras -> hgq_compat, Adam(lr=) -> Adam(learning_rate=)).
+# No hand adaptation. The search behind AutoQKerasScheduler is HGQ training (see
+# hgq_compat/autoqkeras/autoqkeras_internal.py and the migration guide, "AutoQKeras"); this test
+# asserts no numbers, and runs as written.
 
 import tempfile
 import numpy as np
