@@ -157,7 +157,7 @@ def search(tmp_path_factory):
     weights = [w.copy() for w in model.get_weights()]
     auto = AutoQKeras(model, metrics=["acc"], output_dir=str(tmp_path_factory.mktemp("aqk") / "result"),
                       limit={"Dense": [8, 8, 8]}, max_trials=5, seed=0)
-    auto.fit(x[:1200], yc[:1200], validation_data=(x[1200:], yc[1200:]), epochs=10, batch_size=32, verbose=0)
+    auto.fit(x[:1200], yc[:1200], validation_data=(x[1200:], yc[1200:]), epochs=8, batch_size=32, verbose=0)
     best = auto.get_best_model()
     return auto, best, model, weights, (x, y)
 

@@ -28,7 +28,7 @@ def _uniform_config(bits: int) -> dict:
 
 def _all_weights_ebops(layer: QuantizedLayerMixin) -> float:
     """EBOPs of ``layer`` with every weight element counted (none quantizes to 0)."""
-    weights = {role: None if getattr(layer, role, None) is None else ops.ones_like(getattr(layer, role))
+    weights = {role: None if getattr(layer, role, None) is None else ops.ones(tuple(getattr(layer, role).shape))
                for role in layer._weight_quantizer_args}
     return float(ops.convert_to_numpy(layer._ebops(layer.input_bits(), weights)))
 
