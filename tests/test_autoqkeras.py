@@ -120,6 +120,14 @@ def test_forgiving_power_reference_is_uniform_ebops():
         assert ffp.reference_size == expected
         assert ffp.get_trial(model) == expected  # float layers count at the reference width
         assert float(ffp.delta()) == pytest.approx(0.0)
+    # an HGQ layer counts its own EBOPs; the float layer after it reads its 4-bit outputs
+    inp = keras.Input((10,), name="x")
+    h = hgq_compat.QDense(7, kernel_quantizer="quantized_bits(6,0,1,alpha=1)", activation="quantized_relu(4,2)",
+                          mode="hgq", name="q1")(inp)
+    mixed = keras.Model(inp, keras.layers.Dense(3, name="d2")(h))
+    ffp = ForgivingFactorPower(8.0, 8.0, 2.0, reference_internal="int8")
+    assert ffp.get_trial(mixed) == model_ebops(mixed) + (7 * 3 * 4 * 8 + 3 * 8)
+    assert ffp.get_trial_stats()["d2"] == {"total": 7 * 3 * 4 * 8 + 3 * 8}
     with pytest.raises(ValueError, match="reference_internal='int4'"):
         ForgivingFactorPower(8.0, 8.0, 2.0, reference_internal="int4")
     with pytest.raises(TypeError, match="not_an_argument"):

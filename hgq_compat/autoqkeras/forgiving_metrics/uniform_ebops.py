@@ -3,7 +3,7 @@
 The reference of both AutoQKeras goals: every float Dense / Conv / DepthwiseConv /
 SeparableConv weight and every float ReLU-family activation at ``bits`` bits (every weight
 counted, even one that would quantize to 0), model inputs at ``bits`` bits. Layers that are
-already quantized count their own EBOPs.
+already quantized count their own EBOPs (and give their trained bitwidths to the layers after them).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def uniform_layer_ebops(model: keras.Model, bits: int) -> dict[str, float]:
     own = {layer.name: float(ops.convert_to_numpy(layer.compute_ebops())) for layer in model.layers
            if isinstance(layer, QuantizedLayerMixin) and layer.has_ebops and layer.built}
     with quantization_config(mode="qkeras", default_input_bits=float(bits)):
-        uniform = model_quantize(model, _uniform_config(bits), int(bits))
+        uniform = model_quantize(model, _uniform_config(bits), int(bits), transfer_weights=True)
     result = {}
     for layer in uniform.layers:
         if layer.name in own:
