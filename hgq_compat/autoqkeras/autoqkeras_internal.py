@@ -414,7 +414,8 @@ class AutoQKeras:
         return d / (math.log(float(t.rate)) * ebops * max(1.0 + d * ratio, 0.05))
 
     def _names(self, has_validation: bool) -> tuple[str, str, str, str]:
-        """(train metric, monitored metric, trial log name, score log name)."""
+        """(train metric, monitored metric, trial log name, monitored score log name); the training
+        score is logged as the last without 'val_'."""
         metrics = self.metrics
         if isinstance(metrics, dict):
             metric = metrics[self.head_name] if self.head_name else next(iter(metrics.values()))
@@ -437,11 +438,9 @@ class AutoQKeras:
         callbacks = list(kwargs.get("callbacks", None) or [])
         has_validation = kwargs.get("validation_data") is not None or (kwargs.get("validation_split") or 0) > 0
         train, monitor, trial_name, score_name = self._names(has_validation)
-        objective = monitor
-        if self.score_metric not in (None, "score", "val_score", score_name):
-            objective = self.score_metric
+        self._use_score = self.score_metric in (None, "score", "val_score", score_name)
+        objective = monitor if self._use_score else self.score_metric
         self._objective = objective
-        self._use_score = objective == monitor
         self.score_name = score_name
         if has_validation and not any(isinstance(c, keras.callbacks.EarlyStopping) for c in callbacks):
             patience = min(20, (epochs if epochs is not None else 10) // 5)
@@ -515,7 +514,7 @@ class _GoalLogger(keras.callbacks.Callback):
         trial = float(target.get_trial(self.model))
         logs[self.trial_name] = trial
         if self.train in logs:
-            logs[self.trial_name.replace("trial", "score")] = target.score(float(logs[self.train]), trial)
+            logs[self.score_name.removeprefix("val_")] = target.score(float(logs[self.train]), trial)
         if self.has_validation:
             logs["val_" + self.trial_name] = trial
             if self.monitor in logs:
