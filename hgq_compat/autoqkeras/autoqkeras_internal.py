@@ -54,7 +54,7 @@ REGISTERED_LAYERS = ["Dense", "Conv1D", "Conv2D", "DepthwiseConv2D",
                      "SimpleRNN", "LSTM", "GRU", "Bidirectional",
                      "Conv2DTranspose", "SeparableConv1D", "SeparableConv2D"]
 
-Q_LAYERS = list(map(lambda x: "Q" + x, REGISTERED_LAYERS))
+Q_LAYERS = ["Q" + name for name in REGISTERED_LAYERS]
 
 SEQUENCE_LAYERS = ["SimpleRNN", "LSTM", "GRU", "Bidirectional"]
 
@@ -376,7 +376,7 @@ class AutoQKeras:
                 with _quantization_scope(default_input_bits=self._input_bits):
                     cls.from_config({**copy.deepcopy(cfg), "mode": "hgq"})
                 mode = "hgq"
-            except Exception as exc:  # noqa: BLE001 (Keras wraps the layer's NotImplementedError in a TypeError)
+            except Exception as exc:  # Keras wraps the layer's NotImplementedError in a TypeError
                 if not _caused_by(exc, NotImplementedError):
                     raise
                 mode = "qkeras"
