@@ -274,6 +274,25 @@ def model_quantize(model: keras.Model, quantizer_config: dict, activation_bits: 
     if enable_bn_folding:
         raise NotImplementedError("model_quantize(enable_bn_folding=True) is not supported yet")
     objects = _custom_objects(custom_objects)
+    top = quantized_model_config(model, quantizer_config, activation_bits, objects, prefer_qadaptiveactivation)
+    qmodel = keras.saving.deserialize_keras_object(top, custom_objects=objects)
+    if transfer_weights:
+        transfer_layer_weights(model, qmodel)
+    return qmodel
+
+
+def transfer_layer_weights(source: keras.Model, target: keras.Model) -> None:
+    """Copy each layer's weights of ``source`` into the layer at the same place in ``target`` (the
+    extra weights a quantized layer has, such as bitwidths, are kept)."""
+    for src, dst in zip(source.layers, target.layers):
+        weights = src.get_weights()
+        if weights:
+            dst.set_weights(weights + dst.get_weights()[len(weights):])
+
+
+def quantized_model_config(model: keras.Model, quantizer_config: dict, activation_bits: int, objects: dict,
+                           prefer_qadaptiveactivation: bool = False) -> dict:
+    """The serialized config of `model_quantize`'s result (``model_quantize`` deserializes it)."""
     top = copy.deepcopy(keras.saving.serialize_keras_object(model))
     for layer in _layer_entries(top["config"]):
         cls, cfg = layer["class_name"], layer["config"]
@@ -362,13 +381,7 @@ def model_quantize(model: keras.Model, quantizer_config: dict, activation_bits: 
             layer["class_name"] = new_class
             layer["module"] = None
             layer["registered_name"] = new_class
-    qmodel = keras.saving.deserialize_keras_object(top, custom_objects=objects)
-    if transfer_weights:
-        for src, dst in zip(model.layers, qmodel.layers):
-            weights = src.get_weights()
-            if weights:
-                dst.set_weights(weights + dst.get_weights()[len(weights):])
-    return qmodel
+    return top
 
 
 def quantized_model_dump(model: keras.Model, x_test: Any, output_dir: str | None = None,

@@ -1,5 +1,11 @@
-"""QKeras ``qkeras.autoqkeras``: the model-summary helper (AutoQKeras itself is not provided)."""
+"""QKeras ``qkeras.autoqkeras``: AutoQKeras and AutoQKerasScheduler (QKeras' signatures; the search
+is HGQ training toward the goal, see `autoqkeras_internal`), the forgiving factors, the default
+quantization config and the model-summary helper."""
 
+from .autoqkeras_internal import (AutoQKeras, AutoQKerasScheduler, Q_LAYERS, REGISTERED_LAYERS,
+                                  SEQUENCE_LAYERS)
+from .quantization_config import default_quantization_config
 from .utils import print_qmodel_summary
 
-__all__ = ["print_qmodel_summary"]
+__all__ = ["AutoQKeras", "AutoQKerasScheduler", "Q_LAYERS", "REGISTERED_LAYERS", "SEQUENCE_LAYERS",
+           "default_quantization_config", "print_qmodel_summary"]
