@@ -30,6 +30,51 @@ def _demo(args: argparse.Namespace) -> int:
     return 0 if summary["exact"] in (True, None) else 1
 
 
+def _report(args: argparse.Namespace) -> int:
+    """Print per-layer bits, pruning and EBOPs of a model (table or JSON); optionally write bitwidth plots."""
+    from ._atomic import atomic_dir, check_output_dir
+    from .legacy import LegacyConversionError
+    from .loading import load_model
+    from .report import format_report, model_report
+
+    def fail(message: str) -> int:
+        print(f"hgq-compat report: error: {message}", file=sys.stderr)
+        return 1
+
+    if args.plots is not None:
+        try:
+            check_output_dir(args.plots, args.force, ValueError, other_hint="choose another --plots folder")
+        except ValueError as exc:
+            return fail(str(exc))
+        try:
+            from .plots import plot_bitwidth_histograms, plot_bitwidth_maps
+        except ImportError as exc:
+            return fail(f"--plots needs matplotlib ({exc}); install the plot extra: pip install 'hgq-compat[plot]'")
+    try:
+        model = load_model(args.model, args.weights)
+    except (OSError, ValueError, LegacyConversionError, NotImplementedError) as exc:
+        return fail(str(exc))
+    report = model_report(model)
+    if args.json:
+        import json
+
+        print(json.dumps(report, indent=2, allow_nan=False))
+    else:
+        t = report["totals"]
+        pruned = "-" if t["pruned_fraction"] is None else f"{100 * t['pruned_fraction']:.1f}%"
+        bits = "-" if t["weight_bits_mean"] is None else f"{t['weight_bits_mean']:.2f}"
+        print(f"{args.model}: {t['ebops']:,.0f} EBOPs, {t['n_weights']:,} weights ({pruned} pruned), "
+              f"{bits} mean bits per quantized weight")
+        print("bits columns: min/mean/max bits per element")
+        print(format_report(report))
+    if args.plots is not None:
+        with atomic_dir(args.plots) as tmp:
+            written = [plot_bitwidth_histograms(model, os.path.join(tmp, "bitwidth_histograms.png"))]
+            written += plot_bitwidth_maps(model, os.path.join(tmp, "bitwidth_maps"))
+        print(f"plots: {len(written)} PNG file(s) in {args.plots}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
 def _synth(args: argparse.Namespace) -> int:
     """Write the hls4ml project, compile the C simulation, compare it with Keras, print the table."""
     from hls4ml_plugin.synth import SynthError, load_model, synthesize
@@ -159,6 +204,20 @@ def build_parser() -> argparse.ArgumentParser:
                             "first line then says INEXACT with the measured max abs difference, the fraction of "
                             "outputs differing and the same per output")
     synth.set_defaults(func=_synth)
+    report = sub.add_parser(
+        "report", help="per-layer bits of weights and activations, pruning and EBOPs of a model (table or JSON)",
+        description="Load MODEL (.keras or Keras 3 .h5 as saved; a QKeras .h5 / .json + weights / qkeras-v3 .keras "
+                    "is converted first) and print one row per quantized layer: weights, pruned fraction (weights "
+                    "that quantize to 0), min/mean/max bits of each weight and of the input and output, and EBOPs "
+                    "(effective bit-operations); the total row equals hgq_compat.model_ebops. --json prints the same "
+                    "numbers as JSON; --plots DIR writes bitwidth maps and histograms (PNG, needs the plot extra).")
+    report.add_argument("model", metavar="MODEL", help="model file: .keras, Keras 3 .h5, or QKeras .h5 / .json")
+    report.add_argument("--weights", metavar="WEIGHTS.h5", default=None, help="weights of a QKeras model .json")
+    report.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    report.add_argument("--plots", metavar="DIR", default=None,
+                        help="also write bitwidth maps and histograms (PNG) into DIR (written atomically)")
+    report.add_argument("--force", action="store_true", help="replace the --plots folder if it is not empty")
+    report.set_defaults(func=_report)
     migrate = sub.add_parser(
         "migrate", help="rewrite QKeras / Keras 2 scripts and notebooks for hgq_compat on Keras 3 (in place)",
         description="Rewrite Python files and notebooks (.ipynb code cells) in place: qkeras imports become hgq_compat, "
