@@ -305,6 +305,9 @@ _WEIGHTED = {"Dense": ("kernel",), "Conv1D": ("kernel",), "Conv2D": ("kernel",),
              "DepthwiseConv2D": ("depthwise",)}
 
 
+#: Float classes that model_quantize(enable_bn_folding=True) turns into folded layers (QKeras master).
+_FOLDABLE = {"Conv2D": "QConv2DBatchnorm", "DepthwiseConv2D": "QDepthwiseConv2DBatchnorm"}
+
 _RNN_CLASSES = ("SimpleRNN", "LSTM", "GRU")
 
 
@@ -358,8 +361,12 @@ def model_quantize(model: keras.Model, quantizer_config: dict, activation_bits: 
     to quantizer strings, e.g. ``{"QDense": {"kernel_quantizer": "quantized_bits(4,0,1)",
     "bias_quantizer": "quantized_bits(4)"}, "QActivation": {"relu": "quantized_relu(4)"}}``.
     """
+    layers_to_fold: list[str] = []
     if enable_bn_folding:
-        raise NotImplementedError("model_quantize(enable_bn_folding=True) is not supported yet")
+        # as QKeras: batch norms after float Conv2D / DepthwiseConv2D are removed (with their statistics:
+        # weights are not transferred then) and those layers become QConv2DBatchnorm / QDepthwiseConv2DBatchnorm
+        model, layers_to_fold = convert_to_folded_model(model)
+        enable_bn_folding = bool(layers_to_fold)
     objects = _custom_objects(custom_objects)
     top = copy.deepcopy(keras.saving.serialize_keras_object(model))
     for layer in _layer_entries(top["config"]):
@@ -368,12 +375,30 @@ def model_quantize(model: keras.Model, quantizer_config: dict, activation_bits: 
         if cls in _WEIGHTED:
             q_class = "Q" + cls
             roles = _WEIGHTED[cls]
+            folded = cls in _FOLDABLE and cfg["name"] in layers_to_fold
+            if folded:
+                q_class = _FOLDABLE[cls]
             found = {r: _lookup(quantizer_config, layer, q_class, f"{r}_quantizer") for r in roles}
+            bias_class = q_class
+            if all(v is None for v in found.values()) and folded:
+                # as QKeras: the unfolded class's quantizers are the folded layer's fallback
+                bias_class = "Q" + cls
+                found = {r: _lookup(quantizer_config, layer, bias_class, f"{r}_quantizer") for r in roles}
             if all(v is None for v in found.values()):
+                if folded:
+                    raise ValueError(f"model_quantize(enable_bn_folding=True): layer {cfg['name']!r} ({cls}) is "
+                                     f"followed by a batch normalization, which folding removed, but quantizer_config "
+                                     f"gives it no quantizer; give {q_class} or Q{cls} quantizers, or "
+                                     "enable_bn_folding=False")
                 continue
+            if folded:
+                cfg["use_bias"] = True  # folded layers require a bias
+                cfg["folding_mode"] = _lookup(quantizer_config, layer, q_class, "folding_mode") or "ema_stats_folding"
+                cfg["ema_freeze_delay"] = _lookup(quantizer_config, layer, q_class, "ema_freeze_delay") or None
+            cfg["bias_quantizer"] = _lookup(quantizer_config, layer, bias_class, "bias_quantizer") \
+                if cfg.get("use_bias", True) else None
             for role, q in found.items():
                 cfg[f"{role}_quantizer"] = q
-            cfg["bias_quantizer"] = _lookup(quantizer_config, layer, q_class, "bias_quantizer") if cfg.get("use_bias", True) else None
             act = _lookup(quantizer_config, layer, q_class, "activation_quantizer")
             if act:
                 cfg["activation"] = act
@@ -450,7 +475,7 @@ def model_quantize(model: keras.Model, quantizer_config: dict, activation_bits: 
             layer["module"] = None
             layer["registered_name"] = new_class
     qmodel = keras.saving.deserialize_keras_object(top, custom_objects=objects)
-    if transfer_weights:
+    if transfer_weights and not enable_bn_folding:
         for src, dst in zip(model.layers, qmodel.layers):
             weights = src.get_weights()
             if weights:
