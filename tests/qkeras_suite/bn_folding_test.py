@@ -13,6 +13,15 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ==============================================================================
+# hgq-compat: QKeras master's tests/bn_folding_test.py (google/qkeras 78ea90fc381fef23faa4db0e1d88bd1173c1c644),
+# rewritten by `hgq-compat migrate` (qkeras -> hgq_compat, tensorflow.keras -> keras).
+# Hand adaptations of Keras-2-only API (QKeras' expectations are unchanged):
+# - BatchNormalization(fused=None, virtual_batch_size=None, adjustment=None): Keras 3 removed these
+#    three arguments (they were the defaults); dropped in the two models that passed them.
+# - compile(metrics="acc") -> compile(metrics=["acc"]): Keras 3 requires a list.
+# - run_training: a Keras 3 optimizer only updates the variables it was first built with, while Keras 2
+#    optimizers kept per-variable state for any model; each call trains with a fresh copy of the
+#    shared (stateless, momentum-free SGD) optimizer, which updates the weights identically.
 """Tests layers from folded_layers.py."""
 
 from __future__ import absolute_import

@@ -13,6 +13,12 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ==============================================================================
+# hgq-compat: QKeras master's tests/utils_test.py (google/qkeras 78ea90fc381fef23faa4db0e1d88bd1173c1c644),
+# rewritten by `hgq-compat migrate` (qkeras -> hgq_compat, tensorflow.keras -> keras).
+# Hand adaptations of Keras-2-only API (QKeras' expectations are unchanged):
+# - test_convert_to_folded_model: Keras 3 has no TFOpLambda layers; a TF op called on Keras tensors
+#    (`x + 3.`, `* (1. / 6.)`) is an operation listed in `model.operations`, not `model.layers`, so the
+#    three index checks read `model.operations` / `fmodel.operations` (same indices as QKeras' layers).
 """Tests for methods in utils.py."""
 from __future__ import absolute_import
 from __future__ import division
