@@ -222,4 +222,99 @@ def convert_to_folded_model(model: keras.Model) -> tuple[keras.Model, list[str]]
     return new_model, list(folds)
 
 
-__all__ = ["convert_folded_layer_to_unfolded", "convert_to_folded_model", "unfold_model"]
+# ---------------------------------------------------------------------------- bias from the accumulator
+
+#: Layers that pass their input's quantizer through unchanged (QTools propagates it across them).
+_PASS_THROUGH = ("Flatten", "Reshape", "Permute", "Dropout", "MaxPooling1D", "MaxPooling2D", "ZeroPadding1D",
+                 "ZeroPadding2D", "Cropping1D", "Cropping2D")
+
+_DEFAULT_SOURCE = "quantized_bits(8, 0, 1)"
+
+
+def _fixed_type(q: Any, where: str) -> tuple[int, int, bool]:
+    """QTools' (bits, integer bits, signed) of a quantized_bits / quantized_relu quantizer."""
+    name = type(q).__name__
+    if name == "quantized_bits":
+        return int(q.bits), int(q.integer), bool(q.keep_negative)
+    if name == "quantized_relu":
+        return int(q.bits), int(q.integer), bool(q.negative_slope)
+    raise NotImplementedError(f"populate_bias_quantizer_from_accumulator: {where} is quantized by {q}; accepted: "
+                              "quantized_bits, quantized_relu")
+
+
+def _input_type(model: keras.Model, layer: Any, sources: list) -> tuple[int, int, bool]:
+    """The fixed-point type of ``layer``'s input: the quantizer of the layer that produces it (through
+    shape-only layers), or the model input's entry of ``sources``."""
+    from .quantizers import get_quantizer
+
+    tensor = layer.input
+    while True:
+        producer = tensor._keras_history.operation
+        if isinstance(producer, keras.layers.InputLayer):
+            index = [t._keras_history.operation for t in model.inputs].index(producer)
+            source = sources[index] if index < len(sources) and sources[index] is not None else _DEFAULT_SOURCE
+            return _fixed_type(get_quantizer(source), f"model input {index}")
+        q = getattr(producer, "_activation_quantizer", None)
+        if q is not None:
+            return _fixed_type(q, f"layer {producer.name!r} (input of {layer.name!r})")
+        if type(producer).__name__ in _PASS_THROUGH:
+            tensor = producer.input
+            continue
+        raise NotImplementedError(f"populate_bias_quantizer_from_accumulator: the input of {layer.name!r} comes from "
+                                  f"{producer.name!r} ({type(producer).__name__}), which has no quantizer; accepted: "
+                                  f"a quantized layer or model input, through {', '.join(_PASS_THROUGH)}")
+
+
+def _po2_shifts(q: Any) -> tuple[int, int] | None:
+    """(min, max) log2 of an auto_po2 quantized_bits scale once it is known (QTools'
+    ``adjust_multiplier_for_auto_po2``); None before the quantizer ran eagerly."""
+    if type(q).__name__ != "quantized_bits" or q.alpha != "auto_po2":
+        return None
+    scale = getattr(q, "scale", None)
+    if scale is None or isinstance(scale, (int, float)) and not isinstance(scale, np.ndarray):
+        return None
+    try:
+        scale = np.squeeze(np.asarray(keras.ops.convert_to_numpy(scale), dtype=np.float64))
+    except Exception:  # a symbolic tensor (the quantizer only ran while the model was built)
+        return None
+    return int(np.log2(np.min(scale))), int(np.log2(np.max(scale)))
+
+
+def accumulator_quantizer(model: keras.Model, layer: Any, source_quantizers: list | None = None) -> Any:
+    """QTools' accumulator type of a folded layer's multiply-accumulate, as a ``quantized_bits``:
+    product bits = input bits + kernel bits (integer bits add, one sign bit), then
+    ``ceil(log2(fan_in))`` more integer bits, fan_in = product of the kernel shape but its last axis."""
+    from .quantizers import quantized_bits
+
+    kernel_q = layer.get_quantizers()[0]
+    if kernel_q is None:
+        raise ValueError(f"populate_bias_quantizer_from_accumulator: {layer.name!r} has no kernel quantizer")
+    xb, xi, xs = _input_type(model, layer, list(source_quantizers or []))
+    wb, wi, ws = _fixed_type(kernel_q, f"the kernel of {layer.name!r}")
+    signed = xs or ws
+    integer = xi + wi
+    fractional = (xb - int(xs) - xi) + (wb - int(ws) - wi)
+    shifts = _po2_shifts(kernel_q)
+    if shifts is not None:
+        fractional, integer = fractional - shifts[0], integer + shifts[1]
+    kernel_shape = tuple(getattr(layer, layer._kernel_role).shape)
+    log_add = int(np.ceil(np.log2(np.prod(kernel_shape[:-1]))))
+    return quantized_bits(bits=integer + fractional + int(signed) + log_add, integer=integer + log_add,
+                          keep_negative=signed, symmetric=1)
+
+
+def populate_bias_quantizer_from_accumulator(model: keras.Model, source_quantizers: list | None) -> keras.Model:
+    """QKeras master's ``populate_bias_quantizer_from_accumulator``: every QConv2DBatchnorm /
+    QDepthwiseConv2DBatchnorm without a bias quantizer gets its MAC accumulator type
+    (`accumulator_quantizer`) as bias quantizer; layers that have one are left alone.
+    ``source_quantizers``: quantizers (or strings) of the model inputs, default
+    ``quantized_bits(8, 0, 1)``. The model is changed in place and returned."""
+    for layer in model.layers:
+        if type(layer).__name__ in ("QConv2DBatchnorm", "QDepthwiseConv2DBatchnorm") and \
+                layer.get_quantizers()[1] is None:
+            layer.set_bias_quantizer(accumulator_quantizer(model, layer, source_quantizers))
+    return model
+
+
+__all__ = ["accumulator_quantizer", "convert_folded_layer_to_unfolded", "convert_to_folded_model",
+           "populate_bias_quantizer_from_accumulator", "unfold_model"]

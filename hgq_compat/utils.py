@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
-from typing import Any
+from typing import Any, Sequence
 
 import keras
 import numpy as np
@@ -77,6 +77,59 @@ def _quantized_layer_weights(layer: QuantizedLayerMixin) -> list[np.ndarray]:
     return [np.asarray(ops.convert_to_numpy(layer.quantized_weight(role))) for role in layer.weight_roles()]
 
 
+def is_TFOpLambda_layer(layer: Any) -> bool:  # noqa: N802 (QKeras name)
+    """True for what tf-keras wrapped as a ``TFOpLambda`` layer: a TF op called on Keras tensors
+    (``x + 3.``, ``tf.math.multiply``). Keras 3 keeps such ops as plain operations of the model
+    (``model.operations``, not ``model.layers``)."""
+    if type(layer).__name__ == "TFOpLambda":
+        return True
+    return isinstance(layer, keras.Operation) and not isinstance(layer, keras.layers.Layer)
+
+
+def find_bn_fusing_layer_pair(model: keras.Model, custom_objects: dict | None = None) -> tuple[dict, set]:
+    """QKeras master's pairs of a QConv2D / QDepthwiseConv2D whose only consumer is a
+    QBatchNormalization: ``({conv name: bn name}, {bn names})`` (hardware fuses the batch norm
+    into the layer's output; see `add_bn_fusing_weights`). ``custom_objects`` is accepted for
+    QKeras' signature; the model is read, not cloned."""
+    from .bn_folding_utils import _consumers
+
+    config = json.loads(json.dumps(keras.saving.serialize_keras_object(model)["config"], default=_json_default))
+    consumers = _consumers(_layer_entries(config), isinstance(model, keras.Sequential))
+    pairs: dict[str, str] = {}
+    for layer in model.layers:
+        nxt = consumers.get(layer.name, [])
+        if type(layer).__name__ in ("QConv2D", "QDepthwiseConv2D") and len(nxt) == 1 and \
+                type(model.get_layer(nxt[0])).__name__ == "QBatchNormalization":
+            pairs[layer.name] = nxt[0]
+    return pairs, set(pairs.values())
+
+
+def add_bn_fusing_weights(prev_layer: Any, bn_layer: Any, saved_weights: dict) -> None:
+    """Add QKeras master's batch-norm fusing entries to ``saved_weights[prev_layer.name]``:
+    ``enable_bn_fusing`` (True), ``fused_bn_layer_name``, ``bn_inv`` (gamma / sqrt(variance + eps),
+    after the inverse quantizer; quantized statistics) and ``fused_bias``
+    (``bn_inv * bias + beta - bn_inv * mean``; ``bias`` 0 without one), both float32 per channel."""
+    def value(role: str) -> np.ndarray:
+        return np.asarray(ops.convert_to_numpy(bn_layer.quantized_weight(role, training=False)))
+
+    inv = np.asarray(ops.convert_to_numpy(bn_layer.inference_scale_shift()[0]))
+    beta = value("beta") if bn_layer.center else 0.0
+    mean = value("moving_mean")
+    if getattr(prev_layer, "use_bias", False):
+        weights = prev_layer.get_weights()
+        if len(weights) != 2:
+            raise ValueError(f"add_bn_fusing_weights: {prev_layer.name} should have 2 weights (kernel, bias); "
+                             f"found {len(weights)}")
+        prev_bias = weights[-1]
+    else:
+        prev_bias = 0.0
+    entry = saved_weights[prev_layer.name]
+    entry["enable_bn_fusing"] = True
+    entry["fused_bn_layer_name"] = bn_layer.name
+    entry["bn_inv"] = inv
+    entry["fused_bias"] = inv * prev_bias + beta - inv * mean  # QKeras' order of operations
+
+
 def model_save_quantized_weights(model: keras.Model, filename: str | None = None) -> dict:
     """Quantize the weights of every quantized layer, write them into the model (as QKeras
     does) and return ``{layer: {'weights': [...]}}``; po2 weights also give ``'signs'`` and
@@ -116,6 +169,145 @@ def model_save_quantized_weights(model: keras.Model, filename: str | None = None
             raise ValueError(f"filename={filename!r}: Keras 3 saves weights to files ending in '.weights.h5'")
         model.save_weights(filename)
     return saved
+
+
+def _quantizer_roles(layer: Any) -> list[tuple[str, Any]]:
+    """(role, QKeras quantizer) of a quantized layer's existing weights, in get_weights() order."""
+    quantizers = dict(zip(layer._weight_quantizer_args, layer.quantizers))
+    return [(role, quantizers.get(role)) for role in layer.weight_roles()]
+
+
+def _is_auto_po2(q: Any) -> bool:
+    return type(q).__name__ == "quantized_bits" and q.alpha == "auto_po2"
+
+
+def _hardware_weights(model: keras.Model) -> dict:
+    """QKeras master's ``model_save_quantized_weights`` dictionary (hardware format): per quantized
+    layer ``weights`` (auto_po2 quantized_bits weights as ``w * 2**(bits-keep_negative) / 2**integer``
+    with ``scales`` ``scale * 2**integer / 2**(bits-keep_negative)``; po2 weights as exponents with
+    ``signs``), ``enable_bn_fusing`` and the batch-norm fusing entries (`add_bn_fusing_weights`).
+    The model is not changed."""
+    pairs, bn_to_fuse = find_bn_fusing_layer_pair(model)
+    saved: dict[str, dict] = {}
+    for layer in model.layers:
+        if not isinstance(layer, QuantizedLayerMixin):
+            continue
+        roles = [q for _, q in _quantizer_roles(layer)] if not hasattr(layer, "get_folded_weights") else \
+            layer.get_quantizers()
+        weights, signs, scales, has_sign, has_scale = [], [], [], False, False
+        for q, w in zip(roles, _quantized_layer_weights(layer)):
+            if q is not None and _is_po2(q):
+                sign = np.sign(w)
+                sign += 1.0 - np.abs(sign)
+                has_sign = has_sign or type(q).__name__ == "quantized_po2"
+                signs.append(sign)
+                scales.append([])
+                weights.append(np.round(np.log2(np.abs(w))))
+            elif q is not None and _is_auto_po2(q):
+                m = np.float32(2.0 ** (q.bits - int(q.keep_negative)))
+                m_i = np.float32(2.0 ** q.integer)
+                scale = np.asarray(ops.convert_to_numpy(q.scale), dtype=np.float32)
+                if not np.array_equal(np.round(np.log2(scale)), np.log2(scale)):
+                    raise ValueError(f"{layer.name}: the auto_po2 scale {scale} is not a power of 2")
+                # a backend tensor, as QKeras returns it (a TF tensor under TensorFlow)
+                weights.append(ops.convert_to_tensor(w * m / m_i))
+                scales.append(scale * m_i / m)
+                signs.append([])
+                has_scale = True
+            else:
+                weights.append(w)
+                signs.append([])
+                scales.append([])
+        saved[layer.name] = {"weights": weights,
+                             "enable_bn_fusing": type(layer).__name__ == "QBatchNormalization" and
+                             layer.name in bn_to_fuse}
+        if has_sign:
+            saved[layer.name]["signs"] = signs
+        if has_scale:
+            saved[layer.name]["scales"] = scales
+        if layer.name in pairs:
+            add_bn_fusing_weights(layer, model.get_layer(pairs[layer.name]), saved)
+    return saved
+
+
+def _check_hw_weights_equal(hw_1: dict, hw_2: dict) -> None:
+    """Raise ValueError where two hardware-weight dictionaries differ (QKeras' check)."""
+    for layer_name, entry in hw_2.items():
+        for key, val2 in entry.items():
+            val1 = hw_1[layer_name][key]
+            pairs = zip(val2, val1) if isinstance(val2, list) else [(val2, val1)]
+            for a, b in pairs:
+                if not np.all(np.asarray(a) == np.asarray(b)):
+                    raise ValueError(f"{layer_name}/{key}: No Match! {a} != {b}")
+
+
+def _auto_po2_quantizer(layer: Any) -> tuple[str, Any] | None:
+    """(argument, quantizer) of the layer's only auto_po2 quantizer (QBatchNormalization's
+    inverse_quantizer included), None if it has none; ValueError for more than one."""
+    found = [(f"{role}_quantizer", q) for role, q in getattr(layer, "_weight_quantizer_args", {}).items()
+             if _is_auto_po2(q[0])]
+    if _is_auto_po2(getattr(layer, "inverse_quantizer", None)):
+        found.append(("inverse_quantizer", (layer.inverse_quantizer,)))
+    if len(found) > 1:
+        raise ValueError(f"{layer.name} has more than one auto_po2 quantizer. Please check if this is expected.")
+    return (found[0][0], found[0][1][0]) if found else None
+
+
+_FREEZABLE = {"QConv2D": "kernel_quantizer", "QDepthwiseConv2D": "depthwise_quantizer", "QDense": "kernel_quantizer",
+              "QBatchNormalization": "inverse_quantizer"}
+_CONFIG_ARG = {"moving_mean_quantizer": "mean_quantizer", "moving_variance_quantizer": "variance_quantizer",
+               "depthwise_kernel_quantizer": "depthwise_quantizer"}
+
+
+def clone_model_and_freeze_auto_po2_scale(orig_model: keras.Model | None = None, orig_model_path: str | None = None,
+                                          quantize_model_weights: bool = False) -> tuple[keras.Model, dict | None]:
+    """QKeras master's ``clone_model_and_freeze_auto_po2_scale``: a copy of a sequential chain of
+    layers in which the auto_po2 quantizer of each QConv2D / QDepthwiseConv2D / QDense kernel
+    and QBatchNormalization inverse is replaced by a ``quantized_bits`` with
+    ``post_training_scale`` = the scale for the current weights (the model's float weights are
+    kept). With ``quantize_model_weights`` the new model's weights are quantized in place and its
+    hardware weights (QKeras master's dictionary; checked equal to the original's) returned.
+
+    Returns ``(new_model, hardware weights or None)``."""
+    if orig_model is not None and orig_model_path is not None:
+        raise ValueError("Only one of orig_model and orig_model_path can be set.")
+    if orig_model is None and orig_model_path is None:
+        raise ValueError("One of orig_model and orig_model_path must be set.")
+    if orig_model is None:
+        orig_model = load_qmodel(orig_model_path, compile=False)
+    quantized_model = clone_model(orig_model)
+    orig_hw = _hardware_weights(quantized_model)  # runs every quantizer: auto_po2 scales are known now
+    model_save_quantized_weights(quantized_model)
+
+    x = inputs = keras.Input(shape=tuple(orig_model.inputs[0].shape[1:]), name=orig_model.layers[0].name)
+    previous = quantized_model.layers[0]
+    for layer in quantized_model.layers[1:]:
+        if len(layer._inbound_nodes) != 1 or layer.input._keras_history.operation is not previous:
+            raise NotImplementedError(f"clone_model_and_freeze_auto_po2_scale: layer {layer.name!r} does not follow "
+                                      "the previous layer; accepted: a sequential chain of layers (as QKeras)")
+        previous = layer
+        found = _auto_po2_quantizer(layer)
+        config = layer.get_config()
+        if found is not None and type(layer).__name__ in _FREEZABLE:
+            arg, q = found
+            if q.scale is None and arg == "inverse_quantizer":
+                layer.inference_scale_shift()  # the inverse quantizer runs here only
+            frozen = dict(q.get_config(), post_training_scale=np.asarray(ops.convert_to_numpy(q.scale)))
+            config[_CONFIG_ARG.get(arg, arg)] = get_quantizer(dict(class_name="quantized_bits", config=frozen))
+        x = type(layer).from_config(config)(x)
+    new_model = keras.Model(inputs, x)
+    new_model.set_weights(orig_model.get_weights())
+    for layer in new_model.layers:
+        found = _auto_po2_quantizer(layer)
+        if found is not None and found[1].post_training_scale is None:
+            raise ValueError(f"{layer.name} in the new model still has auto_po2 quantizer with adaptive scales. "
+                             "Please check if this is expected!")
+    new_hw = None
+    if quantize_model_weights:
+        new_hw = _hardware_weights(new_model)
+        model_save_quantized_weights(new_model)
+        _check_hw_weights_equal(orig_hw, new_hw)
+    return new_model, new_hw
 
 
 SPARSITY_LAYERS = (
@@ -218,6 +410,9 @@ _WEIGHTED = {"Dense": ("kernel",), "Conv1D": ("kernel",), "Conv2D": ("kernel",),
              "DepthwiseConv2D": ("depthwise",)}
 
 
+#: Float classes that model_quantize(enable_bn_folding=True) turns into folded layers (QKeras master).
+_FOLDABLE = {"Conv2D": "QConv2DBatchnorm", "DepthwiseConv2D": "QDepthwiseConv2DBatchnorm"}
+
 _RNN_CLASSES = ("SimpleRNN", "LSTM", "GRU")
 
 
@@ -271,12 +466,17 @@ def model_quantize(model: keras.Model, quantizer_config: dict, activation_bits: 
     to quantizer strings, e.g. ``{"QDense": {"kernel_quantizer": "quantized_bits(4,0,1)",
     "bias_quantizer": "quantized_bits(4)"}, "QActivation": {"relu": "quantized_relu(4)"}}``.
     """
+    layers_to_fold: list[str] = []
     if enable_bn_folding:
-        raise NotImplementedError("model_quantize(enable_bn_folding=True) is not supported yet")
+        # as QKeras: batch norms after float Conv2D / DepthwiseConv2D are removed (with their statistics:
+        # weights are not transferred then) and those layers become QConv2DBatchnorm / QDepthwiseConv2DBatchnorm
+        model, layers_to_fold = convert_to_folded_model(model)
+        enable_bn_folding = bool(layers_to_fold)
     objects = _custom_objects(custom_objects)
-    top = quantized_model_config(model, quantizer_config, activation_bits, objects, prefer_qadaptiveactivation)
+    top = quantized_model_config(model, quantizer_config, activation_bits, objects, prefer_qadaptiveactivation,
+                                 layers_to_fold)
     qmodel = keras.saving.deserialize_keras_object(top, custom_objects=objects)
-    if transfer_weights:
+    if transfer_weights and not enable_bn_folding:
         transfer_layer_weights(model, qmodel)
     return qmodel
 
@@ -291,8 +491,9 @@ def transfer_layer_weights(source: keras.Model, target: keras.Model) -> None:
 
 
 def quantized_model_config(model: keras.Model, quantizer_config: dict, activation_bits: int, objects: dict,
-                           prefer_qadaptiveactivation: bool = False) -> dict:
-    """The serialized config of `model_quantize`'s result (``model_quantize`` deserializes it)."""
+                           prefer_qadaptiveactivation: bool = False, layers_to_fold: Sequence[str] = ()) -> dict:
+    """The serialized config of `model_quantize`'s result (``model_quantize`` deserializes it);
+    ``layers_to_fold``: the layers `convert_to_folded_model` found followed by a batch norm."""
     top = copy.deepcopy(keras.saving.serialize_keras_object(model))
     for layer in _layer_entries(top["config"]):
         cls, cfg = layer["class_name"], layer["config"]
@@ -300,12 +501,30 @@ def quantized_model_config(model: keras.Model, quantizer_config: dict, activatio
         if cls in _WEIGHTED:
             q_class = "Q" + cls
             roles = _WEIGHTED[cls]
+            folded = cls in _FOLDABLE and cfg["name"] in layers_to_fold
+            if folded:
+                q_class = _FOLDABLE[cls]
             found = {r: _lookup(quantizer_config, layer, q_class, f"{r}_quantizer") for r in roles}
+            bias_class = q_class
+            if all(v is None for v in found.values()) and folded:
+                # as QKeras: the unfolded class's quantizers are the folded layer's fallback
+                bias_class = "Q" + cls
+                found = {r: _lookup(quantizer_config, layer, bias_class, f"{r}_quantizer") for r in roles}
             if all(v is None for v in found.values()):
+                if folded:
+                    raise ValueError(f"model_quantize(enable_bn_folding=True): layer {cfg['name']!r} ({cls}) is "
+                                     f"followed by a batch normalization, which folding removed, but quantizer_config "
+                                     f"gives it no quantizer; give {q_class} or Q{cls} quantizers, or "
+                                     "enable_bn_folding=False")
                 continue
+            if folded:
+                cfg["use_bias"] = True  # folded layers require a bias
+                cfg["folding_mode"] = _lookup(quantizer_config, layer, q_class, "folding_mode") or "ema_stats_folding"
+                cfg["ema_freeze_delay"] = _lookup(quantizer_config, layer, q_class, "ema_freeze_delay") or None
+            cfg["bias_quantizer"] = _lookup(quantizer_config, layer, bias_class, "bias_quantizer") \
+                if cfg.get("use_bias", True) else None
             for role, q in found.items():
                 cfg[f"{role}_quantizer"] = q
-            cfg["bias_quantizer"] = _lookup(quantizer_config, layer, q_class, "bias_quantizer") if cfg.get("use_bias", True) else None
             act = _lookup(quantizer_config, layer, q_class, "activation_quantizer")
             if act:
                 cfg["activation"] = act

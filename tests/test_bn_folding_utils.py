@@ -169,3 +169,47 @@ def test_convert_folded_layer_to_unfolded_refuses_other_layers():
 
     with pytest.raises(ValueError, match="is not a folded layer"):
         convert_folded_layer_to_unfolded(keras.layers.Dense(2))
+
+
+def _accumulator_model(before: keras.layers.Layer) -> keras.Model:
+    from hgq_compat import QConv2DBatchnorm
+
+    rng = np.random.default_rng(5)
+    x = keras.Input((4, 4, 3))
+    y = QConv2DBatchnorm(2, (2, 2), kernel_quantizer="quantized_bits(4, 0, 1)", bias_quantizer=None,
+                         name="f1")(before(x))
+    model = keras.Model(x, keras.layers.Flatten()(QActivation("quantized_relu(5, 2)")(y)))
+    f1 = model.get_layer("f1")
+    f1.set_weights([rng.normal(0, 3, (2, 2, 3, 2)).astype(np.float32)] + f1.get_weights()[1:])
+    return model
+
+
+def test_populate_bias_quantizer_from_accumulator_with_a_known_auto_po2_scale():
+    """QTools' rule: the product of a quantized_bits(6,2,1) input and a quantized_bits(4,0,1)
+    kernel has 2 integer and 6 fractional bits; a per-channel auto_po2 scale 2**s (s from smin to
+    smax) moves them to 2 + smax integer and 6 - smin fractional bits; 2*2*3 = 12 additions add
+    ceil(log2(12)) = 4 bits. Real QKeras master gives quantized_bits(14,9,1) for this model."""
+    from hgq_compat.bn_folding_utils import populate_bias_quantizer_from_accumulator
+
+    model = _accumulator_model(QActivation("quantized_bits(6, 2, 1)"))
+    model(np.random.default_rng(6).normal(size=(2, 4, 4, 3)).astype(np.float32))  # eager: the scale is known
+    f1 = model.get_layer("f1")
+    shifts = np.log2(np.asarray(f1.get_quantizers()[0].scale)).ravel()
+    smin, smax = int(shifts.min()), int(shifts.max())
+    assert smin != smax  # the adjustment matters for this model
+    integer = 2 + smax + 4
+    populate_bias_quantizer_from_accumulator(model, ["quantized_bits(8, 0, 1)"])
+    q = f1.get_quantizers()[1]
+    assert (q.bits, q.integer, q.keep_negative) == (integer + 6 - smin + 1, integer, True)
+    x = np.random.default_rng(7).normal(size=(3, 4, 4, 3)).astype(np.float32)
+    folded_bias = to_np(f1.get_folded_weights()[1])
+    np.testing.assert_array_equal(to_np(f1.quantized_weight("folded_bias")), to_np(q(folded_bias)))
+    assert np.all(np.isfinite(to_np(model(x))))
+
+
+def test_populate_bias_quantizer_from_accumulator_refuses_an_unquantized_input():
+    from hgq_compat.bn_folding_utils import populate_bias_quantizer_from_accumulator
+
+    model = _accumulator_model(keras.layers.Activation("relu", name="plain"))
+    with pytest.raises(NotImplementedError, match="'plain'.*no quantizer"):
+        populate_bias_quantizer_from_accumulator(model, None)

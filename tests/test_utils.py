@@ -41,9 +41,46 @@ def test_model_quantize_replaces_layers_and_transfers_weights():
     np.testing.assert_allclose(to_np(qmodel(x)), ref, rtol=1e-5, atol=1e-6)
 
 
-def test_model_quantize_refuses_unsupported_options():
-    with pytest.raises(NotImplementedError, match="enable_bn_folding"):
-        utils.model_quantize(_float_model(), QCONFIG, 4, enable_bn_folding=True)
+def _conv_bn_model():
+    inp = keras.Input((6, 6, 2))
+    x = keras.layers.Conv2D(3, 3, use_bias=False, name="c1")(inp)
+    x = keras.layers.BatchNormalization(name="bn1")(x)
+    x = keras.layers.Activation("relu", name="act")(x)
+    x = keras.layers.DepthwiseConv2D(2, name="dw")(x)
+    x = keras.layers.BatchNormalization(name="bn2")(x)
+    return keras.Model(inp, keras.layers.Conv2D(2, 1, name="c2")(x))
+
+
+def test_model_quantize_folds_batchnorms_as_qkeras_master():
+    model = _conv_bn_model()
+    before = [w.copy() for w in model.get_weights()]
+    config = {"QConv2D": {"kernel_quantizer": "quantized_bits(4,0,1)", "bias_quantizer": "quantized_bits(4)"},
+              "QDepthwiseConv2D": {"depthwise_quantizer": "quantized_bits(3,0,1)", "bias_quantizer": "quantized_bits(3)"},
+              "QConv2DBatchnorm": {"kernel_quantizer": "quantized_bits(6,0,1)", "bias_quantizer": "quantized_bits(8,3)",
+                                   "folding_mode": "batch_stats_folding", "ema_freeze_delay": 5}}
+    q = utils.model_quantize(model, config, 4, transfer_weights=True, enable_bn_folding=True)
+    assert [type(l).__name__ for l in q.layers[1:]] == ["QConv2DBatchnorm", "Activation", "QDepthwiseConv2DBatchnorm",
+                                                         "QConv2D"]
+    c1, dw = q.get_layer("c1"), q.get_layer("dw")
+    assert [str(x) for x in c1.quantizers] == ["quantized_bits(6,0,1,alpha='auto_po2')", "quantized_bits(8,3,0)"]
+    assert (c1.use_bias, c1.folding_mode, c1.ema_freeze_delay) == (True, "batch_stats_folding", 5)
+    # no QDepthwiseConv2DBatchnorm entry: the unfolded class's quantizers, QKeras' defaults for the folding
+    assert [str(x) for x in dw.quantizers] == ["quantized_bits(3,0,1,alpha='auto_po2')", "quantized_bits(3,0,0)"]
+    assert (dw.folding_mode, dw.ema_freeze_delay) == ("ema_stats_folding", None)
+    assert str(q.get_layer("c2").quantizers[0]).startswith("quantized_bits(4,0,1")
+    # as QKeras, weights are not transferred once batch norms were folded (the folded layers start fresh)
+    np.testing.assert_array_equal(to_np(c1.moving_variance), np.ones(3, np.float32))
+    for a, b in zip(before, model.get_weights()):  # the float model is left alone
+        np.testing.assert_array_equal(a, b)
+    # nothing to fold: plain quantized layers, weights transferred
+    plain = utils.model_quantize(_float_model(), QCONFIG, 4, transfer_weights=True, enable_bn_folding=True)
+    assert [type(l).__name__ for l in plain.layers[1:]] == ["QDense", "QActivation", "QDense"]
+
+
+def test_model_quantize_refuses_a_folded_layer_without_quantizers():
+    config = {"QConv2D": {"kernel_quantizer": "quantized_bits(4,0,1)", "bias_quantizer": "quantized_bits(4)"}}
+    with pytest.raises(ValueError, match="'dw'.*QDepthwiseConv2DBatchnorm or QDepthwiseConv2D"):
+        utils.model_quantize(_conv_bn_model(), config, 4, enable_bn_folding=True)
 
 
 def _qmodel():

@@ -21,8 +21,8 @@ class QActivation(QuantizedLayerMixin, keras.layers.Layer):
         super().__init__(**kwargs)
         self._activation_arg = activation
         act = self._set_activation(activation)
-        self.quantizer = self._activation_quantizer if self._activation_quantizer is not None else act
-        self.activation = act
+        self.quantizer = act
+        self.activation = keras.activations.linear if self._activation_quantizer is not None else act
 
     def build(self, input_shape: tuple) -> None:
         self._build_quantizers(input_shape)

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from ..quantizers import get_quantizer
 from .base import QuantizedLayerMixin
 
 SUPPORTED = ("quantized_bits", "quantized_relu")
@@ -169,9 +170,15 @@ class QAdaptiveActivation(QuantizedLayerMixin, keras.layers.Layer):
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return input_shape
 
+    @property
+    def quantizer(self) -> Any:
+        """QKeras' ``layer.quantizer``: the quantizer object at the current integer bits (first
+        channel; 0 integer bits before the layer is built)."""
+        return get_quantizer(self.quantizer_string())
+
     def quantizer_string(self) -> str:
         """QKeras' ``str(quantizer)`` for the current integer bits (first channel)."""
-        i = int(np.asarray(ops.convert_to_numpy(self.quantizer_integer))[0])
+        i = int(np.asarray(ops.convert_to_numpy(self.quantizer_integer))[0]) if self.built else 0
         if self.activation == "quantized_relu":
             return f"quantized_relu({self.total_bits},{i})"
         return f"quantized_bits({self.total_bits},{i},{int(self.symmetric)},alpha=1.0)"

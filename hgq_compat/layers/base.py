@@ -153,13 +153,16 @@ class QuantizedLayerMixin:
         return get_auto_range_constraint_initializer(quantizer, constraint, initializer)
 
     def _set_activation(self, activation: Any) -> Any:
-        """Split ``activation`` into a QKeras quantizer (output quantizer) or a Keras activation."""
+        """Split ``activation`` into a QKeras quantizer (output quantizer) or a Keras activation.
+
+        Returns what QKeras holds in ``layer.activation``: the quantizer object (applied through
+        ``output_quantizer``), else the Keras activation function."""
         act = get_quantizer(activation)
         if act is not None and is_quantizer(act):
             self._activation_quantizer = act
             if self.hgq:
                 act.hgq_spec(self.qconfig.activation_granularity)
-            return keras.activations.linear
+            return act
         self._activation_quantizer = None
         return keras.activations.get(act)
 
@@ -229,7 +232,8 @@ class QuantizedLayerMixin:
         if self.output_quantizer is not None:
             return self.output_quantizer(y, training=training)
         act = getattr(self, "activation", None)
-        if act is not None and act is not keras.activations.linear:
+        if act is not None and act is not keras.activations.linear and \
+                getattr(self, "_activation_quantizer", None) is None:
             return act(y)
         return y
 

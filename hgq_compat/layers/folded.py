@@ -105,6 +105,25 @@ class QFoldedBatchnormMixin:
             self.bias_quantizer_internal = layer
         self.built = True
 
+    def set_bias_quantizer(self, quantizer: Any) -> None:
+        """Give the folded bias a quantizer after construction (QKeras master's
+        ``populate_bias_quantizer_from_accumulator``); qkeras mode only."""
+        if self.hgq:
+            raise NotImplementedError(f"{self.name}: set_bias_quantizer is not supported with mode='hgq' (HGQ "
+                                      "bitwidths are variables created when the layer is built)")
+        from ..quantizers import get_quantizer, make_quantizer_layer
+
+        q = get_quantizer(quantizer)
+        self._weight_quantizer_args["bias"] = (q, 1)
+        if self.built:
+            layer = make_quantizer_layer(q, self.mode, self.qconfig.granularity, True, "bias_quantizer")
+            self._tracker.unlock()
+            try:
+                self.bias_quantizer_internal = layer
+            finally:
+                self._tracker.lock()
+            layer.build((int(self.moving_mean.shape[0]),))
+
     def _init_po2_bitwidths(self, layer: Any, q: Any, weight: Any) -> None:
         if weight is getattr(self, self._kernel_role, None) and getattr(self, "moving_variance", None) is not None:
             weight = self._fold(False, None, None)[0]
