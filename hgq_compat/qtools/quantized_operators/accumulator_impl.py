@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -39,9 +40,9 @@ class FixedPointAccumulator(IAccumulator):
     """Fixed-point sum of prod(kernel_shape[:-1]) products (+ 1 bias): ceil(log2(n)) more bits."""
 
     def __init__(self, kernel_shape: Any, multiplier: IMultiplier, use_bias: bool = True):
-        if len(kernel_shape) not in (2, 4):
-            raise ValueError(f"unsupported kernel shape {tuple(kernel_shape)}: neither a dense kernel of length 2 "
-                             "nor a convolution kernel of length 4")
+        if len(kernel_shape) not in (2, 4):  # QKeras logs this and goes on (the count below still holds)
+            logging.error("unsupported kernel shape, it is neither a dense kernel of length 2, nor a convolution "
+                          "kernel of length 4 (%s): adds counted over all but its last axis", tuple(kernel_shape))
         add_ops = np.prod(kernel_shape[:-1]) + (1 if use_bias else 0)
         self.log_add_ops = int(np.ceil(np.log2(add_ops)))
         self.multiplier = multiplier
