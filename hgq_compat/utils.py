@@ -164,11 +164,56 @@ def _quantized_layer_weights(layer: QuantizedLayerMixin) -> list[np.ndarray]:
     return [np.asarray(ops.convert_to_numpy(layer.quantized_weight(role))) for role in layer.weight_roles()]
 
 
+def find_bn_fusing_layer_pair(model: keras.Model) -> dict[str, str]:
+    """``{layer: batch normalization}`` for each QConv2D / QDepthwiseConv2D whose output goes to a
+    single layer, a QBatchNormalization (QKeras master's pairs for fused hardware inference)."""
+    consumers: dict[int, list] = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        for tensor in keras.tree.flatten(layer.input):
+            consumers.setdefault(id(tensor), []).append(layer)
+    pairs = {}
+    for layer in model.layers:
+        if type(layer).__name__ not in ("QConv2D", "QDepthwiseConv2D"):
+            continue
+        after = [c for t in keras.tree.flatten(layer.output) for c in consumers.get(id(t), [])]
+        if len(after) == 1 and type(after[0]).__name__ == "QBatchNormalization":
+            pairs[layer.name] = after[0].name
+    return pairs
+
+
+def add_bn_fusing_weights(prev_layer: Any, bn_layer: Any, saved_weights: dict) -> None:
+    """Adds QKeras master's fusing entries for ``prev_layer`` followed by ``bn_layer``:
+    ``bn_inv = gamma / sqrt(variance + epsilon)`` (through the batch normalization's
+    ``inverse_quantizer``, whose alpha='auto_po2' scale this sets) and
+    ``fused_bias = bn_inv * bias + beta - bn_inv * mean``, with the parameters quantized."""
+    quantized = dict(zip(bn_layer.weight_roles(), _quantized_layer_weights(bn_layer)))
+    gamma = quantized.get("gamma", np.float32(1.0))
+    beta = quantized.get("beta", np.float32(0.0))
+    inv = ops.convert_to_numpy(gamma * ops.rsqrt(quantized["moving_variance"] + bn_layer.epsilon))
+    inverse_quantizer = getattr(bn_layer, "inverse_quantizer", None)
+    if inverse_quantizer is not None:
+        inv = ops.convert_to_numpy(inverse_quantizer(ops.convert_to_tensor(inv)))
+    prev_bias = prev_layer.get_weights()[-1] if prev_layer.use_bias else 0
+    entry = saved_weights[prev_layer.name]
+    entry["enable_bn_fusing"] = True
+    entry["fused_bn_layer_name"] = bn_layer.name
+    entry["bn_inv"] = inv
+    entry["fused_bias"] = inv * prev_bias + beta - inv * quantized["moving_mean"]
+
+
 def model_save_quantized_weights(model: keras.Model, filename: str | None = None) -> dict:
     """Quantize the weights of every quantized layer, write them into the model (as QKeras
-    does) and return ``{layer: {'weights': [...]}}``; po2 weights also give ``'signs'`` and
-    are returned as exponents. ``filename`` saves the model weights (``.weights.h5``)."""
+    does) and return ``{layer: {'weights': [...], 'enable_bn_fusing': bool}}``; po2 weights also
+    give ``'signs'`` and are returned as exponents. As QKeras master, a QConv2D/QDepthwiseConv2D
+    whose only consumer is a QBatchNormalization is marked for fusing with it in hardware
+    (``enable_bn_fusing``, ``fused_bn_layer_name``, ``bn_inv``, ``fused_bias``; the batch
+    normalization gets ``enable_bn_fusing`` too), which `hgq_compat.qtools` reads.
+    ``filename`` saves the model weights (``.weights.h5``)."""
     saved: dict[str, dict] = {}
+    fusing_pairs = find_bn_fusing_layer_pair(model)
+    fused_bn_layers = set(fusing_pairs.values())
     print("... quantizing model")
     for layer in model.layers:
         if not isinstance(layer, QuantizedLayerMixin) or not layer.weight_roles():
@@ -189,7 +234,7 @@ def model_save_quantized_weights(model: keras.Model, filename: str | None = None
             else:
                 signs.append([])
                 out.append(w)
-        saved[layer.name] = {"weights": out}
+        saved[layer.name] = {"weights": out, "enable_bn_fusing": layer.name in fused_bn_layers}
         if has_sign:
             saved[layer.name]["signs"] = signs
         if hasattr(layer, "get_folded_weights"):
@@ -198,6 +243,9 @@ def model_save_quantized_weights(model: keras.Model, filename: str | None = None
         else:
             for role, w in zip(layer.weight_roles(), weights):
                 getattr(layer, role).assign(w)
+        if layer.name in fusing_pairs:
+            print(f"Fuse {layer.name} output with {fusing_pairs[layer.name]} for hardware inference.")
+            add_bn_fusing_weights(layer, model.get_layer(fusing_pairs[layer.name]), saved)
     if filename:
         if not filename.endswith(".weights.h5"):
             raise ValueError(f"filename={filename!r}: Keras 3 saves weights to files ending in '.weights.h5'")
