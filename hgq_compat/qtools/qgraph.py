@@ -120,17 +120,18 @@ def GenerateGraphFromModel(model: Any, input_quantizers: Any, default_source_qua
     node_dict = {id(layer): i for i, layer in enumerate(model.layers)}
     graph.add_nodes_from(nodes)
 
-    in_nodes: dict = {}
     out_nodes: dict = {}
     for layer in model.layers:
-        if not isinstance(layer, keras.layers.InputLayer):
-            AddToNodeDict(layer.input, layer, in_nodes)
         AddToNodeDict(layer.output, layer, out_nodes)
 
+    # One edge per (producer, consumer, tensor), in the consumers' input order: QKeras iterates a set of
+    # tensors (an arbitrary order, which orders a merge layer's inputs); hgq_compat follows the model.
     edges = []
-    for key in set(in_nodes) | set(out_nodes):
-        for u in out_nodes.get(key, []):
-            for v in in_nodes.get(key, []):
+    for v in model.layers:
+        if isinstance(v, keras.layers.InputLayer):
+            continue
+        for key in _tensor_keys(v.input):
+            for u in out_nodes.get(key, []):
                 edges.append((node_dict[id(u)], node_dict[id(v)], {
                     "shape": qtools_util.layer_output_shape(u), "tensor": key,
                     "quantizer": input_quantizer_map.get(key)}))
