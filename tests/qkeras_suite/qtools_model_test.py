@@ -13,6 +13,11 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ==============================================================================
+# hgq-compat: QKeras master's tests/qtools_model_test.py (google/qkeras 78ea90fc381fef23faa4db0e1d88bd1173c1c644),
+# rewritten by `hgq-compat migrate` (qkeras -> hgq_compat, qkeras.qtools -> hgq_compat.qtools,
+# tensorflow.keras -> keras).
+# No hand adaptation: QKeras' expectations and code are unchanged (float_po2_model, unused by any
+# test, still reads Keras 2's layer.output_shape).
 """Tests for various model architectures."""
 
 import json

@@ -13,6 +13,15 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ==============================================================================
+# hgq-compat: QKeras master's tests/quantizer_impl_test.py (google/qkeras 78ea90fc381fef23faa4db0e1d88bd1173c1c644),
+# rewritten by `hgq-compat migrate` (qkeras -> hgq_compat, qkeras.qtools -> hgq_compat.qtools,
+# tensorflow.keras -> keras).
+# Hand adaptations of Keras-2-only API (QKeras' expectations are unchanged):
+# - `K.log` (Keras 2 backend function; `K` is keras.backend on Keras 3) -> `keras.ops.log` (2 places).
+# - inputs drawn with tf.random.uniform are seeded (autouse fixture `_seed`).
+# - test_QuantizedBits_ElementsPerScale: xfail (strict): QKeras master's quantized_bits arguments
+#    elements_per_scale / min_po2_exponent / max_po2_exponent are not in hgq_compat's quantized_bits
+#    (QKeras 0.9.0's signature); the block-scale helpers themselves (_get_scale, ...) are.
 """Tests for methods in quantizer_impl.py."""
 from __future__ import absolute_import
 from __future__ import division
@@ -28,6 +37,11 @@ from hgq_compat import *
 from hgq_compat.qtools.quantized_operators import quantizer_impl
 from hgq_compat import quantizers
 from numpy.testing import assert_equal
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+  tf.random.set_seed(0)  # hgq-compat: seeded inputs
 
 
 # pylint: disable=invalid-name
@@ -46,11 +60,14 @@ def test_QuantizedBits():
     assert_equal(val, qkeras_quantizer.__dict__[key])
 
 
+@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
+    "QKeras master's quantized_bits(elements_per_scale=, min_po2_exponent=, max_po2_exponent=) is not "
+    "in hgq_compat (QKeras 0.9.0's quantized_bits signature)"))
 def test_QuantizedBits_ElementsPerScale():
   """Tests quantized_bits with elements_per_scale."""
   def _get_min_max_po2_exponent(x):
     """Get min and max po2 exponent of x."""
-    po2_x = K.log(x)/np.log(2.0)
+    po2_x = keras.ops.log(x)/np.log(2.0)
     return (tf.math.reduce_min(po2_x).numpy(),
             tf.math.reduce_max(po2_x).numpy())
 
@@ -445,7 +462,7 @@ def test_GetScale_MinPO2Exponent_MaxPO2Exponent():
 
   def _get_min_max_po2_exponent(x):
     """Get min and max po2 exponent of x."""
-    po2_x = K.log(x)/np.log(2.0)
+    po2_x = keras.ops.log(x)/np.log(2.0)
     return (tf.math.reduce_min(po2_x).numpy(),
             tf.math.reduce_max(po2_x).numpy())
 
