@@ -26,7 +26,8 @@ _DATA = golden.load(NAME)
 CASES = [c for c in _DATA[0]]
 with open(golden.GOLDEN_DIR / f"{NAME}.json") as _fh:
     _ALL = json.load(_fh)
-UTIL = _ALL["util"]
+UTIL = [u for u in _ALL["util"] if "weight_quantizer" in u]
+SCALES = [u for u in _ALL["util"] if u["id"].startswith("get_scale")]
 DNC = _ALL["dnc"]
 
 
@@ -129,6 +130,21 @@ def test_adjust_multiplier_for_auto_po2_equals_qkeras(rec: dict) -> None:
     assert [m.output.bits, m.output.int_bits] == rec["before"]
     qtools_util.adjust_multiplier_for_auto_po2(m, kq)
     assert [m.output.bits, m.output.int_bits] == rec["after"]
+
+
+@pytest.mark.parametrize("rec", SCALES, ids=[u["id"] for u in SCALES])
+def test_get_scale_equals_qkeras(rec: dict) -> None:
+    """quantizers._get_scale (QKeras master's block least-squares scale) on the recorded inputs."""
+    kwargs = dict(rec["kwargs"])
+    alpha = kwargs.pop("alpha")
+    x, q = golden.array(NAME, "get_scale/x"), golden.array(NAME, "get_scale/q")
+    scale = np.asarray(keras.ops.convert_to_numpy(quantizers._get_scale(alpha, x, q, **kwargs)), dtype=np.float32)
+    expected = golden.array(NAME, rec["scale"])
+    if alpha is None or not isinstance(alpha, str):  # a number, as QKeras (the npz keeps it as shape (1,))
+        assert isinstance(quantizers._get_scale(alpha, x, q, **kwargs), float)
+        scale = np.atleast_1d(scale)
+    assert scale.shape == expected.shape
+    np.testing.assert_array_equal(scale, expected)
 
 
 def test_golden_covers_the_layer_kinds() -> None:
