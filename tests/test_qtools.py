@@ -178,3 +178,23 @@ def test_divide_and_conquer_equals_qkeras(rec: dict) -> None:
 
 
 _ALL_DNC_RUNS = [run["kwargs"] for d in DNC for run in d["runs"]]
+
+
+def test_hgq_mode_layers_are_refused() -> None:
+    x = keras.Input((4,))
+    y = hgq_compat.QDense(3, kernel_quantizer="quantized_bits(4,0,1)", mode="hgq", name="d")(x)
+    with pytest.raises(NotImplementedError, match="'d'.*HGQ mode.*model_ebops"):
+        run_qtools.QTools(keras.Model(x, y), process="horowitz", source_quantizers=["int8"])
+
+
+def test_stats_json_file_and_print(tmp_path, capsys) -> None:
+    """qtools_stats_to_json / qtools_stats_print write the data type map QKeras records."""
+    case = next(c for c in CASES if c["id"] == "conv")
+    run = case["runs"][0]
+    q = run_qtools.QTools(build(case), process="horowitz", source_quantizers=_source(case), **run["kwargs"])
+    path = tmp_path / "stats.json"
+    q.qtools_stats_to_json(str(path))
+    assert _stats(json.loads(path.read_text())) == _stats(run["stats"])
+    capsys.readouterr()
+    q.qtools_stats_print()
+    assert _stats(json.loads(capsys.readouterr().out)) == _stats(run["stats"])

@@ -9,8 +9,10 @@ from . import qtools_util
 
 
 def print_qstats(graph: Any) -> None:
-    """Prints the multiplier types and counts of a layer data type map (``layer_data_type_map``
-    as `generate_layer_data_type_map` returns it under that key)."""
+    """Prints the multiplier types and counts of a data type map: `generate_layer_data_type_map`'s
+    result or its ``layer_data_type_map`` (QKeras' version calls the module and fails)."""
+    if isinstance(graph, dict) and "layer_data_type_map" in graph:
+        graph = graph["layer_data_type_map"]
     counter: collections.Counter = collections.Counter()
     print("")
     print("Number of operations in model:")

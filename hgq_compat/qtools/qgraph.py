@@ -187,6 +187,12 @@ def CreateGraph(model: Any, input_quantizers: Any = None,  # noqa: N802
         raise ValueError("QTools counts operations for channels_last data only (keras.backend.image_data_format() "
                          f"is {keras.backend.image_data_format()!r}); QKeras switches the global setting, "
                          "hgq_compat does not change it for you")
+    for layer in model.layers:
+        if getattr(layer, "hgq", False):
+            raise NotImplementedError(
+                f"QTools: layer {layer.name!r} ({type(layer).__name__}) is in HGQ mode; its trained per-element "
+                "bitwidths are not QKeras quantizers, so QTools' data types would be wrong. Accepted: layers in "
+                "qkeras mode. For HGQ cost use hgq_compat.model_ebops / layer_ebops")
     graph, source_quantizer_list = GenerateGraphFromModel(model, input_quantizers, default_source_quantizer)
     GraphAddSingleSourceSingleSink(graph)
     GraphRemoveNodeWithNodeType(graph, "Dropout")
