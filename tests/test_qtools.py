@@ -14,8 +14,8 @@ import pytest
 import hgq_compat
 from hgq_compat import quantizers
 from hgq_compat.qtools import qtools_util, run_qtools
-from hgq_compat.qtools.DnC import divide_and_conquer
 from hgq_compat.qtools import settings as qtools_settings
+from hgq_compat.qtools.DnC import divide_and_conquer
 from hgq_compat.qtools.quantized_operators import MultiplierFactory
 from hgq_compat.qtools.quantized_operators.quantizer_factory import QuantizerFactory
 

@@ -11,8 +11,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from . import qgraph, qtools_util
-from . import quantized_operators
+from . import qgraph, qtools_util, quantized_operators
 from .quantized_operators import adder_factory
 from .quantized_operators import quantizer_factory as quantizer_factory_module
 from .quantized_operators.fused_bn_factory import FusedBNFactory

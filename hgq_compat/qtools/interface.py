@@ -14,7 +14,7 @@ def print_qstats(graph: Any) -> None:
     if isinstance(graph, dict) and "layer_data_type_map" in graph:
         graph = graph["layer_data_type_map"]
     counter: collections.Counter = collections.Counter()
-    print("")
+    print()
     print("Number of operations in model:")
     for layer, data_type in graph.items():
         multiplier = qtools_util.get_val(data_type, "multiplier")
@@ -26,7 +26,7 @@ def print_qstats(graph: Any) -> None:
             multiplier.output.bits, multiplier.output.int_bits)
         print(f"{layer.name}: {count} x {detail}")
         counter[detail] += count
-    print("")
+    print()
     print("Number of operation types in model:")
     for detail, total in counter.items():
         print(f"{detail}, x {total}")

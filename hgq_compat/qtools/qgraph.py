@@ -25,7 +25,7 @@ class WrongInputQuantizerError(ValueError):
     pass
 
 
-def GraphRemoveNode(graph: nx.DiGraph, v: int) -> None:  # noqa: N802 (QKeras name)
+def GraphRemoveNode(graph: nx.DiGraph, v: int) -> None:
     """Removes node ``v`` from u -> v -> w, connecting u -> w with v's outgoing edge attributes."""
     incoming = [u for u in graph.predecessors(v) if u != v]
     outgoing = [w for w in graph.successors(v) if w != v]
@@ -37,13 +37,13 @@ def GraphRemoveNode(graph: nx.DiGraph, v: int) -> None:  # noqa: N802 (QKeras na
     graph.remove_node(v)
 
 
-def GraphRemoveNodeWithNodeType(graph: nx.DiGraph, node_type: str) -> None:  # noqa: N802
+def GraphRemoveNodeWithNodeType(graph: nx.DiGraph, node_type: str) -> None:
     """Removes the nodes of class ``node_type``, reconnecting their neighbours."""
     for v in [v for v in graph.nodes if graph.nodes[v]["type"][-1] == node_type]:
         GraphRemoveNode(graph, v)
 
 
-def GraphAddHiddenInputLayer(model: Any, graph: nx.DiGraph, input_quantizer_map: dict) -> None:  # noqa: N802
+def GraphAddHiddenInputLayer(model: Any, graph: nx.DiGraph, input_quantizer_map: dict) -> None:
     """A Sequential model has no InputLayer in ``model.layers``: add one before its first layer."""
     node_id = -1
     for u in graph.nodes:
@@ -64,7 +64,7 @@ def GraphAddHiddenInputLayer(model: Any, graph: nx.DiGraph, input_quantizer_map:
     graph.add_edges_from([edge])
 
 
-def GraphAddSingleSourceSingleSink(graph: nx.DiGraph) -> None:  # noqa: N802
+def GraphAddSingleSourceSingleSink(graph: nx.DiGraph) -> None:
     """Connects SOURCE to the input layers and the layers without successors to SINK."""
     edges = []
     for u in graph.nodes:
@@ -80,7 +80,7 @@ def GraphAddSingleSourceSingleSink(graph: nx.DiGraph) -> None:  # noqa: N802
     graph.add_edges_from(edges)
 
 
-def GenerateInputQuantizerList(input_quantizers: Any, inputs_length: int,  # noqa: N802
+def GenerateInputQuantizerList(input_quantizers: Any, inputs_length: int,
                                default_source_quantizer: str) -> list:
     """One data type per model input: ``input_quantizers`` (a list, one per input, or a single
     quantizer for all), or the default source quantizer when None."""
@@ -100,13 +100,13 @@ def _tensor_keys(tensors: Any) -> list[int]:
     return [id(t) for t in keras.tree.flatten(tensors)]
 
 
-def AddToNodeDict(layer_items: Any, layer: Any, nodes_dict: dict) -> None:  # noqa: N802
+def AddToNodeDict(layer_items: Any, layer: Any, nodes_dict: dict) -> None:
     """Files ``layer`` under each of the tensors ``layer_items`` (by identity)."""
     for key in _tensor_keys(layer_items):
         nodes_dict.setdefault(key, []).append(layer)
 
 
-def GenerateGraphFromModel(model: Any, input_quantizers: Any, default_source_quantizer: str) -> tuple:  # noqa: N802
+def GenerateGraphFromModel(model: Any, input_quantizers: Any, default_source_quantizer: str) -> tuple:
     """(graph of ``model``'s layers, input data types); the input types sit on the edges leaving the
     input layers."""
     input_quantizer_list = GenerateInputQuantizerList(input_quantizers, len(model.inputs), default_source_quantizer)
@@ -140,17 +140,17 @@ def GenerateGraphFromModel(model: Any, input_quantizers: Any, default_source_qua
     return graph, input_quantizer_list
 
 
-def GraphGetInputs(graph: nx.DiGraph) -> list:  # noqa: N802
+def GraphGetInputs(graph: nx.DiGraph) -> list:
     """The edges SOURCE -> input layer."""
     return [graph[SOURCE][u] for u in graph.successors(SOURCE) if u not in (SOURCE, SINK)]
 
 
-def GraphGetOutputs(graph: nx.DiGraph) -> list:  # noqa: N802
+def GraphGetOutputs(graph: nx.DiGraph) -> list:
     """The edges output layer -> SINK."""
     return [graph[u][SINK] for u in graph.predecessors(SINK) if u not in (SOURCE, SINK)]
 
 
-def GraphPropagateActivationsToEdges(graph: nx.DiGraph, debug: bool = False) -> None:  # noqa: N802
+def GraphPropagateActivationsToEdges(graph: nx.DiGraph, debug: bool = False) -> None:
     """Puts each layer's output quantizer on its outgoing edges: a QActivation's quantizer, another
     layer's activation (None for linear or no activation)."""
     for vertex in list(nx.topological_sort(graph))[1:-1]:
@@ -159,9 +159,7 @@ def GraphPropagateActivationsToEdges(graph: nx.DiGraph, debug: bool = False) -> 
             activation = qtools_util.activation_quantizer(layer) if layer is not None else None
             result = None
             if layer is not None and hasattr(layer, "activation"):
-                if graph.nodes[u]["type"][0] in ("QActivation", "QAdaptiveActivation"):
-                    result = activation
-                elif getattr(activation, "__name__", None) != "linear":
+                if graph.nodes[u]["type"][0] in ("QActivation", "QAdaptiveActivation") or getattr(activation, "__name__", None) != "linear":
                     result = activation
             if debug:
                 print(f"  {u}->{v}: {result}")
@@ -169,7 +167,7 @@ def GraphPropagateActivationsToEdges(graph: nx.DiGraph, debug: bool = False) -> 
             graph.nodes[vertex]["out_quantizer"] = result
 
 
-def PrintGraph(graph: nx.DiGraph, msg: str = "") -> None:  # noqa: N802
+def PrintGraph(graph: nx.DiGraph, msg: str = "") -> None:
     """Prints the nodes and edges."""
     print()
     print(msg)
@@ -180,7 +178,7 @@ def PrintGraph(graph: nx.DiGraph, msg: str = "") -> None:  # noqa: N802
     print("edges:", [(u, v, graph[u][v]["shape"], graph[u][v]["quantizer"]) for u, v in graph.edges])
 
 
-def CreateGraph(model: Any, input_quantizers: Any = None,  # noqa: N802
+def CreateGraph(model: Any, input_quantizers: Any = None,
                 default_source_quantizer: str = cfg.default_source_quantizer, debug: bool = False) -> tuple:
     """(graph with SOURCE/SINK, Dropout and InputLayer nodes removed; input data types)."""
     if keras.backend.image_data_format() != "channels_last":
@@ -205,7 +203,7 @@ def CreateGraph(model: Any, input_quantizers: Any = None,  # noqa: N802
     return graph, source_quantizer_list
 
 
-def GraphUpdateEdge(graph: nx.DiGraph, node_id: int, quantizer_on_edge: Any) -> None:  # noqa: N802
+def GraphUpdateEdge(graph: nx.DiGraph, node_id: int, quantizer_on_edge: Any) -> None:
     """Sets the quantizer on every edge leaving ``node_id``."""
     for u, v in graph.edges(node_id):
         graph[u][v]["quantizer"] = quantizer_on_edge

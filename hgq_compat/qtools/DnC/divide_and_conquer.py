@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -45,28 +45,28 @@ class DivideConquerGraph:
     def layer_to_idx(self, layer: Any) -> Any:
         return self._layer_to_idx_dict.get(layer, None)
 
-    def _idx(self, node: Union[int, Any]) -> Any:
+    def _idx(self, node: int | Any) -> Any:
         return node if isinstance(node, int) else self.layer_to_idx(node)
 
     def get_first_node(self) -> int:
         return qgraph.SOURCE
 
-    def is_first_node(self, node: Union[int, Any]) -> bool:
+    def is_first_node(self, node: int | Any) -> bool:
         return self._idx(node) == qgraph.SOURCE
 
     def get_last_node(self) -> int:
         return qgraph.SINK
 
-    def is_last_node(self, node: Union[int, Any]) -> bool:
+    def is_last_node(self, node: int | Any) -> bool:
         return self._idx(node) == qgraph.SINK
 
-    def get_prev_nodes(self, node: Union[int, Any]) -> list:
+    def get_prev_nodes(self, node: int | Any) -> list:
         return list(self._graph.predecessors(self._idx(node)))
 
-    def get_next_nodes(self, node: Union[int, Any]) -> list:
+    def get_next_nodes(self, node: int | Any) -> list:
         return list(self._graph.successors(self._idx(node)))
 
-    def get_layer_quantizer_bitwidth(self, node: Union[int, Any]) -> dict:
+    def get_layer_quantizer_bitwidth(self, node: int | Any) -> dict:
         """Input, weight, MAC, accumulator and output bits of a layer (0 for SOURCE/SINK)."""
         layer = self.idx_to_layer(node) if isinstance(node, int) else node
         if not layer:
@@ -80,12 +80,12 @@ class DivideConquerGraph:
                 "mac_bits": mac.output.bits if mac else input_bits, "acc_bits": acc.output.bits if acc else input_bits,
                 "output_bits": qtools_util.get_val(item, "output_quantizer").bits}
 
-    def get_layer_mac_count(self, node: Union[int, Any]) -> int:
+    def get_layer_mac_count(self, node: int | Any) -> int:
         """Multiplications of a layer."""
         layer = self.idx_to_layer(node) if isinstance(node, int) else node
         return qtools_util.get_val(self._layer_map[layer], "operation_count", 0) if layer else 0
 
-    def get_layer_shapes(self, node: Union[int, Any]) -> dict:
+    def get_layer_shapes(self, node: int | Any) -> dict:
         """weight_shape, output_shape and input_shape_list of a layer."""
         layer = self.idx_to_layer(node) if isinstance(node, int) else node
         inputs = qtools_util.layer_input_shape(layer) if layer else 0
@@ -100,10 +100,10 @@ class Choice:
     """One combination of hardware design parameters: l = OutElementPerClk / ComputeOutElementPerClk,
     k = InElementPerClk / ComputeInElementPerClk, and the four unroll factors."""
 
-    def __init__(self, l: float = 0, k: float = 0, cin_unroll: int = 0, cout_unroll: int = 0,  # noqa: E741
+    def __init__(self, l: float = 0, k: float = 0, cin_unroll: int = 0, cout_unroll: int = 0,
                  kh_unroll: int = 0, kw_unroll: int = 0):
         self.k = k
-        self.l = l  # noqa: E741 (QKeras name)
+        self.l = l
         self.cin_unroll = cin_unroll
         self.cout_unroll = cout_unroll
         self.kh_unroll = kh_unroll
@@ -139,8 +139,8 @@ def get_valid_unrolls(layer: Any, cout_unroll: int, target_pe_throughput: float)
 
 
 def get_per_layer_cost(layer_quantizer_bitwidth: dict, layer_mac_count: int, layer_shapes: dict, cin_unroll: int,
-                       cout_unroll: int, kh_unroll: int, kw_unroll: int, InElementPerClk: float,  # noqa: N803
-                       OutElementPerClk: float, mode: CostMode) -> float:  # noqa: N803
+                       cout_unroll: int, kh_unroll: int, kw_unroll: int, InElementPerClk: float,
+                       OutElementPerClk: float, mode: CostMode) -> float:
     """Gates of a layer: MACs x unrolls, plus input/output registers and weight ROM."""
     assert mode == CostMode.ACE, "Only CostMode.ACE is supported for now."
     bits = layer_quantizer_bitwidth
@@ -162,19 +162,19 @@ def get_valid_candidates(input_value: int, output_to_input_ratio_max: int) -> li
     return candidates
 
 
-def get_InBufferThru(InElementPerClk: float, input_channel: int) -> float:  # noqa: N802,N803
+def get_InBufferThru(InElementPerClk: float, input_channel: int) -> float:
     return InElementPerClk / input_channel
 
 
-def get_OutBufferThru(OutElementPerClk: float, output_channel: int, kernel_height: int,  # noqa: N802,N803
+def get_OutBufferThru(OutElementPerClk: float, output_channel: int, kernel_height: int,
                       kernel_width: int, layer_type: str) -> float:
     if layer_type in ("UpSampling2D",):
         return OutElementPerClk / (output_channel * kernel_height * kernel_width)
     return OutElementPerClk / output_channel
 
 
-def is_bufferThru_greater_than_targetThru(layer_type: str, InElementPerClk: int,  # noqa: N802,N803
-                                          OutElementPerClk: int, input_channel: int,  # noqa: N803
+def is_bufferThru_greater_than_targetThru(layer_type: str, InElementPerClk: int,
+                                          OutElementPerClk: int, input_channel: int,
                                           output_channel: int, kernel_height: int, kernel_width: int,
                                           target_out_throughput: float, target_in_throughput: float) -> bool:
     """Whether the input and output buffers keep up with the target throughputs."""
@@ -184,7 +184,7 @@ def is_bufferThru_greater_than_targetThru(layer_type: str, InElementPerClk: int,
     return in_buf >= target_out_throughput and out_buf >= target_in_throughput
 
 
-def set_best_global_cost_in_paths(OutElementPerClk_list: list, paths: dict, layer_idx: int,  # noqa: N803
+def set_best_global_cost_in_paths(OutElementPerClk_list: list, paths: dict, layer_idx: int,
                                   cur_layer_idx: int, layer_quantizer_bitwidth: dict, layer_mac_count: int,
                                   layer_shapes: dict, mode: CostMode) -> None:
     """Keeps, for the first node, the OutElementPerClk with the lowest total cost."""
@@ -220,7 +220,7 @@ def backtrack(graph: DivideConquerGraph, paths: dict) -> tuple:
     return best_path, best_cost
 
 
-def update_cur_best_choices(cur_best_choices: dict, OutElementPerClk: int, prev_OutElementPerClk: int,  # noqa: N803
+def update_cur_best_choices(cur_best_choices: dict, OutElementPerClk: int, prev_OutElementPerClk: int,
                             cur_layer_cost: float, accumulative_cost: float, choice: Choice) -> None:
     """Keeps, per previous layer's OutElementPerClk, the cheapest choice."""
     entry = cur_best_choices.get(prev_OutElementPerClk, None)
@@ -229,7 +229,7 @@ def update_cur_best_choices(cur_best_choices: dict, OutElementPerClk: int, prev_
                                                    "acc_cost": accumulative_cost, "OutElementPerClk": OutElementPerClk}
 
 
-def get_ComputeInElementPerClk(layer_type: str, cin_unroll: int, cout_unroll: int, kh_unroll: int,  # noqa: N802
+def get_ComputeInElementPerClk(layer_type: str, cin_unroll: int, cout_unroll: int, kh_unroll: int,
                                kw_unroll: int) -> Any:
     if layer_type in ("QConv2D", "QDense"):
         return cin_unroll * kh_unroll * kw_unroll
@@ -242,7 +242,7 @@ def get_ComputeInElementPerClk(layer_type: str, cin_unroll: int, cout_unroll: in
     return None
 
 
-def get_InElementPerClk_base(ComputInElementPerClk: int, kh_unroll: int, kw_unroll: int) -> int:  # noqa: N802,N803
+def get_InElementPerClk_base(ComputInElementPerClk: int, kh_unroll: int, kw_unroll: int) -> int:
     return int(ComputInElementPerClk / (kh_unroll * kw_unroll))
 
 
@@ -272,7 +272,7 @@ def get_target_throughputs(layer: Any, target_out_throughput: float) -> tuple:
     return target_in, target_out_throughput
 
 
-def calc_hw_params(graph: DivideConquerGraph, target_OutElementPerClk: int,  # noqa: N803
+def calc_hw_params(graph: DivideConquerGraph, target_OutElementPerClk: int,
                    target_out_throughput: float, input_quantizer_bits: int, compute_to_memory_max_ratio: int = 4,
                    memory_to_unroll_max_ratio: int = 4, mode: CostMode = CostMode.ACE) -> tuple:
     """(best design parameters per node, best total cost); ({}, None) when a layer has no valid choice."""
@@ -301,7 +301,7 @@ def calc_hw_params(graph: DivideConquerGraph, target_OutElementPerClk: int,  # n
                                         choice=Choice())
                 continue
             for compute_out in get_valid_candidates(out_per_clk, compute_to_memory_max_ratio):
-                l = out_per_clk / compute_out  # noqa: E741
+                l = out_per_clk / compute_out
                 cout_unroll = compute_out
                 if cout_unroll not in cout_divisors:
                     continue
@@ -334,7 +334,7 @@ def calc_hw_params(graph: DivideConquerGraph, target_OutElementPerClk: int,  # n
     return backtrack(graph, paths)
 
 
-def estimate_model_cost(model: Any, input_quantizer_bits: int = 8, target_OutElementPerClk: int = 10,  # noqa: N803
+def estimate_model_cost(model: Any, input_quantizer_bits: int = 8, target_OutElementPerClk: int = 10,
                         target_out_throughput: float = 1.0, compute_to_memory_max_ratio: int = 4,
                         memory_to_unroll_max_ratio: int = 4, mode: CostMode = CostMode.ACE) -> tuple:
     """(best design parameters per node, best total cost) of a sequential model (see `calc_hw_params`)."""

@@ -72,7 +72,7 @@ class QuantizerFactory:
         text = mode[len("quantizers."):] if isinstance(mode, str) and mode.startswith("quantizers.") else mode
         try:
             qkeras_object = quantizers.get_quantizer(text) if isinstance(text, str) else None
-        except Exception as e:  # noqa: BLE001 (any parse error is reported as QKeras does)
+        except Exception as e:
             raise ValueError(f"unaccepted quantizer {mode}!") from e
         q = None if qkeras_object is None else self._make_quantizer_util(qkeras_object)
         if q is None:

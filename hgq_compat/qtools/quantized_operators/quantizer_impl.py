@@ -27,7 +27,7 @@ def get_np_value(val: Any) -> Any:
     return val
 
 
-def get_exp(quantizer: "IQuantizer") -> tuple[int, int]:
+def get_exp(quantizer: IQuantizer) -> tuple[int, int]:
     """(-min exponent, max exponent) of a power-of-two type; max is capped by ``max_val_po2``."""
     non_sign_bits = quantizer.bits - 1 if quantizer.is_signed else quantizer.bits
     lowest = -2 ** (non_sign_bits - 1)
