@@ -164,9 +164,10 @@ def _quantized_layer_weights(layer: QuantizedLayerMixin) -> list[np.ndarray]:
     return [np.asarray(ops.convert_to_numpy(layer.quantized_weight(role))) for role in layer.weight_roles()]
 
 
-def find_bn_fusing_layer_pair(model: keras.Model) -> dict[str, str]:
-    """``{layer: batch normalization}`` for each QConv2D / QDepthwiseConv2D whose output goes to a
-    single layer, a QBatchNormalization (QKeras master's pairs for fused hardware inference)."""
+def find_bn_fusing_layer_pair(model: keras.Model, custom_objects: dict | None = None) -> tuple[dict, set]:
+    """(``{layer: batch normalization}`` for each QConv2D / QDepthwiseConv2D whose output goes to a
+    single layer, a QBatchNormalization; the set of those batch normalizations), QKeras master's pairs
+    for fused hardware inference (``custom_objects`` is accepted as QKeras; the model is not cloned)."""
     consumers: dict[int, list] = {}
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
@@ -180,7 +181,7 @@ def find_bn_fusing_layer_pair(model: keras.Model) -> dict[str, str]:
         after = [c for t in keras.tree.flatten(layer.output) for c in consumers.get(id(t), [])]
         if len(after) == 1 and type(after[0]).__name__ == "QBatchNormalization":
             pairs[layer.name] = after[0].name
-    return pairs
+    return pairs, set(pairs.values())
 
 
 def add_bn_fusing_weights(prev_layer: Any, bn_layer: Any, saved_weights: dict) -> None:
@@ -212,8 +213,7 @@ def model_save_quantized_weights(model: keras.Model, filename: str | None = None
     normalization gets ``enable_bn_fusing`` too), which `hgq_compat.qtools` reads.
     ``filename`` saves the model weights (``.weights.h5``)."""
     saved: dict[str, dict] = {}
-    fusing_pairs = find_bn_fusing_layer_pair(model)
-    fused_bn_layers = set(fusing_pairs.values())
+    fusing_pairs, fused_bn_layers = find_bn_fusing_layer_pair(model)
     print("... quantizing model")
     for layer in model.layers:
         if not isinstance(layer, QuantizedLayerMixin) or not layer.weight_roles():
