@@ -41,11 +41,16 @@ from . import _star
 
 globals().update(_star.EAGER)
 _QKERAS_MODULES = ["b2t", "bn_folding_utils", "estimate", "qconv2d_batchnorm", "qconvolutional", "qdepthwiseconv2d_batchnorm",
-                   "qlayers", "qnormalization", "qpooling", "qrecurrent", "quantizers", "utils"]
+                   "qlayers", "qnormalization", "qpooling", "qrecurrent", "qtools", "quantizers", "utils"]
+_LAZY_MODULES = ("qtools",)  # imported on first use (QTools needs networkx)
 __all__ = sorted({n for n, v in globals().items() if not n.startswith("_") and not isinstance(v, _types.ModuleType)}
                  | set(_star.EAGER) | set(_star.tf_names()) | set(_QKERAS_MODULES))
 
 
 def __getattr__(name: str) -> object:
-    """TensorFlow names on first use (``hgq_compat.tf``); an explanation for QKeras names not ported."""
+    """TensorFlow names and `qtools` on first use (``hgq_compat.tf``); an explanation for QKeras names not ported."""
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
     return _star.lazy(name)

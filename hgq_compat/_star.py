@@ -77,7 +77,6 @@ _TFMOT = ("needs tensorflow_model_optimization, which runs on tf-keras (Keras 2)
           "instead (mode='hgq': bitwidths trained to zero bits prune weights, see migration_guide)")
 UNAVAILABLE: dict[str, str] = {
     "PrunableLayer": _TFMOT,
-    "qtools": "QTools (energy estimation) is not ported; use hgq_compat.model_ebops / layer_ebops for cost",
     "qoctave": "qkeras.qoctave is not ported",
     "QOctaveConv2D": "qkeras.qoctave is not ported; build octave convolutions from QConv2D/QAveragePooling2D",
     "OctaveConv2D": "qkeras.qoctave is not ported",

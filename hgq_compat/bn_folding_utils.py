@@ -10,6 +10,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from .layers.base import weight_quantizer
 from .layers import QConv2D, QConv2DBatchnorm, QDense, QDenseBatchnorm, QDepthwiseConv2D, QDepthwiseConv2DBatchnorm
 
 _UNFOLDED = {QConv2DBatchnorm: QConv2D, QDepthwiseConv2DBatchnorm: QDepthwiseConv2D, QDenseBatchnorm: QDense}
@@ -145,7 +146,7 @@ def _copy_variables(dst: Any, src: Any) -> None:
 def _fill_folded(new: Any, conv: Any, bn: Any) -> None:
     """Weights of the folded layer ``new`` from ``conv`` and ``bn``; quantizer state (HGQ
     bitwidths, per element) copied from ``conv``'s quantizers."""
-    getattr(new, new._kernel_role).assign(getattr(conv, new._kernel_role))
+    getattr(new, new.kernel_role).assign(getattr(conv, new.kernel_role))
     if conv.use_bias:
         new.bias.assign(conv.bias)
     if bn.scale:
@@ -154,8 +155,8 @@ def _fill_folded(new: Any, conv: Any, bn: Any) -> None:
         new.bn_beta.assign(bn.beta)
     new.moving_mean.assign(bn.moving_mean)
     new.moving_variance.assign(bn.moving_variance)
-    for role in (new._kernel_role, "bias"):
-        src, dst = (getattr(layer, f"{role}_quantizer_internal", None) for layer in (conv, new))
+    for role in (new.kernel_role, "bias"):
+        src, dst = (weight_quantizer(layer, role) for layer in (conv, new))
         if src is not None and dst is not None:
             _copy_variables(dst, src)
     if conv.hgq and conv.has_ebops:
@@ -297,7 +298,7 @@ def accumulator_quantizer(model: keras.Model, layer: Any, source_quantizers: lis
     shifts = _po2_shifts(kernel_q)
     if shifts is not None:
         fractional, integer = fractional - shifts[0], integer + shifts[1]
-    kernel_shape = tuple(getattr(layer, layer._kernel_role).shape)
+    kernel_shape = tuple(getattr(layer, layer.kernel_role).shape)
     log_add = int(np.ceil(np.log2(np.prod(kernel_shape[:-1]))))
     return quantized_bits(bits=integer + fractional + int(signed) + log_add, integer=integer + log_add,
                           keep_negative=signed, symmetric=1)

@@ -20,7 +20,7 @@ import numpy as np
 from keras import ops
 
 from ._atomic import write_text_atomic
-from .layers.base import QuantizedLayerMixin
+from .layers.base import QuantizedLayerMixin, weight_quantizer
 from .training.model import quantized_layers
 
 
@@ -48,7 +48,7 @@ def weight_bits_array(layer: QuantizedLayerMixin, role: str) -> np.ndarray:
     """
     owner = _weights_owner(layer)
     wq = _np(owner.quantized_weight(role, training=False))
-    q = getattr(owner, f"{role}_quantizer_internal", None)
+    q = weight_quantizer(owner, role)
     if q is None:
         return np.full(wq.shape, float(owner.qconfig.default_input_bits))
     return np.broadcast_to(_np(q.bits()), wq.shape).copy()
@@ -70,7 +70,7 @@ def activation_bits_array(layer: QuantizedLayerMixin, which: str = "output") -> 
             return None
         return _np(layer.input_bits())
     if which == "state":
-        q = getattr(_weights_owner(layer), "state_quantizer_internal", None)
+        q = weight_quantizer(_weights_owner(layer), "state")
         return None if q is None else _np(q.bits())
     raise ValueError(f"activation_bits_array: which={which!r} is not accepted; accepted values: "
                      "'output', 'input', 'state'")
@@ -122,7 +122,7 @@ def layer_report(model: keras.Model) -> list[dict]:
                 pruned = int(np.count_nonzero((wq == 0) | (bits <= 0)))
                 row["weights"][role] = {
                     "shape": list(wq.shape), "n": int(wq.size),
-                    "quantized": getattr(owner, f"{role}_quantizer_internal", None) is not None,
+                    "quantized": weight_quantizer(owner, role) is not None,
                     **_bit_stats(bits), "pruned": pruned, "pruned_fraction": pruned / wq.size if wq.size else 0.0,
                 }
                 n_total += int(wq.size)

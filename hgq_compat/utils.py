@@ -132,9 +132,14 @@ def add_bn_fusing_weights(prev_layer: Any, bn_layer: Any, saved_weights: dict) -
 
 def model_save_quantized_weights(model: keras.Model, filename: str | None = None) -> dict:
     """Quantize the weights of every quantized layer, write them into the model (as QKeras
-    does) and return ``{layer: {'weights': [...]}}``; po2 weights also give ``'signs'`` and
-    are returned as exponents. ``filename`` saves the model weights (``.weights.h5``)."""
+    does) and return ``{layer: {'weights': [...], 'enable_bn_fusing': bool}}``; po2 weights also
+    give ``'signs'`` and are returned as exponents. As QKeras master, a QConv2D/QDepthwiseConv2D
+    whose only consumer is a QBatchNormalization is marked for fusing with it in hardware
+    (``enable_bn_fusing``, ``fused_bn_layer_name``, ``bn_inv``, ``fused_bias``; the batch
+    normalization gets ``enable_bn_fusing`` too), which `hgq_compat.qtools` reads.
+    ``filename`` saves the model weights (``.weights.h5``)."""
     saved: dict[str, dict] = {}
+    fusing_pairs, fused_bn_layers = find_bn_fusing_layer_pair(model)
     print("... quantizing model")
     for layer in model.layers:
         if not isinstance(layer, QuantizedLayerMixin) or not layer.weight_roles():
@@ -155,7 +160,7 @@ def model_save_quantized_weights(model: keras.Model, filename: str | None = None
             else:
                 signs.append([])
                 out.append(w)
-        saved[layer.name] = {"weights": out}
+        saved[layer.name] = {"weights": out, "enable_bn_fusing": layer.name in fused_bn_layers}
         if has_sign:
             saved[layer.name]["signs"] = signs
         if hasattr(layer, "get_folded_weights"):
@@ -164,6 +169,9 @@ def model_save_quantized_weights(model: keras.Model, filename: str | None = None
         else:
             for role, w in zip(layer.weight_roles(), weights):
                 getattr(layer, role).assign(w)
+        if layer.name in fusing_pairs:
+            print(f"Fuse {layer.name} output with {fusing_pairs[layer.name]} for hardware inference.")
+            add_bn_fusing_weights(layer, model.get_layer(fusing_pairs[layer.name]), saved)
     if filename:
         if not filename.endswith(".weights.h5"):
             raise ValueError(f"filename={filename!r}: Keras 3 saves weights to files ending in '.weights.h5'")

@@ -182,17 +182,17 @@ def convert(model: Any, output_dir: str, backend: str = "Vitis", io_type: str = 
         hls_model = hls4ml.converters.convert_from_keras_model(
             keras_model, output_dir=str(output_dir), backend=backend, io_type=io_type, hls_config=hls_config,
             **kwargs)
-    if input_precision is None:
-        from .passes.input_precision import INPUT_PRECISION_ATTR
+    from .ir import Attr
 
-        declared = [hls_model.graph[name].get_attr(INPUT_PRECISION_ATTR) for name in hls_model.inputs]
+    if input_precision is None:
+        declared = [hls_model.graph[name].get_attr(Attr.INPUT_PRECISION) for name in hls_model.inputs]
         if any(declared):  # float inputs quantized to the configured type on entry
             from .inputs import quantize_inputs
 
             keras_model = quantize_inputs(keras_model, declared)
     hls_model.hgq_compat_keras_model = keras_model  # the Keras model the C simulation equals (or approximates)
     hls_model.hgq_compat_folded = folded
-    hls_model.__dict__.setdefault("hgq_compat_inexact", {})
+    hls_model.__dict__.setdefault(Attr.INEXACT, {})
     if compile:
         hls_model.compile()
     return hls_model

@@ -30,6 +30,21 @@ from hls4ml.model.layers import register_layer
 from hls4ml.model.optimizer.passes import bit_exact as _be
 from hls4ml.model.optimizer.passes.hgq_proxy_model import FixedPointQuantizer as _HlsFixedPointQuantizer
 
+
+class Attr:
+    """Keys of what the plugin records on hls4ml IR nodes and models, in one place."""
+
+    KERAS_LAYER = "hgq_compat_keras_layer"  # name of the Keras layer a node comes from (errors and LayerName settings name it)
+    LUT = "hgq_compat_lut"  # the LutFunction of a lookup-table activation node
+    WEIGHTS_CHECKED = "hgq_compat_weights_checked"  # the handler checked the node's constants are exact in hls4ml
+    ORIGINAL_TYPE = "hgq_compat_orig"  # a quantizer node's (kbi masks, rounding, overflow) before hls4ml's bit_exact passes changed it
+    INPUT_PRECISION = "hgq_compat_input_precision"  # the input type hls4ml's config gives a float model input
+    INEXACT = "hgq_compat_inexact"  # model-level dict: Keras layer -> why its export is approximate (allow_inexact)
+    EXACT_SOFTMAX = "hgq_compat_softmax"  # a QSoftmax node (exact), not hls4ml's float Softmax
+    LUT_FOR = "hgq_compat_lut_for"  # the input type a LUT table was built for
+    INPUT_WIDENED = "hgq_compat_input_widened"  # the input precision pass already widened this node
+    ACCUM_WARNED = "hgq_compat_acc_warned"  # the accumulator-width warning was given for this node
+
 IR_CLASS_NAME = "HgqCompatFixedPointQuantizer"
 
 ROUND_MODES = {"TRN": "TRN", "RND": "RND", "RND_CONV": "RND_CONV", "RND_INF": "RND_INF",
@@ -69,16 +84,16 @@ def quantizer_config(name: str, k: Any, i: Any, f: Any, shape: tuple[int, ...], 
         "input_keras_tensor_names": [input_name],
         "output_keras_tensor_names": [output_name],
         "input_shape": [list(shape)],
-        "hgq_compat_keras_layer": keras_layer or name,
+        Attr.KERAS_LAYER: keras_layer or name,
     }
 
 
 def _produce_kif(layer: FixedPointQuantizer) -> tuple[np.ndarray, ...]:
     """bit_exact's forward rule: shrink the quantizer's (k, i, f) towards what its input can
     produce, without changing any output value (fixes 1-3 of the module doc)."""
-    orig = layer.attributes.get("hgq_compat_orig")
+    orig = layer.attributes.get(Attr.ORIGINAL_TYPE)
     if orig is None:  # remember the converter's mask: produce_kif may run more than once
-        orig = layer.attributes["hgq_compat_orig"] = (tuple(np.array(a) for a in layer.mask_kbi), layer.RND, layer.SAT)
+        orig = layer.attributes[Attr.ORIGINAL_TYPE] = (tuple(np.array(a) for a in layer.mask_kbi), layer.RND, layer.SAT)
     layer.mask_kbi = tuple(np.array(a) for a in orig[0])
     layer.RND, layer.SAT = orig[1], orig[2]
 
@@ -125,7 +140,7 @@ def _produce_kif(layer: FixedPointQuantizer) -> tuple[np.ndarray, ...]:
 def _request_kif(layer: FixedPointQuantizer) -> tuple:
     """bit_exact's backward rule (fix 4 of the module doc)."""
     (k, i, f), *rest = _be._request_kif.dispatch(_HlsFixedPointQuantizer)(layer)
-    if layer.attributes.get("hgq_compat_orig", (None, None, layer.SAT))[2] == "WRAP":
+    if layer.attributes.get(Attr.ORIGINAL_TYPE, (None, None, layer.SAT))[2] == "WRAP":
         lk, _, _ = _be.produce_kif(_be.get_input_layers(layer)[0])
         k = np.maximum(k, np.broadcast_to(lk, k.shape)).astype(np.int16)
     return ((k, i, f), *rest)

@@ -31,6 +31,7 @@ from hls4ml.model.attributes import ConfigurableAttribute
 from hls4ml.model.layers import register_layer
 from hls4ml.model.optimizer.passes import bit_exact as _be
 from hls4ml.utils.qinterval import QIntervalArray
+from .ir import Attr
 
 FLOAT32_SIGNIFICAND_BITS = 24
 MAX_CONSTANT_FRACTIONAL_BITS = 31
@@ -68,7 +69,7 @@ def allow_inexact(model) -> bool:
 
 def record_inexact(model, layer_name: str, reason: str) -> None:
     """Note on the hls model (``hgq_compat_inexact``: Keras layer name -> reason) that a layer is approximated."""
-    model.__dict__.setdefault("hgq_compat_inexact", {}).setdefault(layer_name, reason)
+    model.__dict__.setdefault(Attr.INEXACT, {}).setdefault(layer_name, reason)
 
 
 def wide_constant(values: np.ndarray) -> np.ndarray:
@@ -165,7 +166,7 @@ def _float32_exact(q: QIntervalArray) -> np.ndarray:
 
 
 def _produce_scale_shift(layer: hl.Layer) -> tuple[np.ndarray, ...]:
-    what = layer.get_attr("hgq_compat_keras_layer", layer.name)
+    what = layer.get_attr(Attr.KERAS_LAYER, layer.name)
     inexact = allow_inexact(layer.model)
     problems = []
     for label, key in (("scale", "scale"), ("shift", "bias")):

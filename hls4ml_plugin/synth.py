@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from hgq_compat._atomic import atomic_dir, check_output_dir
+from .ir import Attr
 
 N_RANDOM_DEFAULT = 10_000
 
@@ -344,7 +345,7 @@ def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis"
                                 fold_batchnorm=fold_batchnorm, **kwargs)
             reference = hls_model.hgq_compat_keras_model  # model, or model with the input quantizer first
             if precision is None:  # a float input quantized to the type from the hls4ml config
-                precision = getattr(reference, "hgq_compat_input_precision", None)
+                precision = getattr(reference, Attr.INPUT_PRECISION, None)
             t1 = time.perf_counter()
             hls_model.compile()
             t2 = time.perf_counter()

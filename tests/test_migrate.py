@@ -45,13 +45,31 @@ def test_qkeras_imports():
 
 
 def test_qkeras_names_hgq_compat_lacks_are_reported_not_rewritten():
-    code = ("from qkeras.qtools import run_qtools\nimport qkeras.qoctave as qo\n"
-            "from qkeras import QDense, QOctaveConv2D\n")
+    code = ("import qkeras.qoctave as qo\nfrom qkeras import QDense, QOctaveConv2D\n")
     new, findings = _migrate(code)
     assert new == code
-    assert findings[0].startswith("x.py:1: qkeras.qtools has no counterpart in hgq_compat")
-    assert findings[1].startswith("x.py:2: qkeras.qoctave has no counterpart in hgq_compat")
-    assert findings[2].startswith("x.py:3: hgq_compat has no QOctaveConv2D: qkeras.qoctave is not ported")
+    assert findings[0].startswith("x.py:1: qkeras.qoctave has no counterpart in hgq_compat")
+    assert findings[1].startswith("x.py:2: hgq_compat has no QOctaveConv2D: qkeras.qoctave is not ported")
+
+
+def test_qtools_imports_map_to_hgq_compat_qtools():
+    new, findings = _migrate("""\
+        from qkeras.qtools import run_qtools
+        from qkeras.qtools import settings as qtools_settings
+        from qkeras.qtools.quantized_operators import divider_factory, quantizer_impl
+        import qkeras.qtools.qtools_util as qu
+        from qkeras.qtools.DnC import divide_and_conquer
+        from qkeras import qtools
+        """)
+    assert findings == []
+    assert new == textwrap.dedent("""\
+        from hgq_compat.qtools import run_qtools
+        from hgq_compat.qtools import settings as qtools_settings
+        from hgq_compat.qtools.quantized_operators import divider_factory, quantizer_impl
+        import hgq_compat.qtools.qtools_util as qu
+        from hgq_compat.qtools.DnC import divide_and_conquer
+        from hgq_compat import qtools
+        """)
 
 
 def test_tf_keras_imports_and_chains():

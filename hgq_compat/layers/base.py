@@ -119,6 +119,17 @@ class QuantizedLayerMixin:
         return self.qconfig.mode == "hgq"
 
     # ---------------------------------------------------------------- quantizers
+    @property
+    def kernel_role(self) -> str:
+        """Name of the weight that plays the kernel ('kernel', or 'depthwise_kernel' for depthwise layers)."""
+        return getattr(self, "_kernel_role", "kernel")
+
+    def weight_quantizer(self, role: str) -> Any:
+        """The quantizer layer of weight ``role`` ('kernel', 'bias', 'depthwise', 'pointwise',
+        'recurrent', 'state', ...): `FixedPointQuantizer` (HGQ mode) or `QKerasModeQuantizer`; None
+        for an unquantized weight."""
+        return getattr(self, f"{role}_quantizer_internal", None)
+
     def _set_weight_quantizer(self, role: str, quantizer: Any, weight_rank: int, auto_po2: bool = False) -> Any:
         """Parse and remember the quantizer of weight ``role``; returns the QKeras object (or None).
 
@@ -314,4 +325,10 @@ def validate_mode(mode: str) -> str:
     return check_choice("mode", mode, MODES)
 
 
-__all__ = ["QuantizedLayerMixin", "tensor_bits_source", "normalize_granularity", "np"]
+__all__ = ["QuantizedLayerMixin", "weight_quantizer", "tensor_bits_source", "normalize_granularity", "np"]
+
+
+def weight_quantizer(layer: Any, role: str) -> Any:
+    """`QuantizedLayerMixin.weight_quantizer` of any layer: None for a layer that is not quantized."""
+    accessor = getattr(layer, "weight_quantizer", None)
+    return accessor(role) if callable(accessor) else None

@@ -19,6 +19,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from ..layers.base import weight_quantizer
 from .._safety import (MAX_CONFIG_DEPTH, SAVEDMODEL_LAYERS, config_depth, find_unsafe, refusal_reason,
                        safe_mode_scope)
 from .dialects import (CODE_LAYERS, MODEL_CLASSES, QKERAS_LAYERS, QKERAS_V3_LAYERS, Context, batch_shape_of,
@@ -562,7 +563,7 @@ def layer_report(model: keras.Model, qkeras_quantizers: dict[str, str]) -> list[
             continue
         hq, bits = [], []
         for role in getattr(layer, "_weight_quantizer_args", {}):
-            q = getattr(layer, f"{role}_quantizer_internal", None)
+            q = weight_quantizer(layer, role)
             if q is not None:
                 text, b = _quantizer_description(q)
                 hq.append(f"{role}: {text}")

@@ -26,3 +26,5 @@ __all__ = [
     "hard_tanh", "smooth_tanh", "binary_tanh", "get_weight_scale", "get_quantized_initializer", "stochastic_round",
     "stochastic_round_po2",
 ]
+from .scale import (_get_least_squares_scale, _get_rolled_back_shape, _get_scale,  # noqa: E402,F401 (QKeras master)
+                    _get_scaling_axis, _get_unrolled_shape)

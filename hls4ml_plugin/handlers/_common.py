@@ -12,10 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from ..ir import ROUND_MODES, describe, quantizer_config
+from ..ir import Attr, ROUND_MODES, describe, quantizer_config
 from ..ir_layers import wide_constant
 
-INEXACT_ATTR = "hgq_compat_inexact"
 """IR config key: [(Keras layer name, refusal)] of approximations a handler made; the
 ``CheckExactness`` pass raises the refusal unless the config allows inexact exports."""
 
@@ -30,9 +29,9 @@ def defer_refusal(layer: Any, message: str) -> None:
 
 
 def attach_deferred(layer: Any, config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` with the refusals deferred for ``layer`` (`INEXACT_ATTR`), which are consumed."""
+    """``config`` with the refusals deferred for ``layer`` (`Attr.INEXACT`), which are consumed."""
     messages = _deferred.pop(layer, [])
-    return {**config, INEXACT_ATTR: [(layer.name, m) for m in messages]} if messages else config
+    return {**config, Attr.INEXACT: [(layer.name, m) for m in messages]} if messages else config
 
 MAX_CONSTANT_BITS = 64
 """Widest fixed-point type (sign included) of a weight or bias without a quantizer (float32
@@ -100,7 +99,7 @@ def quantized_weight(layer: Any, role: str) -> np.ndarray | None:
 
     if getattr(layer, role, None) is None:
         return None
-    quantizer = getattr(layer, f"{role}_quantizer_internal", None)
+    quantizer = layer.weight_quantizer(role)
     value = np.asarray(ops.convert_to_numpy(layer.quantized_weight(role)), np.float64)
     return check_constant(layer, role, value, quantizer)
 
@@ -117,7 +116,7 @@ def alpha_split(layer: Any, role: str) -> tuple[np.ndarray, np.ndarray] | None:
     deferred (`defer_refusal`). None for any other weight, or when no such split exists."""
     from keras import ops
 
-    quantizer = getattr(layer, f"{role}_quantizer_internal", None)
+    quantizer = layer.weight_quantizer(role)
     qk = copy.copy(getattr(quantizer, "quantizer", None))  # the QKeras object (QKeras mode); a copy: .scale is set
     if qk is None or getattr(qk, "alpha", None) != "auto" or getattr(layer, role, None) is None:
         return None
@@ -203,7 +202,7 @@ def activation_node(fn: Any, name: str, layer_name: str, shape: tuple[int, ...],
     if fn is keras.activations.relu:
         return {"name": name, "class_name": "Activation", "activation": "relu", "n_in": int(np.prod(shape)),
                 "input_keras_tensor_names": [input_name], "output_keras_tensor_names": [output_name],
-                "hgq_compat_keras_layer": layer_name}
+                Attr.KERAS_LAYER: layer_name}
     if not is_elementwise_activation(fn):
         what = activation_name(fn)
         hint = SOFTMAX_ALTERNATIVES if "softmax" in what else (
@@ -278,7 +277,7 @@ def output_node(layer: Any, shape: tuple[int, ...], input_name: str, output_name
         what = activation_name(fn)
         node = {"name": name, "class_name": "Softmax" if what == "softmax" else "Activation", "activation": what,
                 "n_in": int(np.prod(shape)), "input_keras_tensor_names": [input_name],
-                "output_keras_tensor_names": [output_name], "hgq_compat_keras_layer": layer.name}
+                "output_keras_tensor_names": [output_name], Attr.KERAS_LAYER: layer.name}
         if what == "softmax":
             node["axis"] = -1
         return node
@@ -289,8 +288,8 @@ def with_output_quantizer(handler: Any, layer: Any, config: dict[str, Any], out_
     out = out_tensors[0]
     mid = f"{out.name}_unquantized"
     node = output_node(layer, tuple(out.shape[1:]), mid, out.name)  # before attach_deferred: it may defer
-    config = attach_deferred(layer, {**handler.default_config, **config, "hgq_compat_weights_checked": True,
-                                     "hgq_compat_keras_layer": layer.name})
+    config = attach_deferred(layer, {**handler.default_config, **config, Attr.WEIGHTS_CHECKED: True,
+                                     Attr.KERAS_LAYER: layer.name})
     if node is None:
         return (config,)  # a tuple: the base handler appends no activation of its own
     config["output_keras_tensor_names"] = [mid]

@@ -15,6 +15,7 @@ from hls4ml.converters.keras_v3.conv import gen_conv_config
 
 from ..ir_layers import DEPTHWISE_1D, DEPTHWISE_2D, SCALE_SHIFT
 from ._common import attach_deferred, output_node
+from ..ir import Attr
 
 
 def shapes(layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -49,8 +50,8 @@ def chain(handler: Any, layer: Any, nodes: Sequence[dict[str, Any]], in_tensors:
         name = out.name if last else (tail_name if j == len(nodes) - 1 else f"{out.name}_{layer.name}_{j}")
         base = handler.default_config if j == 0 else {}
         config = {**base, **node, "input_keras_tensor_names": inputs, "output_keras_tensor_names": [name]}
-        config.setdefault("hgq_compat_weights_checked", True)
-        config.setdefault("hgq_compat_keras_layer", layer.name)
+        config.setdefault(Attr.WEIGHTS_CHECKED, True)
+        config.setdefault(Attr.KERAS_LAYER, layer.name)
         configs.append(attach_deferred(layer, config) if j == 0 else config)
         inputs = [name]
     if tail is not None:
@@ -103,7 +104,7 @@ def scale_shift_node(name: str, scale: np.ndarray, shift: np.ndarray | None, sha
     return {"name": name, "class_name": SCALE_SHIFT, "n_in": prod(shape), "n_filt": channels,
             "scale_data": np.broadcast_to(np.asarray(scale, np.float64), (channels,)).copy(),
             "bias_data": np.broadcast_to(np.asarray(shift, np.float64), (channels,)).copy(),
-            "hgq_compat_keras_layer": keras_layer}
+            Attr.KERAS_LAYER: keras_layer}
 
 
 def reshape_node(name: str, target_shape: Sequence[int]) -> dict[str, Any]:

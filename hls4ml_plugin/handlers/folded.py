@@ -26,9 +26,9 @@ def folded_weights(layer: Any) -> tuple[np.ndarray, np.ndarray]:
 
     weights = layer.folded_weights(training=False)
     out = []
-    for role, key in ((layer._kernel_role, "folded_kernel"), ("bias", "folded_bias")):
+    for role, key in ((layer.kernel_role, "folded_kernel"), ("bias", "folded_bias")):
         value = np.asarray(ops.convert_to_numpy(weights[key]), np.float64)
-        quantizer = getattr(layer, f"{role}_quantizer_internal", None)
+        quantizer = layer.weight_quantizer(role)
         problem = constant_problem(value, quantizer)
         if problem and quantizer is not None:
             value = check_constant(layer, f"folded {role}", value, quantizer)

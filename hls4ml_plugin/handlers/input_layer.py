@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from hls4ml.converters.keras_v3.core import InputHandler
+from ..ir import Attr
 
 RESERVED_NAME = "input"
 RENAMED_INPUT = "input_0"
@@ -23,5 +24,5 @@ class InputLayerHandler(InputHandler):
     def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> dict[str, Any]:
         config = super().handle(layer, in_tensors, out_tensors)
         if layer.name == RESERVED_NAME:
-            config.update({"name": RENAMED_INPUT, "hgq_compat_keras_layer": layer.name})
+            config.update({"name": RENAMED_INPUT, Attr.KERAS_LAYER: layer.name})
         return config

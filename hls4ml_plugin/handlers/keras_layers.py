@@ -32,6 +32,7 @@ from hls4ml.converters.keras_v3.pooling import PoolingHandler
 from ..ir_layers import GLOBAL_POOLING_2D
 from ._common import activation_node, made_by_hgq_compat, quantizer_output
 from .lut import is_elementwise_activation
+from ..ir import Attr
 
 ADD = "keras.src.layers.merging.add.Add"
 CONCATENATE = "keras.src.layers.merging.concatenate.Concatenate"
@@ -110,7 +111,7 @@ class MultiInputMergeHandler(MergeHandler):
                 shape[config["axis"]] += tensor.shape[1:][config["axis"]]
             name = out if last else f"{out}_{layer.name}_{j}"
             configs.append({**self.default_config, **config, "name": layer.name if last else f"{layer.name}_{j}",
-                            "hgq_compat_keras_layer": layer.name,
+                            Attr.KERAS_LAYER: layer.name,
                             "output_shape": list(shape), "input_keras_tensor_names": [prev, tensor.name],
                             "output_keras_tensor_names": [name]})
             prev = name

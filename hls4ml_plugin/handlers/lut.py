@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ir import describe
+from ..ir import Attr, describe
 
 MAX_LUT_INPUT_BITS = 16
 """Widest LUT input (sign included): 2**16 table entries."""
@@ -345,7 +345,7 @@ def lut_node(quantizer: Any, name: str, layer_name: str, shape: tuple[int, ...],
     ``passes.lut``."""
     return {
         "name": name,
-        "hgq_compat_keras_layer": layer_name,
+        Attr.KERAS_LAYER: layer_name,
         "class_name": IR_LUT_CLASS_NAME,
         "activation": "unary_lut",
         "table_data": np.zeros(1),  # placeholder: the input type is known only after bit_exact
@@ -353,5 +353,5 @@ def lut_node(quantizer: Any, name: str, layer_name: str, shape: tuple[int, ...],
         "input_keras_tensor_names": [input_name],
         "output_keras_tensor_names": [output_name],
         "input_shape": [list(shape)],
-        "hgq_compat_lut": LutFunction(quantizer, layer_name),
+        Attr.LUT: LutFunction(quantizer, layer_name),
     }

@@ -37,6 +37,7 @@ from hls4ml.converters.keras_v3._base import KerasV3LayerHandler
 
 from ._common import attach_deferred, defer_refusal, quantized_weight, quantizer_node
 from ._multi import reshape_node
+from ..ir import Attr
 
 ALLOW_INEXACT = "allow_inexact=True (hls4ml_plugin.convert) accepts it without the bit-exactness guarantee"
 
@@ -62,7 +63,7 @@ class _Unrolled:
     def add(self, name: str, inputs: list[str], out: str | None = None, **config: Any) -> str:
         out = out or f"{self.prefix}_{name}"
         self.nodes.append({**self.base, **config, "name": f"{self.prefix}_{name}", "input_keras_tensor_names": inputs,
-                           "output_keras_tensor_names": [out], "hgq_compat_weights_checked": True})
+                           "output_keras_tensor_names": [out], Attr.WEIGHTS_CHECKED: True})
         return out
 
     def dense(self, name: str, src: str, kernel: np.ndarray, bias: np.ndarray | None, out: str | None = None) -> str:
@@ -82,8 +83,8 @@ class _Unrolled:
         if fn is keras.activations.relu:
             return self.add(name, [src], out, class_name="Activation", activation="relu", n_in=self.units)
         node = elementwise_node(self.layer, fn, f"{self.prefix}_{name}", shape, src, out)
-        if "hgq_compat_lut" in node:
-            node["hgq_compat_lut"].too_wide_hint = (
+        if Attr.LUT in node:
+            node[Attr.LUT].too_wide_hint = (
                 "inside a recurrent cell, use fewer kernel, recurrent-kernel or state_quantizer bits, or a quantized "
                 "recurrent_activation (e.g. 'quantized_sigmoid(6)') so that the gate inputs stay narrow; "
                 f"{ALLOW_INEXACT}")
@@ -91,7 +92,7 @@ class _Unrolled:
         return out
 
     def quantize_state(self, name: str, src: str) -> str:
-        quantizer = getattr(self.layer.cell, "state_quantizer_internal", None)
+        quantizer = self.layer.cell.weight_quantizer("state")
         return src if quantizer is None else self.apply(name, quantizer, src)
 
 

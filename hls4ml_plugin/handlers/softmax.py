@@ -16,7 +16,7 @@ from typing import Any
 from hls4ml.converters.keras_v3._base import KerasV3LayerHandler
 from hls4ml.model.types import FixedPrecisionType, RoundingMode, SaturationMode
 
-from ..ir import quantizer_config
+from ..ir import Attr, quantizer_config
 
 
 def fixed_type(spec: Any) -> FixedPrecisionType:
@@ -55,7 +55,7 @@ class QSoftmaxHandler(KerasV3LayerHandler):
             "exp_scale": layer.input_scaler,
             "parallelization_factor": n_outer * n_inner,
             "_bit_exact": True,
-            "hgq_compat_softmax": True,
+            Attr.EXACT_SOFTMAX: True,
         }
         if stable:
             config["inp_norm_t"] = fixed_type(layer.input_spec_q)

@@ -14,8 +14,8 @@ from hls4ml.model.optimizer.optimizer import ModelOptimizerPass
 from hls4ml.model.optimizer.passes.bit_exact import get_output_layers
 from hls4ml.model.optimizer.passes.hgq_proxy_model import FixedPointQuantizer as HlsFixedPointQuantizer
 
-from ..handlers._common import INEXACT_ATTR, SOFTMAX_ALTERNATIVES, constant_problem
-from ..ir import FixedPointQuantizer
+from ..handlers._common import SOFTMAX_ALTERNATIVES, constant_problem
+from ..ir import Attr, FixedPointQuantizer
 from ..ir_layers import (FLOAT32_SIGNIFICAND_BITS, FOLD_HINT, INEXACT_HINT, ExactnessError, ScaleShift, allow_inexact,
                          record_inexact, wide_constant)
 
@@ -25,7 +25,7 @@ def _uses_plugin(model) -> bool:
     the first (pre-bit_exact) check: fusion may remove every such node later."""
     if getattr(model, "_hgq_compat_model", False):
         return True
-    found = any(isinstance(node, FixedPointQuantizer) or node.get_attr("hgq_compat_weights_checked", False)
+    found = any(isinstance(node, FixedPointQuantizer) or node.get_attr(Attr.WEIGHTS_CHECKED, False)
                 for node in model.graph.values())
     if found:
         model._hgq_compat_model = True
@@ -35,7 +35,7 @@ def _uses_plugin(model) -> bool:
 class CheckExactness(ModelOptimizerPass):
     """Raise `ExactnessError` naming the layer and the change to make.
 
-    Approximations a handler made (`handlers._common.INEXACT_ATTR`) and float batch norms are
+    Approximations a handler made (`handlers._common.Attr.INEXACT`) and float batch norms are
     refused too, unless the config allows inexact exports (`ir_layers.allow_inexact`): then
     they are recorded on the model (`ir_layers.record_inexact`) and kept."""
 
@@ -51,7 +51,7 @@ class CheckExactness(ModelOptimizerPass):
         io_type = model.config.get_config_value("IOType")
         inexact = allow_inexact(model)
         for node in list(model.graph.values()):
-            for layer_name, message in node.get_attr(INEXACT_ATTR, None) or ():
+            for layer_name, message in node.get_attr(Attr.INEXACT, None) or ():
                 if not inexact:
                     raise NotImplementedError(message + INEXACT_HINT)
                 record_inexact(model, layer_name, message)
@@ -62,7 +62,7 @@ class CheckExactness(ModelOptimizerPass):
             elif isinstance(node, FixedPointQuantizer) and io_type != "io_parallel":
                 k, b, i = node.mask_kbi
                 if any(np.unique(a).size > 1 for a in (k, b, i)):
-                    what = node.get_attr("hgq_compat_keras_layer", node.name)
+                    what = node.get_attr(Attr.KERAS_LAYER, node.name)
                     raise ExactnessError(
                         f"layer {what!r}: its activation quantizer has per-element or per-channel precision, which "
                         f"hls4ml supports with io_type='io_parallel' only (got {io_type!r}: a stream carries one type "
@@ -102,7 +102,7 @@ class CheckExactness(ModelOptimizerPass):
     @staticmethod
     def _check_input(node: Layer) -> None:
         bad = [c.name for c in get_output_layers(node) if not isinstance(c, HlsFixedPointQuantizer)]
-        if bad and not node.get_attr("hgq_compat_input_precision"):  # passes.input_precision declares it
+        if bad and not node.get_attr(Attr.INPUT_PRECISION):  # passes.input_precision declares it
             raise ExactnessError(
                 f"model input {node.name!r} feeds layer(s) {bad} directly: exactness cannot be guaranteed for "
                 "a float input; declare the fixed-point type the hardware receives, "
@@ -114,7 +114,7 @@ class CheckExactness(ModelOptimizerPass):
     def _check_layer(model, node: Layer, inexact: bool) -> None:
         act = str(node.get_attr("activation", "")).lower()
         reason = None
-        if isinstance(node, Softmax) and not node.get_attr("hgq_compat_softmax", False):  # QSoftmax is exact
+        if isinstance(node, Softmax) and not node.get_attr(Attr.EXACT_SOFTMAX, False):  # QSoftmax is exact
             reason = (f"layer {node.name!r}: a float softmax cannot be reproduced bit for bit by hls4ml (it computes "
                       f"softmax from lookup tables); {SOFTMAX_ALTERNATIVES}")
         elif not isinstance(node, Softmax) and (
@@ -127,7 +127,7 @@ class CheckExactness(ModelOptimizerPass):
         if reason is not None:
             if not inexact:
                 raise ExactnessError(reason + ("" if "allow_inexact" in reason else INEXACT_HINT))
-            record_inexact(model, node.get_attr("hgq_compat_keras_layer", node.name), reason)
+            record_inexact(model, node.get_attr(Attr.KERAS_LAYER, node.name), reason)
             return
         if node.get_attr("pool_op") == "Average":
             counts = _pool_counts(node)
@@ -136,7 +136,7 @@ class CheckExactness(ModelOptimizerPass):
                     f"layer {node.name!r} averages over {sorted(set(counts.ravel().tolist()))} pixels; Keras divides "
                     "in float32, which rounds unless every count is a power of two, so hls4ml cannot match it bit for "
                     "bit; use a power-of-two pool size (and padding='valid' or an input size that needs no padding)")
-        if node.get_attr("hgq_compat_weights_checked", False):
+        if node.get_attr(Attr.WEIGHTS_CHECKED, False):
             return
         for var in ("weight", "bias"):
             data = node.get_attr(f"{var}_data")
@@ -211,10 +211,10 @@ class CheckFloat32Accumulation(ModelOptimizerPass):
         if not _uses_plugin(model):
             return False
         for node in model.graph.values():
-            mine = node.get_attr("hgq_compat_weights_checked", False) or node.get_attr("weight_data") is not None
-            if not mine or node.get_attr("hgq_compat_acc_warned", False):
+            mine = node.get_attr(Attr.WEIGHTS_CHECKED, False) or node.get_attr("weight_data") is not None
+            if not mine or node.get_attr(Attr.ACCUM_WARNED, False):
                 continue
-            node.set_attr("hgq_compat_acc_warned", True)
+            node.set_attr(Attr.ACCUM_WARNED, True)
             accum = node.get_attr("accum_t")
             if node.get_attr("hgq_compat_float32_sum", False):  # a Merge (add, multiply) Keras computes in float32
                 accum = node.get_output_variable().type

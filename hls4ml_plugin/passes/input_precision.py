@@ -22,10 +22,9 @@ from hls4ml.model.optimizer.optimizer import ModelOptimizerPass
 from hls4ml.model.optimizer.passes.bit_exact import get_output_layers
 from hls4ml.model.optimizer.passes.hgq_proxy_model import FixedPointQuantizer as HlsFixedPointQuantizer
 from .. import InputQuantizedWarning
-from ..ir import FixedPointQuantizer  # only hgq-compat's own quantizer nodes, never HGQ2's or others'
+from ..ir import Attr, FixedPointQuantizer  # only hgq-compat's own quantizer nodes, never HGQ2's or others'
 from hls4ml.model.types import FixedPrecisionType, NamedType
 
-INPUT_PRECISION_ATTR = "hgq_compat_input_precision"
 """Input-node attribute: the declared input type (str(InputPrecision)) of a float input."""
 
 
@@ -34,7 +33,7 @@ def configured_input_precision(model, node) -> tuple[str, str]:
     under LayerName (a string, or its 'result' / 'default' entry), else LayerType['Input'], else
     the model default. 'auto' counts as not set."""
     hls = model.config.config.get("HLSConfig", {})
-    keras_name = node.get_attr("hgq_compat_keras_layer", node.name)
+    keras_name = node.get_attr(Attr.KERAS_LAYER, node.name)
     candidates = [(hls.get("LayerName", {}).get(name, {}), f"config['LayerName'][{name!r}]['Precision']")
                   for name in dict.fromkeys((node.name, keras_name))]
     candidates += [(hls.get("LayerType", {}).get("Input", {}), "config['LayerType']['Input']['Precision']"),
@@ -65,7 +64,7 @@ class DeclareInputPrecision(ModelOptimizerPass):
         if not _uses_plugin(model):
             return False
         for node in model.graph.values():
-            if not isinstance(node, Input) or node.get_attr(INPUT_PRECISION_ATTR):
+            if not isinstance(node, Input) or node.get_attr(Attr.INPUT_PRECISION):
                 continue
             direct = [c.name for c in get_output_layers(node) if not isinstance(c, HlsFixedPointQuantizer)]
             if not direct:
@@ -81,7 +80,7 @@ class DeclareInputPrecision(ModelOptimizerPass):
             node.get_output_variable().type = new_type
             node.attributes["result_t"] = new_type
             node.attributes["trusted"] = True  # bit_exact starts from this type
-            node.attributes[INPUT_PRECISION_ATTR] = str(p)
+            node.attributes[Attr.INPUT_PRECISION] = str(p)
             model.config.layer_name_precision[node.name] = str(precision)
             warnings.warn(
                 f"model input {node.name!r} feeds {direct} directly: its float inputs are quantized to {p} on entry "
@@ -114,11 +113,11 @@ class WidenInputPrecision(OptimizerPass):
 
     def match(self, node) -> bool:
         return (isinstance(node, Input) and node.attributes.get("bit_exact_transformed", False)
-                and not node.attributes.get("hgq_compat_input_widened", False))
+                and not node.attributes.get(Attr.INPUT_WIDENED, False))
 
     def transform(self, model, node) -> bool:
-        node.attributes["hgq_compat_input_widened"] = True
-        if node.get_attr(INPUT_PRECISION_ATTR):
+        node.attributes[Attr.INPUT_WIDENED] = True
+        if node.get_attr(Attr.INPUT_PRECISION):
             return False  # a declared input type (`DeclareInputPrecision`): the conversion is that type
         if node.attributes.get("_result_t_propagated", False):
             return False  # a fused input quantizer: its type already converts float -> fixed exactly

@@ -30,6 +30,7 @@ from hls4ml.model.optimizer.passes.hgq_proxy_model import FixedPointQuantizer as
 from hls4ml.utils.string_utils import convert_to_snake_case
 
 from .. import IgnoredPrecisionWarning
+from ..ir import Attr
 
 INPUT_PRECISION_KEYS = ("result", "default")
 """Precision entries of a model input that set its type (hls4ml's 'result', or a plain string)."""
@@ -49,7 +50,7 @@ def _keras_layer_names(model) -> set[str]:
 
 def _targets(model, key: str) -> list:
     """The nodes made from the Keras layer (or node) named ``key``."""
-    return [n for n in model.graph.values() if n.name == key or n.get_attr("hgq_compat_keras_layer") == key]
+    return [n for n in model.graph.values() if n.name == key or n.get_attr(Attr.KERAS_LAYER) == key]
 
 
 def _configured_precisions(node, precision) -> list[tuple[str, str]]:

@@ -29,6 +29,7 @@ from hls4ml.model.optimizer.passes.hgq_proxy_model import UnaryLUT as _HlsUnaryL
 from hls4ml.model.types import FixedPrecisionType, NamedType, SaturationMode
 
 from ..handlers.lut import IR_LUT_CLASS_NAME, LutFunction
+from ..ir import Attr
 
 
 CLIP_ATTR = "hgq_compat_lut_clip"
@@ -53,7 +54,7 @@ def _type_key(precision: FixedPrecisionType) -> tuple[int, int, bool]:
 
 def set_table(node: UnaryLUT, precision: FixedPrecisionType) -> np.ndarray:
     """Fill the node's table for input type ``precision`` (all of the node's table state)."""
-    fn: LutFunction = node.attributes["hgq_compat_lut"]
+    fn: LutFunction = node.attributes[Attr.LUT]
     table = fn.table(*_type_key(precision))
     var = node.attributes["table"]
     var.data = table
@@ -64,7 +65,7 @@ def set_table(node: UnaryLUT, precision: FixedPrecisionType) -> np.ndarray:
     var.min, var.max = np.min(table), np.max(table)
     node.attributes["table_data"] = table
     node.attributes["table_size"] = int(table.size)
-    node.attributes["hgq_compat_lut_for"] = _type_key(precision)
+    node.attributes[Attr.LUT_FOR] = _type_key(precision)
     return table
 
 
@@ -73,13 +74,13 @@ def _produce_kif(layer: UnaryLUT) -> tuple[np.ndarray, ...]:
     # the type bit_exact's register_precision gives the producer: its produced kif (the LUT
     # requests everything), reduced to one type over the elements
     precision = _be.to_hls4ml_fixed(int(np.max(lk)), int(np.max(li)), int(np.max(lf)), "lut_in").precision
-    clip = layer.attributes["hgq_compat_lut"].saturation_clip(*_type_key(precision))
+    clip = layer.attributes[Attr.LUT].saturation_clip(*_type_key(precision))
     layer.attributes[CLIP_ATTR] = clip
     if clip is not None:  # the producer's result will saturate to this type (RebuildLUTTables)
         precision = FixedPrecisionType(clip[0], clip[1], clip[2], "TRN", "SAT")
     table = set_table(layer, precision)
     shape = _be.get_output_shape(layer)
-    return tuple(np.full(shape, a, dtype=np.int16) for a in layer.attributes["hgq_compat_lut"].table_kif(table))
+    return tuple(np.full(shape, a, dtype=np.int16) for a in layer.attributes[Attr.LUT].table_kif(table))
 
 
 def _request_kif(layer: UnaryLUT) -> tuple:
@@ -96,7 +97,7 @@ class RebuildLUTTables(OptimizerPass):
             return False
         if node.attributes.get(CLIP_ATTR) is not None and not _saturated(node):
             return True
-        return node.attributes.get("hgq_compat_lut_for") != _type_key(self._input_precision(node))
+        return node.attributes.get(Attr.LUT_FOR) != _type_key(self._input_precision(node))
 
     @staticmethod
     def _saturate_input(node: UnaryLUT) -> None:
@@ -108,7 +109,7 @@ class RebuildLUTTables(OptimizerPass):
         producer = node.get_input_node()
         var = producer.get_output_variable()
         if len(_be.get_output_layers(producer)) != 1 or var.name in node.model.outputs:
-            fn: LutFunction = node.attributes["hgq_compat_lut"]
+            fn: LutFunction = node.attributes[Attr.LUT]
             raise fn._refuse(f"becomes a lookup table indexed by its input, which has "
                              f"{var.type.precision.width} bits; saturating its input to {clip[0]} bits would keep "
                              f"every output, but {producer.name!r} also feeds other layers", fn.too_wide_hint)
@@ -122,7 +123,7 @@ class RebuildLUTTables(OptimizerPass):
         precision = node.get_input_variable().type.precision
         if not isinstance(precision, FixedPrecisionType):
             raise NotImplementedError(
-                f"layer {node.attributes['hgq_compat_lut'].layer_name!r}: the input of its lookup table has type "
+                f"layer {node.attributes[Attr.LUT].layer_name!r}: the input of its lookup table has type "
                 f"{precision}; a table needs a fixed-point input (convert with bit_exact, the default)")
         return precision
 
@@ -136,7 +137,7 @@ class RebuildLUTTables(OptimizerPass):
 def set_table_type(node: UnaryLUT) -> None:
     """Give the node's table the exact type of its entries (`LutFunction.table_kif`)."""
     table = node.attributes["table"].data
-    k, i, f = node.attributes["hgq_compat_lut"].table_kif(table)
+    k, i, f = node.attributes[Attr.LUT].table_kif(table)
     table_t = _be.to_hls4ml_fixed(k, i, f, f"{node.name}_table_t")
     node.attributes["table_t"] = table_t
     var = node.attributes["table"]

@@ -17,7 +17,7 @@ from hls4ml.model.layers import Input
 from hls4ml.model.optimizer.optimizer import ModelOptimizerPass
 from hls4ml.model.optimizer.passes import bit_exact as _be
 
-from ..ir import FixedPointQuantizer
+from ..ir import Attr, FixedPointQuantizer
 
 
 def is_identity(orig: tuple, overflow: str, kif_in: tuple[np.ndarray, ...]) -> bool:
@@ -45,7 +45,7 @@ class RemoveRedundantQuantizers(ModelOptimizerPass):
 
     def transform(self, model) -> bool:
         nodes = [n for n in model.graph.values() if isinstance(n, FixedPointQuantizer)
-                 and n.attributes.get("bit_exact_transformed", False) and "hgq_compat_orig" in n.attributes]
+                 and n.attributes.get("bit_exact_transformed", False) and Attr.ORIGINAL_TYPE in n.attributes]
         if not nodes:
             return False  # bit_exact has not run (or is disabled): nothing is known yet
         try:
@@ -55,7 +55,7 @@ class RemoveRedundantQuantizers(ModelOptimizerPass):
                     continue
                 if node.outputs[0] in model.outputs and upstream.outputs[0] in model.outputs:
                     continue
-                orig, _, sat = node.attributes["hgq_compat_orig"]
+                orig, _, sat = node.attributes[Attr.ORIGINAL_TYPE]
                 if is_identity(orig, sat, _be.produce_kif(upstream, force_reset=True)):
                     model.remove_node(node)
         finally:

@@ -16,6 +16,7 @@ from keras import ops
 
 from ...core.ebops import effective_weight_bits
 from ...core.quantizer import FixedPointQuantizer
+from ...layers.base import weight_quantizer
 from ...quantizers import get_quantizer, is_quantizer
 from ..utils import _activation
 from .forgiving_factor import ForgivingFactor
@@ -30,9 +31,10 @@ def _name(activation: Any) -> str | None:
     return getattr(activation, "__name__", None)
 
 
-def _hgq_quantizer(layer: keras.layers.Layer, attribute: str) -> FixedPointQuantizer | None:
-    """The HGQ (per-element, trainable) quantizer layer ``attribute`` of an HGQ-mode layer, else None."""
-    q = getattr(layer, attribute, None)
+def _hgq_quantizer(layer: keras.layers.Layer, role: str | None) -> FixedPointQuantizer | None:
+    """The HGQ (per-element, trainable) quantizer of weight ``role`` (None: the output quantizer) of an
+    HGQ-mode layer, else None."""
+    q = getattr(layer, "output_quantizer", None) if role is None else weight_quantizer(layer, role)
     return q if getattr(layer, "hgq", False) and isinstance(q, FixedPointQuantizer) else None
 
 
@@ -73,7 +75,7 @@ class ForgivingFactorBits(ForgivingFactor):
         elif cls in _Q_WEIGHTED:
             for role in layer.weight_roles():
                 weight = getattr(layer, role)
-                hgq = _hgq_quantizer(layer, f"{role}_quantizer_internal")
+                hgq = _hgq_quantizer(layer, role)
                 if hgq is not None:
                     wq = layer.quantized_weight(role)
                     parameter_size += float(np.sum(ops.convert_to_numpy(effective_weight_bits(hgq.bits(), wq))))
@@ -106,7 +108,7 @@ class ForgivingFactorBits(ForgivingFactor):
             return t_size * output_size if layer.activation is not None and name != "linear" else 0
         if cls in _Q_WEIGHTED or cls in ("QActivation", "Activation"):
             activation = _activation(layer)
-            hgq = _hgq_quantizer(layer, "output_quantizer")
+            hgq = _hgq_quantizer(layer, None)
             if hgq is not None:
                 return _sum_bits(hgq, output_shape)
             name = _name(activation)

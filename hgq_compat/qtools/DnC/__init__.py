@@ -1,0 +1,1 @@
+"""QKeras' divide-and-conquer hardware cost search (``qkeras.qtools.DnC``)."""
