@@ -14,6 +14,7 @@ from .binary import bernoulli, binary, stochastic_binary, stochastic_ternary, te
 from .functions import (binary_sigmoid, binary_tanh, get_internal_sigmoid, get_quantized_initializer, get_weight_scale,
                         hard_sigmoid, hard_tanh, set_internal_sigmoid, smooth_sigmoid, smooth_tanh, stochastic_round,
                         stochastic_round_po2)
+from .functions import _default_sigmoid_type, _get_integer_bits  # noqa: F401 (QKeras private names its tests import)
 
 
 
