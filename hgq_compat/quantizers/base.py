@@ -34,7 +34,11 @@ def register_quantizer(cls: type) -> type:
 
 
 MAX_BITS = 32
-"""Largest bits / integer accepted by any quantizer (and smallest integer: -MAX_BITS)."""
+"""Largest bits accepted by any quantizer."""
+
+MAX_INTEGER = 100
+"""Largest |integer| of quantized_bits / quantized_relu: 2**integer and the step stay well inside float32's
+range (QKeras' own tests use integer=100)."""
 
 _NUMBER_TYPES = (int, float, np.integer, np.floating)
 
