@@ -20,10 +20,7 @@ from ..parsing import Call, parse_quantizer_string, snippet
 
 QUANTIZERS: dict[str, type] = {}
 
-NOT_IN_QKERAS = {
-    "quantized_linear": "it does not exist in that release (hgq-compat follows QKeras 0.9.0); use "
-                        "quantized_bits(bits, integer, alpha=1) for a fixed-point linear quantizer",
-}
+NOT_IN_QKERAS: dict[str, str] = {}
 """Names that look like QKeras quantizers but do not exist in QKeras 0.9.0."""
 
 
