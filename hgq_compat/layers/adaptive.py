@@ -28,7 +28,7 @@ class _AdaptiveQuantizer:
     """QKeras' ``QAdaptiveActivation.quantizer``: the layer's quantizer object, whose ``integer`` is
     the layer's per-channel integer-bits variable (``alpha`` 1, ``symmetric`` the layer's)."""
 
-    def __init__(self, layer: "QAdaptiveActivation"):
+    def __init__(self, layer: QAdaptiveActivation):
         self._layer = layer
         self.bits = layer.total_bits
         self.symmetric = layer.symmetric
