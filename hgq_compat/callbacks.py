@@ -3,17 +3,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 import numpy as np
 
+from .core.quantizer import FixedPointQuantizer
 from .layers.base import QuantizedLayerMixin
+from .quantizers import QKerasModeQuantizer
 from .training.callbacks import BetaScheduler, FreeEBOPs
 from .training.pareto import ParetoFront
 
 
 class QNoiseScheduler(keras.callbacks.Callback):
     """Ramps the ``qnoise_factor`` of every quantizer from 0 to 1 between ``start`` and ``finish``
-    (steps or epochs): ``1 - ((finish - t) / (finish - start)) ** exponent``."""
+    (steps or epochs): ``1 - ((finish - t) / (finish - start)) ** exponent``.
+
+    As QKeras: ``t = initial_step_or_epoch + num_iters`` counts the updates this callback has
+    seen (over all ``fit`` calls), a factor is computed when ``t % update_freq == 0``, and
+    ``quantizers`` lists the quantizers it drives (found at the first ``on_train_begin``:
+    each layer's ``quantizers`` and ``quantizer``, plus the output quantizers of weight layers).
+    """
 
     def __init__(self, start: int, finish: int, freq_type: str = "epoch", update_freq: int = 1,
                  initial_step_or_epoch: int = 0, exponent: float = 3.0, use_ste: bool = True, log_dir: str | None = None):
@@ -30,9 +40,11 @@ class QNoiseScheduler(keras.callbacks.Callback):
         self.exponent = exponent
         self.use_ste = use_ste
         self.qnoise_factor = None
-        self.num_iters = initial_step_or_epoch
+        self.quantizers: list | None = None
+        self.num_iters = np.array(0, dtype="int64")
 
     def calculate_qnoise_factor(self, freq: int) -> float:
+        """The factor at step (epoch) ``freq``: 0 before ``start``, 1 from ``finish`` on."""
         if freq < self.start:
             return 0.0
         if freq <= self.finish and self.start != self.finish:
@@ -40,37 +52,54 @@ class QNoiseScheduler(keras.callbacks.Callback):
             return 1.0 - float(np.power(val, self.exponent))
         return 1.0
 
-    def _quantizers(self) -> list:
-        out = []
-        for layer in self.model._flatten_layers(include_self=False, recursive=True):
-            if isinstance(layer, QuantizedLayerMixin):
-                out += [q for q in layer.quantizers if q is not None and hasattr(q, "qnoise_factor")]
-                act = getattr(layer, "_activation_quantizer", None)
-                if act is not None and hasattr(act, "qnoise_factor"):
-                    out.append(act)
+    def set_qnoise_factor(self, quantizer: Any, qnoise_factor: float) -> None:
+        """Set ``quantizer``'s factor (read by its next call) and remember it."""
+        quantizer.update_qnoise_factor(qnoise_factor)
+        self.qnoise_factor = qnoise_factor
+
+    def get_quantizers(self, model: keras.Model) -> list:
+        """The quantizers of ``model`` that have a ``qnoise_factor``."""
+        out: list = []
+        for layer in model._flatten_layers(include_self=False, recursive=True):
+            if isinstance(layer, (QKerasModeQuantizer, FixedPointQuantizer)):
+                continue  # the layers applying a quantizer, not its owner
+            found = list(getattr(layer, "quantizers", None) or [])
+            if hasattr(layer, "quantizer"):
+                found.append(layer.quantizer)
+            elif isinstance(layer, QuantizedLayerMixin):
+                found.append(getattr(layer, "_activation_quantizer", None))
+            out += [q for q in found if q is not None and hasattr(q, "qnoise_factor") and all(q is not o for o in out)]
         return out
 
-    def _update(self, t: int) -> None:
-        if (t - self.initial_step_or_epoch) % self.update_freq:
-            return
-        self.qnoise_factor = self.calculate_qnoise_factor(t)
-        for q in self._quantizers():
-            q.qnoise_factor = self.qnoise_factor
-            q.use_ste = self.use_ste
+    def set_quantizers(self) -> None:
+        """Start every quantizer at factor 0 with this callback's ``use_ste``."""
+        for q in self.quantizers:
+            if hasattr(q, "use_ste"):
+                q.use_ste = self.use_ste
+            self.set_qnoise_factor(q, 0.0)
+
+    def update_qnoise_factor(self, freq: int) -> None:
+        """Count one step (epoch); set the factor for ``freq`` if ``freq % update_freq == 0``."""
+        if freq % self.update_freq == 0:
+            factor = self.calculate_qnoise_factor(freq)
+            for q in self.quantizers:
+                self.set_qnoise_factor(q, factor)
+        self.num_iters += 1
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         # qnoise_factor is read when the training function is traced: run eagerly so updates apply
         self.model.run_eagerly = True
-        self._update(self.num_iters)
+        if not self.quantizers:
+            self.quantizers = self.get_quantizers(self.model)
+            self.set_quantizers()
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         if self.freq_type == "epoch":
-            self._update(self.initial_step_or_epoch + epoch)
+            self.update_qnoise_factor(int(self.initial_step_or_epoch + self.num_iters))
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         if self.freq_type == "step":
-            self._update(self.num_iters)
-            self.num_iters += 1
+            self.update_qnoise_factor(int(self.initial_step_or_epoch + self.num_iters))
 
 
 __all__ = ["BetaScheduler", "FreeEBOPs", "ParetoFront", "QNoiseScheduler"]

@@ -47,7 +47,7 @@ def weight_compression(weights: np.ndarray, bits: int, axis: int = 0,
     for i, w in enumerate(np.split(weights, weights.shape[axis], axis)):
         shape = w.shape
         w = w.ravel().reshape(-1, 1)
-        km = KMeans(n)
+        km = KMeans(n, n_init=10)  # as QKeras master (sklearn >= 1.4 defaults to "auto")
         km.fit(w)
         if quantizer is not None:
             km.cluster_centers_ = _quantized_centers(quantizer, km.cluster_centers_)

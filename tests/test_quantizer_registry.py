@@ -13,7 +13,7 @@ from hgq_compat.safe_eval import GetParams
 from tests import golden
 
 #: master quantizers that hgq_compat does not provide (listed in migration_guide/features.md).
-NOT_PROVIDED = {"quantized_linear"}
+NOT_PROVIDED: set[str] = set()
 
 
 def _cases(prefix: str) -> list[dict]:

@@ -10,40 +10,62 @@ from them (QKeras' ``_get_integer_bits``).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import keras
 import numpy as np
 from keras import ops
 
-from ..quantizers import get_quantizer
+from ..quantizers import fixed
+from ..quantizers.functions import integer_bits_for_range as adaptive_integer_bits
+from ..quantizers.functions import qkeras_output
 from .base import QuantizedLayerMixin
 
 SUPPORTED = ("quantized_bits", "quantized_relu")
 
 
-def adaptive_integer_bits(min_value: Any, max_value: Any, bits: int, symmetric: bool, keep_negative: bool,
-                          is_clipping: bool) -> Any:
-    """Integer bits covering [min_value, max_value] with ``bits`` bits (QKeras' rule)."""
-    if not keep_negative:
-        min_value = ops.maximum(min_value, 0.0)
-        max_value = ops.maximum(max_value, 0.0)
-    unsigned = bits - int(keep_negative)
-    ln2 = math.log(2.0)
-    min_log2 = ops.log(ops.abs(min_value)) / ln2
-    max_log2 = ops.log(ops.abs(max_value)) / ln2
-    rnd = ops.round if is_clipping else ops.ceil
-    min_int = rnd(ops.where(min_log2 > 0, min_log2, 0.0))
-    max_int = rnd(ops.where(max_log2 > 0, max_log2, 0.0))
-    if not is_clipping:
-        max_po2 = ops.power(2.0, max_int) - ops.power(2.0, ops.minimum(max_int - unsigned, 0.0))
-        max_int = ops.where(max_value <= max_po2, max_int, max_int + 1)
-        if symmetric:
-            min_po2 = -ops.power(2.0, min_int) + ops.power(2.0, ops.minimum(min_int - unsigned, 0.0))
-            min_int = ops.where(min_po2 <= min_value, min_int, min_int + 1)
-    integer = ops.maximum(min_int, max_int)
-    return ops.minimum(float(unsigned), integer)
+class _AdaptiveQuantizer:
+    """QKeras' ``QAdaptiveActivation.quantizer``: the layer's quantizer object, whose ``integer`` is
+    the layer's per-channel integer-bits variable (``alpha`` 1, ``symmetric`` the layer's)."""
+
+    def __init__(self, layer: QAdaptiveActivation):
+        self._layer = layer
+        self.bits = layer.total_bits
+        self.symmetric = layer.symmetric
+        self.keep_negative = layer.keep_negative
+        self.alpha = 1.0
+        self.use_sigmoid = 0
+        self.negative_slope = layer.relu_neg_slope
+        self.relu_upper_bound = layer.relu_upper_bound
+        self.is_quantized_clip = False
+        self.use_stochastic_rounding = False
+        self.qnoise_factor = 1.0
+        self.use_ste = True
+        self.scale = 1.0
+
+    @property
+    def integer(self) -> Any:
+        return self._layer.quantizer_integer
+
+    def quantize(self, x: Any, training: bool = False) -> Any:
+        x = ops.cast(x, "float32")
+        x_u = self._layer._unquantized(x)
+        return qkeras_output(x_u, self._layer._quantized(x), self.qnoise_factor, self.use_ste)
+
+    def __str__(self) -> str:
+        return self._layer.quantizer_string()
+
+    def get_config(self) -> dict:
+        return {"layer": self._layer.name, "quantizer": str(self)}
+
+
+# QKeras' class names: its tests and QTools read ``type(layer.quantizer).__name__``
+class quantized_bits(_AdaptiveQuantizer, fixed.quantized_bits):  # noqa: N801
+    pass
+
+
+class quantized_relu(_AdaptiveQuantizer, fixed.quantized_relu):  # noqa: N801
+    pass
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
@@ -76,7 +98,8 @@ class QAdaptiveActivation(QuantizedLayerMixin, keras.layers.Layer):
         self.relu_upper_bound = relu_upper_bound
         self.keep_negative = activation == "quantized_bits" or self.relu_neg_slope != 0.0
         self._estimating_step = current_step is None
-        self._external_step = current_step if isinstance(current_step, keras.Variable) else None
+        # a Keras or backend (tf.Variable) variable is followed; a number is the initial step
+        self._external_step = current_step if hasattr(current_step, "assign_add") else None
         self._initial_step = -1 if current_step is None or self._external_step is not None else int(
             np.asarray(current_step))
 
@@ -92,6 +115,7 @@ class QAdaptiveActivation(QuantizedLayerMixin, keras.layers.Layer):
         self.quantizer_integer = self.add_weight(name="quantizer_integer_bits", shape=(channels,), trainable=False,
                                                  initializer="zeros")
         self.quantizer_integer.assign(self._integer_bits())
+        self.quantizer = (quantized_bits if self.activation == "quantized_bits" else quantized_relu)(self)
         self._input_feature_shape = tuple(input_shape[1:])
         self.built = True
 
@@ -169,12 +193,6 @@ class QAdaptiveActivation(QuantizedLayerMixin, keras.layers.Layer):
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return input_shape
-
-    @property
-    def quantizer(self) -> Any:
-        """QKeras' ``layer.quantizer``: the quantizer object at the current integer bits (first
-        channel; 0 integer bits before the layer is built)."""
-        return get_quantizer(self.quantizer_string())
 
     def quantizer_string(self) -> str:
         """QKeras' ``str(quantizer)`` for the current integer bits (first channel)."""

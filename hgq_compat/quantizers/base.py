@@ -20,10 +20,7 @@ from ..parsing import Call, parse_quantizer_string, snippet
 
 QUANTIZERS: dict[str, type] = {}
 
-NOT_IN_QKERAS = {
-    "quantized_linear": "it does not exist in that release (hgq-compat follows QKeras 0.9.0); use "
-                        "quantized_bits(bits, integer, alpha=1) for a fixed-point linear quantizer",
-}
+NOT_IN_QKERAS: dict[str, str] = {}
 """Names that look like QKeras quantizers but do not exist in QKeras 0.9.0."""
 
 
@@ -34,7 +31,11 @@ def register_quantizer(cls: type) -> type:
 
 
 MAX_BITS = 32
-"""Largest bits / integer accepted by any quantizer (and smallest integer: -MAX_BITS)."""
+"""Largest bits accepted by any quantizer."""
+
+MAX_INTEGER = 100
+"""Largest |integer| of quantized_bits / quantized_relu: 2**integer and the step stay well inside float32's
+range (QKeras' own tests use integer=100)."""
 
 _NUMBER_TYPES = (int, float, np.integer, np.floating)
 

@@ -10,7 +10,7 @@ from keras import ops
 from ..core import fixed_point, po2
 from ..core.spec import QuantSpec
 from . import functions as F
-from .base import (MAX_BITS, BaseQuantizer, check_alpha_arg, check_bits, check_flag_arg, check_int_arg,
+from .base import (MAX_INTEGER, BaseQuantizer, check_alpha_arg, check_bits, check_flag_arg, check_int_arg,
                    check_number_arg, check_power_of_two_slope, register_quantizer)
 
 
@@ -29,7 +29,7 @@ class quantized_bits(BaseQuantizer):  # noqa: N801 (QKeras name)
                  use_variables: bool = False, post_training_scale: Any = None):
         name = type(self).__name__
         check_bits(name, bits, 0)
-        check_int_arg(name, "integer", integer, -MAX_BITS, MAX_BITS)
+        check_int_arg(name, "integer", integer, -MAX_INTEGER, MAX_INTEGER)
         for flag, value in (("symmetric", symmetric), ("keep_negative", keep_negative),
                             ("use_stochastic_rounding", use_stochastic_rounding), ("use_ste", use_ste)):
             check_flag_arg(name, flag, value)
@@ -179,11 +179,12 @@ class quantized_relu(BaseQuantizer):  # noqa: N801 (QKeras name)
     def __init__(self, bits: int = 8, integer: int = 0, use_sigmoid: int = 0, negative_slope: float = 0.0,
                  use_stochastic_rounding: bool = False, relu_upper_bound: float | None = None,
                  is_quantized_clip: bool = True, qnoise_factor: float = 1.0, var_name: str | None = None,
-                 use_ste: bool = True, use_variables: bool = False):
+                 use_ste: bool = True, use_variables: bool = False, enable_fast_inference: bool = False):
         check_bits("quantized_relu", bits, 0)
-        check_int_arg("quantized_relu", "integer", integer, -MAX_BITS, MAX_BITS)
+        check_int_arg("quantized_relu", "integer", integer, -MAX_INTEGER, MAX_INTEGER)
         for flag, value in (("use_sigmoid", use_sigmoid), ("use_stochastic_rounding", use_stochastic_rounding),
-                            ("is_quantized_clip", is_quantized_clip), ("use_ste", use_ste)):
+                            ("is_quantized_clip", is_quantized_clip), ("use_ste", use_ste),
+                            ("enable_fast_inference", enable_fast_inference)):
             check_flag_arg("quantized_relu", flag, value)
         check_power_of_two_slope("quantized_relu", negative_slope)
         check_number_arg("quantized_relu", "relu_upper_bound", relu_upper_bound, allow_none=True)
@@ -199,6 +200,9 @@ class quantized_relu(BaseQuantizer):  # noqa: N801 (QKeras name)
         self.use_ste = use_ste
         self.var_name = var_name
         self.use_variables = use_variables
+        # QKeras master: the plain quantized relu (``bits`` unsigned bits) whatever use_sigmoid, negative_slope,
+        # qnoise_factor and stochastic rounding say; not in get_config, as in QKeras
+        self.enable_fast_inference = enable_fast_inference
 
     def __str__(self) -> str:
         flags = [str(self.bits), str(self.integer)]
@@ -211,6 +215,8 @@ class quantized_relu(BaseQuantizer):  # noqa: N801 (QKeras name)
         return "quantized_relu(" + ",".join(flags) + ")"
 
     def _is_plain(self) -> bool:
+        if self.enable_fast_inference:
+            return True
         return (not self.use_sigmoid and self.negative_slope == 0 and self.is_quantized_clip
                 and self.qnoise_factor == 1.0 and self.use_ste)
 
@@ -225,14 +231,14 @@ class quantized_relu(BaseQuantizer):  # noqa: N801 (QKeras name)
         return self.relu_upper_bound is None or self.relu_upper_bound >= top
 
     def to_spec(self) -> QuantSpec:
-        rnd = "S_RND_CONV" if self.use_stochastic_rounding else "RND_CONV"
+        rnd = "S_RND_CONV" if self.use_stochastic_rounding and not self.enable_fast_inference else "RND_CONV"
         return QuantSpec(keep_negative=0, integer=self.integer, fractional=self.bits - self.integer,
                          round_mode=rnd, overflow="SAT", ste="clip", prefn="relu",
                          kind="fixed" if self._is_fixed() else "function")
 
     def quantize(self, x: Any, training: bool = False) -> Any:
         x = ops.cast(x, "float32")
-        if self._is_plain() and not (self.use_stochastic_rounding and training):
+        if self._is_plain() and not (self.use_stochastic_rounding and training and not self.enable_fast_inference):
             spec = self.to_spec()
             xq = fixed_point.quantize(x, 0, spec.integer, spec.fractional, "RND_CONV", "SAT", ste="clip",
                                       training=training, surrogate=False)

@@ -18,7 +18,8 @@ EPSILON = 1e-7  # keras.backend.epsilon(), used by QKeras
 LOG2 = np.float32(np.log(2.0))  # QKeras divides float32 logs by np.log(2.0) (cast to float32 by TF)
 
 SIGMOID_MODES = ("real", "hard", "smooth")
-_state = {"sigmoid": "hard"}
+_default_sigmoid_type = "hard"  # QKeras' name
+_state = {"sigmoid": _default_sigmoid_type}
 
 
 # ---------------------------------------------------------------------------- basic ops
@@ -86,6 +87,38 @@ def qkeras_output(x: Any, xq: Any, qnoise_factor: float = 1.0, use_ste: bool = T
     if use_ste:
         return x + ops.stop_gradient(qnoise_factor * (-x + xq))
     return (1 - qnoise_factor) * x + ops.stop_gradient(qnoise_factor * xq)
+
+
+# ---------------------------------------------------------------------------- integer bits
+
+def integer_bits_for_range(min_value: Any, max_value: Any, bits: int, symmetric: bool, keep_negative: bool,
+                           is_clipping: bool) -> Any:
+    """Integer bits (float tensor) covering [min_value, max_value] with ``bits`` bits (QKeras' rule:
+    log2 of the bounds rounded (``is_clipping``) or ceiled, at most ``bits - keep_negative``)."""
+    if not keep_negative:
+        min_value = ops.maximum(min_value, 0.0)
+        max_value = ops.maximum(max_value, 0.0)
+    unsigned = bits - int(keep_negative)
+    ln2 = float(np.log(2.0))
+    min_log2 = ops.log(ops.abs(min_value)) / ln2
+    max_log2 = ops.log(ops.abs(max_value)) / ln2
+    rnd = ops.round if is_clipping else ops.ceil
+    min_int = rnd(ops.where(min_log2 > 0, min_log2, 0.0))
+    max_int = rnd(ops.where(max_log2 > 0, max_log2, 0.0))
+    if not is_clipping:
+        max_po2 = ops.power(2.0, max_int) - ops.power(2.0, ops.minimum(max_int - unsigned, 0.0))
+        max_int = ops.where(max_value <= max_po2, max_int, max_int + 1)
+        if symmetric:
+            min_po2 = -ops.power(2.0, min_int) + ops.power(2.0, ops.minimum(min_int - unsigned, 0.0))
+            min_int = ops.where(min_po2 <= min_value, min_int, min_int + 1)
+    integer = ops.maximum(min_int, max_int)
+    return ops.minimum(float(unsigned), integer)
+
+
+def _get_integer_bits(min_value: Any, max_value: Any, bits: int = 8, symmetric: bool = False,
+                      keep_negative: bool = False, is_clipping: bool = True) -> Any:
+    """QKeras' ``_get_integer_bits``: `integer_bits_for_range` as an int32 tensor."""
+    return ops.cast(integer_bits_for_range(min_value, max_value, bits, symmetric, keep_negative, is_clipping), "int32")
 
 
 # ---------------------------------------------------------------------------- sigmoids

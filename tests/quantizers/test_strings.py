@@ -54,9 +54,8 @@ def test_string_gives_qkeras_quantizer(entry):
 @pytest.mark.parametrize("entry", BAD, ids=[s["text"] for s in BAD])
 def test_bad_string_raises(entry):
     text = entry["text"]
-    if text.startswith("quantized_linear"):
-        with pytest.raises(NotImplementedError, match="not part of QKeras 0.9.0"):
-            get_quantizer(text)
+    if text.startswith("quantized_linear"):  # QKeras master's quantizer (0.9.0 lacks it): provided
+        assert type(get_quantizer(text)).__name__ == "quantized_linear"
         return
     with pytest.raises(ValueError) as info:
         get_quantizer(text)
@@ -71,10 +70,14 @@ def test_unknown_keyword_lists_accepted():
 
 
 def test_quantized_linear_config_dict():
-    with pytest.raises(NotImplementedError, match="not part of QKeras 0.9.0"):
-        get_quantizer({"class_name": "quantized_linear", "config": {}})
-    with pytest.raises(NotImplementedError, match="not part of QKeras 0.9.0"):
-        get_quantizer("quantized_linear")
+    """QKeras master's quantized_linear: from a config dict, a bare name and its own str()."""
+    q = get_quantizer({"class_name": "quantized_linear", "config": {"bits": 4, "integer": 1}})
+    assert (q.bits, q.integer, q.symmetric) == (4, 1, 1)
+    assert str(q) == "quantized_linear(4,1,1)"
+    assert get_quantizer(str(q)).get_config() == q.get_config()
+    assert get_quantizer("quantized_linear").get_config() == {
+        "bits": 8, "integer": 0, "symmetric": 1, "alpha": None, "keep_negative": True,
+        "use_stochastic_rounding": False, "qnoise_factor": 1.0}
 
 
 def test_qkeras_hard_sigmoid_not_keras():

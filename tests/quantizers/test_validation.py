@@ -18,8 +18,8 @@ BITS_RANGE = "an integer from {} to 32"
 REFUSED = [
     # (constructor, kwargs, argument, accepted text)
     ("quantized_bits", {"bits": 4.5, "integer": 0}, "bits", BITS_RANGE.format(0)),
-    ("quantized_bits", {"bits": 4, "integer": 0.5}, "integer", "an integer from -32 to 32"),
-    ("quantized_bits", {"bits": 4, "integer": 1e999}, "integer", "an integer from -32 to 32"),
+    ("quantized_bits", {"bits": 4, "integer": 0.5}, "integer", "an integer from -100 to 100"),
+    ("quantized_bits", {"bits": 4, "integer": 1e999}, "integer", "an integer from -100 to 100"),
     ("quantized_bits", {"bits": float("nan")}, "bits", BITS_RANGE.format(0)),
     ("quantized_bits", {"bits": 33}, "bits", BITS_RANGE.format(0)),
     ("quantized_bits", {"bits": -1}, "bits", BITS_RANGE.format(0)),
