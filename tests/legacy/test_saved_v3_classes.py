@@ -28,8 +28,6 @@ NOT_SAVED = {"qadaptiveactivation"}
 REFUSED = {
     "qdepthwiseconv2dtranspose": r"QDepthwiseConv2DTranspose.*not available in hgq_compat.*QConv2DTranspose",
     "qseparableconv2dtranspose": r"QSeparableConv2DTranspose.*not available in hgq_compat.*QConv2DTranspose",
-    "qactivation_quantized_linear": r"layer 'layer' \(QActivation\): activation: QKeras quantizer 'quantized_linear' "
-                                    r"is not available in hgq_compat",
 }
 
 
