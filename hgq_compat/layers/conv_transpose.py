@@ -8,7 +8,8 @@ constraints; no automatic Clip constraint):
   are split into C / group_size groups; group i is transposed-convolved with
   ``kernel[:, :, g*i:g*(i+1), :]`` into g channels, so the output has C channels (``filters`` only
   sizes the bias). Then ``depthwise_activation``. As in QKeras the bias weight is created but never
-  added, and ``activation`` / ``depth_multiplier`` are stored but not applied.
+  added, ``activation`` / ``depth_multiplier`` are stored but not applied, and ``output_padding``
+  is ignored (QKeras never passes it on to Conv2DTranspose; a warning says so).
 - `QSeparableConv2DTranspose`: the same with group_size 1 and ``depthwise_kernel`` (kh, kw, 1, C),
   then ``depthwise_activation``, then a 1x1 transposed convolution with ``pointwise_kernel``
   (1, 1, filters, C) (stride 1, no output padding), the bias, ``pointwise_activation``.
@@ -52,6 +53,12 @@ class QConvTransposeMixin(QMultiWeightConvMixin):
             q = self._set_weight_quantizer(role, quantizers.get(role), 1 if role == "bias" else 4, auto_po2=auto_po2)
             setattr(self, f"{role}_quantizer", q)
         activation = keras_args.pop("activation", None)
+        if keras_args.pop("output_padding", None) is not None:
+            warnings.warn(f"{type(self).__name__}: output_padding is ignored, as in QKeras master (whose layer "
+                          "never passes it on to Conv2DTranspose)", stacklevel=3)
+        groups = kwargs.pop("groups", 1)  # tf-keras' Conv2DTranspose config key (always 1 there)
+        if groups not in (None, 1):
+            raise ValueError(f"{type(self).__name__}: groups={groups!r}; only 1 is accepted (use group_size)")
         keras.layers.Conv2DTranspose.__init__(self, activation=None, **keras_args, **kwargs)
         if self.data_format != "channels_last":
             raise NotImplementedError(f"{type(self).__name__}: data_format={self.data_format!r}; "
@@ -116,6 +123,7 @@ class QConvTransposeMixin(QMultiWeightConvMixin):
         config["activation"] = keras.activations.serialize(self.activation)
         config.update(self._quantization_config())
         config["depth_multiplier"] = self.depth_multiplier
+        config["groups"] = 1  # QKeras' (tf-keras') key
         for key, (q, fn) in self._activation_args.items():
             config[key] = serialize_quantizer(q) if q is not None else (
                 None if fn is None else keras.activations.serialize(fn))
