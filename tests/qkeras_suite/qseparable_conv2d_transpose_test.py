@@ -13,6 +13,10 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ==============================================================================
+#
+# hgq-compat: QKeras master tests/qseparable_conv2d_transpose_test.py (commit 78ea90fc381fef23faa4db0e1d88bd1173c1c644),
+# rewritten by `hgq-compat migrate` (qkeras -> hgq_compat, tf.keras -> keras). Adaptations by hand: none;
+# every expectation is QKeras' own. (Goldens with non-default arguments: tests/layers/test_octave_transpose.py.)
 """Test layers from qconvolutional.py."""
 from __future__ import absolute_import
 from __future__ import division
