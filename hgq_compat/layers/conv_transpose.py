@@ -83,6 +83,10 @@ class QConvTransposeMixin(QMultiWeightConvMixin):
         q, fn = self._activation_args[key]
         return q if q is not None else fn
 
+    def float_activations(self) -> dict:
+        """{argument: Keras function} of the depthwise/pointwise activations that are not QKeras quantizers."""
+        return {key: fn for key, (q, fn) in self._activation_args.items() if q is None and fn is not None}
+
     def _activate(self, key: str, layer: Any, y: Any, training: bool | None) -> Any:
         if layer is not None:
             return layer(y, training=training)

@@ -35,17 +35,3 @@ class QScaleShiftHandler(KerasV3LayerHandler):
             "express the per-channel scale and shift as a QDepthwiseConv2D with a 1x1 kernel (or a QDense) with the "
             "same quantizers, which export exactly")
 
-
-class QConvTransposeMasterHandler(KerasV3LayerHandler):
-    handles = ("hgq_compat.layers.conv_transpose.QDepthwiseConv2DTranspose",
-               "hgq_compat.layers.conv_transpose.QSeparableConv2DTranspose")
-
-    def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> Any:
-        cls = type(layer).__name__
-        alternative = ("QConv2DTranspose with the block-diagonal kernel (use_bias=False) followed by "
-                       "QActivation(depthwise_activation)" if cls == "QDepthwiseConv2DTranspose" else
-                       "QConv2DTranspose (one kernel; or a per-channel QConv2DTranspose, QActivation and a 1x1 QConv2D)")
-        raise NotImplementedError(
-            f"layer {layer.name!r} ({cls}): the hls4ml export of QKeras master's {cls} is not provided (hls4ml 1.3.0 "
-            f"has no transposed convolution, and allow_inexact=True does not change that); express it as "
-            f"{alternative}, which exports exactly")
