@@ -13,8 +13,9 @@ from .core import FixedPointQuantizer, QuantSpec, QuantizationConfig, quantizati
 from .estimate import print_qstats
 from .layers import (QActivation, QAdaptiveActivation, QAveragePooling2D, QBatchNormalization, QBidirectional,
                      QConv1D, QConv2D, QConv2DBatchnorm, QConv2DTranspose, QDense, QDenseBatchnorm, QDepthwiseConv2D,
-                     QDepthwiseConv2DBatchnorm, QDepthwiseConv2DTranspose, QGlobalAveragePooling2D, QGRU, QGRUCell, QLSTM, QLSTMCell,
-                     QScaleShift, QSeparableConv1D, QSeparableConv2D, QSeparableConv2DTranspose, QSimpleRNN, QSimpleRNNCell, QSoftmax)
+                     QDepthwiseConv2DBatchnorm, QDepthwiseConv2DTranspose, QGlobalAveragePooling2D, QGRU, QGRUCell,
+                     QLSTM, QLSTMCell, QScaleShift, QSeparableConv1D, QSeparableConv2D, QSeparableConv2DTranspose,
+                     QSimpleRNN, QSimpleRNNCell, QSoftmax)
 from .layers.octave import GetActivationSuffix, QOctaveConv2D
 from .legacy import convert_qkeras_model
 from .quantizers import *  # noqa: F401,F403 (every QKeras quantizer name)
@@ -34,8 +35,9 @@ import types as _types
 from . import _star
 
 globals().update(_star.EAGER)
-_QKERAS_MODULES = ["b2t", "bn_folding_utils", "estimate", "qconv2d_batchnorm", "qconvolutional", "qdepthwiseconv2d_batchnorm",
-                   "qdepthwise_conv2d_transpose", "qlayers", "qnormalization", "qoctave", "qpooling", "qrecurrent", "qseparable_conv2d_transpose", "quantizers", "utils"]
+_QKERAS_MODULES = ["b2t", "bn_folding_utils", "estimate", "qconv2d_batchnorm", "qconvolutional",
+                   "qdepthwise_conv2d_transpose", "qdepthwiseconv2d_batchnorm", "qlayers", "qnormalization", "qoctave",
+                   "qpooling", "qrecurrent", "qseparable_conv2d_transpose", "quantizers", "utils"]
 __all__ = sorted({n for n, v in globals().items() if not n.startswith("_") and not isinstance(v, _types.ModuleType)}
                  | set(_star.EAGER) | set(_star.tf_names()) | set(_QKERAS_MODULES))
 

@@ -17,7 +17,7 @@ from .softmax import QSoftmax
 __all__ = [
     "QActivation", "QAdaptiveActivation", "QAveragePooling2D", "QBatchNormalization", "QBidirectional",
     "QConv1D", "QConv2D", "QConv2DBatchnorm", "QConv2DTranspose", "QDense", "QDenseBatchnorm", "QDepthwiseConv2D",
-    "QDepthwiseConv2DBatchnorm", "QDepthwiseConv2DTranspose", "QGRU", "QGRUCell", "QGlobalAveragePooling2D", "QLSTM", "QLSTMCell",
-    "QScaleShift", "QSeparableConv1D", "QSeparableConv2D", "QSeparableConv2DTranspose", "QSimpleRNN", "QSimpleRNNCell", "QSoftmax",
-    "QuantizedLayerMixin",
+    "QDepthwiseConv2DBatchnorm", "QDepthwiseConv2DTranspose", "QGRU", "QGRUCell", "QGlobalAveragePooling2D", "QLSTM",
+    "QLSTMCell", "QScaleShift", "QSeparableConv1D", "QSeparableConv2D", "QSeparableConv2DTranspose", "QSimpleRNN",
+    "QSimpleRNNCell", "QSoftmax", "QuantizedLayerMixin",
 ]

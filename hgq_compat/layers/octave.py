@@ -35,9 +35,10 @@ def GetActivationSuffix(activation: Any) -> str:  # noqa: N802 (QKeras name)
     return suffix + "".join(numbers)
 
 
-def QOctaveConv2D(filters: int, kernel_size: Any, alpha: float, strides: Any = (1, 1), padding: str = "valid",  # noqa: N802
-                  kernel_initializer: Any = "he_normal", bias_initializer: Any = "zeros", kernel_regularizer: Any = None,
-                  bias_regularizer: Any = None, kernel_constraint: Any = None, bias_constraint: Any = None,
+def QOctaveConv2D(filters: int, kernel_size: Any, alpha: float,  # noqa: N802 (QKeras name)
+                  strides: Any = (1, 1), padding: str = "valid", kernel_initializer: Any = "he_normal",
+                  bias_initializer: Any = "zeros", kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                  kernel_constraint: Any = None, bias_constraint: Any = None,
                   use_separable: bool = True, name: str = "", **kwargs: Any) -> Callable[[list], list]:
     """Octave convolution (QKeras master ``qkeras.qoctave.QOctaveConv2D``).
 

@@ -5,7 +5,6 @@ and 1x1 pointwise convolution), in QKeras mode and in HGQ mode with per-element 
 from __future__ import annotations
 
 import keras
-import numpy as np
 
 from hgq_compat import QActivation, QDepthwiseConv2DTranspose, QSeparableConv2DTranspose
 

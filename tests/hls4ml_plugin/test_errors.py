@@ -209,7 +209,7 @@ def test_conv_settings_without_hls4ml_counterpart_are_refused(tmp_path):
 def test_qkeras_master_transposed_convolution_with_a_float_activation_is_refused(tmp_path, cls):
     import hgq_compat
 
-    layer = getattr(hgq_compat, cls)(2, (2, 2), strides=(2, 2), depthwise_kernel_quantizer="quantized_bits(4,0,1,alpha=1)",
-                                      depthwise_activation="relu", name="tconv")
-    with pytest.raises(NotImplementedError, match=rf"'tconv' \({cls}\): depthwise_activation='relu' is a float function"):
+    layer = getattr(hgq_compat, cls)(2, (2, 2), strides=(2, 2), depthwise_activation="relu", name="tconv",
+                                      depthwise_kernel_quantizer="quantized_bits(4,0,1,alpha=1)")
+    with pytest.raises(NotImplementedError, match=rf"'tconv' \({cls}\): depthwise_activation='relu' is a float"):
         _convert(_model((3, 3, 2), layer), tmp_path)

@@ -18,7 +18,8 @@ from tests import golden
 from tests.conftest import to_np
 
 NAME = "master_octave_transpose"
-CLASSES = {"QDepthwiseConv2DTranspose": QDepthwiseConv2DTranspose, "QSeparableConv2DTranspose": QSeparableConv2DTranspose}
+CLASSES = {"QDepthwiseConv2DTranspose": QDepthwiseConv2DTranspose,
+           "QSeparableConv2DTranspose": QSeparableConv2DTranspose}
 LAYER_CASES = [c for c in golden.cases(NAME) if c["id"].split("/")[0] in CLASSES]
 OCTAVE_CASES = [c for c in golden.load(NAME)[0] if c["id"].startswith("QOctaveConv2D/")]
 
