@@ -77,11 +77,16 @@ class QConvTransposeMixin(QMultiWeightConvMixin):
                 self._activation_args[key] = (q, None)
             else:
                 self._activation_args[key] = (None, None if q is None else keras.activations.get(q))
+            setattr(self, key, self._activation_object(key))  # QKeras' attribute: get_quantizer(<key>)
 
     def _activation_object(self, key: str) -> Any:
         """QKeras' ``get_quantizer(<key>)``: the quantizer, the Keras activation or None."""
         q, fn = self._activation_args[key]
         return q if q is not None else fn
+
+    def get_prunable_weights(self) -> list:
+        """As QKeras master: the kernels and the bias (if any)."""
+        return [getattr(self, role) for role in self.weight_roles()]
 
     def float_activations(self) -> dict:
         """{argument: Keras function} of the depthwise/pointwise activations that are not QKeras quantizers."""

@@ -4,6 +4,8 @@ plus HGQ mode, EBOPs and the .keras round trip."""
 
 from __future__ import annotations
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -166,3 +168,23 @@ def test_refusals():
         QSeparableConv2DTranspose(2, 2, groups=2)
     with pytest.raises(NotImplementedError, match="channels_last"):
         QSeparableConv2DTranspose(2, 2, data_format="channels_first")
+
+
+def test_hgq_training_moves_weights_and_bitwidths():
+    model = _models("hgq")
+    _set_dyadic(model, 1)
+    x = np.random.default_rng(0).normal(size=(32, 4, 5, 4)).astype("float32")
+    ys = [np.zeros((32, *o.shape[1:]), "float32") for o in model.outputs]
+    model.compile("adam", ["mse", "mse"])
+    before = {v.path: to_np(v).copy() for v in model.trainable_variables}
+    with warnings.catch_warnings():  # TensorFlow: "Gradients do not exist for dwt/bias" (unused, as in QKeras)
+        warnings.simplefilter("ignore", UserWarning)
+        model.fit(x, ys, epochs=1, batch_size=16, verbose=0)
+    moved = {v.path for v in model.trainable_variables if not np.array_equal(before[v.path], to_np(v))}
+    assert "dwt/bias" not in moved
+    for path in ("dwt/depthwise_kernel", "sept/depthwise_kernel", "sept/pointwise_kernel", "sept/bias"):
+        assert path in moved
+    assert {"dwt/depthwise_kernel_quantizer/f", "sept/depthwise_activation_quantizer/f",
+            "sept/pointwise_kernel_quantizer/f"} <= moved
+    assert [w.path for w in model.get_layer("sept").get_prunable_weights()] == [
+        "sept/depthwise_kernel", "sept/pointwise_kernel", "sept/bias"]
