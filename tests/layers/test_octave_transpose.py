@@ -188,3 +188,14 @@ def test_hgq_training_moves_weights_and_bitwidths():
             "sept/pointwise_kernel_quantizer/f"} <= moved
     assert [w.path for w in model.get_layer("sept").get_prunable_weights()] == [
         "sept/depthwise_kernel", "sept/pointwise_kernel", "sept/bias"]
+
+
+@pytest.mark.parametrize("case", LAYER_CASES, ids=[c["id"] for c in LAYER_CASES])
+def test_saved_qkeras_master_model_converts(case):
+    """The .h5 QKeras master saves converts to what QKeras' own load_model makes of it (QKeras' config
+    has no depthwise_activation / pointwise_activation: the reloaded layer has none)."""
+    from hgq_compat.legacy import convert_qkeras_model
+
+    model = convert_qkeras_model(golden.GOLDEN_DIR / case["h5"])
+    x = golden.array(NAME, case["x"])
+    np.testing.assert_array_equal(to_np(model(x, training=False)), golden.array(NAME, case["reloaded_output"]))
