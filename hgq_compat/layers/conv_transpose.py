@@ -63,7 +63,13 @@ class QConvTransposeMixin(QMultiWeightConvMixin):
         if self.data_format != "channels_last":
             raise NotImplementedError(f"{type(self).__name__}: data_format={self.data_format!r}; "
                                       "only 'channels_last' is supported")
-        self._range_keys = ()
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:  # as QKeras (Keras 2's conv2d_transpose)
+            raise ValueError(f"{type(self).__name__}: `strides > 1` not supported in conjunction with "
+                             f"`dilation_rate > 1`. Received: strides={self.strides} and "
+                             f"dilation_rate={self.dilation_rate}")
+        if self.dilation_rate[0] != self.dilation_rate[1]:
+            raise ValueError(f"{type(self).__name__}: Expected the 2 dimensions of the `dilation_rate` argument to be "
+                             f"equal to each other. Received: dilation_rate={self.dilation_rate}")
         self.activation = keras.activations.get(activation)
         if self.activation is not keras.activations.linear:
             warnings.warn(f"{type(self).__name__}: activation={activation!r} is not applied (as in QKeras); "

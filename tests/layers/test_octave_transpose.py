@@ -4,6 +4,7 @@ plus HGQ mode, EBOPs and the .keras round trip."""
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import keras
@@ -60,6 +61,17 @@ def test_layer_matches_qkeras_master(case):
             value = {**value, "config": {k: v for k, v in value["config"].items()
                                          if not (k == "post_training_scale" and v is None)}}
         assert (list(got) if isinstance(got, tuple) else got) == value, key
+
+
+ERROR_CASES = [c for c in golden.load(NAME)[0] if c["id"].split("/")[0] in CLASSES and "error" in c]
+
+
+@pytest.mark.parametrize("case", ERROR_CASES, ids=[c["id"] for c in ERROR_CASES])
+def test_layer_refuses_what_qkeras_master_refuses(case):
+    message = [line for line in case["error"].splitlines() if "ValueError: " in line][-1].split("ValueError: ")[-1]
+    assert len(message) > 40
+    with pytest.raises(ValueError, match=re.escape(message[:60])):
+        CLASSES[case["id"].split("/")[0]](**case["kwargs"])
 
 
 @pytest.mark.parametrize("case", [c for c in golden.load(NAME)[0] if c["id"].startswith("GetActivationSuffix/")],
