@@ -20,8 +20,10 @@ from .core import FixedPointQuantizer, QuantSpec, QuantizationConfig, quantizati
 from .estimate import print_qstats
 from .layers import (QActivation, QAdaptiveActivation, QAveragePooling2D, QBatchNormalization, QBidirectional,
                      QConv1D, QConv2D, QConv2DBatchnorm, QConv2DTranspose, QDense, QDenseBatchnorm, QDepthwiseConv2D,
-                     QDepthwiseConv2DBatchnorm, QGlobalAveragePooling2D, QGRU, QGRUCell, QLSTM, QLSTMCell,
-                     QScaleShift, QSeparableConv1D, QSeparableConv2D, QSimpleRNN, QSimpleRNNCell, QSoftmax)
+                     QDepthwiseConv2DBatchnorm, QDepthwiseConv2DTranspose, QGlobalAveragePooling2D, QGRU, QGRUCell,
+                     QLSTM, QLSTMCell, QScaleShift, QSeparableConv1D, QSeparableConv2D, QSeparableConv2DTranspose,
+                     QSimpleRNN, QSimpleRNNCell, QSoftmax)
+from .layers.octave import GetActivationSuffix, QOctaveConv2D
 from .legacy import convert_qkeras_model
 from .quantizers import *  # noqa: F401,F403 (every QKeras quantizer name)
 from .quantizers import get_quantizer
@@ -40,8 +42,9 @@ import types as _types
 from . import _star
 
 globals().update(_star.EAGER)
-_QKERAS_MODULES = ["b2t", "bn_folding_utils", "estimate", "qconv2d_batchnorm", "qconvolutional", "qdepthwiseconv2d_batchnorm",
-                   "qlayers", "qnormalization", "qpooling", "qrecurrent", "qtools", "quantizers", "utils"]
+_QKERAS_MODULES = ["b2t", "bn_folding_utils", "estimate", "qconv2d_batchnorm", "qconvolutional",
+                   "qdepthwise_conv2d_transpose", "qdepthwiseconv2d_batchnorm", "qlayers", "qnormalization", "qoctave",
+                   "qpooling", "qrecurrent", "qseparable_conv2d_transpose", "qtools", "quantizers", "utils"]
 _LAZY_MODULES = ("qtools",)  # imported on first use (QTools needs networkx)
 __all__ = sorted({n for n, v in globals().items() if not n.startswith("_") and not isinstance(v, _types.ModuleType)}
                  | set(_star.EAGER) | set(_star.tf_names()) | set(_QKERAS_MODULES))

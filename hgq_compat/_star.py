@@ -77,10 +77,7 @@ _TFMOT = ("needs tensorflow_model_optimization, which runs on tf-keras (Keras 2)
           "instead (mode='hgq': bitwidths trained to zero bits prune weights, see migration_guide)")
 UNAVAILABLE: dict[str, str] = {
     "PrunableLayer": _TFMOT,
-    "qoctave": "qkeras.qoctave is not ported",
-    "QOctaveConv2D": "qkeras.qoctave is not ported; build octave convolutions from QConv2D/QAveragePooling2D",
-    "OctaveConv2D": "qkeras.qoctave is not ported",
-    "GetActivationSuffix": "qkeras.qoctave is not ported",
+    "OctaveConv2D": "qkeras.qoctave's float OctaveConv2D is not ported; use QOctaveConv2D (hgq_compat.qoctave)",
     "QMobileNetSeparableConv2D": "not ported; use QDepthwiseConv2D followed by a 1x1 QConv2D",
     "analyze_accumulator": "qkeras.estimate's accumulator analysis is not ported; print_qstats is",
     "analyze_accumulator_from_sample": "qkeras.estimate's accumulator analysis is not ported; print_qstats is",

@@ -45,11 +45,12 @@ def test_qkeras_imports():
 
 
 def test_qkeras_names_hgq_compat_lacks_are_reported_not_rewritten():
-    code = ("import qkeras.qoctave as qo\nfrom qkeras import QDense, QOctaveConv2D\n")
+    code = ("import qkeras.experimental as qo\n"
+            "from qkeras import QDense, QMobileNetSeparableConv2D\n")
     new, findings = _migrate(code)
     assert new == code
-    assert findings[0].startswith("x.py:1: qkeras.qoctave has no counterpart in hgq_compat")
-    assert findings[1].startswith("x.py:2: hgq_compat has no QOctaveConv2D: qkeras.qoctave is not ported")
+    assert findings[0].startswith("x.py:1: qkeras.experimental has no counterpart in hgq_compat")
+    assert findings[1].startswith("x.py:2: hgq_compat has no QMobileNetSeparableConv2D: not ported")
 
 
 def test_qtools_imports_map_to_hgq_compat_qtools():
@@ -223,19 +224,19 @@ def test_names_from_the_star_import():
         x = K.eval(K.constant([1.5]))
         opt = keras.optimizers.Adam(lr=0.1)
         d = tf.keras.layers.Dense(2)
-        o = QOctaveConv2D(2, 3)
+        o = QMobileNetSeparableConv2D(2, 3)
         """)
     assert new == textwrap.dedent("""\
         from hgq_compat import *
         x = keras.ops.convert_to_numpy(keras.ops.convert_to_tensor([1.5], dtype=keras.backend.floatx()))
         opt = keras.optimizers.Adam(learning_rate=0.1)
         d = keras.layers.Dense(2)
-        o = QOctaveConv2D(2, 3)
+        o = QMobileNetSeparableConv2D(2, 3)
         """)
-    assert findings == ["x.py:5: QOctaveConv2D (from `from qkeras import *`): qkeras.qoctave is not ported; build "
-                        "octave convolutions from QConv2D/QAveragePooling2D"]
+    assert findings == ["x.py:5: QMobileNetSeparableConv2D (from `from qkeras import *`): not ported; use "
+                        "QDepthwiseConv2D followed by a 1x1 QConv2D"]
     ns: dict = {}
-    exec(new.replace("o = QOctaveConv2D(2, 3)\n", ""), ns)  # keras, K, tf come from hgq_compat's star import
+    exec(new.replace("o = QMobileNetSeparableConv2D(2, 3)\n", ""), ns)  # keras, K, tf come from hgq_compat's star import
     assert ns["x"].tolist() == [1.5] and isinstance(ns["d"], keras.layers.Dense)
 
 

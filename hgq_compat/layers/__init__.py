@@ -5,6 +5,7 @@ from .adaptive import QAdaptiveActivation
 from .base import QuantizedLayerMixin
 from .conv import QConv1D, QConv2D
 from .conv_extra import QConv2DTranspose, QDepthwiseConv2D, QSeparableConv1D, QSeparableConv2D
+from .conv_transpose import QDepthwiseConv2DTranspose, QSeparableConv2DTranspose
 from .dense import QDense
 from .folded import QConv2DBatchnorm, QDenseBatchnorm, QDepthwiseConv2DBatchnorm
 from .normalization import QBatchNormalization
@@ -16,7 +17,7 @@ from .softmax import QSoftmax
 __all__ = [
     "QActivation", "QAdaptiveActivation", "QAveragePooling2D", "QBatchNormalization", "QBidirectional",
     "QConv1D", "QConv2D", "QConv2DBatchnorm", "QConv2DTranspose", "QDense", "QDenseBatchnorm", "QDepthwiseConv2D",
-    "QDepthwiseConv2DBatchnorm", "QGRU", "QGRUCell", "QGlobalAveragePooling2D", "QLSTM", "QLSTMCell",
-    "QScaleShift", "QSeparableConv1D", "QSeparableConv2D", "QSimpleRNN", "QSimpleRNNCell", "QSoftmax",
-    "QuantizedLayerMixin",
+    "QDepthwiseConv2DBatchnorm", "QDepthwiseConv2DTranspose", "QGRU", "QGRUCell", "QGlobalAveragePooling2D", "QLSTM",
+    "QLSTMCell", "QScaleShift", "QSeparableConv1D", "QSeparableConv2D", "QSeparableConv2DTranspose", "QSimpleRNN",
+    "QSimpleRNNCell", "QSoftmax", "QuantizedLayerMixin",
 ]

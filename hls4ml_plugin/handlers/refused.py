@@ -34,3 +34,4 @@ class QScaleShiftHandler(KerasV3LayerHandler):
             f"layer {layer.name!r} (QScaleShift): the hls4ml export of QKeras master's QScaleShift is not provided; "
             "express the per-channel scale and shift as a QDepthwiseConv2D with a 1x1 kernel (or a QDense) with the "
             "same quantizers, which export exactly")
+

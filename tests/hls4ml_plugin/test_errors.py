@@ -202,3 +202,14 @@ def test_conv_settings_without_hls4ml_counterpart_are_refused(tmp_path):
     with pytest.raises(NotImplementedError, match=r"'fold' \(QConv2DBatchnorm\): the folded kernel is not quantized.*"
                        r"finer than the 2\*\*-32 step"):
         _convert(fold, tmp_path / "f2")
+
+
+
+@pytest.mark.parametrize("cls", ["QDepthwiseConv2DTranspose", "QSeparableConv2DTranspose"])
+def test_qkeras_master_transposed_convolution_with_a_float_activation_is_refused(tmp_path, cls):
+    import hgq_compat
+
+    layer = getattr(hgq_compat, cls)(2, (2, 2), strides=(2, 2), depthwise_activation="relu", name="tconv",
+                                      depthwise_kernel_quantizer="quantized_bits(4,0,1,alpha=1)")
+    with pytest.raises(NotImplementedError, match=rf"'tconv' \({cls}\): depthwise_activation='relu' is a float"):
+        _convert(_model((3, 3, 2), layer), tmp_path)
