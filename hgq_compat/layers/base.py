@@ -124,7 +124,7 @@ class QuantizedLayerMixin:
         """Name of the weight that plays the kernel ('kernel', or 'depthwise_kernel' for depthwise layers)."""
         return getattr(self, "_kernel_role", "kernel")
 
-    def weight_quantizer(self, role: str) -> Any:
+    def quantizer_for(self, role: str) -> Any:
         """The quantizer layer of weight ``role`` ('kernel', 'bias', 'depthwise', 'pointwise',
         'recurrent', 'state', ...): `FixedPointQuantizer` (HGQ mode) or `QKerasModeQuantizer`; None
         for an unquantized weight."""
@@ -329,6 +329,6 @@ __all__ = ["QuantizedLayerMixin", "weight_quantizer", "tensor_bits_source", "nor
 
 
 def weight_quantizer(layer: Any, role: str) -> Any:
-    """`QuantizedLayerMixin.weight_quantizer` of any layer: None for a layer that is not quantized."""
-    accessor = getattr(layer, "weight_quantizer", None)
-    return accessor(role) if callable(accessor) else None
+    """`QuantizedLayerMixin.quantizer_for` of any layer: None for a layer that is not quantized.
+    (The method is not called ``weight_quantizer``: QScaleShift has a QKeras attribute of that name.)"""
+    return layer.quantizer_for(role) if isinstance(layer, QuantizedLayerMixin) else None

@@ -70,7 +70,8 @@ class QConvTransposeMixin(QMultiWeightConvMixin):
         if self.dilation_rate[0] != self.dilation_rate[1]:
             raise ValueError(f"{type(self).__name__}: Expected the 2 dimensions of the `dilation_rate` argument to be "
                              f"equal to each other. Received: dilation_rate={self.dilation_rate}")
-        self.activation = keras.activations.get(activation)
+        act = get_quantizer(activation)  # also Keras 3's {'class_name': 'function', 'config': 'linear'} (qkeras-v3)
+        self.activation = act if is_quantizer(act) else keras.activations.get(act)
         if self.activation is not keras.activations.linear:
             warnings.warn(f"{type(self).__name__}: activation={activation!r} is not applied (as in QKeras); "
                           "use depthwise_activation / pointwise_activation", stacklevel=3)

@@ -22,7 +22,7 @@ import numpy as np
 from ..layers.base import weight_quantizer
 from .._safety import (MAX_CONFIG_DEPTH, SAVEDMODEL_LAYERS, config_depth, find_unsafe, refusal_reason,
                        safe_mode_scope)
-from .dialects import (CODE_LAYERS, MODEL_CLASSES, QKERAS_LAYERS, QKERAS_V3_LAYERS, Context, batch_shape_of,
+from .dialects import (CODE_LAYERS, MODEL_CLASSES, QKERAS_LAYERS, Context, batch_shape_of,
                        inbound_calls, input_layer_args, normalize_dtype, normalize_layer_config, quantizer_text, strip_metadata,
                        tensor_refs)
 from .reader import (LegacyConversionError, LegacyNotImplementedError, LegacySource, SavedWeight, WeightStore,
@@ -66,10 +66,6 @@ def resolve_layer_class(class_name: str, ctx: Context, custom_objects: dict | No
         return cls
     if class_name in QKERAS_LAYERS:
         raise ctx.not_implemented(f"QKeras layer class {class_name} is not available in hgq_compat yet")
-    if class_name in QKERAS_V3_LAYERS:
-        raise ctx.not_implemented(f"qkeras-v3 layer class {class_name} (not in QKeras 0.9.0) is not available in "
-                                  "hgq_compat; the closest layer hgq_compat provides is "
-                                  f"{QKERAS_V3_LAYERS[class_name]}")
     cls = getattr(keras.layers, class_name, None)
     if isinstance(cls, type) and issubclass(cls, keras.layers.Layer):
         return cls

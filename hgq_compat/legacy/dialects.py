@@ -32,13 +32,8 @@ QKERAS_LAYERS = frozenset({
     "QSeparableConv2D", "QActivation", "QAdaptiveActivation", "QBatchNormalization", "QConv2DBatchnorm",
     "QDepthwiseConv2DBatchnorm", "QDenseBatchnorm", "QAveragePooling2D", "QGlobalAveragePooling2D",
     "QSimpleRNN", "QSimpleRNNCell", "QLSTM", "QLSTMCell", "QGRU", "QGRUCell", "QBidirectional",
+    "QDepthwiseConv2DTranspose", "QSeparableConv2DTranspose",  # QKeras master / qkeras-v3
 })
-
-#: Layer classes only qkeras-v3 (QKeras on Keras 3, PyPI ``qkeras-v3``) has, with what hgq_compat offers instead.
-QKERAS_V3_LAYERS = {
-    "QDepthwiseConv2DTranspose": "QConv2DTranspose (a full transposed convolution)",
-    "QSeparableConv2DTranspose": "QConv2DTranspose (a full transposed convolution)",
-}
 
 #: QKeras 0.9.0 quantizers.
 QKERAS_QUANTIZERS = frozenset({
@@ -162,6 +157,8 @@ def normalize_quantizer(value: Any, ctx: "Context", key: str) -> Any:
             return {"class_name": name, "config": cfg}
         if name in QKERAS_QUANTIZERS:
             raise ctx.not_implemented(f"{key}: QKeras quantizer {name!r} is not available in hgq_compat yet")
+        if name == "function" and isinstance(value.get("config"), str):
+            return value["config"]  # Keras 3's form of a built-in activation ('linear', 'relu', ...)
         return value  # a Keras activation config
     raise ctx.error(f"{key}: cannot interpret {repr(value)[:80]} as a quantizer")
 
@@ -343,7 +340,7 @@ def tensor_refs(value: Any) -> list[tuple[str, int, int]]:
 
 
 __all__ = [
-    "CODE_LAYERS", "Context", "MODEL_CLASSES", "QKERAS_LAYERS", "QKERAS_QUANTIZERS", "QKERAS_V3_LAYERS",
+    "CODE_LAYERS", "Context", "MODEL_CLASSES", "QKERAS_LAYERS", "QKERAS_QUANTIZERS",
     "batch_shape_of", "inbound_calls", "input_layer_args", "normalize_dtype", "normalize_layer_config",
     "normalize_quantizer", "quantizer_text", "strip_metadata", "tensor_refs",
 ]

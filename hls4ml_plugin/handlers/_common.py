@@ -99,7 +99,7 @@ def quantized_weight(layer: Any, role: str) -> np.ndarray | None:
 
     if getattr(layer, role, None) is None:
         return None
-    quantizer = layer.weight_quantizer(role)
+    quantizer = layer.quantizer_for(role)
     value = np.asarray(ops.convert_to_numpy(layer.quantized_weight(role)), np.float64)
     return check_constant(layer, role, value, quantizer)
 
@@ -116,7 +116,7 @@ def alpha_split(layer: Any, role: str) -> tuple[np.ndarray, np.ndarray] | None:
     deferred (`defer_refusal`). None for any other weight, or when no such split exists."""
     from keras import ops
 
-    quantizer = layer.weight_quantizer(role)
+    quantizer = layer.quantizer_for(role)
     qk = copy.copy(getattr(quantizer, "quantizer", None))  # the QKeras object (QKeras mode); a copy: .scale is set
     if qk is None or getattr(qk, "alpha", None) != "auto" or getattr(layer, role, None) is None:
         return None

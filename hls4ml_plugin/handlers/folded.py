@@ -28,7 +28,7 @@ def folded_weights(layer: Any) -> tuple[np.ndarray, np.ndarray]:
     out = []
     for role, key in ((layer.kernel_role, "folded_kernel"), ("bias", "folded_bias")):
         value = np.asarray(ops.convert_to_numpy(weights[key]), np.float64)
-        quantizer = layer.weight_quantizer(role)
+        quantizer = layer.quantizer_for(role)
         problem = constant_problem(value, quantizer)
         if problem and quantizer is not None:
             value = check_constant(layer, f"folded {role}", value, quantizer)

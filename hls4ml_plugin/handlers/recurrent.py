@@ -92,7 +92,7 @@ class _Unrolled:
         return out
 
     def quantize_state(self, name: str, src: str) -> str:
-        quantizer = self.layer.cell.weight_quantizer("state")
+        quantizer = self.layer.cell.quantizer_for("state")
         return src if quantizer is None else self.apply(name, quantizer, src)
 
 

@@ -23,12 +23,8 @@ from .helpers import MODELS_DIR
 
 ROOT = MODELS_DIR.parent
 
-#: Cases qkeras-v3 itself cannot save (recorded `keras_error`) and the classes hgq_compat refuses clearly.
+#: Cases qkeras-v3 itself cannot save (recorded `keras_error`).
 NOT_SAVED = {"qadaptiveactivation"}
-REFUSED = {
-    "qdepthwiseconv2dtranspose": r"QDepthwiseConv2DTranspose.*not available in hgq_compat.*QConv2DTranspose",
-    "qseparableconv2dtranspose": r"QSeparableConv2DTranspose.*not available in hgq_compat.*QConv2DTranspose",
-}
 
 
 def _cases() -> list[dict]:
@@ -57,7 +53,7 @@ def _assert_matches(y: np.ndarray, ref: np.ndarray, exact: bool) -> None:
         np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-6)
 
 
-CONVERTIBLE = [c["name"] for c in _cases() if c["name"] not in NOT_SAVED and c["name"] not in REFUSED]
+CONVERTIBLE = [c["name"] for c in _cases() if c["name"] not in NOT_SAVED]
 
 
 def test_every_v3_case_was_recorded():
@@ -79,13 +75,6 @@ def test_v3_model_converts_and_matches_qkeras_v3(name):
     case = _case(name)
     y = _predict(_converted(name), golden.array("saved_v3", case["input"]))
     _assert_matches(y, golden.array("saved_v3", case["output"]), case["exact"])
-
-
-@pytest.mark.parametrize("name", sorted(REFUSED))
-def test_v3_classes_hgq_compat_lacks_are_refused(name):
-    """qkeras-v3's depthwise / separable transposed convolutions and its quantized_linear quantizer."""
-    with pytest.raises(LegacyNotImplementedError, match=REFUSED[name]):
-        convert_qkeras_model(ROOT / _case(name)["keras"])
 
 
 def test_v3_files_agree_with_qkeras_090_files():
