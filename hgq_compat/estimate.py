@@ -342,16 +342,13 @@ def extract_model_operations(in_model: keras.Model) -> dict:
     'number_of_operations', 'number_of_weights', 'number_of_bias', 'type_of_weights' ((mode, bits,
     signed), a list of two for separable layers), 'type_of_bias'}}`` for every QDense, QConv1D,
     QConv2D, QDepthwiseConv2D, QSeparableConv1D and QSeparableConv2D (folded layers unfolded first).
-    Operations count multiplications (channels_last layers)."""
+    Operations count multiplications."""
     model = _unfolded(in_model)
     cache_q = create_activation_cache(model)
     operations = {}
     for layer in model.layers:
         if layer.__class__.__name__ not in _OPERATION_LAYERS:
             continue
-        if getattr(layer, "data_format", "channels_last") != "channels_last":
-            raise ValueError(f"{layer.name}: extract_model_operations accepts channels_last layers only "
-                             f"(QKeras reads the channels from the last axis); got data_format={layer.data_format!r}")
         n_ops, n_weights, n_bias, weight_type, bias_type = _layer_counts(
             layer, _shape(layer.input), _shape(layer.output))
         operations[layer.name] = {

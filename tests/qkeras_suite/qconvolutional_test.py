@@ -13,6 +13,13 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ==============================================================================
+# hgq-compat: QKeras master's tests/qconvolutional_test.py (google/qkeras 78ea90fc381fef23faa4db0e1d88bd1173c1c644),
+# rewritten by `hgq-compat migrate` (qkeras -> hgq_compat, tensorflow.keras -> keras).
+# Adaptations (Keras-2-only API):
+#   `from qkeras import extract_model_operations` (left unrewritten by migrate) -> hgq_compat.
+#   test_qnetwork: `K.set_learning_phase(1)` removed (Keras 3 has no global learning phase;
+#     predict runs inference either way and the model has no dropout/batch norm).
+#   `layer.input.shape.as_list()` (TensorShape) -> `list(layer.input.shape)` (Keras 3 shapes are tuples).
 """Test layers from qconvolutional.py."""
 from __future__ import absolute_import
 from __future__ import division

@@ -13,6 +13,9 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ==============================================================================
+# hgq-compat: QKeras master's tests/qlayers_test.py (google/qkeras 78ea90fc381fef23faa4db0e1d88bd1173c1c644),
+# rewritten by `hgq-compat migrate` (qkeras -> hgq_compat, tensorflow.keras -> keras).
+# No hand adaptation.
 """Test layers from qlayers.py."""
 from __future__ import absolute_import
 from __future__ import division

@@ -13,6 +13,15 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ==============================================================================
+# hgq-compat: QKeras master's tests/qpooling_test.py (google/qkeras 78ea90fc381fef23faa4db0e1d88bd1173c1c644),
+# rewritten by `hgq-compat migrate` (qkeras -> hgq_compat, tensorflow.keras -> keras).
+# Adaptations (Keras-2-only API):
+#   test_qpooling_in_qtools: the qkeras.qtools imports moved into the test (hgq_compat.qtools) and the
+#     test marked xfail(strict=False) until hgq_compat.qtools is merged (branch wp-qtools).
+#   test_q_average_pooling channels_first case: marked xfail(strict=True): QKeras expects TensorFlow's
+#     CPU kernel to refuse NCHW average pooling (InvalidArgumentError); TF 2.19 and Keras 3 compute it
+#     (real QKeras master fails this case too). hgq_compat's channels_first pooling equals QKeras'
+#     outputs (tests/layers/test_pooling_channels_first.py).
 """Test layers from qpooling.py."""
 import numpy as np
 from numpy.testing import assert_allclose
@@ -71,9 +80,12 @@ from hgq_compat import print_qstats
                     [[[0.375, 0.375, 0.5], [0.25, 0.625, 0.5]],
                      [[0.625, 0.625, 0.5], [0.625, 0.625, 0.875]]]]).astype(
                          np.float16)),
-         ('QAveragePooling2D', (4, 4, 3), (2, 2),
+         pytest.param('QAveragePooling2D', (4, 4, 3), (2, 2),
           (2, 2), 'valid', 'channels_first', quantized_bits(
-              4, 0, 1), quantized_bits(4, 0, 1), None),
+              4, 0, 1), quantized_bits(4, 0, 1), None,
+          marks=pytest.mark.xfail(strict=True, reason=(
+              "QKeras expects TensorFlow's CPU kernel to refuse channels_first average pooling; TF 2.19 / "
+              "Keras 3 compute it (real QKeras master fails this case too)"))),
      ])
 def test_q_average_pooling(pooling, input_size, pool_size, strides, padding,
                            data_format, average_quantizer,

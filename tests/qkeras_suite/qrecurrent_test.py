@@ -13,6 +13,13 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 # ==============================================================================
+# hgq-compat: QKeras master's tests/qrecurrent_test.py (google/qkeras 78ea90fc381fef23faa4db0e1d88bd1173c1c644),
+# rewritten by `hgq-compat migrate` (qkeras -> hgq_compat, tensorflow.keras -> keras).
+# Adaptations (Keras-2-only API):
+#   test_qrnn / test_qbidirectional (skipped upstream): `K.set_learning_phase(0)` removed (Keras 3
+#     has no global learning phase).
+#   test_birnn_conversion: the float model's `Bidirectional.layer` (tf-keras) -> `.forward_layer`
+#     (Keras 3's Bidirectional has no `layer`; QBidirectional keeps QKeras' `layer`).
 """Tests for qrecurrent.py."""
 
 from __future__ import absolute_import
