@@ -109,3 +109,43 @@ def test_bad_mode_is_refused():
     model = keras.Sequential([keras.Input((4,)), hgq_compat.QDense(2, kernel_quantizer="quantized_bits(4,0,1)")])
     with pytest.raises(ValueError, match="'conservative', 'sampled'"):
         hgq_compat.analyze_accumulator_from_sample(model, np.zeros((1, 4), np.float32), mode="exact")
+
+
+SIGNATURE_IDS = [c["id"] for c in golden.load(NAME)[0] if c["id"].startswith("signature/") and "class" in c]
+# hgq_compat keeps the parsed quantizer in QDense/QConv2D ``kernel_quantizer`` (QKeras: the argument as given);
+# the recurrent cells keep the argument, as QKeras
+KNOWN_DIFFERENCES = {("QDense", "kernel_quantizer"), ("QConv2D", "kernel_quantizer")}
+
+
+def _attrs(layer: object, names: list) -> dict:
+    import re
+
+    return {a: re.sub(r" at 0x[0-9a-fA-F]+", "", str(getattr(layer, a))) if hasattr(layer, a) else "<missing>"
+            for a in names}
+
+
+@pytest.mark.parametrize("cid", SIGNATURE_IDS)
+def test_qkeras_master_attributes(cid):
+    """str() of the attributes QKeras master code reads (cells' *_quantizer_internal, QAdaptiveActivation's
+    quantizer, pooling's average_quantizer_internal, layer.activation), before and after build."""
+    case = _case(cid)
+    names = [a for a in case["before"] if (case["class"], a) not in KNOWN_DIFFERENCES]
+    expected = {k: {a: __import__("re").sub(r" at 0x[0-9a-fA-F]+", "", case[k][a]) for a in names}
+                for k in ("before", "built")}
+    layer = getattr(hgq_compat, case["class"])(**case["kwargs"])
+    assert _attrs(layer, names) == expected["before"]
+    if case["class"].endswith("Cell"):
+        keras.layers.RNN(layer)(keras.Input(shape=tuple([2] + case["shape"])))
+    else:
+        layer(keras.Input(shape=tuple(case["shape"])))
+    assert _attrs(layer, names) == expected["built"]
+
+
+def test_qbidirectional_layer_attributes():
+    case = _case("signature/QBidirectional")
+    bi = hgq_compat.QBidirectional(hgq_compat.QLSTM(3, kernel_quantizer="binary", activation="quantized_tanh(4)"))
+    assert str(bi.layer.kernel_quantizer) == case["layer_kernel_quantizer"]
+    assert str(bi.layer.kernel_quantizer_internal) == case["layer_kernel_quantizer_internal"]
+    assert bi.forward_layer.kernel_quantizer["class_name"] == case["forward_kernel_quantizer_class"]
+    assert bi.backward_layer.kernel_quantizer["class_name"] == case["backward_kernel_quantizer_class"]
+    assert str(bi.forward_layer.activation) == case["activation"]
