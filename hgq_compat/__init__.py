@@ -17,7 +17,8 @@ if _quiet.wanted(_sys.argv, getattr(_sys, "orig_argv", ())):  # the hgq-compat c
 from .bn_folding_utils import unfold_model
 from .constraints import Clip, QInitializer, get_auto_range_constraint_initializer, get_constraint, get_initializer
 from .core import FixedPointQuantizer, QuantSpec, QuantizationConfig, quantization_config
-from .estimate import print_qstats
+from .estimate import (analyze_accumulator, analyze_accumulator_from_sample, create_activation_cache,
+                       extract_model_operations, get_operation_type, get_quant_mode, print_qstats)
 from .layers import (QActivation, QAdaptiveActivation, QAveragePooling2D, QBatchNormalization, QBidirectional,
                      QConv1D, QConv2D, QConv2DBatchnorm, QConv2DTranspose, QDense, QDenseBatchnorm, QDepthwiseConv2D,
                      QDepthwiseConv2DBatchnorm, QDepthwiseConv2DTranspose, QGlobalAveragePooling2D, QGRU, QGRUCell,

@@ -79,12 +79,6 @@ UNAVAILABLE: dict[str, str] = {
     "PrunableLayer": _TFMOT,
     "OctaveConv2D": "qkeras.qoctave's float OctaveConv2D is not ported; use QOctaveConv2D (hgq_compat.qoctave)",
     "QMobileNetSeparableConv2D": "not ported; use QDepthwiseConv2D followed by a 1x1 QConv2D",
-    "analyze_accumulator": "qkeras.estimate's accumulator analysis is not ported; print_qstats is",
-    "analyze_accumulator_from_sample": "qkeras.estimate's accumulator analysis is not ported; print_qstats is",
-    "create_activation_cache": "qkeras.estimate's accumulator analysis is not ported; print_qstats is",
-    "extract_model_operations": "qkeras.estimate's operation table is not ported; use print_qstats or model_ebops",
-    "get_operation_type": "qkeras.estimate's operation table is not ported; use print_qstats or model_ebops",
-    "get_quant_mode": "qkeras.estimate's operation table is not ported; use print_qstats or model_ebops",
     **{name: f"pyparsing's {name}, leaked by qkeras.safe_eval; pyparsing is not a dependency: "
              f"`from pyparsing import {name}`" for name in ("Group", "Optional", "Regex", "Suppress", "delimitedList")},
 }

@@ -556,7 +556,20 @@ def quantized_model_config(model: keras.Model, quantizer_config: dict, activatio
                 cfg["activation"] = act
                 _quantize_activation(cfg, activation_bits)
             new_class = q_class
-        elif cls in ("BatchNormalization", "AveragePooling2D", "GlobalAveragePooling2D"):
+        elif cls in ("AveragePooling2D", "GlobalAveragePooling2D"):
+            # as QKeras: only with an average_quantizer; 'activation_quantizer' becomes the activation
+            q_class = "Q" + cls
+            average = _lookup(quantizer_config, layer, q_class, "average_quantizer")
+            if average is None:
+                continue
+            cfg["average_quantizer"] = average
+            act = _lookup(quantizer_config, layer, q_class, "activation_quantizer")
+            if act:
+                cfg["activation"] = act
+            else:
+                _quantize_activation(cfg, activation_bits)
+            new_class = q_class
+        elif cls == "BatchNormalization":
             q_class = "Q" + cls
             if q_class not in objects:
                 continue

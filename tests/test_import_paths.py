@@ -21,7 +21,8 @@ MODULES = {
     "utils": ["model_save_quantized_weights", "load_qmodel", "quantized_model_from_json", "clone_model",
               "_add_supported_quantized_objects", "model_quantize", "get_model_sparsity", "quantized_model_debug",
               "convert_to_folded_model"],
-    "estimate": ["print_qstats"],
+    "estimate": ["print_qstats", "extract_model_operations", "analyze_accumulator", "analyze_accumulator_from_sample",
+                 "create_activation_cache", "get_operation_type", "get_quant_mode"],
     "callbacks": ["QNoiseScheduler"],
     "bn_folding_utils": ["unfold_model", "convert_folded_layer_to_unfolded", "convert_to_folded_model"],
 }

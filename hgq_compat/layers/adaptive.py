@@ -19,6 +19,7 @@ from keras import ops
 from ..quantizers import fixed
 from ..quantizers.functions import integer_bits_for_range as adaptive_integer_bits
 from ..quantizers.functions import qkeras_output
+from ..quantizers import get_quantizer
 from .base import QuantizedLayerMixin
 
 SUPPORTED = ("quantized_bits", "quantized_relu")
@@ -86,7 +87,7 @@ class QAdaptiveActivation(QuantizedLayerMixin, keras.layers.Layer):
         if activation not in SUPPORTED:
             raise ValueError(f"QAdaptiveActivation: activation={activation!r}; it must be one of {SUPPORTED} "
                              "without parameters")
-        self.activation = activation
+        self._activation_name = activation
         self.total_bits = int(total_bits)
         self.symmetric = bool(symmetric)
         self.quantization_delay = int(quantization_delay)
@@ -115,7 +116,7 @@ class QAdaptiveActivation(QuantizedLayerMixin, keras.layers.Layer):
         self.quantizer_integer = self.add_weight(name="quantizer_integer_bits", shape=(channels,), trainable=False,
                                                  initializer="zeros")
         self.quantizer_integer.assign(self._integer_bits())
-        self.quantizer = (quantized_bits if self.activation == "quantized_bits" else quantized_relu)(self)
+        self._quantizer = (quantized_bits if self._activation_name == "quantized_bits" else quantized_relu)(self)
         self._input_feature_shape = tuple(input_shape[1:])
         self.built = True
 
@@ -133,7 +134,7 @@ class QAdaptiveActivation(QuantizedLayerMixin, keras.layers.Layer):
     # ---------------------------------------------------------------- the quantizer
     def _unquantized(self, x: Any) -> Any:
         """The activation without quantization (what qnoise_factor=0 gives)."""
-        if self.activation == "quantized_bits":
+        if self._activation_name == "quantized_bits":
             return x
         y = ops.where(x >= 0, x, x * self.relu_neg_slope)
         if self.relu_upper_bound is not None:
@@ -142,7 +143,7 @@ class QAdaptiveActivation(QuantizedLayerMixin, keras.layers.Layer):
 
     def _quantized(self, x: Any) -> Any:
         mi = ops.power(2.0, self.quantizer_integer)
-        if self.activation == "quantized_bits":
+        if self._activation_name == "quantized_bits":
             m = float(2 ** (self.total_bits - 1))
             return mi * ops.clip(ops.round(x * m / mi), -m + float(self.symmetric), m - 1) / m
         nsb = self.total_bits - int(self.relu_neg_slope != 0.0)
@@ -197,9 +198,23 @@ class QAdaptiveActivation(QuantizedLayerMixin, keras.layers.Layer):
     def quantizer_string(self) -> str:
         """QKeras' ``str(quantizer)`` for the current integer bits (first channel)."""
         i = int(np.asarray(ops.convert_to_numpy(self.quantizer_integer))[0]) if self.built else 0
-        if self.activation == "quantized_relu":
+        if self._activation_name == "quantized_relu":
             return f"quantized_relu({self.total_bits},{i})"
         return f"quantized_bits({self.total_bits},{i},{int(self.symmetric)},alpha=1.0)"
+
+    @property
+    def quantizer(self) -> Any:
+        """QKeras' ``quantizer`` object: ``get_quantizer(activation)`` before build, then a
+        ``quantized_bits`` / ``quantized_relu`` of ``total_bits`` bits whose ``integer`` is the layer's
+        integer-bits variable (its ``str`` is `quantizer_string`)."""
+        if not self.built:
+            return get_quantizer(self._activation_name)
+        return self._quantizer
+
+    @property
+    def activation(self) -> Any:
+        """QKeras' ``activation``: the `quantizer` object."""
+        return self.quantizer
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -207,7 +222,7 @@ class QAdaptiveActivation(QuantizedLayerMixin, keras.layers.Layer):
         if self.built and self._external_step is None:
             step = int(ops.convert_to_numpy(self.step))
         config.update({
-            "activation": self.activation, "total_bits": self.total_bits, "current_step": step,
+            "activation": self._activation_name, "total_bits": self.total_bits, "current_step": step,
             "symmetric": self.symmetric, "quantization_delay": self.quantization_delay,
             "ema_freeze_delay": self.ema_freeze_delay, "ema_decay": self.ema_decay, "per_channel": self.per_channel,
             "po2_rounding": self.po2_rounding, "relu_neg_slope": self.relu_neg_slope,

@@ -152,6 +152,9 @@ class QuantizedLayerMixin:
             except NotImplementedError as e:
                 raise NotImplementedError(f"{type(self).__name__} {role}_quantizer: {e}") from e
         self._weight_quantizer_args[role] = (q, weight_rank)
+        # QKeras' ``<role>_quantizer_internal`` before build: the quantizer object (`_build_quantizers`
+        # replaces it by the quantizer layer, whose str() is the QKeras quantizer's)
+        object.__setattr__(self, f"{role}_quantizer_internal", q)
         return q
 
     @staticmethod
@@ -173,7 +176,7 @@ class QuantizedLayerMixin:
             self._activation_quantizer = act
             if self.hgq:
                 act.hgq_spec(self.qconfig.activation_granularity)
-            return act
+            return act  # QKeras' ``layer.activation`` is the quantizer object (`quantize_output` applies it)
         self._activation_quantizer = None
         return keras.activations.get(act)
 

@@ -30,6 +30,8 @@ class QAveragePoolingMixin(QuantizedLayerMixin):
             q.hgq_spec(())  # raises NotImplementedError for non fixed-point quantizers
         self.average_quantizer = q
         self.quantizers_list = [q]
+        # QKeras' average_quantizer_internal before build: the quantizer object (the quantizer layer once built)
+        object.__setattr__(self, "average_quantizer_internal", q)
 
     def _finish_pooling(self, activation: Any) -> None:
         self.activation = self._set_activation(activation)

@@ -81,10 +81,9 @@ class QRecurrentCellMixin(QuantizedLayerMixin):
         with QKeras' automatic Clip constraints and QInitializers applied."""
         self._init_quantization(kwargs)
         kwargs.pop("quantization_config", None)
-        self.kernel_quantizer = self._set_weight_quantizer("kernel", kernel_quantizer, 2, auto_po2=True)
-        self.recurrent_quantizer = self._set_weight_quantizer("recurrent_kernel", recurrent_quantizer, 2,
-                                                              auto_po2=True)
-        self.bias_quantizer = self._set_weight_quantizer("bias", bias_quantizer, bias_rank)
+        kq = self._set_weight_quantizer("kernel", kernel_quantizer, 2, auto_po2=True)
+        rq = self._set_weight_quantizer("recurrent_kernel", recurrent_quantizer, 2, auto_po2=True)
+        bq = self._set_weight_quantizer("bias", bias_quantizer, bias_rank)
         try:
             sq = get_quantizer(deserialize_quantizer_arg(state_quantizer))
         except ValueError as err:
@@ -97,15 +96,21 @@ class QRecurrentCellMixin(QuantizedLayerMixin):
                 raise NotImplementedError(
                     f"{type(self).__name__}: state_quantizer={sq} would need range tracking (WRAP) in HGQ mode, "
                     "which is not supported inside a recurrent loop; use a saturating quantizer or mode='qkeras'")
-        self.state_quantizer = sq
+        self._state_quantizer = sq
+        object.__setattr__(self, "state_quantizer_internal", sq)  # the quantizer layer once built
+        # as QKeras, kernel_quantizer, ... hold the arguments as given (a string, a dict from a config, an
+        # object); the parsed quantizers are `quantizers` and, once built, drive *_quantizer_internal
+        for name, value in (("kernel_quantizer", kernel_quantizer), ("recurrent_quantizer", recurrent_quantizer),
+                            ("bias_quantizer", bias_quantizer), ("state_quantizer", state_quantizer)):
+            object.__setattr__(self, name, value)
         args = dict(weight_args)
         args["kernel_constraint"], args["kernel_initializer"] = self.auto_range(
-            self.kernel_quantizer, args["kernel_constraint"], args["kernel_initializer"])
+            kq, args["kernel_constraint"], args["kernel_initializer"])
         args["recurrent_constraint"], args["recurrent_initializer"] = self.auto_range(
-            self.recurrent_quantizer, args["recurrent_constraint"], args["recurrent_initializer"])
+            rq, args["recurrent_constraint"], args["recurrent_initializer"])
         if use_bias:
             args["bias_constraint"], args["bias_initializer"] = self.auto_range(
-                self.bias_quantizer, args["bias_constraint"], args["bias_initializer"])
+                bq, args["bias_constraint"], args["bias_initializer"])
         return args
 
     def _set_activations(self, activation: Any, recurrent_activation: Any = None, has_recurrent: bool = False) -> None:
@@ -118,8 +123,8 @@ class QRecurrentCellMixin(QuantizedLayerMixin):
         super().build(input_shape)
         self._build_quantizers(input_shape)
         self.state_quantizer_internal = None
-        if self.state_quantizer is not None:
-            layer = make_quantizer_layer(self.state_quantizer, self.mode, self.qconfig.activation_granularity, False,
+        if self._state_quantizer is not None:
+            layer = make_quantizer_layer(self._state_quantizer, self.mode, self.qconfig.activation_granularity, False,
                                          "state_quantizer")
             layer.build((None, self.units))
             self.state_quantizer_internal = layer
@@ -128,7 +133,13 @@ class QRecurrentCellMixin(QuantizedLayerMixin):
     @property
     def quantizers(self) -> list:
         """QKeras' list: kernel, recurrent, bias and state quantizer objects (None where absent)."""
-        return [q for q, _ in self._weight_quantizer_args.values()] + [self.state_quantizer]
+        return [q for q, _ in self._weight_quantizer_args.values()] + [self._state_quantizer]
+
+    def _parsed(self, role: str) -> Any:
+        """The parsed quantizer of ``role`` ('kernel', 'recurrent_kernel', 'bias', 'state'), or None."""
+        if role == "state":
+            return self._state_quantizer
+        return self._weight_quantizer_args[role][0]
 
     @property
     def recurrent_quantizer_internal(self) -> Any:
@@ -189,10 +200,10 @@ class QRecurrentCellMixin(QuantizedLayerMixin):
             "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
             "recurrent_constraint": keras.constraints.serialize(self.recurrent_constraint),
             "bias_constraint": keras.constraints.serialize(self.bias_constraint),
-            "kernel_quantizer": _serialize(self.kernel_quantizer),
-            "recurrent_quantizer": _serialize(self.recurrent_quantizer),
-            "bias_quantizer": _serialize(self.bias_quantizer),
-            "state_quantizer": _serialize(self.state_quantizer),
+            "kernel_quantizer": _serialize(self._parsed("kernel")),
+            "recurrent_quantizer": _serialize(self._parsed("recurrent_kernel")),
+            "bias_quantizer": _serialize(self._parsed("bias")),
+            "state_quantizer": _serialize(self._parsed("state")),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,
@@ -202,8 +213,8 @@ class QRecurrentCellMixin(QuantizedLayerMixin):
         return config
 
     def get_quantization_config(self) -> dict:
-        config = {"kernel_quantizer": str(self.kernel_quantizer), "recurrent_quantizer": str(self.recurrent_quantizer),
-                  "bias_quantizer": str(self.bias_quantizer), "state_quantizer": str(self.state_quantizer),
+        config = {"kernel_quantizer": str(self._parsed("kernel")), "recurrent_quantizer": str(self._parsed("recurrent_kernel")),
+                  "bias_quantizer": str(self._parsed("bias")), "state_quantizer": str(self._parsed("state")),
                   "activation": str(self._activation_config)}
         if hasattr(self, "_recurrent_activation_config"):
             config["recurrent_activation"] = str(self._recurrent_activation_config)
@@ -647,6 +658,16 @@ class QGRU(QRNNBase):
     reset_after = _delegate("reset_after")
 
 
+def _is_reversed_copy(layer: Any, backward: dict) -> bool:
+    """Whether the serialized ``backward`` layer is the serialized ``layer`` with go_backwards flipped."""
+    if not isinstance(layer, dict) or layer.get("class_name") != backward.get("class_name"):
+        return False
+    ignore = ("name", "go_backwards")
+    a = {k: v for k, v in layer.get("config", {}).items() if k not in ignore}
+    b = {k: v for k, v in backward.get("config", {}).items() if k not in ignore}
+    return a == b and bool(layer["config"].get("go_backwards", False)) != bool(backward["config"].get("go_backwards", False))
+
+
 @keras.saving.register_keras_serializable(package="hgq_compat")
 class QBidirectional(keras.layers.Bidirectional):
     """Bidirectional wrapper for the quantized RNNs (QKeras ``QBidirectional``)."""
@@ -657,6 +678,29 @@ class QBidirectional(keras.layers.Bidirectional):
             raise ValueError(f"QBidirectional: merge_mode={merge_mode!r} is not accepted; accepted values: "
                              "'sum', 'mul', 'ave', 'concat', None")
         super().__init__(layer, merge_mode=merge_mode, weights=weights, backward_layer=backward_layer, **kwargs)
+        # Keras 2's ``Bidirectional.layer``: the layer given (forward_layer and backward_layer are rebuilt
+        # from its config); not tracked, it is never called
+        object.__setattr__(self, "layer", layer)
+        self._backward_layer_given = backward_layer is not None
+
+    def get_config(self) -> dict:
+        """As Keras 2: ``backward_layer`` only when one was given (otherwise it is rebuilt from ``layer``)."""
+        config = super().get_config()
+        if not self._backward_layer_given:
+            config.pop("backward_layer", None)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: Any = None) -> "QBidirectional":
+        """A ``backward_layer`` that is ``layer`` run backwards (what Keras 3 saves for every Bidirectional)
+        is rebuilt from ``layer``, as Keras 2 did."""
+        config = dict(config)
+        if isinstance(config.get("layer"), dict):  # ``layer`` is never called: keep it unbuilt, as when saved
+            config["layer"] = {k: v for k, v in config["layer"].items() if k != "build_config"}
+        backward = config.get("backward_layer")
+        if isinstance(backward, dict) and _is_reversed_copy(config.get("layer"), backward):
+            config.pop("backward_layer")
+        return super().from_config(config, custom_objects=custom_objects)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         from .base import tensor_bits_source

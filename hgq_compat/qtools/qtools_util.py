@@ -68,7 +68,7 @@ def adaptive_activation_quantizer(layer: Any) -> Any:
     integer = keras.ops.convert_to_numpy(layer.quantizer_integer).astype(np.int32)
     if integer.ndim == 1 and len(integer) == 1:
         integer = integer[0]
-    if layer.activation == "quantized_relu":
+    if layer._activation_name == "quantized_relu":
         q = quantizers.quantized_relu(bits=layer.total_bits, negative_slope=layer.relu_neg_slope,
                                       relu_upper_bound=layer.relu_upper_bound)
         q.is_quantized_clip = False

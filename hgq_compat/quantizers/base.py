@@ -301,6 +301,10 @@ class QKerasModeQuantizer(keras.layers.Layer):
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return input_shape
 
+    def __str__(self) -> str:
+        """The QKeras quantizer's string (what ``str(layer.kernel_quantizer_internal)`` gives in QKeras)."""
+        return str(self.quantizer)
+
     def bits(self) -> Any:
         """Bitwidth (bits) as a scalar tensor."""
         return ops.convert_to_tensor(np.float32(max(self.spec.bits, 0.0)))
