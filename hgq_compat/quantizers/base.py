@@ -129,8 +129,11 @@ class BaseQuantizer:
         """True if training-mode outputs are random."""
         return bool(getattr(self, "use_stochastic_rounding", False))
 
-    def __call__(self, x: Any) -> Any:
-        return self.quantize(x, training=False)
+    def __call__(self, x: Any, training: bool | None = None) -> Any:
+        """Quantize ``x`` as QKeras does. ``training=True`` selects the training-time behaviour of the
+        stochastic quantizers (stochastic rounding / sampling), which QKeras takes from Keras 2's
+        learning phase; None or False is inference (Keras 3 has no global learning phase)."""
+        return self.quantize(x, training=False if training is None else training)
 
     def quantize(self, x: Any, training: bool = False) -> Any:
         """Quantize ``x`` with QKeras-mode numbers (float32)."""

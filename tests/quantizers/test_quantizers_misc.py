@@ -91,3 +91,24 @@ def test_quantizer_layer_serializes():
     assert str(again.quantizer) == "ternary(alpha=0.5,threshold=0.25)"
     assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(Q.quantized_po2(4, 2))) == \
         Q.quantized_po2(4, 2)
+
+
+def test_call_accepts_training():
+    """``q(x, training=...)``: deterministic quantizers ignore it; stochastic ones sample only when training."""
+    import keras
+
+    from hgq_compat import quantized_bits, stochastic_binary
+
+    x = np.array([0.3, -0.7, 0.05, -0.02, 0.9], dtype="float32")
+    q = quantized_bits(4, 0, alpha=1)
+    expected = np.array([0.25, -0.75, 0.0, 0.0, 0.875], dtype="float32")
+    for training in (None, False, True):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(q(x, training=training)), expected)
+    sb = stochastic_binary(alpha=1)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(sb(x, training=False)), np.sign(x))
+    keras.utils.set_random_seed(0)
+    draws = np.stack([keras.ops.convert_to_numpy(sb(np.full(200, 0.05, "float32"), training=True))
+                      for _ in range(5)])
+    signs = np.round(draws)
+    assert set(np.unique(signs)) == {-1.0, 1.0}  # sampled, not the sign (0.05 > 0 everywhere)
+    np.testing.assert_allclose(draws, signs, atol=1e-6)  # +-1 up to the straight-through estimator's float32 sum
