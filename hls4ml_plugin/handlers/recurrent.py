@@ -269,7 +269,8 @@ def _sequence_shape(layer: Any, in_tensors: Any) -> tuple[int, int]:
 
 
 class QRecurrentHandler(KerasV3LayerHandler):
-    handles = tuple(f"hgq_compat.layers.recurrent.{name}" for name in _CELLS)
+    handles = ("hgq_compat.layers.recurrent.simple_rnn.QSimpleRNN", "hgq_compat.layers.recurrent.lstm.QLSTM",
+               "hgq_compat.layers.recurrent.gru.QGRU")
 
     def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[dict[str, Any], ...]:
         steps, n_in = _sequence_shape(layer, in_tensors)
@@ -277,7 +278,7 @@ class QRecurrentHandler(KerasV3LayerHandler):
 
 
 class QBidirectionalHandler(KerasV3LayerHandler):
-    handles = ("hgq_compat.layers.recurrent.QBidirectional",)
+    handles = ("hgq_compat.layers.recurrent.bidirectional.QBidirectional",)
 
     def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[dict[str, Any], ...]:
         for inner in (layer.forward_layer, layer.backward_layer):
@@ -327,7 +328,8 @@ class QBidirectionalHandler(KerasV3LayerHandler):
 
 
 class RefusedRecurrentHandler(KerasV3LayerHandler):
-    handles = tuple(f"hgq_compat.layers.recurrent.{name}" for name in ("QSimpleRNNCell", "QLSTMCell", "QGRUCell"))
+    handles = ("hgq_compat.layers.recurrent.simple_rnn.QSimpleRNNCell", "hgq_compat.layers.recurrent.lstm.QLSTMCell",
+               "hgq_compat.layers.recurrent.gru.QGRUCell")
 
     def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> Any:
         raise NotImplementedError(
