@@ -36,7 +36,7 @@ class FixedPointQuantizer(keras.layers.Layer):
             spec = QuantSpec.from_config(spec)
         if not isinstance(spec, QuantSpec):
             raise ValueError(f"spec={spec!r} is not accepted; accepted values: a QuantSpec or its config dict")
-        if spec.kind != "fixed":
+        if not spec.is_fixed_point:
             raise ValueError(f"FixedPointQuantizer needs a spec of kind 'fixed', got kind={spec.kind!r}")
         self.spec = spec
         self.is_weight = bool(is_weight)

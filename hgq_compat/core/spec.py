@@ -168,6 +168,7 @@ class QuantSpec:
 
     @property
     def is_fixed_point(self) -> bool:
+        """True for a fixed-point spec (kind 'fixed'); False for po2, binary, ternary, ... kinds."""
         return self.kind == "fixed"
 
     @property

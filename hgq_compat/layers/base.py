@@ -1,6 +1,7 @@
 """Shared machinery of the quantized layers.
 
-A quantized layer has weight quantizers (kernel, bias, ...), an optional output quantizer
+A quantized layer declares its quantized weights (kernel, bias, ...) once, in
+``quantized_weights`` (`QuantizedWeight`), and has an optional output quantizer
 (a QKeras quantizer given as ``activation``), a mode ('qkeras' or 'hgq'), a weight
 granularity and an EBOPs weight ``beta``. The bitwidth of its input is read from whatever
 quantizer produced that input in the functional graph (through shape-only layers such as
@@ -10,6 +11,7 @@ Flatten, Reshape, Dropout and MaxPooling); an input no quantizer produced counts
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable
 
 import keras
@@ -19,10 +21,14 @@ from keras import ops
 from ..core.config import QuantizationConfig, current_config
 from ..core.ebops import effective_weight_bits
 from ..core.quantizer import FixedPointQuantizer
-from ..core.spec import check_choice, normalize_granularity, shared_axes
-from ..quantizers import (QKerasModeQuantizer, get_quantizer, is_quantizer, make_quantizer_layer,
-                          serialize_quantizer)
-from ..core.config import MODES
+from ..core.spec import normalize_granularity, shared_axes
+from ..quantizers import (
+    QKerasModeQuantizer,
+    get_quantizer,
+    is_quantizer,
+    make_quantizer_layer,
+    serialize_quantizer,
+)
 
 BitsFn = Callable[[], Any]
 
@@ -37,7 +43,6 @@ def pop_quantization_kwargs(kwargs: dict) -> QuantizationConfig:
             if value is not None:
                 changes[key] = value
     if changes:
-        import dataclasses
         cfg = dataclasses.replace(cfg, **changes)
     return cfg
 
@@ -92,14 +97,39 @@ def tensor_bits_source(tensor: Any) -> BitsFn | None:
     return None
 
 
+@dataclasses.dataclass(frozen=True)
+class QuantizedWeight:
+    """Declaration of one quantized weight of a layer (a layer lists them in ``quantized_weights``)."""
+
+    role: str  #: the weight's attribute ('kernel', 'depthwise_kernel', 'gamma', ...)
+    argument: str  #: QKeras' quantizer argument, attribute and config key ('kernel_quantizer', ...)
+    rank: int  #: rank of the weight (checks the granularity)
+    auto_po2: bool = False  #: QKeras' hidden 'auto_po2' default of kernel-like weights
+    #: prefix of the ``<prefix>_constraint`` / ``<prefix>_initializer`` arguments that get QKeras'
+    #: automatic Clip constraint and QInitializer (None: neither)
+    auto_range: str | None = None
+    #: argument that switches the weight off ('use_bias', 'center', 'scale'; None: always there)
+    enabled_by: str | None = None
+
+
+def kernel_and_bias(rank: int, role: str = "kernel", argument: str = "kernel_quantizer",
+                    auto_range: str | None = "kernel") -> tuple[QuantizedWeight, QuantizedWeight]:
+    """The usual ``quantized_weights``: a kernel of rank ``rank`` and a bias (``use_bias``)."""
+    return (QuantizedWeight(role, argument, rank, auto_po2=True, auto_range=auto_range),
+            QuantizedWeight("bias", "bias_quantizer", 1, auto_range=auto_range and "bias", enabled_by="use_bias"))
+
+
 class QuantizedLayerMixin:
     """Mixin for Keras layers with QKeras-style quantizers and HGQ bitwidth training.
 
-    Subclasses call `_init_quantization` in ``__init__``, `_build_quantizers` at the end of
-    ``build``, and implement `_ebops(input_bits)`.
+    Subclasses list their weights in ``quantized_weights`` and call `_declare_quantized_weights`
+    in ``__init__`` (before the Keras base ``__init__``; layers without quantized weights call
+    `_init_quantization`), `_build_quantizers` at the end of ``build``, and implement
+    `_ebops(input_bits)`.
     """
 
     has_ebops = True
+    quantized_weights: tuple[QuantizedWeight, ...] = ()
     #: attribute holding the EBOPs weight variable (layers with their own ``beta`` weight,
     #: such as batch normalization, use another name)
     _ebops_beta_attr = "beta"
@@ -107,6 +137,7 @@ class QuantizedLayerMixin:
     def _init_quantization(self, kwargs: dict) -> None:
         self.qconfig = pop_quantization_kwargs(kwargs)
         self._weight_quantizer_args: dict[str, Any] = {}
+        self._quantizer_arguments: dict[str, str] = {}
         self._input_bits_source: BitsFn | None = None
         self.output_quantizer = None
 
@@ -130,18 +161,39 @@ class QuantizedLayerMixin:
         for an unquantized weight."""
         return getattr(self, f"{role}_quantizer_internal", None)
 
-    def _set_weight_quantizer(self, role: str, quantizer: Any, weight_rank: int, auto_po2: bool = False) -> Any:
+    def _declare_quantized_weights(self, kwargs: dict, **arguments: Any) -> dict:
+        """Start the quantization of this layer (``mode``, ``granularity``, ... taken out of ``kwargs``)
+        and declare its ``quantized_weights``: call before the Keras base ``__init__``.
+
+        ``arguments`` are the constructor's arguments by keyword. Each weight's quantizer is taken
+        out of them by its QKeras argument name, parsed and stored under that name; the weight's
+        initializer and constraint among them get QKeras' automatic Clip constraint and QInitializer.
+        Returns the remaining arguments (for the Keras base ``__init__``).
+        """
+        self._init_quantization(kwargs)
+        args = dict(arguments)
+        for w in self.quantized_weights:
+            q = self._set_weight_quantizer(w.role, args.pop(w.argument, None), w.rank, auto_po2=w.auto_po2,
+                                           argument=w.argument)
+            setattr(self, w.argument, q)
+            if w.auto_range is None or (w.enabled_by is not None and not args[w.enabled_by]):
+                continue
+            constraint, initializer = f"{w.auto_range}_constraint", f"{w.auto_range}_initializer"
+            c, args[initializer] = self.auto_range(q, args.get(constraint), args.get(initializer))
+            if constraint in args:
+                args[constraint] = c
+        return args
+
+    def _set_weight_quantizer(self, role: str, quantizer: Any, weight_rank: int, auto_po2: bool = False,
+                              argument: str | None = None) -> Any:
         """Parse and remember the quantizer of weight ``role``; returns the QKeras object (or None).
 
         ``auto_po2``: QKeras' hidden default for kernel-like weights (kernel, depthwise,
         pointwise, recurrent): an alpha=None quantized_bits/binary/ternary becomes 'auto_po2'.
-        Call before the Keras base ``__init__`` and pass the weight's constraint and
-        initializer through `auto_range`.
+        ``argument``: the config key of the quantizer (default ``<role>_quantizer``).
+        Layers declare their weights through `_declare_quantized_weights`, which calls this.
         """
-        q = get_quantizer(deserialize_quantizer_arg(quantizer))
-        if q is not None and not is_quantizer(q) and not isinstance(q, (FixedPointQuantizer, QKerasModeQuantizer)):
-            raise ValueError(f"{self.name if hasattr(self, '_name') else type(self).__name__}: "
-                             f"{role}_quantizer={quantizer!r} is not a quantizer")
+        q = self._parse_quantizer(argument or f"{role}_quantizer", quantizer)
         if auto_po2 and q is not None and hasattr(q, "_set_trainable_parameter"):
             q._set_trainable_parameter()
         if self.hgq and q is not None and not isinstance(q, (FixedPointQuantizer, QKerasModeQuantizer)):
@@ -152,9 +204,19 @@ class QuantizedLayerMixin:
             except NotImplementedError as e:
                 raise NotImplementedError(f"{type(self).__name__} {role}_quantizer: {e}") from e
         self._weight_quantizer_args[role] = (q, weight_rank)
+        self._quantizer_arguments[role] = argument or f"{role}_quantizer"
         # QKeras' ``<role>_quantizer_internal`` before build: the quantizer object (`_build_quantizers`
         # replaces it by the quantizer layer, whose str() is the QKeras quantizer's)
         object.__setattr__(self, f"{role}_quantizer_internal", q)
+        return q
+
+    def _parse_quantizer(self, argument: str, value: Any) -> Any:
+        """The quantizer object of constructor argument ``argument`` (a QKeras quantizer, a
+        quantizer string or config, a saved quantizer layer, or None)."""
+        q = get_quantizer(deserialize_quantizer_arg(value))
+        if q is not None and not is_quantizer(q) and not isinstance(q, (FixedPointQuantizer, QKerasModeQuantizer)):
+            raise ValueError(f"{self.name if hasattr(self, '_name') else type(self).__name__}: "
+                             f"{argument}={value!r} is not a quantizer")
         return q
 
     @staticmethod
@@ -307,7 +369,55 @@ class QuantizedLayerMixin:
     def _quantization_config(self) -> dict:
         config = quantization_config_dict(self.qconfig)
         for role, (q, _) in self._weight_quantizer_args.items():
-            config[f"{role}_quantizer"] = _serialize(q)
+            config[self._quantizer_arguments.get(role, f"{role}_quantizer")] = _serialize(q)
+        return config
+
+
+class QKernelBiasMixin(QuantizedLayerMixin):
+    """Shared body of the layers computing ``activation(op(x, q(kernel)) + q(bias))`` (QDense and the
+    convolutions): subclasses give ``op`` (`_apply_kernel`) and its EBOPs (`_kernel_ebops`)."""
+
+    def _finish_init(self, activation: Any, ranges: dict) -> None:
+        """After the Keras base ``__init__``: keep QKeras' ``*_range`` arguments (stored and saved,
+        never used) and split ``activation``."""
+        for key, value in ranges.items():
+            setattr(self, key, value)
+        self._range_keys = tuple(ranges)
+        self.activation = self._set_activation(activation)
+
+    def build(self, input_shape: tuple) -> None:
+        super().build(input_shape)
+        self._build_quantizers(input_shape)
+
+    def _apply_kernel(self, inputs: Any, kernel: Any) -> Any:
+        raise NotImplementedError
+
+    def _kernel_ebops(self, input_bits: Any, kernel_bits: Any, bias_bits: Any) -> Any:
+        raise NotImplementedError
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        kq = self.quantized_weight("kernel", training)
+        y = self._apply_kernel(inputs, kq)
+        bq = None
+        if self.use_bias:
+            bq = self.quantized_weight("bias", training)
+            y = ops.add(y, bq)
+        self._add_ebops_loss({"kernel": kq, "bias": bq}, training)
+        return self.quantize_output(y, training)
+
+    def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
+        if weights is None:
+            weights = {"kernel": self.quantized_weight("kernel"),
+                       "bias": self.quantized_weight("bias") if self.use_bias else None}
+        bias_bits = self.weight_bits("bias", weights["bias"]) if self.use_bias else None
+        return self._kernel_ebops(input_bits, self.weight_bits("kernel", weights["kernel"]), bias_bits)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.pop("quantization_config", None)  # Keras 3's Dense key (QKeras has none)
+        config["activation"] = self._serialize_activation()
+        config.update(self._quantization_config())
+        config.update({key: getattr(self, key) for key in self._range_keys})
         return config
 
 
@@ -324,11 +434,7 @@ def deserialize_quantizer_arg(value: Any) -> Any:
     return value
 
 
-def validate_mode(mode: str) -> str:
-    return check_choice("mode", mode, MODES)
-
-
-__all__ = ["QuantizedLayerMixin", "weight_quantizer", "tensor_bits_source", "normalize_granularity", "np"]
+__all__ = ["QuantizedLayerMixin", "QKernelBiasMixin", "QuantizedWeight", "kernel_and_bias", "weight_quantizer", "tensor_bits_source", "normalize_granularity", "np"]
 
 
 def weight_quantizer(layer: Any, role: str) -> Any:

@@ -9,7 +9,7 @@ import numpy as np
 from keras import ops
 
 from ..core.ebops import conv_ebops
-from .base import QuantizedLayerMixin
+from .base import QKernelBiasMixin, kernel_and_bias
 
 
 def _kernel_mask(mask: Any) -> np.ndarray | None:
@@ -23,68 +23,31 @@ def _kernel_mask(mask: Any) -> np.ndarray | None:
     return np.reshape(mask, (mask.shape[0], mask.shape[1], 1, 1))
 
 
-class QConvMixin(QuantizedLayerMixin):
+class QConvMixin(QKernelBiasMixin):
     """Shared body of the quantized convolutions (channels_last)."""
 
-    def _prepare_conv_quantizers(self, rank: int, kwargs: dict, kernel_quantizer: Any, bias_quantizer: Any,
-                                 weight_args: dict) -> dict:
-        """Parse the quantizers before the Keras base __init__; returns the weight arguments
-        with QKeras' automatic constraints and initializers applied."""
-        self._init_quantization(kwargs)
-        self.kernel_quantizer = self._set_weight_quantizer("kernel", kernel_quantizer, rank + 2, auto_po2=True)
-        self.bias_quantizer = self._set_weight_quantizer("bias", bias_quantizer, 1)
-        args = dict(weight_args)
-        args["kernel_constraint"], args["kernel_initializer"] = self.auto_range(
-            self.kernel_quantizer, args["kernel_constraint"], args["kernel_initializer"])
-        if args["use_bias"]:
-            args["bias_constraint"], args["bias_initializer"] = self.auto_range(
-                self.bias_quantizer, args["bias_constraint"], args["bias_initializer"])
-        return args
-
-    def _finish_conv_init(self, activation: Any, kernel_range: Any, bias_range: Any) -> None:
+    def _finish_init(self, activation: Any, ranges: dict) -> None:
         if self.data_format != "channels_last":
-            raise NotImplementedError(f"{self.name}: data_format={self.data_format!r}; only 'channels_last' is supported")
-        self.kernel_range = kernel_range
-        self.bias_range = bias_range
-        self.activation = self._set_activation(activation)
+            raise NotImplementedError(f"{type(self).__name__}: data_format={self.data_format!r}; "
+                                      "only 'channels_last' is supported")
+        super()._finish_init(activation, ranges)
 
-    def build(self, input_shape: tuple) -> None:
-        super().build(input_shape)
-        self._build_quantizers(input_shape)
-
-    def call(self, inputs: Any, training: bool | None = None) -> Any:
-        kq = self.quantized_weight("kernel", training)
+    def _apply_kernel(self, inputs: Any, kernel: Any) -> Any:
         if self.padding == "causal":
-            y = ops.conv(ops.pad(inputs, self._compute_causal_padding()), kq, strides=self.strides, padding="valid",
-                         dilation_rate=self.dilation_rate, data_format=self.data_format)
-        else:
-            y = self.convolution_op(inputs, kq)
-        bq = None
-        if self.use_bias:
-            bq = self.quantized_weight("bias", training)
-            y = ops.add(y, bq)
-        self._add_ebops_loss({"kernel": kq, "bias": bq}, training)
-        return self.quantize_output(y, training)
+            return ops.conv(ops.pad(inputs, self._compute_causal_padding()), kernel, strides=self.strides,
+                            padding="valid", dilation_rate=self.dilation_rate, data_format=self.data_format)
+        return self.convolution_op(inputs, kernel)
 
-    def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
-        if weights is None:
-            weights = {"kernel": self.quantized_weight("kernel"),
-                       "bias": self.quantized_weight("bias") if self.use_bias else None}
-        bias_bits = self.weight_bits("bias", weights["bias"]) if self.use_bias else None
-        return conv_ebops(input_bits, self.weight_bits("kernel", weights["kernel"]), bias_bits,
-                          strides=self.strides, padding=self.padding, dilation_rate=self.dilation_rate)
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config["activation"] = self._serialize_activation()
-        config.update(self._quantization_config())
-        config.update({"kernel_range": self.kernel_range, "bias_range": self.bias_range})
-        return config
+    def _kernel_ebops(self, input_bits: Any, kernel_bits: Any, bias_bits: Any) -> Any:
+        return conv_ebops(input_bits, kernel_bits, bias_bits, strides=self.strides, padding=self.padding,
+                          dilation_rate=self.dilation_rate)
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
 class QConv1D(QConvMixin, keras.layers.Conv1D):
     """1-D convolution with quantized weights (QKeras ``QConv1D``)."""
+
+    quantized_weights = kernel_and_bias(3)
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
                  dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
@@ -92,18 +55,21 @@ class QConv1D(QConvMixin, keras.layers.Conv1D):
                  kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
                  kernel_constraint: Any = None, bias_constraint: Any = None, kernel_quantizer: Any = None,
                  bias_quantizer: Any = None, kernel_range: Any = None, bias_range: Any = None, **kwargs: Any):
-        args = self._prepare_conv_quantizers(1, kwargs, kernel_quantizer, bias_quantizer, dict(
-            use_bias=use_bias, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
-            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint))
-        super().__init__(filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
-                         dilation_rate=dilation_rate, activation=None, kernel_regularizer=kernel_regularizer,
-                         bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer, **args, **kwargs)
-        self._finish_conv_init(activation, kernel_range, bias_range)
+        super().__init__(**self._declare_quantized_weights(
+            kwargs, filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
+            dilation_rate=dilation_rate, activation=None, use_bias=use_bias, kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, kernel_quantizer=kernel_quantizer,
+            bias_quantizer=bias_quantizer), **kwargs)
+        self._finish_init(activation, {"kernel_range": kernel_range, "bias_range": bias_range})
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
 class QConv2D(QConvMixin, keras.layers.Conv2D):
     """2-D convolution with quantized weights (QKeras ``QConv2D``)."""
+
+    quantized_weights = kernel_and_bias(4)
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
                  data_format: str = "channels_last", dilation_rate: Any = (1, 1), activation: Any = None,
@@ -113,14 +79,15 @@ class QConv2D(QConvMixin, keras.layers.Conv2D):
                  bias_range: Any = None, kernel_quantizer: Any = None, bias_quantizer: Any = None, mask: Any = None,
                  **kwargs: Any):
         self._kernel_mask = _kernel_mask(mask)
-        args = self._prepare_conv_quantizers(2, kwargs, kernel_quantizer, bias_quantizer, dict(
+        super().__init__(**self._declare_quantized_weights(
+            kwargs, filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
+            data_format=data_format or "channels_last", dilation_rate=dilation_rate, activation=None,
             use_bias=use_bias, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
-            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint))
-        super().__init__(filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
-                         data_format=data_format or "channels_last", dilation_rate=dilation_rate, activation=None,
-                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer, **args, **kwargs)
-        self._finish_conv_init(activation, kernel_range, bias_range)
+            kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint, kernel_quantizer=kernel_quantizer, bias_quantizer=bias_quantizer),
+            **kwargs)
+        self._finish_init(activation, {"kernel_range": kernel_range, "bias_range": bias_range})
 
     def quantized_weight(self, role: str, training: bool | None = None) -> Any:
         """As QKeras master: the quantized kernel times the ``mask`` (if any)."""

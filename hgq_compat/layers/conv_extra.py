@@ -1,55 +1,32 @@
 """QDepthwiseConv2D, QSeparableConv1D/2D and QConv2DTranspose (QKeras signatures).
 
 All share one small family base, `QMultiWeightConvMixin`, on top of `QConvMixin`: the
-weights ('depthwise_kernel', 'pointwise_kernel', 'kernel', 'bias') are declared once as
-(role, rank, auto_po2) and the mixin parses their quantizers, applies QKeras' automatic
-Clip/QInitializer and serializes them.
+weights ('depthwise_kernel', 'pointwise_kernel', 'kernel', 'bias') are declared once in
+``quantized_weights`` (`QuantizedWeight`), and each layer's ``_conv`` applies them.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import keras
 from keras import ops
 
-from ..core.ebops import conv_transpose_ebops, depthwise_conv_ebops, separable_conv_ebops
+from ..core.ebops import (
+    conv_transpose_ebops,
+    depthwise_conv_ebops,
+    separable_conv_ebops,
+)
+from .base import QuantizedWeight, kernel_and_bias
 from .conv import QConvMixin
 
 
 class QMultiWeightConvMixin(QConvMixin):
-    """Convolutions whose quantized weights are listed in ``_weight_roles``: tuples
-    (role, rank offset to the spatial rank, auto_po2, keras constraint/initializer prefix)."""
-
-    _weight_roles: Sequence[tuple[str, int, bool, str]] = ()
-
-    def _prepare_weights(self, rank: int, kwargs: dict, quantizers: dict, weight_args: dict) -> dict:
-        """Parse the quantizers (before the Keras base __init__) and return ``weight_args``
-        with QKeras' automatic constraints and initializers applied."""
-        self._init_quantization(kwargs)
-        args = dict(weight_args)
-        for role, extra_rank, auto_po2, prefix in self._weight_roles:
-            q = self._set_weight_quantizer(role, quantizers.get(role), rank + extra_rank if role != "bias" else 1,
-                                           auto_po2=auto_po2)
-            setattr(self, f"{role.replace('_kernel', '')}_quantizer", q)
-            if role == "bias" and not args["use_bias"]:
-                continue
-            args[f"{prefix}_constraint"], args[f"{prefix}_initializer"] = self.auto_range(
-                q, args[f"{prefix}_constraint"], args[f"{prefix}_initializer"])
-        return args
-
-    def _finish_init(self, activation: Any, ranges: dict) -> None:
-        if self.data_format != "channels_last":
-            raise NotImplementedError(f"{type(self).__name__}: data_format={self.data_format!r}; "
-                                      "only 'channels_last' is supported")
-        for key, value in ranges.items():
-            setattr(self, key, value)
-        self._range_keys = tuple(ranges)
-        self.activation = self._set_activation(activation)
+    """Convolutions with several quantized weights (``quantized_weights``), applied by ``_conv``."""
 
     def _quantized_weights(self, training: bool | None) -> dict:
-        return {role: (self.quantized_weight(role, training) if role != "bias" or self.use_bias else None)
-                for role, *_ in self._weight_roles}
+        return {w.role: (self.quantized_weight(w.role, training) if w.role != "bias" or self.use_bias else None)
+                for w in self.quantized_weights}
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         w = self._quantized_weights(training)
@@ -64,27 +41,12 @@ class QMultiWeightConvMixin(QConvMixin):
             weights = self._quantized_weights(None)
         return {role: (self.weight_bits(role, wq) if wq is not None else None) for role, wq in weights.items()}
 
-    def get_config(self) -> dict:
-        config = self._base_config()
-        config["activation"] = self._serialize_activation()
-        qconfig = self._quantization_config()
-        for role in ("depthwise_kernel", "pointwise_kernel"):  # QKeras' argument names
-            if f"{role}_quantizer" in qconfig:
-                qconfig[f"{role.replace('_kernel', '')}_quantizer"] = qconfig.pop(f"{role}_quantizer")
-        config.update(qconfig)
-        for key in self._range_keys:
-            config[key] = getattr(self, key)
-        return config
-
-    def _base_config(self) -> dict:
-        return super(QConvMixin, self).get_config()
-
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
 class QDepthwiseConv2D(QMultiWeightConvMixin, keras.layers.DepthwiseConv2D):
     """Depthwise 2-D convolution with quantized weights (QKeras ``QDepthwiseConv2D``)."""
 
-    _weight_roles = (("depthwise_kernel", 2, True, "depthwise"), ("bias", 0, False, "bias"))
+    quantized_weights = kernel_and_bias(4, "depthwise_kernel", "depthwise_quantizer", "depthwise")
 
     def __init__(self, kernel_size: Any, strides: Any = (1, 1), padding: str = "VALID", depth_multiplier: int = 1,
                  data_format: str | None = None, activation: Any = None, use_bias: bool = True,
@@ -93,14 +55,14 @@ class QDepthwiseConv2D(QMultiWeightConvMixin, keras.layers.DepthwiseConv2D):
                  depthwise_constraint: Any = None, bias_constraint: Any = None, dilation_rate: Any = (1, 1),
                  depthwise_quantizer: Any = None, bias_quantizer: Any = None, depthwise_range: Any = None,
                  bias_range: Any = None, **kwargs: Any):
-        args = self._prepare_weights(2, kwargs, {"depthwise_kernel": depthwise_quantizer, "bias": bias_quantizer}, dict(
+        super().__init__(**self._declare_quantized_weights(
+            kwargs, kernel_size=kernel_size, strides=strides, padding=str(padding).lower(),
+            depth_multiplier=depth_multiplier, data_format=data_format or "channels_last", activation=None,
             use_bias=use_bias, depthwise_initializer=depthwise_initializer, bias_initializer=bias_initializer,
-            depthwise_constraint=depthwise_constraint, bias_constraint=bias_constraint))
-        super().__init__(kernel_size=kernel_size, strides=strides, padding=str(padding).lower(),
-                         depth_multiplier=depth_multiplier, data_format=data_format or "channels_last",
-                         activation=None, depthwise_regularizer=depthwise_regularizer,
-                         bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
-                         dilation_rate=dilation_rate, **args, **kwargs)
+            depthwise_regularizer=depthwise_regularizer, bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer, depthwise_constraint=depthwise_constraint,
+            bias_constraint=bias_constraint, dilation_rate=dilation_rate, depthwise_quantizer=depthwise_quantizer,
+            bias_quantizer=bias_quantizer), **kwargs)
         self._finish_init(activation, {"depthwise_range": depthwise_range, "bias_range": bias_range})
 
     @property
@@ -117,20 +79,14 @@ class QDepthwiseConv2D(QMultiWeightConvMixin, keras.layers.DepthwiseConv2D):
                                     padding=self.padding, dilation_rate=self.dilation_rate)
 
 
-class QSeparableConvMixin(QMultiWeightConvMixin):
-    _weight_roles = (("depthwise_kernel", 2, True, "depthwise"), ("pointwise_kernel", 2, True, "pointwise"),
-                     ("bias", 0, False, "bias"))
+def _separable_weights(rank: int) -> tuple[QuantizedWeight, ...]:
+    return (QuantizedWeight("depthwise_kernel", "depthwise_quantizer", rank, auto_po2=True, auto_range="depthwise"),
+            QuantizedWeight("pointwise_kernel", "pointwise_quantizer", rank, auto_po2=True, auto_range="pointwise"),
+            QuantizedWeight("bias", "bias_quantizer", 1, auto_range="bias", enabled_by="use_bias"))
 
-    def _init_separable(self, rank: int, filters: int, kernel_size: Any, strides: Any, padding: str,
-                        data_format: Any, dilation_rate: Any, depth_multiplier: int, activation: Any, use_bias: bool,
-                        initializers: dict, regularizers: dict, constraints: dict, quantizers: dict,
-                        kwargs: dict) -> None:
-        args = self._prepare_weights(rank, kwargs, quantizers, dict(use_bias=use_bias, **initializers, **constraints))
-        keras_cls = keras.layers.SeparableConv1D if rank == 1 else keras.layers.SeparableConv2D
-        keras_cls.__init__(self, filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
-                           data_format=data_format or "channels_last", dilation_rate=dilation_rate,
-                           depth_multiplier=depth_multiplier, activation=None, **regularizers, **args, **kwargs)
-        self._finish_init(activation, {})
+
+class QSeparableConvMixin(QMultiWeightConvMixin):
+    """Shared body of QSeparableConv1D and QSeparableConv2D."""
 
     def _conv(self, inputs: Any, w: dict) -> Any:
         return ops.separable_conv(inputs, w["depthwise_kernel"], w["pointwise_kernel"], strides=self.strides,
@@ -142,23 +98,11 @@ class QSeparableConvMixin(QMultiWeightConvMixin):
                                     strides=self.strides, padding=self.padding, dilation_rate=self.dilation_rate)
 
 
-def _separable_args(depthwise_initializer, pointwise_initializer, bias_initializer, depthwise_regularizer,
-                    pointwise_regularizer, bias_regularizer, activity_regularizer, depthwise_constraint,
-                    pointwise_constraint, bias_constraint, depthwise_quantizer, pointwise_quantizer, bias_quantizer):
-    return dict(
-        initializers=dict(depthwise_initializer=depthwise_initializer, pointwise_initializer=pointwise_initializer,
-                          bias_initializer=bias_initializer),
-        regularizers=dict(depthwise_regularizer=depthwise_regularizer, pointwise_regularizer=pointwise_regularizer,
-                          bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer),
-        constraints=dict(depthwise_constraint=depthwise_constraint, pointwise_constraint=pointwise_constraint,
-                         bias_constraint=bias_constraint),
-        quantizers={"depthwise_kernel": depthwise_quantizer, "pointwise_kernel": pointwise_quantizer,
-                    "bias": bias_quantizer})
-
-
 @keras.saving.register_keras_serializable(package="hgq_compat")
 class QSeparableConv1D(QSeparableConvMixin, keras.layers.SeparableConv1D):
     """Separable 1-D convolution with quantized weights (QKeras ``QSeparableConv1D``)."""
+
+    quantized_weights = _separable_weights(3)
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
                  data_format: str | None = None, dilation_rate: Any = 1, depth_multiplier: int = 1,
@@ -168,17 +112,25 @@ class QSeparableConv1D(QSeparableConvMixin, keras.layers.SeparableConv1D):
                  activity_regularizer: Any = None, depthwise_constraint: Any = None, pointwise_constraint: Any = None,
                  bias_constraint: Any = None, depthwise_quantizer: Any = None, pointwise_quantizer: Any = None,
                  bias_quantizer: Any = None, **kwargs: Any):
-        self._init_separable(1, filters, kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier,
-                             activation, use_bias, kwargs=kwargs, **_separable_args(
-                                 depthwise_initializer, pointwise_initializer, bias_initializer,
-                                 depthwise_regularizer, pointwise_regularizer, bias_regularizer,
-                                 activity_regularizer, depthwise_constraint, pointwise_constraint, bias_constraint,
-                                 depthwise_quantizer, pointwise_quantizer, bias_quantizer))
+        super().__init__(**self._declare_quantized_weights(
+            kwargs, filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
+            data_format=data_format or "channels_last", dilation_rate=dilation_rate,
+            depth_multiplier=depth_multiplier, activation=None, use_bias=use_bias,
+            depthwise_initializer=depthwise_initializer, pointwise_initializer=pointwise_initializer,
+            bias_initializer=bias_initializer, depthwise_regularizer=depthwise_regularizer,
+            pointwise_regularizer=pointwise_regularizer, bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer, depthwise_constraint=depthwise_constraint,
+            pointwise_constraint=pointwise_constraint, bias_constraint=bias_constraint,
+            depthwise_quantizer=depthwise_quantizer, pointwise_quantizer=pointwise_quantizer,
+            bias_quantizer=bias_quantizer), **kwargs)
+        self._finish_init(activation, {})
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
 class QSeparableConv2D(QSeparableConvMixin, keras.layers.SeparableConv2D):
     """Separable 2-D convolution with quantized weights (QKeras ``QSeparableConv2D``)."""
+
+    quantized_weights = _separable_weights(4)
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
                  data_format: str | None = None, dilation_rate: Any = (1, 1), depth_multiplier: int = 1,
@@ -188,12 +140,18 @@ class QSeparableConv2D(QSeparableConvMixin, keras.layers.SeparableConv2D):
                  activity_regularizer: Any = None, depthwise_constraint: Any = None, pointwise_constraint: Any = None,
                  bias_constraint: Any = None, depthwise_quantizer: Any = None, pointwise_quantizer: Any = None,
                  bias_quantizer: Any = None, **kwargs: Any):
-        self._init_separable(2, filters, kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier,
-                             activation, use_bias, kwargs=kwargs, **_separable_args(
-                                 depthwise_initializer, pointwise_initializer, bias_initializer,
-                                 depthwise_regularizer, pointwise_regularizer, bias_regularizer,
-                                 activity_regularizer, depthwise_constraint, pointwise_constraint, bias_constraint,
-                                 depthwise_quantizer, pointwise_quantizer, bias_quantizer))
+        super().__init__(**self._declare_quantized_weights(
+            kwargs, filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
+            data_format=data_format or "channels_last", dilation_rate=dilation_rate,
+            depth_multiplier=depth_multiplier, activation=None, use_bias=use_bias,
+            depthwise_initializer=depthwise_initializer, pointwise_initializer=pointwise_initializer,
+            bias_initializer=bias_initializer, depthwise_regularizer=depthwise_regularizer,
+            pointwise_regularizer=pointwise_regularizer, bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer, depthwise_constraint=depthwise_constraint,
+            pointwise_constraint=pointwise_constraint, bias_constraint=bias_constraint,
+            depthwise_quantizer=depthwise_quantizer, pointwise_quantizer=pointwise_quantizer,
+            bias_quantizer=bias_quantizer), **kwargs)
+        self._finish_init(activation, {})
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
@@ -204,7 +162,7 @@ class QConv2DTranspose(QMultiWeightConvMixin, keras.layers.Conv2DTranspose):
     intends: Keras' Conv2DTranspose with the quantized kernel and bias.
     """
 
-    _weight_roles = (("kernel", 2, True, "kernel"), ("bias", 0, False, "bias"))
+    quantized_weights = kernel_and_bias(4)
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
                  output_padding: Any = None, data_format: str | None = None, dilation_rate: Any = (1, 1),
@@ -212,13 +170,14 @@ class QConv2DTranspose(QMultiWeightConvMixin, keras.layers.Conv2DTranspose):
                  bias_initializer: Any = "zeros", kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  activity_regularizer: Any = None, kernel_constraint: Any = None, bias_constraint: Any = None,
                  kernel_quantizer: Any = None, bias_quantizer: Any = None, **kwargs: Any):
-        args = self._prepare_weights(2, kwargs, {"kernel": kernel_quantizer, "bias": bias_quantizer}, dict(
-            use_bias=use_bias, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
-            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint))
-        super().__init__(filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
-                         output_padding=output_padding, data_format=data_format or "channels_last",
-                         dilation_rate=dilation_rate, activation=None, kernel_regularizer=kernel_regularizer,
-                         bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer, **args, **kwargs)
+        super().__init__(**self._declare_quantized_weights(
+            kwargs, filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
+            output_padding=output_padding, data_format=data_format or "channels_last", dilation_rate=dilation_rate,
+            activation=None, use_bias=use_bias, kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, kernel_quantizer=kernel_quantizer,
+            bias_quantizer=bias_quantizer), **kwargs)
         self._finish_init(activation, {})
 
     def _conv(self, inputs: Any, w: dict) -> Any:

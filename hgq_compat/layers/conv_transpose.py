@@ -28,8 +28,13 @@ import numpy as np
 from keras import ops
 
 from ..core.ebops import conv_transpose_ebops, dense_ebops
-from ..quantizers import get_quantizer, is_quantizer, make_quantizer_layer, serialize_quantizer
-from .base import _broadcast_bits
+from ..quantizers import (
+    get_quantizer,
+    is_quantizer,
+    make_quantizer_layer,
+    serialize_quantizer,
+)
+from .base import QuantizedWeight, _broadcast_bits, kernel_and_bias
 from .conv_extra import QMultiWeightConvMixin
 
 
@@ -47,11 +52,10 @@ def grouped_transpose_kernel(kernel: Any, group_size: int) -> Any:
 class QConvTransposeMixin(QMultiWeightConvMixin):
     """Shared body of the QKeras master transposed convolutions with their own weights."""
 
-    def _init_transpose(self, kwargs: dict, quantizers: dict, keras_args: dict, activations: dict) -> None:
-        self._init_quantization(kwargs)
-        for role, _, auto_po2, _ in self._weight_roles:
-            q = self._set_weight_quantizer(role, quantizers.get(role), 1 if role == "bias" else 4, auto_po2=auto_po2)
-            setattr(self, f"{role}_quantizer", q)
+    def _init_transpose(self, kwargs: dict, arguments: dict, activations: dict) -> None:
+        """``arguments``: the constructor's arguments by keyword, for `_declare_quantized_weights`
+        and then Keras' Conv2DTranspose."""
+        keras_args = self._declare_quantized_weights(kwargs, **arguments)
         activation = keras_args.pop("activation", None)
         if keras_args.pop("output_padding", None) is not None:
             warnings.warn(f"{type(self).__name__}: output_padding is ignored, as in QKeras master (whose layer "
@@ -151,7 +155,7 @@ class QDepthwiseConv2DTranspose(QConvTransposeMixin, keras.layers.Conv2DTranspos
     """Grouped (depthwise for group_size=1) transposed 2-D convolution with a quantized kernel
     (QKeras master ``QDepthwiseConv2DTranspose``); output channels = input channels."""
 
-    _weight_roles = (("depthwise_kernel", 2, True, "kernel"), ("bias", 0, False, "bias"))
+    quantized_weights = kernel_and_bias(4, "depthwise_kernel", "depthwise_kernel_quantizer", auto_range=None)
 
     def __init__(self, filters: int, kernel_size: Any, group_size: int = 1, strides: Any = (1, 1),
                  padding: str = "valid", output_padding: Any = None, depth_multiplier: int = 1,
@@ -159,10 +163,11 @@ class QDepthwiseConv2DTranspose(QConvTransposeMixin, keras.layers.Conv2DTranspos
                  bias_quantizer: Any = None, **kwargs: Any):
         self.group_size = int(group_size)
         self.depth_multiplier = depth_multiplier
-        self._init_transpose(kwargs, {"depthwise_kernel": depthwise_kernel_quantizer, "bias": bias_quantizer},
-                             dict(filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
-                                  output_padding=output_padding, use_bias=use_bias,
-                                  activation=kwargs.pop("activation", None)),
+        self._init_transpose(kwargs, dict(filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
+                                          output_padding=output_padding, use_bias=use_bias,
+                                          activation=kwargs.pop("activation", None),
+                                          depthwise_kernel_quantizer=depthwise_kernel_quantizer,
+                                          bias_quantizer=bias_quantizer),
                              {"depthwise_activation": depthwise_activation})
         self._activation_quantizer = self._activation_args["depthwise_activation"][0]
 
@@ -199,19 +204,20 @@ class QSeparableConv2DTranspose(QConvTransposeMixin, keras.layers.Conv2DTranspos
     """Depthwise transposed 2-D convolution, then a pointwise one, with quantized kernels, bias and
     intermediate/output activations (QKeras master ``QSeparableConv2DTranspose``)."""
 
-    _weight_roles = (("depthwise_kernel", 2, True, "kernel"), ("pointwise_kernel", 2, True, "kernel"),
-                     ("bias", 0, False, "bias"))
+    quantized_weights = (QuantizedWeight("depthwise_kernel", "depthwise_kernel_quantizer", 4, auto_po2=True),
+                         *kernel_and_bias(4, "pointwise_kernel", "pointwise_kernel_quantizer", auto_range=None))
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
                  output_padding: Any = None, depth_multiplier: int = 1, depthwise_activation: Any = None,
                  pointwise_activation: Any = None, use_bias: bool = True, depthwise_kernel_quantizer: Any = None,
                  pointwise_kernel_quantizer: Any = None, bias_quantizer: Any = None, **kwargs: Any):
         self.depth_multiplier = depth_multiplier
-        self._init_transpose(kwargs, {"depthwise_kernel": depthwise_kernel_quantizer,
-                                      "pointwise_kernel": pointwise_kernel_quantizer, "bias": bias_quantizer},
-                             dict(filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
-                                  output_padding=output_padding, use_bias=use_bias,
-                                  activation=kwargs.pop("activation", None)),
+        self._init_transpose(kwargs, dict(filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
+                                          output_padding=output_padding, use_bias=use_bias,
+                                          activation=kwargs.pop("activation", None),
+                                          depthwise_kernel_quantizer=depthwise_kernel_quantizer,
+                                          pointwise_kernel_quantizer=pointwise_kernel_quantizer,
+                                          bias_quantizer=bias_quantizer),
                              {"depthwise_activation": depthwise_activation,
                               "pointwise_activation": pointwise_activation})
         self._activation_quantizer = self._activation_args["pointwise_activation"][0]

@@ -19,6 +19,7 @@ Per call (training=True):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import keras
@@ -30,6 +31,10 @@ from .conv_extra import QDepthwiseConv2D
 from .dense import QDense
 
 FOLDING_MODES = ("ema_stats_folding", "batch_stats_folding")
+#: QKeras' batch-normalization initializer, regularizer and constraint arguments (in its config order)
+_BN_INITIALIZERS = ("beta_initializer", "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer")
+_BN_REGULARIZERS = ("beta_regularizer", "gamma_regularizer")
+_BN_CONSTRAINTS = ("beta_constraint", "gamma_constraint")
 
 
 class QFoldedBatchnormMixin:
@@ -40,10 +45,14 @@ class QFoldedBatchnormMixin:
     _channel_axes = (-1, 3)
     _bessel_correction = True  # tf-keras' fused batch norm (4-D inputs) updates with the unbiased variance
 
-    def _init_bn(self, axis: Any, momentum: float, epsilon: float, center: bool, scale: bool, initializers: dict,
-                 regularizers: dict, constraints: dict, renorm: bool, renorm_clipping: Any, renorm_momentum: float,
-                 fused: Any, virtual_batch_size: Any, adjustment: Any, ema_freeze_delay: Any,
-                 folding_mode: str) -> None:
+    def _init_bn(self, arguments: Mapping[str, Any]) -> None:
+        """Check and keep the batch-normalization arguments (after the layer's base ``__init__``).
+
+        ``arguments``: the constructor's arguments by name (its ``locals()``); the folded layers
+        share QKeras' batch-normalization arguments, read here by name once.
+        """
+        axis, folding_mode = arguments["axis"], arguments["folding_mode"]
+        renorm, virtual_batch_size, adjustment = (arguments[k] for k in ("renorm", "virtual_batch_size", "adjustment"))
         name = type(self).__name__
         if folding_mode not in FOLDING_MODES:
             raise ValueError(f"{name}: folding_mode={folding_mode!r}; expected one of {FOLDING_MODES}")
@@ -58,17 +67,13 @@ class QFoldedBatchnormMixin:
             raise NotImplementedError(f"{name}: axis={axis!r}; only the channel axis "
                                       f"({' or '.join(map(str, self._channel_axes))}) is supported")
         self.bn_axis = axes[0]
-        self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
-        self.center = center
-        self.scale = scale
-        self.renorm_clipping = renorm_clipping
-        self.renorm_momentum = renorm_momentum
-        self.fused = fused
-        self.bn_initializers = {k: keras.initializers.get(v) for k, v in initializers.items()}
-        self.bn_regularizers = {k: keras.regularizers.get(v) for k, v in regularizers.items()}
-        self.bn_constraints = {k: keras.constraints.get(v) for k, v in constraints.items()}
-        self.ema_freeze_delay = ema_freeze_delay
+        self.momentum = float(arguments["momentum"])
+        self.epsilon = float(arguments["epsilon"])
+        for key in ("center", "scale", "renorm_clipping", "renorm_momentum", "fused", "ema_freeze_delay"):
+            setattr(self, key, arguments[key])
+        self.bn_initializers = {k: keras.initializers.get(arguments[k]) for k in _BN_INITIALIZERS}
+        self.bn_regularizers = {k: keras.regularizers.get(arguments[k]) for k in _BN_REGULARIZERS}
+        self.bn_constraints = {k: keras.constraints.get(arguments[k]) for k in _BN_CONSTRAINTS}
         self.folding_mode = folding_mode
 
     def _n_channels(self, input_shape: tuple) -> int:
@@ -232,16 +237,6 @@ class QFoldedBatchnormMixin:
         return config
 
 
-def _bn_groups(beta_initializer, gamma_initializer, moving_mean_initializer, moving_variance_initializer,
-               beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint) -> dict:
-    return dict(
-        initializers=dict(beta_initializer=beta_initializer, gamma_initializer=gamma_initializer,
-                          moving_mean_initializer=moving_mean_initializer,
-                          moving_variance_initializer=moving_variance_initializer),
-        regularizers=dict(beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer),
-        constraints=dict(beta_constraint=beta_constraint, gamma_constraint=gamma_constraint))
-
-
 @keras.saving.register_keras_serializable(package="hgq_compat")
 class QConv2DBatchnorm(QFoldedBatchnormMixin, QConv2D):
     """QConv2D with a folded batch normalization (QKeras ``QConv2DBatchnorm``)."""
@@ -270,12 +265,7 @@ class QConv2DBatchnorm(QFoldedBatchnormMixin, QConv2D):
                          activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
                          bias_constraint=bias_constraint, kernel_quantizer=kernel_quantizer,
                          bias_quantizer=bias_quantizer, trainable=trainable, **kwargs)
-        self._init_bn(axis, momentum, epsilon, center, scale, renorm=renorm, renorm_clipping=renorm_clipping,
-                      renorm_momentum=renorm_momentum, fused=fused, virtual_batch_size=virtual_batch_size,
-                      adjustment=adjustment, ema_freeze_delay=ema_freeze_delay, folding_mode=folding_mode,
-                      **_bn_groups(beta_initializer, gamma_initializer, moving_mean_initializer,
-                                   moving_variance_initializer, beta_regularizer, gamma_regularizer, beta_constraint,
-                                   gamma_constraint))
+        self._init_bn(locals())
 
     def _keras_base(self) -> type:
         return keras.layers.Conv2D
@@ -329,12 +319,7 @@ class QDepthwiseConv2DBatchnorm(QFoldedBatchnormMixin, QDepthwiseConv2D):
                          bias_constraint=bias_constraint, dilation_rate=dilation_rate,
                          depthwise_quantizer=depthwise_quantizer, bias_quantizer=bias_quantizer,
                          depthwise_range=depthwise_range, bias_range=bias_range, trainable=trainable, **kwargs)
-        self._init_bn(axis, momentum, epsilon, center, scale, renorm=renorm, renorm_clipping=renorm_clipping,
-                      renorm_momentum=renorm_momentum, fused=fused, virtual_batch_size=virtual_batch_size,
-                      adjustment=adjustment, ema_freeze_delay=ema_freeze_delay, folding_mode=folding_mode,
-                      **_bn_groups(beta_initializer, gamma_initializer, moving_mean_initializer,
-                                   moving_variance_initializer, beta_regularizer, gamma_regularizer, beta_constraint,
-                                   gamma_constraint))
+        self._init_bn(locals())
 
     def _keras_base(self) -> type:
         return keras.layers.DepthwiseConv2D
@@ -392,12 +377,7 @@ class QDenseBatchnorm(QFoldedBatchnormMixin, QDense):
                          kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
                          kernel_quantizer=kernel_quantizer, bias_quantizer=bias_quantizer, kernel_range=kernel_range,
                          bias_range=bias_range, trainable=trainable, **kwargs)
-        self._init_bn(axis, momentum, epsilon, center, scale, renorm=renorm, renorm_clipping=renorm_clipping,
-                      renorm_momentum=renorm_momentum, fused=fused, virtual_batch_size=virtual_batch_size,
-                      adjustment=adjustment, ema_freeze_delay=ema_freeze_delay, folding_mode=folding_mode,
-                      **_bn_groups(beta_initializer, gamma_initializer, moving_mean_initializer,
-                                   moving_variance_initializer, beta_regularizer, gamma_regularizer, beta_constraint,
-                                   gamma_constraint))
+        self._init_bn(locals())
 
     def _keras_base(self) -> type:
         return keras.layers.Dense

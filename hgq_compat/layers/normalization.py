@@ -16,18 +16,25 @@ import keras
 from keras import ops
 
 from ..core.ebops import scale_shift_ebops
-from .base import QuantizedLayerMixin
+from .base import QuantizedLayerMixin, QuantizedWeight
 
 _DISABLED = ("fused", "renorm", "virtual_batch_size", "adjustment", "renorm_clipping", "renorm_momentum")
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
 class QBatchNormalization(QuantizedLayerMixin, keras.layers.BatchNormalization):
-    _ebops_beta_attr = "ebops_beta"
     """Batch normalization with quantized parameters (QKeras ``QBatchNormalization``).
 
     The defaults are QKeras': power-of-two quantizers for all four parameters.
     """
+
+    _ebops_beta_attr = "ebops_beta"
+    # QKeras order of `quantizers`: gamma, beta, mean, variance
+    quantized_weights = (QuantizedWeight("gamma", "gamma_quantizer", 1, auto_po2=True, auto_range="gamma",
+                                         enabled_by="scale"),
+                         QuantizedWeight("beta", "beta_quantizer", 1, auto_range="beta", enabled_by="center"),
+                         QuantizedWeight("moving_mean", "mean_quantizer", 1),
+                         QuantizedWeight("moving_variance", "variance_quantizer", 1, auto_po2=True))
 
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, activation: Any = None, beta_initializer: Any = "zeros",
@@ -43,24 +50,15 @@ class QBatchNormalization(QuantizedLayerMixin, keras.layers.BatchNormalization):
                 warnings.warn(f"QBatchNormalization: {key} is disabled (as in QKeras); ignoring it")
         if kwargs.pop("synchronized", False):
             raise NotImplementedError("QBatchNormalization: synchronized=True is not supported")
-        self._init_quantization(kwargs)
+        args = self._declare_quantized_weights(
+            kwargs, axis=axis, momentum=momentum, epsilon=epsilon, center=center, scale=scale,
+            beta_initializer=beta_initializer, gamma_initializer=gamma_initializer,
+            moving_mean_initializer=moving_mean_initializer, moving_variance_initializer=moving_variance_initializer,
+            beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer, beta_constraint=beta_constraint,
+            gamma_constraint=gamma_constraint, beta_quantizer=beta_quantizer, gamma_quantizer=gamma_quantizer,
+            mean_quantizer=mean_quantizer, variance_quantizer=variance_quantizer)
         self.inverse_quantizer = self._inverse_quantizer(inverse_quantizer, gamma_quantizer, variance_quantizer)
-        # QKeras order of `quantizers`: gamma, beta, mean, variance
-        self.gamma_quantizer = self._set_weight_quantizer("gamma", gamma_quantizer, 1, auto_po2=True)
-        self.beta_quantizer = self._set_weight_quantizer("beta", beta_quantizer, 1)
-        self.mean_quantizer = self._set_weight_quantizer("moving_mean", mean_quantizer, 1)
-        self.variance_quantizer = self._set_weight_quantizer("moving_variance", variance_quantizer, 1, auto_po2=True)
-        if scale and self.gamma_quantizer is not None:
-            gamma_constraint, gamma_initializer = self.auto_range(self.gamma_quantizer, gamma_constraint,
-                                                                  gamma_initializer)
-        if center and self.beta_quantizer is not None:
-            beta_constraint, beta_initializer = self.auto_range(self.beta_quantizer, beta_constraint, beta_initializer)
-        super().__init__(axis=axis, momentum=momentum, epsilon=epsilon, center=center, scale=scale,
-                         beta_initializer=beta_initializer, gamma_initializer=gamma_initializer,
-                         moving_mean_initializer=moving_mean_initializer,
-                         moving_variance_initializer=moving_variance_initializer, beta_regularizer=beta_regularizer,
-                         gamma_regularizer=gamma_regularizer, beta_constraint=beta_constraint,
-                         gamma_constraint=gamma_constraint, **kwargs)
+        super().__init__(**args, **kwargs)
         self.beta_range = beta_range
         self.gamma_range = gamma_range
         self._activation_arg = activation  # stored and saved, never applied (as QKeras)
@@ -162,8 +160,6 @@ class QBatchNormalization(QuantizedLayerMixin, keras.layers.BatchNormalization):
         config = super().get_config()
         config.pop("synchronized", None)
         config.update(self._quantization_config())
-        config["mean_quantizer"] = config.pop("moving_mean_quantizer")
-        config["variance_quantizer"] = config.pop("moving_variance_quantizer")
         config.update({"activation": self._activation_arg if not callable(self._activation_arg)
                        else keras.activations.serialize(self._activation_arg),
                        "beta_range": self.beta_range, "gamma_range": self.gamma_range})

@@ -13,9 +13,8 @@ import keras
 from keras import ops
 
 from ..core.ebops import pooling_ebops
-from ..core.quantizer import FixedPointQuantizer
-from ..quantizers import QKerasModeQuantizer, get_quantizer, is_quantizer, make_quantizer_layer
-from .base import QuantizedLayerMixin, _serialize, deserialize_quantizer_arg
+from ..quantizers import is_quantizer, make_quantizer_layer
+from .base import QuantizedLayerMixin, _serialize
 
 
 class QAveragePoolingMixin(QuantizedLayerMixin):
@@ -23,9 +22,7 @@ class QAveragePoolingMixin(QuantizedLayerMixin):
 
     def _init_pooling(self, kwargs: dict, average_quantizer: Any) -> None:
         self._init_quantization(kwargs)
-        q = get_quantizer(deserialize_quantizer_arg(average_quantizer))
-        if q is not None and not is_quantizer(q) and not isinstance(q, (FixedPointQuantizer, QKerasModeQuantizer)):
-            raise ValueError(f"{type(self).__name__}: average_quantizer={average_quantizer!r} is not a quantizer")
+        q = self._parse_quantizer("average_quantizer", average_quantizer)
         if self.hgq and q is not None and is_quantizer(q):
             q.hgq_spec(())  # raises NotImplementedError for non fixed-point quantizers
         self.average_quantizer = q

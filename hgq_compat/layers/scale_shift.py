@@ -9,7 +9,7 @@ import keras
 from keras import ops
 
 from ..core.ebops import scale_shift_ebops
-from .base import QuantizedLayerMixin
+from .base import QuantizedLayerMixin, QuantizedWeight
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
@@ -18,17 +18,20 @@ class QScaleShift(QuantizedLayerMixin, keras.layers.Layer):
 
     Extra keyword arguments as `QDense` (``mode``, ``granularity``, ...)."""
 
+    # as QKeras: both (1, 1) weights are kernel-like (auto_po2) and get a QInitializer (no constraint)
+    quantized_weights = (QuantizedWeight("weight", "weight_quantizer", 2, auto_po2=True, auto_range="weight"),
+                         QuantizedWeight("bias", "bias_quantizer", 2, auto_po2=True, auto_range="bias"))
+
     def __init__(self, weight_quantizer: Any = None, bias_quantizer: Any = None, use_bias: bool = True,
                  activation: Any = None, weight_initializer: Any = "he_normal", weight_regularizer: Any = None,
                  bias_initializer: Any = "zeros", bias_regularizer: Any = None, **kwargs: Any):
-        self._init_quantization(kwargs)
+        args = self._declare_quantized_weights(kwargs, weight_quantizer=weight_quantizer, bias_quantizer=bias_quantizer,
+                                               weight_initializer=weight_initializer,
+                                               bias_initializer=bias_initializer)
         kwargs.pop("quantization_config", None)
         super().__init__(**kwargs)
         self.use_bias = bool(use_bias)
-        self.weight_quantizer = self._set_weight_quantizer("weight", weight_quantizer, 2, auto_po2=True)
-        self.bias_quantizer = self._set_weight_quantizer("bias", bias_quantizer, 2, auto_po2=True)  # as QKeras
-        _, self.weight_initializer = self.auto_range(self.weight_quantizer, None, weight_initializer)
-        _, self.bias_initializer = self.auto_range(self.bias_quantizer, None, bias_initializer)
+        self.weight_initializer, self.bias_initializer = args["weight_initializer"], args["bias_initializer"]
         self.weight_regularizer = keras.regularizers.get(weight_regularizer)
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
         self.activation = self._set_activation(activation)

@@ -535,7 +535,7 @@ def _quantizer_description(q: Any) -> tuple[str, float | None]:
     if isinstance(q, QKerasModeQuantizer):
         spec = q.spec
         text = str(q.quantizer)
-        if spec.kind != "fixed":
+        if not spec.is_fixed_point:
             return f"{text} [{spec.kind}]", float(spec.bits)
         if spec.po2_scale:
             return f"{text} [fixed k{spec.keep_negative} {spec.bits:g}b + po2 scale]", float(spec.bits)

@@ -146,7 +146,7 @@ class BaseQuantizer:
     def hgq_spec(self, granularity: Any = "per-element") -> QuantSpec:
         """HGQ-mode `QuantSpec`: trainable bitwidths starting at this quantizer's values."""
         spec = self.to_spec()
-        if spec.kind != "fixed":
+        if not spec.is_fixed_point:
             raise NotImplementedError(
                 f"HGQ mode is not available for {self}: it is not a fixed-point quantizer "
                 f"(kind {spec.kind!r}); use QKeras mode for it (see migration_guide/features.md)"
@@ -327,11 +327,6 @@ def make_quantizer_layer(quantizer: Any, mode: str, granularity: Any, is_weight:
     if mode == "hgq":
         return FixedPointQuantizer(quantizer.hgq_spec(granularity), is_weight=is_weight, name=name)
     return QKerasModeQuantizer(quantizer, name=name)
-
-
-def quantizer_function_kind(q: Any) -> str:
-    """'quantizer' for QKeras quantizer objects, 'activation' for plain callables."""
-    return "quantizer" if isinstance(q, BaseQuantizer) else "activation"
 
 
 def is_quantizer(q: Any) -> bool:

@@ -53,7 +53,7 @@ def quantizer_kif(quantizer: Any, layer_name: str, shape: tuple[int, ...]) -> tu
     Raises NotImplementedError for quantizers with no exact fixed-point counterpart.
     """
     spec = quantizer.spec
-    if spec.kind != "fixed":
+    if not spec.is_fixed_point:
         raise NotImplementedError(
             f"layer {layer_name!r}: quantizer {describe(quantizer)} is not fixed point (kind {spec.kind!r}); "
             "the hls4ml export supports fixed-point quantizers only (quantized_bits with alpha=1 or None, "
@@ -151,7 +151,7 @@ def constant_problem(value: np.ndarray, quantizer: Any) -> str | None:
     quantizers (po2, binary, alpha-scaled) must fit `MAX_QUANTIZED_CONSTANT_BITS` bits: wider
     ones are rounded float32 products (alpha=0.3), not the fixed-point numbers the quantizer means.
     """
-    if quantizer is not None and quantizer.spec.kind == "fixed":
+    if quantizer is not None and quantizer.spec.is_fixed_point:
         return None
     from .lut import constant_type_problem
 

@@ -64,7 +64,7 @@ def needs_lut(quantizer: Any) -> bool:
     """True for a quantizer layer that is an elementwise function but not a fixed-point quantizer
     (a plain quantizer, possibly after a relu, is a `FixedPointQuantizer` node instead)."""
     spec = quantizer.spec
-    if spec.kind != "fixed":
+    if not spec.is_fixed_point:
         return True
     if spec.po2_scale:
         return False  # a batch-dependent scale: refused by quantizer_kif
