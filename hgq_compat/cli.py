@@ -157,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "chosen point through hls4ml's C simulation and check it equals Keras bit for bit. Writes a "
                     "report folder (README.md, JSON, PNG plots, .keras models, hls4ml project). Offline.")
     demo.add_argument("--out", default="hgq-compat-demo", metavar="DIR", help="report folder (default hgq-compat-demo)")
-    demo.add_argument("--epochs", type=_positive_int, default=None, help="HGQ fine-tuning epochs (default 100; 12 with --quick)")
+    demo.add_argument("--epochs", type=_positive_int, default=None, help="HGQ fine-tuning epochs (default 150; 12 with --quick)")
     demo.add_argument("--seed", type=_nonnegative_int, default=0,
                       help="seed of the HGQ fine-tuning (default 0); the run is deterministic for a given seed")
     demo.add_argument("--quick", action="store_true", help="a short run (about a minute) to try the pipeline")
