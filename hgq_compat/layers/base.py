@@ -10,6 +10,7 @@ Flatten, Reshape, Dropout and MaxPooling); an input no quantizer produced counts
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Callable
 
 import keras
@@ -103,6 +104,24 @@ class QuantizedLayerMixin:
     #: attribute holding the EBOPs weight variable (layers with their own ``beta`` weight,
     #: such as batch normalization, use another name)
     _ebops_beta_attr = "beta"
+
+    @property
+    def _losses(self) -> list:
+        """Keras' ``add_loss`` list, one per thread. tf.distribute replicas trace ``call`` in
+        threads of their own that interleave at collectives (the cross-replica range of a
+        range-tracking quantizer); with one shared list a replica would read the other's EBOPs
+        loss, and lose its own."""
+        local = self.__dict__.get("_thread_losses")
+        if local is None:
+            local = self.__dict__["_thread_losses"] = threading.local()
+        if not hasattr(local, "losses"):
+            local.losses = []
+        return local.losses
+
+    @_losses.setter
+    def _losses(self, value: list) -> None:
+        self._losses  # noqa: B018 (creates this thread's list)
+        self.__dict__["_thread_losses"].losses = value
 
     def _init_quantization(self, kwargs: dict) -> None:
         self.qconfig = pop_quantization_kwargs(kwargs)
