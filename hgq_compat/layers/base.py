@@ -11,6 +11,7 @@ Flatten, Reshape, Dropout and MaxPooling); an input no quantizer produced counts
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any, Callable
 
 import keras
@@ -26,6 +27,7 @@ from ..quantizers import (QKerasModeQuantizer, get_quantizer, is_quantizer, make
 from ..core.config import MODES
 
 BitsFn = Callable[[], Any]
+_THREAD_LOSSES = threading.local()  # layer -> its add_loss list, per thread (see QuantizedLayerMixin._losses)
 
 
 def pop_quantization_kwargs(kwargs: dict) -> QuantizationConfig:
@@ -111,17 +113,15 @@ class QuantizedLayerMixin:
         threads of their own that interleave at collectives (the cross-replica range of a
         range-tracking quantizer); with one shared list a replica would read the other's EBOPs
         loss, and lose its own."""
-        local = self.__dict__.get("_thread_losses")
-        if local is None:
-            local = self.__dict__["_thread_losses"] = threading.local()
-        if not hasattr(local, "losses"):
-            local.losses = []
-        return local.losses
+        per_layer = getattr(_THREAD_LOSSES, "lists", None)
+        if per_layer is None:
+            per_layer = _THREAD_LOSSES.lists = weakref.WeakKeyDictionary()
+        return per_layer.setdefault(self, [])
 
     @_losses.setter
     def _losses(self, value: list) -> None:
-        self._losses  # noqa: B018 (creates this thread's list)
-        self.__dict__["_thread_losses"].losses = value
+        self._losses  # noqa: B018 (creates this thread's table)
+        _THREAD_LOSSES.lists[self] = value
 
     def _init_quantization(self, kwargs: dict) -> None:
         self.qconfig = pop_quantization_kwargs(kwargs)
