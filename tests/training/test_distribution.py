@@ -79,3 +79,18 @@ def test_jax_model_parallel_equals_one_device(tmp_path):
 def test_tf_mirrored_strategy_equals_one_device(tmp_path):
     pytest.importorskip("tensorflow")
     check_same_training(*run_worker("tf-mirrored", "tensorflow", tmp_path), devices=2)
+
+
+def test_example_script_quick(tmp_path, monkeypatch):
+    """examples/05_multi_device_training.py --quick: MirroredStrategy on 2 logical CPUs, checked against one device."""
+    pytest.importorskip("tensorflow")
+    from tests.test_examples import EXAMPLES, run_example
+
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    s = run_example(EXAMPLES / "05_multi_device_training.py", tmp_path)
+    assert (s["backend"], s["devices"], s["distribution"], s["epochs"]) == ("tensorflow", 2, "MirroredStrategy", 3)
+    assert s["max_variable_difference"] < 1e-5
+    assert s["same_ebops_history"] is True and s["same_pareto_front"] is True
+    assert s["ebops"] == s["single_device"]["ebops"] > 1e5
+    assert s["val_accuracy"] == s["single_device"]["val_accuracy"] > 0.5  # 5 classes; about 0.8 after 3 epochs
+    assert s["pareto"] and all(name.endswith(".keras") for name in s["pareto"])
