@@ -16,6 +16,7 @@ import numpy as np
 from keras import ops
 
 from . import fixed_point
+from .distribute import cross_replica_min_max
 from .spec import QuantSpec, bitwidth_shape, shared_axes
 
 
@@ -72,7 +73,7 @@ class FixedPointQuantizer(keras.layers.Layer):
         lo = ops.min(x, axis=axes, keepdims=True) if axes else x
         hi = ops.max(x, axis=axes, keepdims=True) if axes else x
         if not self.is_weight:
-            lo, hi = lo[0], hi[0]
+            lo, hi = cross_replica_min_max(lo[0], hi[0])  # each tf.distribute replica sees part of the batch
         self.vmin.assign(ops.minimum(self.vmin, ops.stop_gradient(lo)))
         self.vmax.assign(ops.maximum(self.vmax, ops.stop_gradient(hi)))
 

@@ -12,6 +12,8 @@ Flatten, Reshape, Dropout and MaxPooling); an input no quantizer produced counts
 from __future__ import annotations
 
 import dataclasses
+import threading
+import weakref
 from typing import Any, Callable
 
 import keras
@@ -31,6 +33,7 @@ from ..quantizers import (
 )
 
 BitsFn = Callable[[], Any]
+_THREAD_LOSSES = threading.local()  # layer -> its add_loss list, per thread (see QuantizedLayerMixin._losses)
 
 
 def pop_quantization_kwargs(kwargs: dict) -> QuantizationConfig:
@@ -133,6 +136,22 @@ class QuantizedLayerMixin:
     #: attribute holding the EBOPs weight variable (layers with their own ``beta`` weight,
     #: such as batch normalization, use another name)
     _ebops_beta_attr = "beta"
+
+    @property
+    def _losses(self) -> list:
+        """Keras' ``add_loss`` list, one per thread. tf.distribute replicas trace ``call`` in
+        threads of their own that interleave at collectives (the cross-replica range of a
+        range-tracking quantizer); with one shared list a replica would read the other's EBOPs
+        loss, and lose its own."""
+        per_layer = getattr(_THREAD_LOSSES, "lists", None)
+        if per_layer is None:
+            per_layer = _THREAD_LOSSES.lists = weakref.WeakKeyDictionary()
+        return per_layer.setdefault(self, [])
+
+    @_losses.setter
+    def _losses(self, value: list) -> None:
+        self._losses  # noqa: B018 (creates this thread's table)
+        _THREAD_LOSSES.lists[self] = value
 
     def _init_quantization(self, kwargs: dict) -> None:
         self.qconfig = pop_quantization_kwargs(kwargs)
