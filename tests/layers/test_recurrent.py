@@ -119,7 +119,7 @@ def test_gradients_match_qkeras(case):
     g = golden.array("layers", case["g"])
     y = to_np(layer(x, training=True))
     np.testing.assert_allclose(y, golden.array("layers", case["train_output"]), rtol=1e-6, atol=1e-6)
-    (gx,) = grad(lambda xx: ops.sum(layer(xx, training=True) * g), x)
+    (gx,) = grad(lambda xx: ops.sum(ops.multiply(layer(xx, training=True), g)), x)
     np.testing.assert_allclose(gx, golden.array("layers", case["train_grads"]["input"]), rtol=1e-5, atol=1e-5)
     gws = weight_grads(layer, x, g)
     assert len(gws) == len(case["weights"])
