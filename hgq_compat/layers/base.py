@@ -18,7 +18,7 @@ from keras import ops
 
 from ..core.config import QuantizationConfig, current_config
 from ..core.ebops import effective_weight_bits
-from ..core.quantizer import FixedPointQuantizer
+from ..core.quantizer import FixedPointQuantizer, float32_dtype
 from ..core.spec import check_choice, normalize_granularity, shared_axes
 from ..quantizers import (QKerasModeQuantizer, get_quantizer, is_quantizer, make_quantizer_layer,
                           serialize_quantizer)
@@ -105,6 +105,7 @@ class QuantizedLayerMixin:
     _ebops_beta_attr = "beta"
 
     def _init_quantization(self, kwargs: dict) -> None:
+        kwargs["dtype"] = float32_dtype(kwargs.get("dtype"), type(self).__name__)
         self.qconfig = pop_quantization_kwargs(kwargs)
         self._weight_quantizer_args: dict[str, Any] = {}
         self._input_bits_source: BitsFn | None = None
