@@ -66,6 +66,8 @@ def variable_grads(fn, variables):
 
 
 def to_np(x):
+    if isinstance(x, keras.Variable):
+        x = x.value
     return np.asarray(ops.convert_to_numpy(x))
 
 
