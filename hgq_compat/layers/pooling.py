@@ -94,10 +94,12 @@ class QAveragePooling2D(QAveragePoolingMixin, keras.layers.AveragePooling2D):
         return math.prod(self.pool_size)
 
     def _average(self, inputs: Any) -> Any:
-        """padding='same': window sum / number of input pixels in the window, as TensorFlow and JAX compute
-        it. (Keras 3.15's torch ``average_pool`` pads uneven 'same' borders by replicating edge pixels, which
-        then count as inputs.) The sums are a depthwise convolution with a ones kernel, zero padded."""
-        if self.padding != "same":
+        """On torch with padding='same': window sum / number of input pixels in the window, as TensorFlow
+        and JAX compute it (Keras 3.15's torch ``average_pool`` pads uneven 'same' borders by replicating
+        edge pixels, which then count as inputs). The sums are a depthwise convolution with a ones kernel.
+        Elsewhere Keras' own average pooling (TensorFlow's graph-mode convolution does not reproduce its
+        average pooling bit for bit)."""
+        if self.padding != "same" or keras.backend.backend() != "torch":
             return super()._average(inputs)
         axis = -1 if self.data_format == "channels_last" else 1
         ones = ops.ones(tuple(self.pool_size) + (int(inputs.shape[axis]), 1), dtype=inputs.dtype)
