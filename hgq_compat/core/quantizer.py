@@ -20,6 +20,25 @@ from .distribute import cross_replica_min_max
 from .spec import QuantSpec, bitwidth_shape, shared_axes
 
 
+def float32_dtype(dtype: Any, owner: str) -> Any:
+    """The dtype policy of a quantized layer or quantizer: float32 compute.
+
+    Quantized values are exact on their fixed-point grid only in float32 (float16 keeps 11
+    significant bits, bfloat16 8), so under a global mixed precision policy
+    ('mixed_float16', 'mixed_bfloat16') these layers compute in float32 by themselves
+    (``dtype=None`` gives 'float32'); a policy passed explicitly must compute in float32.
+    """
+    if dtype is None:
+        return "float32"
+    policy = keras.dtype_policies.get(dtype)
+    if policy.compute_dtype != "float32":
+        raise ValueError(f"{owner}: dtype={policy.name!r} computes in {policy.compute_dtype}, which does not hold "
+                         "fixed-point values exactly; accepted: dtype=None or a float32 policy ('float32'). Under "
+                         "a global 'mixed_float16' / 'mixed_bfloat16' policy hgq_compat layers compute in float32 "
+                         "by themselves (the other layers keep the mixed policy)")
+    return dtype
+
+
 @keras.saving.register_keras_serializable(package="hgq_compat")
 class FixedPointQuantizer(keras.layers.Layer):
     """Fixed-point quantizer with per-tensor, per-channel, per-element or axis-shared bitwidths.
@@ -30,6 +49,7 @@ class FixedPointQuantizer(keras.layers.Layer):
     """
 
     def __init__(self, spec: QuantSpec | dict | None = None, is_weight: bool = False, **kwargs: Any):
+        kwargs["dtype"] = float32_dtype(kwargs.get("dtype"), type(self).__name__)
         super().__init__(**kwargs)
         if spec is None:
             spec = QuantSpec()

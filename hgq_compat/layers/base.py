@@ -22,7 +22,7 @@ from keras import ops
 
 from ..core.config import QuantizationConfig, current_config
 from ..core.ebops import effective_weight_bits
-from ..core.quantizer import FixedPointQuantizer
+from ..core.quantizer import FixedPointQuantizer, float32_dtype
 from ..core.spec import normalize_granularity, shared_axes
 from ..quantizers import (
     QKerasModeQuantizer,
@@ -154,6 +154,7 @@ class QuantizedLayerMixin:
         _THREAD_LOSSES.lists[self] = value
 
     def _init_quantization(self, kwargs: dict) -> None:
+        kwargs["dtype"] = float32_dtype(kwargs.get("dtype"), type(self).__name__)
         self.qconfig = pop_quantization_kwargs(kwargs)
         self._weight_quantizer_args: dict[str, Any] = {}
         self._quantizer_arguments: dict[str, str] = {}

@@ -173,7 +173,7 @@ class QFoldedBatchnormMixin:
     def get_folded_weights(self) -> list:
         """QKeras' ``[folded kernel, folded bias]`` with the moving statistics, not quantized."""
         k, b, _ = self._fold(False, None, None)
-        return [k, b * ops.ones_like(self.moving_mean)]
+        return [k, ops.broadcast_to(b, tuple(self.moving_mean.shape))]
 
     def folded_weights(self, training: bool | None = None) -> dict:
         """Quantized folded kernel and bias with the moving statistics (inference)."""

@@ -53,8 +53,12 @@ class QAveragePoolingMixin(QuantizedLayerMixin):
     def _pool_area(self, input_shape: tuple) -> int:
         raise NotImplementedError
 
+    def _average(self, inputs: Any) -> Any:
+        """The Keras average pooling of ``inputs`` (padding excluded from each window's count)."""
+        return super().call(inputs)
+
     def call(self, inputs: Any, training: bool | None = None) -> Any:
-        x = super().call(inputs)
+        x = self._average(inputs)
         if self.average_quantizer_internal is not None:
             area = self._pool_area(tuple(inputs.shape))
             factor = self.average_quantizer_internal(ops.convert_to_tensor(1.0 / area, dtype="float32"),
@@ -87,6 +91,23 @@ class QAveragePooling2D(QAveragePoolingMixin, keras.layers.AveragePooling2D):
 
     def _pool_area(self, input_shape: tuple) -> int:
         return math.prod(self.pool_size)
+
+    def _average(self, inputs: Any) -> Any:
+        """On torch with padding='same': window sum / number of input pixels in the window, as TensorFlow
+        and JAX compute it (Keras 3.15's torch ``average_pool`` pads uneven 'same' borders by replicating
+        edge pixels, which then count as inputs). The sums are a depthwise convolution with a ones kernel.
+        Elsewhere Keras' own average pooling (TensorFlow's graph-mode convolution does not reproduce its
+        average pooling bit for bit)."""
+        if self.padding != "same" or keras.backend.backend() != "torch":
+            return super()._average(inputs)
+        axis = -1 if self.data_format == "channels_last" else 1
+        ones = ops.ones(tuple(self.pool_size) + (int(inputs.shape[axis]), 1), dtype=inputs.dtype)
+        sums = ops.depthwise_conv(inputs, ones, self.strides, "same", self.data_format)
+        px = tuple(inputs.shape[1:3] if axis == -1 else inputs.shape[2:4])
+        shape = (1, *px, 1) if axis == -1 else (1, 1, *px)
+        counts = ops.depthwise_conv(ops.ones(shape, dtype=inputs.dtype), ones[:, :, :1], self.strides, "same",
+                                    self.data_format)
+        return sums / counts
 
     def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
         return pooling_ebops(self._channels_last_bits(input_bits), self.pool_size, self.strides, self.padding)

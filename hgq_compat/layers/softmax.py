@@ -37,6 +37,7 @@ import numpy as np
 from keras import ops
 
 from ..core.fixed_point import quantize_values
+from ..core.quantizer import float32_dtype
 from ..core.spec import QuantSpec, check_choice
 
 IMPLEMENTATIONS = ("stable", "latency")
@@ -121,6 +122,7 @@ class QSoftmax(keras.layers.Layer):
     def __init__(self, axis: int = -1, implementation: str = "stable", input_bits: Sequence[int] = (10, 4),
                  exp_bits: Sequence[int] = (12, 1), sum_bits: Sequence[int] | None = None,
                  inv_bits: Sequence[int] = (12, 1), input_scaler: float = 1.0, **kwargs: Any):
+        kwargs["dtype"] = float32_dtype(kwargs.get("dtype"), type(self).__name__)
         super().__init__(**kwargs)
         if isinstance(axis, bool) or not isinstance(axis, int):
             raise ValueError(f"QSoftmax axis={axis!r} is not accepted; accepted values: one integer axis")

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from ..core.quantizer import FixedPointQuantizer
+from ..core.quantizer import FixedPointQuantizer, float32_dtype
 from ..core.spec import QuantSpec, normalize_granularity
 from ..parsing import Call, parse_quantizer_string, snippet
 
@@ -292,6 +292,7 @@ class QKerasModeQuantizer(keras.layers.Layer):
     """Applies a QKeras quantizer object with QKeras numbers; no variables."""
 
     def __init__(self, quantizer: Any, **kwargs: Any):
+        kwargs["dtype"] = float32_dtype(kwargs.get("dtype"), type(self).__name__)
         super().__init__(**kwargs)
         self.quantizer = get_quantizer(quantizer)
         self.spec = self.quantizer.to_spec()

@@ -11,7 +11,7 @@ from hgq_compat.layers.conv_extra import QConv2DTranspose, QDepthwiseConv2D, QSe
 from hgq_compat.layers.folded import QConv2DBatchnorm, QDepthwiseConv2DBatchnorm
 from hgq_compat.layers.normalization import QBatchNormalization
 from hgq_compat.layers.pooling import QAveragePooling2D, QGlobalAveragePooling2D
-from tests.conftest import to_np
+from tests.conftest import to_np, variable_grads
 
 Q4 = "quantized_bits(4,0,alpha=1)"
 Q6B = "quantized_bits(6,2,alpha=1)"
@@ -99,32 +99,12 @@ def test_ebops_are_differentiable_wrt_bitwidths(key):
     layer.reinitialize_bitwidths()
     bits = [v for v in layer.trainable_weights if v.path.split("/")[-1] == "f"]
     assert bits
-    grads = _grads_of(layer.compute_ebops, bits)
+    grads = variable_grads(layer.compute_ebops, bits)
     assert any(float(np.abs(g).sum()) > 0 for g in grads)
     # the training call adds beta * EBOPs to the layer's losses
     layer(_input(shape), training=True)
     assert len(layer.losses) == 1
     np.testing.assert_allclose(to_np(layer.losses[0]), 1e-5 * to_np(layer.compute_ebops()), rtol=1e-5)
-
-
-def _grads_of(fn, variables):
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        with tf.GradientTape() as tape:
-            out = fn()
-        return [np.asarray(g) if g is not None else np.zeros(v.shape) for g, v in
-                zip(tape.gradient(out, [v.value for v in variables]), variables)]
-    if backend == "jax":
-        import jax
-
-        def f(values):
-            with keras.StatelessScope(state_mapping=list(zip(variables, values))):
-                return fn()
-
-        return [np.asarray(g) for g in jax.grad(f)([v.value for v in variables])]
-    pytest.skip(backend)
 
 
 # ---------------------------------------------------------------- EBOPs hand counts

@@ -49,7 +49,7 @@ def test_layer_training_matches_qkeras(case):
     layer = build_layer(case)
     x = golden.array("layers", case["input"])
     g = golden.array("layers", case["g"])
-    (gx,) = grad(lambda xx: keras.ops.sum(layer(xx, training=True) * g), x)
+    (gx,) = grad(lambda xx: keras.ops.sum(keras.ops.multiply(layer(xx, training=True), g)), x)
     np.testing.assert_allclose(gx, golden.array("layers", case["train_grads"]["input"]), rtol=1e-5, atol=1e-5)
     layer = build_layer(case)
     y = to_np(layer(x, training=True))

@@ -110,7 +110,7 @@ def test_gradient(case):
     q = make(case)
     x, g = arr(case["input"]), arr(case["g"])
     with internal_sigmoid(case.get("internal_sigmoid")):
-        (gx,) = grad(lambda t: ops.sum(q.quantize(t, training=True) * g), x)
+        (gx,) = grad(lambda t: ops.sum(ops.multiply(q.quantize(t, training=True), g)), x)
     np.testing.assert_allclose(gx, arr(case["grad"]), rtol=1e-6, atol=1e-6)
 
 

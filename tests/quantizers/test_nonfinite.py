@@ -12,6 +12,7 @@ import pytest
 
 from hgq_compat.quantizers import get_quantizer, make_quantizer_layer
 from tests import golden
+from tests.conftest import to_np
 
 with open(golden.GOLDEN_DIR / "nonfinite.json") as fh:
     CASES = json.load(fh)["cases"]
@@ -24,7 +25,7 @@ def _floats(values):
 @pytest.mark.parametrize("case", CASES, ids=[c["text"] for c in CASES])
 def test_qkeras_mode_equals_qkeras(case):
     x, want = _floats(case["input"]), _floats(case["output"])
-    got = np.asarray(get_quantizer(case["text"])(x))
+    got = to_np(get_quantizer(case["text"])(x))
     np.testing.assert_array_equal(got, want)  # NaN where QKeras gives NaN
 
 
@@ -38,15 +39,15 @@ HGQ = [c for c in CASES if c["text"].startswith(("quantized_bits", "quantized_re
 def test_hgq_mode_agrees_on_nan_and_inf_and_saturates_huge(case):
     x = _floats(case["input"])
     q = get_quantizer(case["text"])
-    hgq = np.asarray(make_quantizer_layer(q, "hgq", "per-tensor", False, "q")(x[None]))[0]
-    qk = np.asarray(q(x))
+    hgq = to_np(make_quantizer_layer(q, "hgq", "per-tensor", False, "q")(x[None]))[0]
+    qk = to_np(q(x))
     nonfinite = ~np.isfinite(x)
     np.testing.assert_array_equal(hgq[nonfinite], qk[nonfinite])
     ordinary = np.abs(x) <= 4.0  # every ordinary value: the same numbers
     np.testing.assert_array_equal(hgq[ordinary], qk[ordinary])
     huge = np.isfinite(x) & ~ordinary  # HGQ saturates: the quantizer's largest / smallest value
     spec = make_quantizer_layer(q, "hgq", "per-tensor", False, "q2")
-    top = np.asarray(spec(np.asarray([[1e30]], np.float32)))[0, 0]
-    bottom = np.asarray(spec(np.asarray([[-1e30]], np.float32)))[0, 0]
+    top = to_np(spec(np.asarray([[1e30]], np.float32)))[0, 0]
+    bottom = to_np(spec(np.asarray([[-1e30]], np.float32)))[0, 0]
     np.testing.assert_array_equal(hgq[huge], np.where(x[huge] > 0, top, bottom))
     assert np.isfinite(top) and np.isfinite(bottom)
