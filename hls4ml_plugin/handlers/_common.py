@@ -243,16 +243,3 @@ def output_node(layer: Any, shape: tuple[int, ...], input_name: str, output_name
         if what == "softmax":
             node["axis"] = -1
         return node
-
-
-def with_output_quantizer(handler: Any, layer: Any, config: dict[str, Any], out_tensors: Any) -> Any:
-    """The layer's IR config followed, if it has one, by its output quantizer or activation node."""
-    out = out_tensors[0]
-    mid = f"{out.name}_unquantized"
-    node = output_node(layer, tuple(out.shape[1:]), mid, out.name)  # before attach_deferred: it may defer
-    config = attach_deferred(layer, {**handler.default_config, **config, Attr.WEIGHTS_CHECKED: True,
-                                     Attr.KERAS_LAYER: layer.name})
-    if node is None:
-        return (config,)  # a tuple: the base handler appends no activation of its own
-    config["output_keras_tensor_names"] = [mid]
-    return config, node
