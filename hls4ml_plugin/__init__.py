@@ -173,7 +173,7 @@ def convert(model: Any, output_dir: str, backend: str = "Vitis", io_type: str = 
     if hls_config is None:
         hls_config = {"Model": {"Precision": "fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency"}}
     if allow_inexact:
-        from .ir_layers import ALLOW_INEXACT_KEY
+        from .ir.exactness import ALLOW_INEXACT_KEY
 
         hls_config = {**hls_config, "Model": {**hls_config.get("Model", {}), ALLOW_INEXACT_KEY: True}}
     with warnings.catch_warnings():

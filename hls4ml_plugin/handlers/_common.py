@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..ir import Attr, ROUND_MODES, describe, quantizer_config
-from ..ir_layers import wide_constant
+from ..ir.exactness import SOFTMAX_ALTERNATIVES, constant_problem, wide_constant
 
 """IR config key: [(Keras layer name, refusal)] of approximations a handler made; the
 ``CheckExactness`` pass raises the refusal unless the config allows inexact exports."""
@@ -32,19 +32,6 @@ def attach_deferred(layer: Any, config: dict[str, Any]) -> dict[str, Any]:
     """``config`` with the refusals deferred for ``layer`` (`Attr.INEXACT`), which are consumed."""
     messages = _deferred.pop(layer, [])
     return {**config, Attr.INEXACT: [(layer.name, m) for m in messages]} if messages else config
-
-MAX_CONSTANT_BITS = 64
-"""Widest fixed-point type (sign included) of a weight or bias without a quantizer (float32
-constants, `constant_problem`). Every float32 value is an exact dyadic number, and
-hls4ml holds a constant array exactly when ``minimal_kif`` finds its type: at most
-`lut.HLS4ML_MAX_FRACTIONAL_BITS` (32) fractional bits, and ``|v| * 2**f < 2**63`` (it tests
-``v * 2**f`` against an int64 cast), i.e. at most 64 bits with the sign. Within that, the values
-are exact on both sides; what can still differ is Keras' float32 arithmetic, which rounds sums
-wider than 24 significant bits: `passes.checks.CheckFloat32Accumulation` warns about those."""
-
-MAX_QUANTIZED_CONSTANT_BITS = 24
-"""Widest type of weights made by a quantizer that is not fixed point (`constant_problem`)."""
-
 
 def quantizer_kif(quantizer: Any, layer_name: str, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
     """(k, i, f) per element (broadcast to ``shape``), round and overflow mode of a quantizer
@@ -94,7 +81,7 @@ def quantizer_node(quantizer: Any, name: str, layer_name: str, shape: tuple[int,
 
 def quantized_weight(layer: Any, role: str) -> np.ndarray | None:
     """Weight ``role`` of ``layer`` after its quantizer, as float64 numpy (None if absent); values
-    hls4ml cannot hold exactly come back as `ir_layers.wide_constant` with the refusal deferred."""
+    hls4ml cannot hold exactly come back as `ir.exactness.wide_constant` with the refusal deferred."""
     from keras import ops
 
     if getattr(layer, role, None) is None:
@@ -140,28 +127,10 @@ def alpha_split(layer: Any, role: str) -> tuple[np.ndarray, np.ndarray] | None:
     return None
 
 
-def constant_problem(value: np.ndarray, quantizer: Any) -> str | None:
-    """Why hls4ml cannot hold the weight values ``value`` (made by ``quantizer``, or by none)
-    exactly; None if it can.
-
-    A fixed-point quantizer's values are exact by construction. Unquantized values (float32
-    constants) are accepted when they fit a type of at most `MAX_CONSTANT_BITS` bits and 32
-    fractional bits; whether Keras' float32 sums with them are exact is checked on the
-    accumulator types (a warning, `passes.checks.CheckFloat32Accumulation`). Values of other
-    quantizers (po2, binary, alpha-scaled) must fit `MAX_QUANTIZED_CONSTANT_BITS` bits: wider
-    ones are rounded float32 products (alpha=0.3), not the fixed-point numbers the quantizer means.
-    """
-    if quantizer is not None and quantizer.spec.is_fixed_point:
-        return None
-    from .lut import constant_type_problem
-
-    return constant_type_problem(value, MAX_CONSTANT_BITS if quantizer is None else MAX_QUANTIZED_CONSTANT_BITS)
-
-
 def check_constant(layer: Any, role: str, value: np.ndarray, quantizer: Any) -> np.ndarray:
     """``value`` if hls4ml holds it exactly (`constant_problem`). Else, without a quantizer, a
     ValueError naming the layer (give it one); for a quantizer whose values hls4ml cannot hold
-    (alpha='auto', ulaw, ...), the values rounded by `ir_layers.wide_constant`, the refusal
+    (alpha='auto', ulaw, ...), the values rounded by `ir.exactness.wide_constant`, the refusal
     deferred to the exactness check (`defer_refusal`: raised unless inexact exports are allowed)."""
     problem = constant_problem(value, quantizer)
     if not problem:
@@ -178,14 +147,6 @@ def check_constant(layer: Any, role: str, value: np.ndarray, quantizer: Any) -> 
     return wide_constant(value)
 
 
-SOFTMAX_ALTERNATIVES = (
-    "for a bit-exact softmax use hgq_compat.swap_softmax(model, ...), which replaces every float softmax with "
-    "QSoftmax (hls4ml's table-based softmax, computed the same way in Keras) and reports the change on your data; "
-    "or accept hls4ml's approximate softmax with convert(..., allow_inexact=True); or remove it and apply it to "
-    "the predictions in software (softmax keeps the argmax)")
-"""What a refusal of a float softmax offers instead."""
-
-
 def activation_node(fn: Any, name: str, layer_name: str, shape: tuple[int, ...], input_name: str,
                     output_name: str, after_quantizer: bool) -> dict[str, Any] | None:
     """IR config applying the Keras activation ``fn`` (a function, or an elementwise Keras activation
@@ -195,7 +156,8 @@ def activation_node(fn: Any, name: str, layer_name: str, shape: tuple[int, ...],
     is not a quantizer output (``after_quantizer``) NotImplementedError (`lut.ARITHMETIC_ACTIVATIONS`)."""
     import keras
 
-    from .lut import activation_name, is_arithmetic_activation, is_elementwise_activation, lut_node
+    from ..ir.lut import activation_name, is_arithmetic_activation, is_elementwise_activation
+    from .lut import lut_node
 
     if fn is None or fn is keras.activations.linear:
         return None
@@ -272,7 +234,7 @@ def output_node(layer: Any, shape: tuple[int, ...], input_name: str, output_name
     except (ValueError, NotImplementedError) as exc:
         # hls4ml's own (approximate) activation node, refused by passes.checks unless allow_inexact
         defer_refusal(layer, str(exc))
-        from .lut import activation_name
+        from ..ir.lut import activation_name
 
         what = activation_name(fn)
         node = {"name": name, "class_name": "Softmax" if what == "softmax" else "Activation", "activation": what,
@@ -281,16 +243,3 @@ def output_node(layer: Any, shape: tuple[int, ...], input_name: str, output_name
         if what == "softmax":
             node["axis"] = -1
         return node
-
-
-def with_output_quantizer(handler: Any, layer: Any, config: dict[str, Any], out_tensors: Any) -> Any:
-    """The layer's IR config followed, if it has one, by its output quantizer or activation node."""
-    out = out_tensors[0]
-    mid = f"{out.name}_unquantized"
-    node = output_node(layer, tuple(out.shape[1:]), mid, out.name)  # before attach_deferred: it may defer
-    config = attach_deferred(layer, {**handler.default_config, **config, Attr.WEIGHTS_CHECKED: True,
-                                     Attr.KERAS_LAYER: layer.name})
-    if node is None:
-        return (config,)  # a tuple: the base handler appends no activation of its own
-    config["output_keras_tensor_names"] = [mid]
-    return config, node

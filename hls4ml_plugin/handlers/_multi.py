@@ -13,9 +13,9 @@ from typing import Any, Sequence
 import numpy as np
 from hls4ml.converters.keras_v3.conv import gen_conv_config
 
-from ..ir_layers import DEPTHWISE_1D, DEPTHWISE_2D, SCALE_SHIFT
-from ._common import attach_deferred, output_node
 from ..ir import Attr
+from ..ir.layers import DEPTHWISE_1D, DEPTHWISE_2D, SCALE_SHIFT, window_sums
+from ._common import attach_deferred, output_node
 
 
 def shapes(layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -97,7 +97,7 @@ def depthwise_node(name: str, kernel: np.ndarray, bias: np.ndarray | None, in_sh
 def scale_shift_node(name: str, scale: np.ndarray, shift: np.ndarray | None, shape: Sequence[int],
                      keras_layer: str) -> dict[str, Any]:
     """``x * scale + shift`` per channel (last axis) of a tensor of feature ``shape``: hls4ml's
-    BatchNormalization / ApplyAlpha computation (`ir_layers.ScaleShift`, whose bit_exact rule checks
+    BatchNormalization / ApplyAlpha computation (`ir.layers.ScaleShift`, whose bit_exact rule checks
     it against Keras' float32 arithmetic)."""
     channels = int(shape[-1])
     shift = np.zeros(channels) if shift is None else shift
@@ -120,15 +120,6 @@ def pool_counts(in_px: Sequence[int], pool: Sequence[int], strides: Sequence[int
     else:
         pads = [(config["pad_top"], config["pad_bottom"]), (config["pad_left"], config["pad_right"])]
     return window_sums(np.pad(np.ones(tuple(in_px)), pads), pool, strides)
-
-
-def window_sums(values: np.ndarray, pool: Sequence[int], strides: Sequence[int]) -> np.ndarray:
-    """Sum of ``values`` over each (unpadded, strided) pooling window, as integers."""
-    for axis, (p, s) in enumerate(zip(pool, strides)):
-        n_out = (values.shape[axis] - p) // s + 1
-        values = np.stack([np.take(values, range(o * s, o * s + p), axis=axis).sum(axis=axis)
-                           for o in range(n_out)], axis=axis)
-    return values.astype(np.int64)
 
 
 def is_power_of_two(values: Any) -> bool:

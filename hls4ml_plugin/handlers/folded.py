@@ -14,13 +14,14 @@ import numpy as np
 from hls4ml.converters.keras_v3._base import KerasV3LayerHandler
 
 from ..ir import describe
-from ._common import check_constant, constant_problem
+from ..ir.exactness import constant_problem
+from ._common import check_constant
 from ._multi import chain, check_dilation, conv_node, depthwise_node, shapes
 
 
 def folded_weights(layer: Any) -> tuple[np.ndarray, np.ndarray]:
     """(kernel, bias) as the layer's inference call uses them, float64; refused where hls4ml cannot
-    hold them exactly (`_common.constant_problem`, the check of every weight; for values of a
+    hold them exactly (`ir.exactness.constant_problem`, the check of every weight; for values of a
     quantizer that is not fixed point the refusal is deferred, `_common.check_constant`)."""
     from keras import ops
 

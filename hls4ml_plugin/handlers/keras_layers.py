@@ -29,10 +29,10 @@ from hls4ml.converters.keras_v3.core import ActivationHandler, EluHandler, ReLUH
 from hls4ml.converters.keras_v3.merge import MergeHandler
 from hls4ml.converters.keras_v3.pooling import PoolingHandler
 
-from ..ir_layers import GLOBAL_POOLING_2D
-from ._common import activation_node, made_by_hgq_compat, quantizer_output
-from .lut import is_elementwise_activation
 from ..ir import Attr
+from ..ir.layers import GLOBAL_POOLING_2D
+from ..ir.lut import is_elementwise_activation
+from ._common import activation_node, made_by_hgq_compat, quantizer_output
 
 ADD = "keras.src.layers.merging.add.Add"
 CONCATENATE = "keras.src.layers.merging.concatenate.Concatenate"

@@ -3,7 +3,7 @@
 In inference the layer computes ``x * scale + shift`` in float32, with
 ``scale = gamma / sqrt(variance + epsilon)`` and ``shift = beta - mean * scale`` (quantized
 statistics). hls4ml computes the same expression exactly in fixed point, so the export is exact
-only where float32 does not round: the node (`ir_layers.ScaleShift`) proves that for every input
+only where float32 does not round: the node (`ir.layers.ScaleShift`) proves that for every input
 value its upstream can produce and otherwise raises `ExactnessError`. With QKeras' defaults
 (epsilon 1e-3) scale has a full 24-bit significand and the proof fails: use a folded layer, or
 ``allow_inexact`` (then the constants are kept at 24 significant bits and the node is recorded

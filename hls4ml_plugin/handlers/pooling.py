@@ -16,7 +16,7 @@ import numpy as np
 from hls4ml.converters.keras_v3._base import KerasV3LayerHandler
 from hls4ml.converters.keras_v3.conv import gen_conv_config
 
-from ..ir_layers import GLOBAL_POOLING_2D
+from ..ir.layers import GLOBAL_POOLING_2D
 from ._multi import chain, depthwise_node, is_power_of_two, pool_counts, reshape_node, shapes
 
 

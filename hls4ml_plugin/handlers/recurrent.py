@@ -35,9 +35,9 @@ import keras
 import numpy as np
 from hls4ml.converters.keras_v3._base import KerasV3LayerHandler
 
+from ..ir import Attr
 from ._common import attach_deferred, defer_refusal, quantized_weight, quantizer_node
 from ._multi import reshape_node
-from ..ir import Attr
 
 ALLOW_INEXACT = "allow_inexact=True (hls4ml_plugin.convert) accepts it without the bit-exactness guarantee"
 
@@ -103,7 +103,8 @@ def elementwise_node(layer: Any, fn: Any, name: str, shape: tuple[int, ...], src
     from hgq_compat.quantizers import is_quantizer, make_quantizer_layer
     from hgq_compat.quantizers.functions import QKERAS_FUNCTIONS
 
-    from .lut import is_elementwise_activation, lut_node
+    from ..ir.lut import is_elementwise_activation
+    from .lut import lut_node
 
     if is_quantizer(fn):
         fn = make_quantizer_layer(fn, "qkeras", "per-tensor", False, f"{name}_q")
@@ -131,7 +132,7 @@ def elementwise_node(layer: Any, fn: Any, name: str, shape: tuple[int, ...], src
 def _check_activations(layer: Any) -> None:
     """Refuse activations no node can compute before any node is built (float elementwise ones are
     deferred: `elementwise_node`)."""
-    from .lut import is_elementwise_activation
+    from ..ir.lut import is_elementwise_activation
 
     cell = layer.cell
     for fn in (cell.activation, getattr(cell, "recurrent_activation", None)):

@@ -25,7 +25,7 @@ from .checks import CheckExactness, CheckFloat32Accumulation, CheckInferredTypes
 from .fusion import KeepConsecutiveQuantizers
 from .input_precision import DeclareInputPrecision, WidenInputPrecision
 from .layer_config import ApplyLayerConfig
-from .lut import RebuildLUTTables, register_lut_ir
+from .lut import RebuildLUTTables
 from .outputs import CopyAliasedOutputs, RecordOutputNames
 from .resources import RemoveRedundantQuantizers
 
@@ -46,7 +46,6 @@ def register_passes() -> None:
     ``Flow._add_optimizer`` appends; its DynamicFlow override is broken in hls4ml 1.3.0, and
     'convert' is a plain Flow, so insertion edits its list directly.
     """
-    register_lut_ir()
     flow = get_flow("convert")
     for cls, before in PASSES:
         if cls.name not in get_available_passes():

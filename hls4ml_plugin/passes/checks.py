@@ -14,10 +14,10 @@ from hls4ml.model.optimizer.optimizer import ModelOptimizerPass
 from hls4ml.model.optimizer.passes.bit_exact import get_output_layers
 from hls4ml.model.optimizer.passes.hgq_proxy_model import FixedPointQuantizer as HlsFixedPointQuantizer
 
-from ..handlers._common import SOFTMAX_ALTERNATIVES, constant_problem
 from ..ir import Attr, FixedPointQuantizer
-from ..ir_layers import (FLOAT32_SIGNIFICAND_BITS, FOLD_HINT, INEXACT_HINT, ExactnessError, ScaleShift, allow_inexact,
-                         record_inexact, wide_constant)
+from ..ir.exactness import (FOLD_HINT, INEXACT_HINT, SOFTMAX_ALTERNATIVES, ExactnessError, allow_inexact,
+                            constant_problem, record_inexact, wide_constant)
+from ..ir.layers import FLOAT32_SIGNIFICAND_BITS, ScaleShift, window_sums
 
 
 def _uses_plugin(model) -> bool:
@@ -35,9 +35,9 @@ def _uses_plugin(model) -> bool:
 class CheckExactness(ModelOptimizerPass):
     """Raise `ExactnessError` naming the layer and the change to make.
 
-    Approximations a handler made (`handlers._common.Attr.INEXACT`) and float batch norms are
-    refused too, unless the config allows inexact exports (`ir_layers.allow_inexact`): then
-    they are recorded on the model (`ir_layers.record_inexact`) and kept."""
+    Approximations a handler made (`ir.Attr.INEXACT`) and float batch norms are
+    refused too, unless the config allows inexact exports (`ir.exactness.allow_inexact`): then
+    they are recorded on the model (`ir.exactness.record_inexact`) and kept."""
 
     name = "hgq_compat_check_exactness"
 
@@ -151,7 +151,6 @@ class CheckExactness(ModelOptimizerPass):
 
 def _pool_counts(node: Layer) -> np.ndarray:
     """Input pixels (padding excluded) in each window of an hls4ml pooling node."""
-    from ..handlers._multi import window_sums
 
     if isinstance(node, GlobalPooling2D):
         return np.array([node.get_attr("in_height") * node.get_attr("in_width")])

@@ -30,20 +30,8 @@ from hls4ml.model.layers import register_layer
 from hls4ml.model.optimizer.passes import bit_exact as _be
 from hls4ml.model.optimizer.passes.hgq_proxy_model import FixedPointQuantizer as _HlsFixedPointQuantizer
 
+from .attr import Attr
 
-class Attr:
-    """Keys of what the plugin records on hls4ml IR nodes and models, in one place."""
-
-    KERAS_LAYER = "hgq_compat_keras_layer"  # name of the Keras layer a node comes from (errors and LayerName settings name it)
-    LUT = "hgq_compat_lut"  # the LutFunction of a lookup-table activation node
-    WEIGHTS_CHECKED = "hgq_compat_weights_checked"  # the handler checked the node's constants are exact in hls4ml
-    ORIGINAL_TYPE = "hgq_compat_orig"  # a quantizer node's (kbi masks, rounding, overflow) before hls4ml's bit_exact passes changed it
-    INPUT_PRECISION = "hgq_compat_input_precision"  # the input type hls4ml's config gives a float model input
-    INEXACT = "hgq_compat_inexact"  # model-level dict: Keras layer -> why its export is approximate (allow_inexact)
-    EXACT_SOFTMAX = "hgq_compat_softmax"  # a QSoftmax node (exact), not hls4ml's float Softmax
-    LUT_FOR = "hgq_compat_lut_for"  # the input type a LUT table was built for
-    INPUT_WIDENED = "hgq_compat_input_widened"  # the input precision pass already widened this node
-    ACCUM_WARNED = "hgq_compat_acc_warned"  # the accumulator-width warning was given for this node
 
 IR_CLASS_NAME = "HgqCompatFixedPointQuantizer"
 
@@ -149,17 +137,14 @@ def _request_kif(layer: FixedPointQuantizer) -> tuple:
 _registered = False
 
 
-def register_ir() -> None:
-    """Register the IR layer and its bit_exact rules with hls4ml (idempotent)."""
+def register_quantizer_ir() -> None:
+    """Register the quantizer IR layer and its bit_exact rules with hls4ml (idempotent)."""
     global _registered
     if _registered:
         return
     _be._produce_kif.register(FixedPointQuantizer)(_produce_kif)
     _be._request_kif.register(FixedPointQuantizer)(_request_kif)
     register_layer(IR_CLASS_NAME, FixedPointQuantizer)
-    from .ir_layers import register_ir_layers
-
-    register_ir_layers()
     _registered = True
 
 

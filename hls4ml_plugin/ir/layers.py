@@ -13,75 +13,34 @@
   from the config, as the registered name cannot encode it.
 - ZeroPadding1D/2D get the obvious rule (zeros are exact) when hls4ml has none.
 
-Inexact exports (opt-in): `allow_inexact` reads ``hls_config['Model']['AllowInexact']`` (set by
-``convert(..., allow_inexact=True)``); `record_inexact` notes on the hls model which Keras layer
-was approximated and why (``hls_model.hgq_compat_inexact``); `wide_constant` rounds float
-constants to a grid hls4ml holds exactly.
+`window_sums` is the pooling-window arithmetic shared by the pooling handler and the checks.
 
-Like `ir.FixedPointQuantizer`, each subclass keeps its base class' ``__name__`` (backend
+Like `quantizer.FixedPointQuantizer`, each subclass keeps its base class' ``__name__`` (backend
 templates match on it) and is registered under an ``HgqCompat*`` name used by the handlers.
 """
 
 from __future__ import annotations
 
 from math import prod
+from typing import Sequence
+
 import numpy as np
 from hls4ml.model import layers as hl
 from hls4ml.model.attributes import ConfigurableAttribute
 from hls4ml.model.layers import register_layer
 from hls4ml.model.optimizer.passes import bit_exact as _be
 from hls4ml.utils.qinterval import QIntervalArray
-from .ir import Attr
+
+from .attr import Attr
+from .exactness import FOLD_HINT, INEXACT_HINT, ExactnessError, allow_inexact, record_inexact, wide_constant
+from .limits import MAX_CONSTANT_FRACTIONAL_BITS
 
 FLOAT32_SIGNIFICAND_BITS = 24
-MAX_CONSTANT_FRACTIONAL_BITS = 31
-"""hls4ml's ``minimal_kif`` searches at most 32 fractional bits for constants."""
 
 DEPTHWISE_1D = "HgqCompatDepthwiseConv1D"
 DEPTHWISE_2D = "HgqCompatDepthwiseConv2D"
 SCALE_SHIFT = "HgqCompatScaleShift"
 GLOBAL_POOLING_2D = "HgqCompatGlobalPooling2D"
-
-
-ALLOW_INEXACT_KEY = "AllowInexact"
-"""``hls_config['Model'][ALLOW_INEXACT_KEY] = True`` opts in to approximate exports."""
-
-INEXACT_HINT = (
-    ". Or opt in to an approximate export where hls4ml has one: hls4ml_plugin.convert(..., allow_inexact=True), "
-    "hgq-compat synth --allow-inexact, or hls_config['Model']['AllowInexact'] = True with "
-    "hls4ml.converters.convert_from_keras_model; the C simulation then differs from Keras and synth reports the "
-    "measured difference")
-"""Appended to every refusal that `allow_inexact` lifts."""
-
-WIDE_CONSTANT_SIGNIFICANT_BITS = 24
-"""Significant bits (of the largest magnitude) kept by `wide_constant`: float32's significand."""
-
-
-class ExactnessError(ValueError):
-    """The model has a layer or setting whose hls4ml C simulation cannot equal Keras bit for bit."""
-
-
-def allow_inexact(model) -> bool:
-    """True when the hls model's config opts in to approximate exports (`ALLOW_INEXACT_KEY`)."""
-    model_config = model.config.config.get("HLSConfig", {}).get("Model", {}) or {}
-    return bool(model_config.get(ALLOW_INEXACT_KEY, False))
-
-
-def record_inexact(model, layer_name: str, reason: str) -> None:
-    """Note on the hls model (``hgq_compat_inexact``: Keras layer name -> reason) that a layer is approximated."""
-    model.__dict__.setdefault(Attr.INEXACT, {}).setdefault(layer_name, reason)
-
-
-def wide_constant(values: np.ndarray) -> np.ndarray:
-    """``values`` rounded (half to even) to the step ``2**-f`` that keeps `WIDE_CONSTANT_SIGNIFICANT_BITS`
-    bits of the largest magnitude, with at most `MAX_CONSTANT_FRACTIONAL_BITS` fractional bits: a grid
-    hls4ml holds exactly (float64). Values already on that grid are unchanged."""
-    v = np.asarray(values, np.float64)
-    top = float(np.max(np.abs(v))) if v.size else 0.0
-    if top == 0.0:
-        return v.copy()
-    f = min(MAX_CONSTANT_FRACTIONAL_BITS, WIDE_CONSTANT_SIGNIFICANT_BITS - 1 - int(np.floor(np.log2(top))))
-    return np.round(v * 2.0**f) / 2.0**f
 
 
 class DepthwiseConv1D(hl.DepthwiseConv1D):
@@ -126,6 +85,15 @@ class GlobalPooling2D(hl.GlobalPooling2D):
 
 
 GlobalPooling2D.__name__ = GlobalPooling2D.__qualname__ = "GlobalPooling2D"
+
+
+def window_sums(values: np.ndarray, pool: Sequence[int], strides: Sequence[int]) -> np.ndarray:
+    """Sum of ``values`` over each (unpadded, strided) pooling window, as integers."""
+    for axis, (p, s) in enumerate(zip(pool, strides)):
+        n_out = (values.shape[axis] - p) // s + 1
+        values = np.stack([np.take(values, range(o * s, o * s + p), axis=axis).sum(axis=axis)
+                           for o in range(n_out)], axis=axis)
+    return values.astype(np.int64)
 
 
 def _produce_global_pooling(layer: hl.Layer) -> tuple[np.ndarray, ...]:
@@ -194,13 +162,6 @@ def _produce_scale_shift(layer: hl.Layer) -> tuple[np.ndarray, ...]:
         record_inexact(layer.model, what, problems[0])
     k, i, f = out.to_kif()
     return k.astype(np.int16), i, f
-
-
-FOLD_HINT = ("use a folded layer instead (QConv2DBatchnorm / QDepthwiseConv2DBatchnorm / QDenseBatchnorm: the "
-             "normalization is folded into the quantized kernel and bias, exactly), e.g. "
-             "hgq_compat.utils.convert_to_folded_model(model), hls4ml_plugin.convert(..., fold_batchnorm=True) or "
-             "hgq-compat synth --fold-bn, or fold it into the preceding layer's weights before training")
-"""The exact alternative to a batch normalization, named in every refusal of one."""
 
 
 def _produce_zero_padding(layer: hl.Layer) -> tuple[np.ndarray, ...]:
