@@ -28,7 +28,6 @@ default arguments, in a venv if this Python cannot import it; a 1-D conv net).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import subprocess
 import sys
@@ -39,14 +38,19 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 EQUAL_ACC_POINTS = 0.5
-FULL = {"digits": {"epochs": 60, "batch": 32, "bits": list(range(2, 9)), "beta": (1e-8, 2e-6)},
-        "mnist1d": {"epochs": 40, "batch": 64, "bits": list(range(2, 9)), "beta": (1e-8, 2e-6)}}
-QUICK = {"digits": {"epochs": 12, "batch": 32, "bits": [3, 8], "beta": (1e-7, 3e-6)},
-         "mnist1d": {"epochs": 6, "batch": 64, "bits": [4, 8], "beta": (1e-7, 3e-6)}}
+FULL = {
+    "digits": {"epochs": 60, "batch": 32, "bits": list(range(2, 9)), "beta": (1e-8, 2e-6)},
+    "mnist1d": {"epochs": 40, "batch": 64, "bits": list(range(2, 9)), "beta": (1e-8, 2e-6)},
+}
+QUICK = {
+    "digits": {"epochs": 12, "batch": 32, "bits": [3, 8], "beta": (1e-7, 3e-6)},
+    "mnist1d": {"epochs": 6, "batch": 64, "bits": [4, 8], "beta": (1e-7, 3e-6)},
+}
 LR = 3e-3
 
 
 # ============================================================================ data
+
 
 def load_digits(seed: int = 0):
     """sklearn digits: (x_train, y_train, x_val, y_val, x_test, y_test), x of shape (n, 8, 8, 1)."""
@@ -57,8 +61,14 @@ def load_digits(seed: int = 0):
     x_tr, y_tr, x_te, y_te = load_digits_split(seed)
     n_val = len(x_tr) // 5
     shape = (-1, 8, 8, 1)
-    return (x_tr[n_val:].reshape(shape), y_tr[n_val:], x_tr[:n_val].reshape(shape), y_tr[:n_val],
-            x_te.reshape(shape), y_te.astype(np.int64))
+    return (
+        x_tr[n_val:].reshape(shape),
+        y_tr[n_val:],
+        x_tr[:n_val].reshape(shape),
+        y_tr[:n_val],
+        x_te.reshape(shape),
+        y_te.astype(np.int64),
+    )
 
 
 MNIST1D_SCRIPT = """
@@ -75,7 +85,6 @@ def load_mnist1d(offline: bool = False):
 
     The generator runs once (in a venv with ``mnist1d`` if needed) and its output is cached."""
     import numpy as np
-
     import venvs
 
     cache = venvs.CACHE / "mnist1d-0.0.2.post1-default.npz"
@@ -95,6 +104,7 @@ def load_mnist1d(offline: bool = False):
 
 # ============================================================================ models
 
+
 def uniform_strings(bits: int, signed_input: bool) -> dict[str, str]:
     """QKeras quantizer strings of the uniform b-bit model (b=8 is also where HGQ starts)."""
     act_int = min(3, math.ceil(bits / 2))
@@ -102,8 +112,12 @@ def uniform_strings(bits: int, signed_input: bool) -> dict[str, str]:
         inp = f"quantized_bits({bits},{min(3, bits - 1)},alpha=1)"
     else:
         inp = f"quantized_bits({bits},0,keep_negative=False,alpha=1)"
-    return {"input": inp, "kernel": f"quantized_bits({bits},0,alpha=1)", "bias": "quantized_bits(8,3,alpha=1)",
-            "act": f"quantized_relu({bits},{act_int})"}
+    return {
+        "input": inp,
+        "kernel": f"quantized_bits({bits},0,alpha=1)",
+        "bias": "quantized_bits(8,3,alpha=1)",
+        "act": f"quantized_relu({bits},{act_int})",
+    }
 
 
 def build(dataset: str, mode: str, bits: int = 8, beta: float = 0.0):
@@ -115,22 +129,30 @@ def build(dataset: str, mode: str, bits: int = 8, beta: float = 0.0):
     kw = {"kernel_quantizer": q["kernel"], "bias_quantizer": q["bias"]}
     with hq.quantization_config(mode=mode, beta=beta):
         if dataset == "digits":
-            layers = [keras.Input((8, 8, 1)), hq.QActivation(q["input"], name="input_q"),
-                      hq.QConv2D(8, 3, activation=q["act"], name="conv0", **kw),
-                      hq.QConv2D(16, 3, activation=q["act"], name="conv1", **kw),
-                      keras.layers.MaxPooling2D(2, name="pool"), keras.layers.Flatten(name="flatten"),
-                      hq.QDense(10, name="out", **kw)]
+            layers = [
+                keras.Input((8, 8, 1)),
+                hq.QActivation(q["input"], name="input_q"),
+                hq.QConv2D(8, 3, activation=q["act"], name="conv0", **kw),
+                hq.QConv2D(16, 3, activation=q["act"], name="conv1", **kw),
+                keras.layers.MaxPooling2D(2, name="pool"),
+                keras.layers.Flatten(name="flatten"),
+                hq.QDense(10, name="out", **kw),
+            ]
         else:
-            layers = [keras.Input((40, 1)), hq.QActivation(q["input"], name="input_q"),
-                      hq.QConv1D(16, 5, activation=q["act"], name="conv0", **kw),
-                      hq.QConv1D(16, 5, strides=2, activation=q["act"], name="conv1", **kw),
-                      keras.layers.Flatten(name="flatten"),
-                      hq.QDense(32, activation=q["act"], name="dense0", **kw),
-                      hq.QDense(10, name="out", **kw)]
+            layers = [
+                keras.Input((40, 1)),
+                hq.QActivation(q["input"], name="input_q"),
+                hq.QConv1D(16, 5, activation=q["act"], name="conv0", **kw),
+                hq.QConv1D(16, 5, strides=2, activation=q["act"], name="conv1", **kw),
+                keras.layers.Flatten(name="flatten"),
+                hq.QDense(32, activation=q["act"], name="dense0", **kw),
+                hq.QDense(10, name="out", **kw),
+            ]
     return keras.Sequential(layers, name=f"{dataset}_{mode}_{bits}b")
 
 
 # ============================================================================ training
+
 
 def train(model, data, epochs: int, batch: int, callbacks: list) -> list[dict]:
     """Fit; returns per-epoch records (epoch, val/test accuracy, EBOPs, beta)."""
@@ -145,15 +167,29 @@ def train(model, data, epochs: int, batch: int, callbacks: list) -> list[dict]:
     class Record(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             pred = np.asarray(self.model.predict(x_te, verbose=0, batch_size=1024))
-            records.append({"epoch": epoch, "val_accuracy": float(logs["val_accuracy"]),
-                            "test_accuracy": float(np.mean(pred.argmax(-1) == y_te)),
-                            "ebops": float(model_ebops(self.model)), "beta": float(logs.get("beta", 0.0)),
-                            "weights": [w.copy() for w in self.model.get_weights()]})
+            records.append(
+                {
+                    "epoch": epoch,
+                    "val_accuracy": float(logs["val_accuracy"]),
+                    "test_accuracy": float(np.mean(pred.argmax(-1) == y_te)),
+                    "ebops": float(model_ebops(self.model)),
+                    "beta": float(logs.get("beta", 0.0)),
+                    "weights": [w.copy() for w in self.model.get_weights()],
+                }
+            )
 
-    model.compile(keras.optimizers.Adam(LR), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
-    model.fit(x_tr, y_tr, batch_size=batch, epochs=epochs, validation_data=(x_val, y_val), verbose=0,
-              callbacks=[*callbacks, Record()])
+    model.compile(
+        keras.optimizers.Adam(LR), keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
+    )
+    model.fit(
+        x_tr,
+        y_tr,
+        batch_size=batch,
+        epochs=epochs,
+        validation_data=(x_val, y_val),
+        verbose=0,
+        callbacks=[*callbacks, Record()],
+    )
     return records
 
 
@@ -170,11 +206,15 @@ def run_dataset(name: str, data, cfg: dict, seed: int = 0) -> dict:
         model = build(name, "qkeras", bits)
         recs = train(model, data, cfg["epochs"], cfg["batch"], [])
         best = max(recs, key=lambda r: (r["val_accuracy"], -r["epoch"]))
-        out["uniform"].append({"bits": bits, **{k: v for k, v in best.items() if k != "weights"},
-                               "seconds": time.perf_counter() - t0})
+        out["uniform"].append(
+            {"bits": bits, **{k: v for k, v in best.items() if k != "weights"}, "seconds": time.perf_counter() - t0}
+        )
         out.setdefault("_uniform_weights", {})[bits] = best["weights"]
-        print(f"[accuracy] {name} uniform {bits}-bit: test accuracy {best['test_accuracy']:.4f}, "
-              f"EBOPs {best['ebops']:.0f} (epoch {best['epoch']})", flush=True)
+        print(
+            f"[accuracy] {name} uniform {bits}-bit: test accuracy {best['test_accuracy']:.4f}, "
+            f"EBOPs {best['ebops']:.0f} (epoch {best['epoch']})",
+            flush=True,
+        )
     # one beta-scheduled HGQ run
     keras.utils.set_random_seed(seed)
     t0 = time.perf_counter()
@@ -183,17 +223,25 @@ def run_dataset(name: str, data, cfg: dict, seed: int = 0) -> dict:
     epochs = cfg["epochs"]
     # a third of the epochs at the smallest beta (the network learns the task), then a geometric ramp
     warm = max(1, epochs // 3)
-    schedule = LogSchedule([(0, cfg["beta"][0]), (warm, cfg["beta"][0]),
-                            (max(warm + 1, int(epochs * 0.9)), cfg["beta"][1])])
+    schedule = LogSchedule(
+        [(0, cfg["beta"][0]), (warm, cfg["beta"][0]), (max(warm + 1, int(epochs * 0.9)), cfg["beta"][1])]
+    )
     recs = train(model, data, epochs, cfg["batch"], [BetaScheduler(schedule)])
     front = pareto_front([(r["val_accuracy"], r["ebops"]) for r in recs], sides=(1, -1))
-    out["hgq"] = {"epochs": [{k: v for k, v in r.items() if k != "weights"} for r in recs], "front": front,
-                  "schedule": schedule.get_config(), "seconds": time.perf_counter() - t0}
+    out["hgq"] = {
+        "epochs": [{k: v for k, v in r.items() if k != "weights"} for r in recs],
+        "front": front,
+        "schedule": schedule.get_config(),
+        "seconds": time.perf_counter() - t0,
+    }
     out["_hgq_model"] = model
     out["_data"] = data
     out["_hgq_weights"] = {n: recs[n]["weights"] for n in front}
-    print(f"[accuracy] {name} HGQ: {len(front)} front points, EBOPs {recs[front[0]]['ebops']:.0f} .. "
-          f"{recs[front[-1]]['ebops']:.0f}", flush=True)
+    print(
+        f"[accuracy] {name} HGQ: {len(front)} front points, EBOPs {recs[front[0]]['ebops']:.0f} .. "
+        f"{recs[front[-1]]['ebops']:.0f}",
+        flush=True,
+    )
     out["comparison"] = compare(out)
     return out
 
@@ -208,21 +256,28 @@ def compare(res: dict) -> dict:
         ok_val = [p for p in front if p["val_accuracy"] >= u["val_accuracy"] - EQUAL_ACC_POINTS / 100]
         best = min(ok, key=lambda p: p["ebops"]) if ok else None
         best_val = min(ok_val, key=lambda p: p["ebops"]) if ok_val else None
-        rows.append({
-            "bits": u["bits"], "uniform_test_accuracy": u["test_accuracy"], "uniform_ebops": u["ebops"],
-            "hgq_epoch": best["epoch"] if best else None,
-            "hgq_test_accuracy": best["test_accuracy"] if best else None,
-            "hgq_ebops": best["ebops"] if best else None,
-            "reduction": (u["ebops"] / best["ebops"]) if best and best["ebops"] > 0 else None,
-            "val_selected_reduction": (u["ebops"] / best_val["ebops"]) if best_val and best_val["ebops"] > 0 else None,
-            "val_selected_test_accuracy": best_val["test_accuracy"] if best_val else None,
-        })
+        rows.append(
+            {
+                "bits": u["bits"],
+                "uniform_test_accuracy": u["test_accuracy"],
+                "uniform_ebops": u["ebops"],
+                "hgq_epoch": best["epoch"] if best else None,
+                "hgq_test_accuracy": best["test_accuracy"] if best else None,
+                "hgq_ebops": best["ebops"] if best else None,
+                "reduction": (u["ebops"] / best["ebops"]) if best and best["ebops"] > 0 else None,
+                "val_selected_reduction": (u["ebops"] / best_val["ebops"])
+                if best_val and best_val["ebops"] > 0
+                else None,
+                "val_selected_test_accuracy": best_val["test_accuracy"] if best_val else None,
+            }
+        )
     best_uniform = max(res["uniform"], key=lambda u: (u["test_accuracy"], -u["ebops"]))
     headline = next(r for r in rows if r["bits"] == best_uniform["bits"])
     return {"rows": rows, "best_uniform_bits": best_uniform["bits"], "headline": headline}
 
 
 # ============================================================================ plot
+
 
 def plot(results: dict, path: Path) -> None:
     import matplotlib
@@ -235,22 +290,46 @@ def plot(results: dict, path: Path) -> None:
     for ax, name in zip(axes[0], names):
         res = results[name]
         ep = res["hgq"]["epochs"]
-        ax.scatter([r["ebops"] for r in ep], [100 * r["test_accuracy"] for r in ep], s=6, c="0.75",
-                   label="HGQ, every epoch")
+        ax.scatter(
+            [r["ebops"] for r in ep], [100 * r["test_accuracy"] for r in ep], s=6, c="0.75", label="HGQ, every epoch"
+        )
         fr = sorted((ep[n] for n in res["hgq"]["front"]), key=lambda r: r["ebops"])
-        ax.plot([r["ebops"] for r in fr], [100 * r["test_accuracy"] for r in fr], "o-", c="C0", ms=4,
-                label="HGQ Pareto front (one run)")
+        ax.plot(
+            [r["ebops"] for r in fr],
+            [100 * r["test_accuracy"] for r in fr],
+            "o-",
+            c="C0",
+            ms=4,
+            label="HGQ Pareto front (one run)",
+        )
         un = res["uniform"]
-        ax.plot([u["ebops"] for u in un], [100 * u["test_accuracy"] for u in un], "s--", c="C3", ms=5,
-                label=f"uniform QKeras mode, {un[0]['bits']}..{un[-1]['bits']} bits")
+        ax.plot(
+            [u["ebops"] for u in un],
+            [100 * u["test_accuracy"] for u in un],
+            "s--",
+            c="C3",
+            ms=5,
+            label=f"uniform QKeras mode, {un[0]['bits']}..{un[-1]['bits']} bits",
+        )
         for u in un:
-            ax.annotate(f"{u['bits']}b", (u["ebops"], 100 * u["test_accuracy"]), textcoords="offset points",
-                        xytext=(4, -10), fontsize=8, color="C3")
+            ax.annotate(
+                f"{u['bits']}b",
+                (u["ebops"], 100 * u["test_accuracy"]),
+                textcoords="offset points",
+                xytext=(4, -10),
+                fontsize=8,
+                color="C3",
+            )
         h = res["comparison"]["headline"]
         if h["hgq_ebops"]:
-            ax.annotate(f"{h['reduction']:.1f}x fewer EBOPs\nat equal accuracy",
-                        (h["hgq_ebops"], 100 * h["hgq_test_accuracy"]), textcoords="offset points",
-                        xytext=(10, -35), fontsize=9, arrowprops={"arrowstyle": "->"})
+            ax.annotate(
+                f"{h['reduction']:.1f}x fewer EBOPs\nat equal accuracy",
+                (h["hgq_ebops"], 100 * h["hgq_test_accuracy"]),
+                textcoords="offset points",
+                xytext=(10, -35),
+                fontsize=9,
+                arrowprops={"arrowstyle": "->"},
+            )
         ax.set_xscale("log")
         ax.set_xlabel("EBOPs")
         ax.set_ylabel("test accuracy (%)")
@@ -267,22 +346,27 @@ def plot(results: dict, path: Path) -> None:
 
 # ============================================================================ main
 
+
 def run(datasets: list[str], quick: bool, offline: bool = False) -> dict:
     cfgs = QUICK if quick else FULL
     results: dict[str, Any] = {}
     for name in datasets:
         data = load_digits() if name == "digits" else load_mnist1d(offline)
         if data is None:
-            raise RuntimeError(f"dataset {name}: the mnist1d generator's venv is missing and --offline/--quick was "
-                               "given; run once without --offline, or pass --datasets digits")
+            raise RuntimeError(
+                f"dataset {name}: the mnist1d generator's venv is missing and --offline/--quick was "
+                "given; run once without --offline, or pass --datasets digits"
+            )
         results[name] = run_dataset(name, data, cfgs[name])
     return results
 
 
 def public(results: dict) -> dict:
     """The JSON-able part of the results (no models or weights)."""
-    return {name: ({k: v for k, v in res.items() if not k.startswith("_")} if isinstance(res, dict) else res)
-            for name, res in results.items()}
+    return {
+        name: ({k: v for k, v in res.items() if not k.startswith("_")} if isinstance(res, dict) else res)
+        for name, res in results.items()
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -298,8 +382,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, r in res.items():
         if not name.startswith("_"):
             h = r["comparison"]["headline"]
-            print(f"{name}: best uniform {h['bits']}-bit {h['uniform_test_accuracy']:.4f} at {h['uniform_ebops']:.0f} EBOPs;"
-                  f" HGQ {h['hgq_test_accuracy']} at {h['hgq_ebops']} EBOPs -> reduction {h['reduction']}")
+            print(
+                f"{name}: best uniform {h['bits']}-bit {h['uniform_test_accuracy']:.4f} at {h['uniform_ebops']:.0f} EBOPs;"
+                f" HGQ {h['hgq_test_accuracy']} at {h['hgq_ebops']} EBOPs -> reduction {h['reduction']}"
+            )
     if args.out:
         out = Path(args.out)
         write_json(out / "accuracy.json", {"machine": machine(), **public(res)})

@@ -41,8 +41,13 @@ def machine() -> dict[str, Any]:
         pass
     info["versions"] = package_versions()
     try:
-        git = lambda *a: subprocess.run(["git", *a], cwd=REPO, capture_output=True, text=True,  # noqa: E731
-                                        timeout=10).stdout.strip()
+        git = lambda *a: subprocess.run(
+            ["git", *a],
+            cwd=REPO,
+            capture_output=True,
+            text=True,  # noqa: E731
+            timeout=10,
+        ).stdout.strip()
         info["git_commit"] = git("rev-parse", "HEAD")
         info["git_dirty"] = bool(git("status", "--porcelain", "--untracked-files=no"))
     except (OSError, subprocess.TimeoutExpired):
@@ -50,8 +55,21 @@ def machine() -> dict[str, Any]:
     return info
 
 
-PACKAGES = ("hgq-compat", "keras", "tensorflow", "tensorflow-cpu", "tf-keras", "jax", "jaxlib", "torch", "numpy",
-            "hls4ml", "hgq2", "qkeras", "h5py")
+PACKAGES = (
+    "hgq-compat",
+    "keras",
+    "tensorflow",
+    "tensorflow-cpu",
+    "tf-keras",
+    "jax",
+    "jaxlib",
+    "torch",
+    "numpy",
+    "hls4ml",
+    "hgq2",
+    "qkeras",
+    "h5py",
+)
 
 
 def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:

@@ -15,7 +15,6 @@ do (the cheapest epoch within 0.5 test points). Results go to ``--out`` (JSON).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -31,8 +30,14 @@ def train(seed: int, epochs: int, cosine: bool) -> dict:
     from hgq_compat.datasets import load_digits_split
     from hgq_compat.demo.pipeline import N_VAL, DemoSettings, shipped_model_path
     from hgq_compat.legacy.converter import convert_qkeras_model
-    from hgq_compat.training import (BetaScheduler, FreeEBOPs, LogSchedule, enable_determinism, jitter_bitwidths,
-                                     model_ebops)
+    from hgq_compat.training import (
+        BetaScheduler,
+        FreeEBOPs,
+        LogSchedule,
+        enable_determinism,
+        jitter_bitwidths,
+        model_ebops,
+    )
 
     s = DemoSettings(epochs=epochs, seed=seed)
     enable_determinism(seed)
@@ -42,10 +47,14 @@ def train(seed: int, epochs: int, cosine: bool) -> dict:
 
     def evaluate(model: keras.Model) -> dict:
         logits = model.predict(np.concatenate([x_val, x_test]), verbose=0, batch_size=2048)
-        lv, lt = logits[:len(x_val)], logits[len(x_val):]
+        lv, lt = logits[: len(x_val)], logits[len(x_val) :]
         loss = keras.ops.convert_to_numpy(keras.losses.sparse_categorical_crossentropy(y_val, lv, from_logits=True))
-        return {"val": float(np.mean(lv.argmax(-1) == y_val)), "val_loss": float(np.mean(loss)),
-                "test": float(np.mean(lt.argmax(-1) == y_test)), "ebops": float(model_ebops(model))}
+        return {
+            "val": float(np.mean(lv.argmax(-1) == y_val)),
+            "val_loss": float(np.mean(loss)),
+            "test": float(np.mean(lt.argmax(-1) == y_test)),
+            "ebops": float(model_ebops(model)),
+        }
 
     base = evaluate(original)
     model = convert_qkeras_model(shipped_model_path(), hgq=True)
@@ -60,8 +69,14 @@ def train(seed: int, epochs: int, cosine: bool) -> dict:
             records.append({"epoch": epoch, **evaluate(self.model)})
 
     schedule = LogSchedule([(0, s.beta_start), (max(epochs - 1, 1), s.beta_end)])
-    model.fit(x_fit, y_fit, epochs=epochs, batch_size=s.batch_size, verbose=0,
-              callbacks=[BetaScheduler(schedule), FreeEBOPs(), Record()])
+    model.fit(
+        x_fit,
+        y_fit,
+        epochs=epochs,
+        batch_size=s.batch_size,
+        verbose=0,
+        callbacks=[BetaScheduler(schedule), FreeEBOPs(), Record()],
+    )
     return {"seed": seed, "base": base, "records": records}
 
 
@@ -77,11 +92,12 @@ def front(records: list[dict]) -> list[dict]:
 
 def smoothed(records: list[dict], key: str, half_width: int) -> list[float]:
     v = np.array([r[key] for r in records])
-    return [float(v[max(0, i - half_width):i + half_width + 1].mean()) for i in range(len(v))]
+    return [float(v[max(0, i - half_width) : i + half_width + 1].mean()) for i in range(len(v))]
 
 
 def rules() -> dict:
     """Selection rules: (records, base) -> the chosen record; each sees validation numbers only."""
+
     def cheapest(ok: list[dict], records: list[dict]) -> dict:
         return min(ok, key=lambda r: (r["ebops"], r["epoch"])) if ok else max(front(records), key=lambda r: r["val"])
 
@@ -89,19 +105,36 @@ def rules() -> dict:
         return cheapest([r for r in front(records) if r["val"] >= base["val"] - 0.005 - 1e-12], records)
 
     def with_loss(records, base):  # ... and validation loss no worse than the original's
-        return cheapest([r for r in front(records) if r["val"] >= base["val"] - 0.005 - 1e-12
-                         and r["val_loss"] <= base["val_loss"]], records)
+        return cheapest(
+            [
+                r
+                for r in front(records)
+                if r["val"] >= base["val"] - 0.005 - 1e-12 and r["val_loss"] <= base["val_loss"]
+            ],
+            records,
+        )
 
     def smooth(half_width):  # the epoch and its neighbours (mean) both within 0.5 point
         def rule(records, base):
             sm = smoothed(records, "val", half_width)
             by_epoch = {r["epoch"]: s for r, s in zip(records, sm)}
-            return cheapest([r for r in front(records) if r["val"] >= base["val"] - 0.005 - 1e-12
-                             and by_epoch[r["epoch"]] >= base["val"] - 0.005 - 1e-12], records)
+            return cheapest(
+                [
+                    r
+                    for r in front(records)
+                    if r["val"] >= base["val"] - 0.005 - 1e-12 and by_epoch[r["epoch"]] >= base["val"] - 0.005 - 1e-12
+                ],
+                records,
+            )
+
         return rule
 
-    return {"demo (val within 0.5 pt)": demo_rule, "val + val loss": with_loss,
-            "val and +-2-epoch mean": smooth(2), "val and +-5-epoch mean": smooth(5)}
+    return {
+        "demo (val within 0.5 pt)": demo_rule,
+        "val + val loss": with_loss,
+        "val and +-2-epoch mean": smooth(2),
+        "val and +-5-epoch mean": smooth(5),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,8 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     from common import machine, write_json
 
     runs = [train(int(s), args.epochs, args.cosine) for s in args.seeds.split(",")]
-    print(f"{args.epochs} epochs, {'cosine' if args.cosine else 'constant'} learning rate; per seed: EBOPs "
-          "reduction and test-accuracy change (points) of the chosen epoch")
+    print(
+        f"{args.epochs} epochs, {'cosine' if args.cosine else 'constant'} learning rate; per seed: EBOPs "
+        "reduction and test-accuracy change (points) of the chosen epoch"
+    )
     table = {}
     for name, rule in rules().items():
         cells = []
@@ -124,8 +159,11 @@ def main(argv: list[str] | None = None) -> int:
             c = rule(run["records"], run["base"])
             cells.append((run["base"]["ebops"] / c["ebops"], 100 * (c["test"] - run["base"]["test"]), c["epoch"] + 1))
         table[name] = cells
-        print(f"  {name:28s} " + "   ".join(f"{x:5.1f}x {y:+.2f} (epoch {e})" for x, y, e in cells)
-              + f"   mean {np.mean([x for x, _, _ in cells]):.1f}x {np.mean([y for _, y, _ in cells]):+.2f}")
+        print(
+            f"  {name:28s} "
+            + "   ".join(f"{x:5.1f}x {y:+.2f} (epoch {e})" for x, y, e in cells)
+            + f"   mean {np.mean([x for x, _, _ in cells]):.1f}x {np.mean([y for _, y, _ in cells]):+.2f}"
+        )
     best = []
     for run in runs:
         ok = [r for r in run["records"] if r["test"] >= run["base"]["test"] - 0.005]
@@ -133,8 +171,10 @@ def main(argv: list[str] | None = None) -> int:
         best.append((run["base"]["ebops"] / c["ebops"], c["epoch"] + 1))
     print(f"  {'best possible (reads test)':28s} " + "   ".join(f"{x:5.1f}x (epoch {e})" for x, e in best))
     if args.out:
-        write_json(Path(args.out), {"machine": machine(), "argv": argv or sys.argv[1:], "runs": runs, "rules": table,
-                                    "best_possible": best})
+        write_json(
+            Path(args.out),
+            {"machine": machine(), "argv": argv or sys.argv[1:], "runs": runs, "rules": table, "best_possible": best},
+        )
     return 0
 
 

@@ -70,8 +70,14 @@ def _keras_float(arch: str) -> Any:
         layers += [L.Dense(u, activation="relu") for u in MLP_UNITS]
         layers += [L.Dense(5)]
     else:
-        layers = [keras.Input(INPUT_SHAPES[arch]), L.Conv2D(8, 3, activation="relu"), L.Conv2D(16, 3, activation="relu"),
-                  L.MaxPooling2D(2), L.Flatten(), L.Dense(10)]
+        layers = [
+            keras.Input(INPUT_SHAPES[arch]),
+            L.Conv2D(8, 3, activation="relu"),
+            L.Conv2D(16, 3, activation="relu"),
+            L.MaxPooling2D(2),
+            L.Flatten(),
+            L.Dense(10),
+        ]
     return keras.Sequential(layers, name=f"{arch}_float")
 
 
@@ -79,8 +85,11 @@ def quantizer_strings(bits: int | None) -> tuple[str, str, str]:
     """(kernel, bias, activation) QKeras quantizer strings for a uniform bitwidth."""
     if bits is None:
         return KERNEL_Q, BIAS_Q, ACT_Q
-    return (f"quantized_bits({bits},0,alpha=1)", f"quantized_bits({max(bits, 4)},2,alpha=1)",
-            f"quantized_relu({bits},3)")
+    return (
+        f"quantized_bits({bits},0,alpha=1)",
+        f"quantized_bits({max(bits, 4)},2,alpha=1)",
+        f"quantized_relu({bits},3)",
+    )
 
 
 def _hgq_compat(arch: str, mode: str, beta: float, bits: int | None) -> Any:
@@ -99,7 +108,8 @@ def _hgq_compat(arch: str, mode: str, beta: float, bits: int | None) -> Any:
             layers += [
                 hq.QConv2D(8, 3, kernel_quantizer=kq, bias_quantizer=bq, activation=aq, name="conv0"),
                 hq.QConv2D(16, 3, kernel_quantizer=kq, bias_quantizer=bq, activation=aq, name="conv1"),
-                keras.layers.MaxPooling2D(2, name="pool"), keras.layers.Flatten(name="flatten"),
+                keras.layers.MaxPooling2D(2, name="pool"),
+                keras.layers.Flatten(name="flatten"),
                 hq.QDense(10, kernel_quantizer=kq, bias_quantizer=bq, name="out"),
             ]
     return keras.Sequential(layers, name=f"{arch}_{mode}")
@@ -118,8 +128,13 @@ def _hgq2(arch: str, beta: float) -> Any:
             layers += [QDense(u, activation="relu") for u in MLP_UNITS]
             layers += [QDense(5)]
         else:
-            layers += [QConv2D(8, 3, activation="relu"), QConv2D(16, 3, activation="relu"),
-                       keras.layers.MaxPooling2D(2), keras.layers.Flatten(), QDense(10)]
+            layers += [
+                QConv2D(8, 3, activation="relu"),
+                QConv2D(16, 3, activation="relu"),
+                keras.layers.MaxPooling2D(2),
+                keras.layers.Flatten(),
+                QDense(10),
+            ]
         return keras.Sequential(layers, name=f"{arch}_hgq2")
 
 
@@ -135,9 +150,15 @@ def _qkeras_legacy(arch: str) -> Any:
             layers.append(QActivation(ACT_Q))
         layers.append(QDense(5, kernel_quantizer=KERNEL_Q, bias_quantizer=BIAS_Q))
     else:
-        layers += [QConv2D(8, 3, kernel_quantizer=KERNEL_Q, bias_quantizer=BIAS_Q), QActivation(ACT_Q),
-                   QConv2D(16, 3, kernel_quantizer=KERNEL_Q, bias_quantizer=BIAS_Q), QActivation(ACT_Q),
-                   L.MaxPooling2D(2), L.Flatten(), QDense(10, kernel_quantizer=KERNEL_Q, bias_quantizer=BIAS_Q)]
+        layers += [
+            QConv2D(8, 3, kernel_quantizer=KERNEL_Q, bias_quantizer=BIAS_Q),
+            QActivation(ACT_Q),
+            QConv2D(16, 3, kernel_quantizer=KERNEL_Q, bias_quantizer=BIAS_Q),
+            QActivation(ACT_Q),
+            L.MaxPooling2D(2),
+            L.Flatten(),
+            QDense(10, kernel_quantizer=KERNEL_Q, bias_quantizer=BIAS_Q),
+        ]
     return keras.Sequential(layers, name=f"{arch}_qkeras_legacy")
 
 
@@ -148,6 +169,12 @@ def _tfkeras_float(arch: str) -> Any:
     if arch == "jet_mlp":
         layers = [L.InputLayer(INPUT_SHAPES[arch])] + [L.Dense(u, activation="relu") for u in MLP_UNITS] + [L.Dense(5)]
     else:
-        layers = [L.InputLayer(INPUT_SHAPES[arch]), L.Conv2D(8, 3, activation="relu"),
-                  L.Conv2D(16, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(), L.Dense(10)]
+        layers = [
+            L.InputLayer(INPUT_SHAPES[arch]),
+            L.Conv2D(8, 3, activation="relu"),
+            L.Conv2D(16, 3, activation="relu"),
+            L.MaxPooling2D(2),
+            L.Flatten(),
+            L.Dense(10),
+        ]
     return keras.Sequential(layers, name=f"{arch}_float_tfkeras")

@@ -45,8 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="output directory")
     p.add_argument("--no-venvs", action="store_true", help="skip HGQ2 and QKeras 0.9.0 (no venvs)")
     p.add_argument("--offline", action="store_true", help="use existing venvs and caches only, never pip install")
-    p.add_argument("--backends", default=None, help="throughput backends (default: tensorflow, + jax if installed;"
-                                                   " --quick: tensorflow)")
+    p.add_argument(
+        "--backends",
+        default=None,
+        help="throughput backends (default: tensorflow, + jax if installed; --quick: tensorflow)",
+    )
     p.add_argument("--datasets", default=None, help="accuracy datasets (default digits,mnist1d; --quick: digits)")
     p.add_argument("--skip", default="", help="comma list of parts to skip: throughput, accuracy, synthesis")
     p.add_argument("--rounds", type=int, default=None, help="throughput rounds")
@@ -63,11 +66,15 @@ def main(argv: list[str] | None = None) -> int:
         import throughput
 
         t = time.perf_counter()
-        backends = args.backends.split(",") if args.backends else (["tensorflow"] if args.quick
-                                                                    else throughput.default_backends())
+        backends = (
+            args.backends.split(",")
+            if args.backends
+            else (["tensorflow"] if args.quick else throughput.default_backends())
+        )
         rounds = args.rounds or (3 if args.quick else 15)
-        res = throughput.run(backends, ["jet_mlp", "digits_cnn"], rounds, 8 if args.quick else 16,
-                             not args.no_venvs, offline)
+        res = throughput.run(
+            backends, ["jet_mlp", "digits_cnn"], rounds, 8 if args.quick else 16, not args.no_venvs, offline
+        )
         throughput.print_summary(res)
         write_json(out / "throughput.json", res)
         report["throughput"] = res
@@ -106,9 +113,11 @@ def main(argv: list[str] | None = None) -> int:
             earlier = json.loads(path.read_text())
             commit = (earlier.get("machine") or earlier.get("_machine") or {}).get("git_commit")
             if commit != report["machine"].get("git_commit"):
-                raise SystemExit(f"run_all: {path} was measured at commit {commit}, not at this commit "
-                                 f"{report['machine'].get('git_commit')}: a report is made from one commit; "
-                                 f"rerun {part} (or use another --out)")
+                raise SystemExit(
+                    f"run_all: {path} was measured at commit {commit}, not at this commit "
+                    f"{report['machine'].get('git_commit')}: a report is made from one commit; "
+                    f"rerun {part} (or use another --out)"
+                )
             report[part] = earlier
             report.setdefault("merged", []).append(part)
             print(f"[run_all] {part}: using the earlier results in {path}")
@@ -117,14 +126,17 @@ def main(argv: list[str] | None = None) -> int:
     report["targets"] = evaluate_targets(report)
     write_json(out / "summary.json", {k: report[k] for k in ("machine", "quick", "argv", "timings_s", "targets")})
     (out / "report.md").write_text(markdown(report))
-    print(f"\nwrote {out}/report.md; total {timings['total']:.0f} s "
-          + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items() if k != "total"))
+    print(
+        f"\nwrote {out}/report.md; total {timings['total']:.0f} s "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items() if k != "total")
+    )
     for line in report["targets"]:
         print(f"target {line['target']}: measured {line['measured']} -> {line['status']}")
     return 0
 
 
 # ============================================================================ targets and report
+
 
 def _fmt(v: Any, digits: int = 2) -> str:
     if v is None:
@@ -144,8 +156,13 @@ def evaluate_targets(report: dict) -> list[dict]:
                     if name in ratios:
                         v = ratios[name]["wall"]
                         ok = v >= goal if op == ">=" else v <= goal
-                        rows.append({"target": f"{name} {op} {goal} ({backend}, {arch})", "measured": round(v, 2),
-                                     "status": "met" if ok else "NOT met"})
+                        rows.append(
+                            {
+                                "target": f"{name} {op} {goal} ({backend}, {arch})",
+                                "measured": round(v, 2),
+                                "status": "met" if ok else "NOT met",
+                            }
+                        )
     acc = report.get("accuracy")
     if acc:
         for name, res in acc.items():
@@ -153,51 +170,93 @@ def evaluate_targets(report: dict) -> list[dict]:
                 continue
             h = res["comparison"]["headline"]
             v = h["reduction"]
-            rows.append({"target": f"EBOPs reduction at equal accuracy vs best uniform >= {EBOPS_REDUCTION_TARGET} ({name})",
-                         "measured": None if v is None else round(v, 2),
-                         "status": "met" if v is not None and v >= EBOPS_REDUCTION_TARGET else "NOT met"})
+            rows.append(
+                {
+                    "target": f"EBOPs reduction at equal accuracy vs best uniform >= {EBOPS_REDUCTION_TARGET} ({name})",
+                    "measured": None if v is None else round(v, 2),
+                    "status": "met" if v is not None and v >= EBOPS_REDUCTION_TARGET else "NOT met",
+                }
+            )
     syn = report.get("synthesis")
     if syn:
-        rows.append({"target": "hls4ml C simulation mismatches == 0", "measured": syn["total_mismatches"],
-                     "status": "met" if syn["total_mismatches"] == 0 else "NOT met"})
+        rows.append(
+            {
+                "target": "hls4ml C simulation mismatches == 0",
+                "measured": syn["total_mismatches"],
+                "status": "met" if syn["total_mismatches"] == 0 else "NOT met",
+            }
+        )
     return rows
 
 
 VARIANT_NAMES = {
-    "float": "float Keras", "qkeras": "QKeras mode", "hgq": "HGQ mode", "hgq2": "HGQ2",
-    "float_hgq2venv": "float Keras (HGQ2 venv)", "qkeras_legacy": "QKeras 0.9.0", "float_tfkeras": "float tf-keras",
-    "float_baseline": "float (baseline src)", "qkeras_baseline": "QKeras mode (baseline src)",
+    "float": "float Keras",
+    "qkeras": "QKeras mode",
+    "hgq": "HGQ mode",
+    "hgq2": "HGQ2",
+    "float_hgq2venv": "float Keras (HGQ2 venv)",
+    "qkeras_legacy": "QKeras 0.9.0",
+    "float_tfkeras": "float tf-keras",
+    "float_baseline": "float (baseline src)",
+    "qkeras_baseline": "QKeras mode (baseline src)",
     "hgq_baseline": "HGQ mode (baseline src)",
 }
 
 
 def markdown(report: dict) -> str:
     m = report["machine"]
-    lines = [f"# Benchmark report ({'quick' if report['quick'] else 'full'} run)", "",
-             f"Machine: {m.get('cpu', '?')}, {m.get('cpu_count')} cores, {m.get('memory_gib', '?')} GiB, "
-             f"{m.get('platform')}; Python {m.get('python')}; load average at start {m.get('load_average')}. "
-             f"Versions: " + ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items() if v) +
-             f"; hgq-compat commit {m.get('git_commit', '?')}.", "",
-             "Command: `python benchmarks/run_all.py " + " ".join(report.get("argv") or []) + "`"
-             + (f" (with the {', '.join(report['merged'])} results of an earlier run into the same directory)"
-                if report.get("merged") else ""), ""]
+    lines = [
+        f"# Benchmark report ({'quick' if report['quick'] else 'full'} run)",
+        "",
+        f"Machine: {m.get('cpu', '?')}, {m.get('cpu_count')} cores, {m.get('memory_gib', '?')} GiB, "
+        f"{m.get('platform')}; Python {m.get('python')}; load average at start {m.get('load_average')}. "
+        f"Versions: "
+        + ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items() if v)
+        + f"; hgq-compat commit {m.get('git_commit', '?')}.",
+        "",
+        "Command: `python benchmarks/run_all.py "
+        + " ".join(report.get("argv") or [])
+        + "`"
+        + (
+            f" (with the {', '.join(report['merged'])} results of an earlier run into the same directory)"
+            if report.get("merged")
+            else ""
+        ),
+        "",
+    ]
     tp = report.get("throughput")
     if tp:
         c = tp["config"]
-        lines += ["## Training throughput", "",
-                  f"Samples/s after warm-up: best of {c['rounds']} interleaved rounds of one epoch of "
-                  f"{c['steps']} batches (batch " + ", ".join(f"{b} for {a}" for a, b in c["batch"].items())
-                  + "); other load only adds time, so the best round "
-                  "is the least disturbed one. Ratios: of the best rounds, wall clock; in brackets the median "
-                  "over rounds of the per-round ratio, then the ratio of best CPU times.", ""]
+        lines += [
+            "## Training throughput",
+            "",
+            f"Samples/s after warm-up: best of {c['rounds']} interleaved rounds of one epoch of "
+            f"{c['steps']} batches (batch "
+            + ", ".join(f"{b} for {a}" for a, b in c["batch"].items())
+            + "); other load only adds time, so the best round "
+            "is the least disturbed one. Ratios: of the best rounds, wall clock; in brackets the median "
+            "over rounds of the per-round ratio, then the ratio of best CPU times.",
+            "",
+        ]
         for backend, per_arch in tp["results"].items():
             variants = [v for v in VARIANT_NAMES if any(v in r for r in per_arch.values())]
-            lines += [f"### {backend}", "", "| model | " + " | ".join(VARIANT_NAMES[v] for v in variants) + " |",
-                      "|---|" + "---:|" * len(variants)]
+            lines += [
+                f"### {backend}",
+                "",
+                "| model | " + " | ".join(VARIANT_NAMES[v] for v in variants) + " |",
+                "|---|" + "---:|" * len(variants),
+            ]
             for arch, r in per_arch.items():
-                lines.append(f"| {arch} | " + " | ".join(f"{r[v]['samples_per_s']:.0f}" if v in r else "-"
-                                                        for v in variants) + " |")
-            lines += ["", "| ratio | " + " | ".join(per_arch) + " | meaning |", "|---|" + "---:|" * len(per_arch) + "---|"]
+                lines.append(
+                    f"| {arch} | "
+                    + " | ".join(f"{r[v]['samples_per_s']:.0f}" if v in r else "-" for v in variants)
+                    + " |"
+                )
+            lines += [
+                "",
+                "| ratio | " + " | ".join(per_arch) + " | meaning |",
+                "|---|" + "---:|" * len(per_arch) + "---|",
+            ]
             names = []
             for arch in per_arch:
                 for name in tp["ratios"].get(backend, {}).get(arch, {}):
@@ -222,30 +281,50 @@ def markdown(report: dict) -> str:
                 continue
             cfg = res["config"]
             hg = res["hgq"]
-            lines += [f"### {name}", "",
-                      f"{cfg['epochs']} epochs, batch {cfg['batch']}; HGQ beta {hg['schedule']['points']} "
-                      f"({hg['schedule']['interpolation']}), {len(hg['front'])} Pareto points.", "",
-                      "| uniform bits | test acc | EBOPs | HGQ test acc (equal acc.) | HGQ EBOPs | reduction | "
-                      "reduction, selected on validation (its test acc) |",
-                      "|---:|---:|---:|---:|---:|---:|---:|"]
+            lines += [
+                f"### {name}",
+                "",
+                f"{cfg['epochs']} epochs, batch {cfg['batch']}; HGQ beta {hg['schedule']['points']} "
+                f"({hg['schedule']['interpolation']}), {len(hg['front'])} Pareto points.",
+                "",
+                "| uniform bits | test acc | EBOPs | HGQ test acc (equal acc.) | HGQ EBOPs | reduction | "
+                "reduction, selected on validation (its test acc) |",
+                "|---:|---:|---:|---:|---:|---:|---:|",
+            ]
             for row in res["comparison"]["rows"]:
-                lines.append(f"| {row['bits']} | {100 * row['uniform_test_accuracy']:.2f}% | {row['uniform_ebops']:.0f} | "
-                             + (f"{100 * row['hgq_test_accuracy']:.2f}% | {row['hgq_ebops']:.0f} | {row['reduction']:.2f}x"
-                                if row["hgq_ebops"] else "n/a | n/a | n/a")
-                             + (f" | {row['val_selected_reduction']:.2f}x ({100 * row['val_selected_test_accuracy']:.2f}%) |"
-                                if row["val_selected_reduction"] else " | n/a |"))
+                lines.append(
+                    f"| {row['bits']} | {100 * row['uniform_test_accuracy']:.2f}% | {row['uniform_ebops']:.0f} | "
+                    + (
+                        f"{100 * row['hgq_test_accuracy']:.2f}% | {row['hgq_ebops']:.0f} | {row['reduction']:.2f}x"
+                        if row["hgq_ebops"]
+                        else "n/a | n/a | n/a"
+                    )
+                    + (
+                        f" | {row['val_selected_reduction']:.2f}x ({100 * row['val_selected_test_accuracy']:.2f}%) |"
+                        if row["val_selected_reduction"]
+                        else " | n/a |"
+                    )
+                )
             h = res["comparison"]["headline"]
-            lines += ["", f"Best uniform model: {h['bits']} bits. HGQ at equal accuracy: "
-                          f"{_fmt(h['reduction'])}x fewer EBOPs.", ""]
+            lines += [
+                "",
+                f"Best uniform model: {h['bits']} bits. HGQ at equal accuracy: {_fmt(h['reduction'])}x fewer EBOPs.",
+                "",
+            ]
         lines.append("")
     syn = report.get("synthesis")
     if syn:
-        lines += ["## hls4ml synthesis (C simulation)", "",
-                  "| model | EBOPs | convert (s) | compile (s) | inputs | outputs | mismatches |",
-                  "|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "## hls4ml synthesis (C simulation)",
+            "",
+            "| model | EBOPs | convert (s) | compile (s) | inputs | outputs | mismatches |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
         for r in syn["models"]:
-            lines.append(f"| {r['model']} | {r['ebops']:.0f} | {r['convert_s']:.1f} | {r['compile_s']:.1f} | "
-                         f"{r['inputs']} | {r['outputs']} | {r['mismatches']} |")
+            lines.append(
+                f"| {r['model']} | {r['ebops']:.0f} | {r['convert_s']:.1f} | {r['compile_s']:.1f} | "
+                f"{r['inputs']} | {r['outputs']} | {r['mismatches']} |"
+            )
         lines.append("")
     lines += ["## Targets", "", "| target | measured | status |", "|---|---:|---|"]
     for t in report["targets"]:

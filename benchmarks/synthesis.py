@@ -60,12 +60,23 @@ def synth_model(model, x, out_dir: Path, label: str, backend: str = "Vitis") -> 
     y_keras = np.asarray(model.predict(x, verbose=0, batch_size=2048))
     y_hls = np.asarray(hls_model.predict(x)).reshape(y_keras.shape)
     mismatches = int(np.sum(y_keras != y_hls))
-    res = {"model": label, "backend": backend, "convert_s": t1 - t0, "compile_s": t2 - t1, "inputs": int(len(x)),
-           "outputs": int(y_keras.size), "mismatches": mismatches,
-           "nonzero_outputs": int(np.count_nonzero(y_keras)), "ebops": float(model_ebops(model)),
-           "params": int(model.count_params())}
-    print(f"[synthesis] {label}: convert {res['convert_s']:.1f} s, compile {res['compile_s']:.1f} s, "
-          f"{mismatches} mismatches in {res['outputs']} outputs", flush=True)
+    res = {
+        "model": label,
+        "backend": backend,
+        "convert_s": t1 - t0,
+        "compile_s": t2 - t1,
+        "inputs": int(len(x)),
+        "outputs": int(y_keras.size),
+        "mismatches": mismatches,
+        "nonzero_outputs": int(np.count_nonzero(y_keras)),
+        "ebops": float(model_ebops(model)),
+        "params": int(model.count_params()),
+    }
+    print(
+        f"[synthesis] {label}: convert {res['convert_s']:.1f} s, compile {res['compile_s']:.1f} s, "
+        f"{mismatches} mismatches in {res['outputs']} outputs",
+        flush=True,
+    )
     return res
 
 
@@ -73,9 +84,9 @@ def train_hgq_briefly(arch: str, epochs: int = 3, seed: int = 0):
     """An HGQ-mode benchmark model trained a little on a synthetic task (Gaussian class
     clusters), so that its per-element bitwidths differ; returns (model, test inputs)."""
     import keras
+    import models
     import numpy as np
 
-    import models
     from hgq_compat.training import BetaScheduler, LogSchedule, jitter_bitwidths
 
     keras.utils.set_random_seed(seed)
@@ -89,8 +100,14 @@ def train_hgq_briefly(arch: str, epochs: int = 3, seed: int = 0):
     model = models.build(arch, "hgq", beta=1e-7)
     jitter_bitwidths(model, seed=seed)
     model.compile(keras.optimizers.Adam(3e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(x[:3584], y[:3584], batch_size=64, epochs=epochs, verbose=0,
-              callbacks=[BetaScheduler(LogSchedule([(0, 1e-7), (max(1, epochs - 1), 1e-5)]))])
+    model.fit(
+        x[:3584],
+        y[:3584],
+        batch_size=64,
+        epochs=epochs,
+        verbose=0,
+        callbacks=[BetaScheduler(LogSchedule([(0, 1e-7), (max(1, epochs - 1), 1e-5)]))],
+    )
     return model, x[3584:]
 
 

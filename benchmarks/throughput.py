@@ -31,7 +31,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 MARK = "@@BENCH "
-BATCH = {"jet_mlp": int(os.environ.get("BENCH_BATCH_MLP", 1024)), "digits_cnn": int(os.environ.get("BENCH_BATCH_CNN", 256))}
+BATCH = {
+    "jet_mlp": int(os.environ.get("BENCH_BATCH_MLP", 1024)),
+    "digits_cnn": int(os.environ.get("BENCH_BATCH_CNN", 256)),
+}
 
 # worker name -> (python kind, build variant per result key)
 WORKERS = {
@@ -45,15 +48,15 @@ WORKERS = {
 
 # ============================================================================ worker
 
+
 def _send(obj: Any) -> None:
     sys.stdout.write(MARK + json.dumps(obj) + "\n")
     sys.stdout.flush()
 
 
 def worker_main(args: argparse.Namespace) -> int:
-    import numpy as np
-
     import models
+    import numpy as np
 
     legacy = args.worker == "qkeras_legacy"
     if legacy:
@@ -65,8 +68,12 @@ def worker_main(args: argparse.Namespace) -> int:
     built: dict[str, Any] = {}
     from common import package_versions
 
-    info: dict[str, Any] = {"backend": "tensorflow" if legacy else keras.backend.backend(),
-                            "keras": keras.__version__, "python": sys.executable, "versions": package_versions()}
+    info: dict[str, Any] = {
+        "backend": "tensorflow" if legacy else keras.backend.backend(),
+        "keras": keras.__version__,
+        "python": sys.executable,
+        "versions": package_versions(),
+    }
     if args.worker in ("hgq_compat", "baseline"):
         import hgq_compat
 
@@ -94,8 +101,10 @@ def worker_main(args: argparse.Namespace) -> int:
             for _ in range(2):  # trace / compile, then one more warm epoch
                 model.fit(x, y, batch_size=BATCH[arch], epochs=1, verbose=0, shuffle=False)
             built[f"{arch}/{key}"] = model
-            info[f"{arch}/{key}"] = {"params": int(model.count_params()),
-                                     "trainable_variables": len(model.trainable_weights)}
+            info[f"{arch}/{key}"] = {
+                "params": int(model.count_params()),
+                "trainable_variables": len(model.trainable_weights),
+            }
     _send({"ready": True, "info": info})
     for line in sys.stdin:
         cmd = json.loads(line)
@@ -111,6 +120,7 @@ def worker_main(args: argparse.Namespace) -> int:
 
 # ============================================================================ orchestrator
 
+
 class Worker:
     def __init__(self, name: str, python: Path, backend: str, archs: str, steps: int, src: str | None = None):
         from common import quiet_env
@@ -120,11 +130,18 @@ class Worker:
         env["KERAS_BACKEND"] = backend
         if name == "qkeras_legacy":
             env.update(QKERAS_ENV)
-        env["PYTHONPATH"] = os.pathsep.join([src or str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
+        env["PYTHONPATH"] = os.pathsep.join(
+            [src or str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")]
+        )
         self.name, self.backend, self.python = name, backend, python
         self.proc = subprocess.Popen(
             [str(python), str(Path(__file__).resolve()), "--worker", name, "--archs", archs, "--steps", str(steps)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         self.info: dict[str, Any] = {}
 
     def read(self) -> dict:
@@ -134,7 +151,7 @@ class Worker:
                 err = self.proc.stderr.read()[-3000:]
                 raise RuntimeError(f"worker {self.name}/{self.backend} exited: {err}")
             if line.startswith(MARK):
-                return json.loads(line[len(MARK):])
+                return json.loads(line[len(MARK) :])
 
     def time(self, key: str) -> dict:
         self.proc.stdin.write(json.dumps({"cmd": "time", "key": key}) + "\n")
@@ -156,22 +173,45 @@ RATIOS = [
     ("hgq_overhead_vs_float", "hgq", "float", "HGQ-mode time / float Keras time (<= 2 wanted)"),
     ("qkeras_overhead_vs_float", "qkeras", "float", "QKeras-mode time / float Keras time (<= 1.3 wanted)"),
     ("hgq2_overhead_vs_float", "hgq2", "float_hgq2venv", "HGQ2 time / float Keras time (same venv)"),
-    ("qkeras_mode_speedup_vs_qkeras090", "qkeras_legacy", "qkeras",
-     "QKeras 0.9.0 (tf-keras) time / hgq-compat QKeras-mode time"),
-    ("qkeras090_overhead_vs_float_tfkeras", "qkeras_legacy", "float_tfkeras",
-     "QKeras 0.9.0 time / float tf-keras time (same venv)"),
+    (
+        "qkeras_mode_speedup_vs_qkeras090",
+        "qkeras_legacy",
+        "qkeras",
+        "QKeras 0.9.0 (tf-keras) time / hgq-compat QKeras-mode time",
+    ),
+    (
+        "qkeras090_overhead_vs_float_tfkeras",
+        "qkeras_legacy",
+        "float_tfkeras",
+        "QKeras 0.9.0 time / float tf-keras time (same venv)",
+    ),
     ("hgq_speedup_vs_baseline", "hgq_baseline", "hgq", "HGQ mode: baseline-source time / this source's time"),
-    ("qkeras_speedup_vs_baseline", "qkeras_baseline", "qkeras",
-     "QKeras mode: baseline-source time / this source's time"),
-    ("hgq_baseline_overhead_vs_float", "hgq_baseline", "float_baseline",
-     "HGQ mode with the baseline source / float (same process)"),
+    (
+        "qkeras_speedup_vs_baseline",
+        "qkeras_baseline",
+        "qkeras",
+        "QKeras mode: baseline-source time / this source's time",
+    ),
+    (
+        "hgq_baseline_overhead_vs_float",
+        "hgq_baseline",
+        "float_baseline",
+        "HGQ mode with the baseline source / float (same process)",
+    ),
 ]
 
 
-def run(backends: list[str], archs: list[str], rounds: int, steps: int, use_venvs: bool, offline: bool,
-        baseline_src: str | None = None) -> dict:
-    from common import machine, median, paired_ratio
+def run(
+    backends: list[str],
+    archs: list[str],
+    rounds: int,
+    steps: int,
+    use_venvs: bool,
+    offline: bool,
+    baseline_src: str | None = None,
+) -> dict:
     import venvs
+    from common import machine, median, paired_ratio
 
     skipped: list[str] = []
     pythons = {"system": Path(sys.executable)}
@@ -194,8 +234,10 @@ def run(backends: list[str], archs: list[str], rounds: int, steps: int, use_venv
                 continue  # --no-venvs: said once above
             py = pythons[kind]
             if py is None:
-                raise venvs.VenvError(f"{name} on {backend}: its venv is missing and --offline was given; run once "
-                                      "without --offline to create it, or pass --no-venvs")
+                raise venvs.VenvError(
+                    f"{name} on {backend}: its venv is missing and --offline was given; run once "
+                    "without --offline to create it, or pass --no-venvs"
+                )
             print(f"[throughput] starting worker {name} ({backend})", flush=True)
             workers.append(Worker(name, py, backend, ",".join(archs), steps))
     ready = []
@@ -206,14 +248,15 @@ def run(backends: list[str], archs: list[str], rounds: int, steps: int, use_venv
         except RuntimeError as e:
             for other in workers:
                 other.close()
-            raise RuntimeError(f"benchmark worker {w.name} ({w.backend}, {w.python}) failed to start: "
-                               f"{str(e)[-600:]}") from e
+            raise RuntimeError(
+                f"benchmark worker {w.name} ({w.backend}, {w.python}) failed to start: {str(e)[-600:]}"
+            ) from e
     jobs = [(w, f"{arch}/{key}") for w in ready for arch in archs for key in WORKERS[w.name][1]]
     times: dict[tuple[str, str], dict[str, list[float]]] = {(w.backend, k): {"wall": [], "cpu": []} for w, k in jobs}
     print(f"[throughput] {len(jobs)} models, {rounds} rounds of {steps} steps each", flush=True)
     t_start = time.perf_counter()
     for r in range(rounds):
-        order = jobs[r % len(jobs):] + jobs[:r % len(jobs)] if jobs else []
+        order = jobs[r % len(jobs) :] + jobs[: r % len(jobs)] if jobs else []
         for w, key in order:
             t = w.time(key)
             times[(w.backend, key)]["wall"].append(t["wall"])
@@ -227,8 +270,12 @@ def run(backends: list[str], archs: list[str], rounds: int, steps: int, use_venv
         arch, variant = key.split("/")
         n = BATCH[arch] * steps
         results.setdefault(backend, {}).setdefault(arch, {})[variant] = {
-            "samples_per_s": n / min(t["wall"]), "samples_per_s_median": n / median(t["wall"]),
-            "samples_per_s_cpu": n / min(t["cpu"]), "wall_s": t["wall"], "cpu_s": t["cpu"]}
+            "samples_per_s": n / min(t["wall"]),
+            "samples_per_s_median": n / median(t["wall"]),
+            "samples_per_s_cpu": n / min(t["cpu"]),
+            "wall_s": t["wall"],
+            "cpu_s": t["cpu"],
+        }
     ratios: dict[str, Any] = {}
     for backend, per_arch in results.items():
         for arch, r in per_arch.items():
@@ -237,11 +284,24 @@ def run(backends: list[str], archs: list[str], rounds: int, steps: int, use_venv
                     ratios.setdefault(backend, {}).setdefault(arch, {})[name] = {
                         "wall": min(r[num]["wall_s"]) / min(r[den]["wall_s"]),
                         "wall_paired_median": paired_ratio(r[num]["wall_s"], r[den]["wall_s"]),
-                        "cpu": min(r[num]["cpu_s"]) / min(r[den]["cpu_s"]), "meaning": meaning}
-    return {"config": {"backends": backends, "archs": archs, "rounds": rounds, "steps": steps, "batch": BATCH,
-                       "baseline_src": baseline_src},
-            "machine": machine(), "workers": {f"{w.name}/{w.backend}": w.info for w in ready},
-            "results": results, "ratios": ratios, "skipped": skipped}
+                        "cpu": min(r[num]["cpu_s"]) / min(r[den]["cpu_s"]),
+                        "meaning": meaning,
+                    }
+    return {
+        "config": {
+            "backends": backends,
+            "archs": archs,
+            "rounds": rounds,
+            "steps": steps,
+            "batch": BATCH,
+            "baseline_src": baseline_src,
+        },
+        "machine": machine(),
+        "workers": {f"{w.name}/{w.backend}": w.info for w in ready},
+        "results": results,
+        "ratios": ratios,
+        "skipped": skipped,
+    }
 
 
 def print_summary(res: dict) -> None:
@@ -251,8 +311,10 @@ def print_summary(res: dict) -> None:
             for variant, v in sorted(r.items(), key=lambda kv: -kv[1]["samples_per_s"]):
                 print(f"  {variant:16s} {v['samples_per_s']:10.0f} samples/s")
             for name, v in res["ratios"].get(backend, {}).get(arch, {}).items():
-                print(f"  {name:38s} {v['wall']:.2f}  (median of paired rounds: {v['wall_paired_median']:.2f}, "
-                      f"CPU time: {v['cpu']:.2f})")
+                print(
+                    f"  {name:38s} {v['wall']:.2f}  (median of paired rounds: {v['wall_paired_median']:.2f}, "
+                    f"CPU time: {v['cpu']:.2f})"
+                )
     for s in res["skipped"]:
         print(f"SKIPPED: {s}")
 
@@ -267,8 +329,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-venvs", action="store_true", help="hgq-compat only: no HGQ2 / QKeras 0.9.0 venvs")
     p.add_argument("--offline", action="store_true", help="use existing venvs only, never pip install")
     p.add_argument("--out", default=None, help="JSON output file")
-    p.add_argument("--baseline-src", default=None,
-                   help="also time hgq_compat imported from this directory (e.g. an older `git archive`)")
+    p.add_argument(
+        "--baseline-src",
+        default=None,
+        help="also time hgq_compat imported from this directory (e.g. an older `git archive`)",
+    )
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:

@@ -46,6 +46,8 @@ def running_pins(names: tuple[str, ...] = FRAMEWORKS) -> list[str]:
         except metadata.PackageNotFoundError:
             continue
     return pins
+
+
 STAMP = ".hgq_compat_bench.json"
 PIP_TIMEOUT_S = 1800
 
@@ -58,8 +60,9 @@ def python_of(venv: Path) -> Path:
     return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def ensure_venv(venv: Path, pins: list[str], system_site_packages: bool, label: str,
-                stamp_name: str = STAMP, offline: bool = False) -> Path | None:
+def ensure_venv(
+    venv: Path, pins: list[str], system_site_packages: bool, label: str, stamp_name: str = STAMP, offline: bool = False
+) -> Path | None:
     """Create (or reuse) ``venv`` with ``pins`` installed; its python, or None if impossible."""
     py = python_of(venv)
     stamp = venv / stamp_name
@@ -82,11 +85,16 @@ def ensure_venv(venv: Path, pins: list[str], system_site_packages: bool, label: 
                 cmd.insert(3, "--system-site-packages")
             subprocess.run(cmd, check=True, timeout=300)
         log(f"installing {' '.join(pins)} into {venv}")
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", *pins],
-                       check=True, timeout=PIP_TIMEOUT_S)
+        subprocess.run(
+            [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", *pins],
+            check=True,
+            timeout=PIP_TIMEOUT_S,
+        )
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as e:
-        raise VenvError(f"could not create the {label} venv {venv} with {' '.join(pins)} "
-                        f"({type(e).__name__}: {e}); no network access? (--no-venvs runs hgq-compat alone)") from e
+        raise VenvError(
+            f"could not create the {label} venv {venv} with {' '.join(pins)} "
+            f"({type(e).__name__}: {e}); no network access? (--no-venvs runs hgq-compat alone)"
+        ) from e
     tmp = stamp.with_suffix(".tmp")
     tmp.write_text(json.dumps(want))
     os.replace(tmp, stamp)
@@ -95,8 +103,7 @@ def ensure_venv(venv: Path, pins: list[str], system_site_packages: bool, label: 
 
 def hgq2_python(offline: bool = False) -> Path | None:
     """Python of the HGQ2 venv: hgq2 with this environment's Keras/TensorFlow/JAX/NumPy versions."""
-    return ensure_venv(CACHE / "bench-hgq2-venv-isolated", HGQ2_PINS + running_pins(), False, "HGQ2",
-                       offline=offline)
+    return ensure_venv(CACHE / "bench-hgq2-venv-isolated", HGQ2_PINS + running_pins(), False, "HGQ2", offline=offline)
 
 
 def _goldens_module():
@@ -125,8 +132,13 @@ def mnist1d_python(offline: bool = False) -> Path | None:
     """A python that can import mnist1d: this one if it can, else a small venv."""
     if importlib.util.find_spec("mnist1d") is not None:
         return Path(sys.executable)
-    return ensure_venv(CACHE / "bench-mnist1d-venv-isolated", MNIST1D_PINS + running_pins(("numpy",)), False,
-                       "MNIST-1D", offline=offline)
+    return ensure_venv(
+        CACHE / "bench-mnist1d-venv-isolated",
+        MNIST1D_PINS + running_pins(("numpy",)),
+        False,
+        "MNIST-1D",
+        offline=offline,
+    )
 
 
 QKERAS_ENV = {"TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}

@@ -33,8 +33,13 @@ import numpy as np  # noqa: E402
 import hgq_compat as hq  # noqa: E402
 from hgq_compat import QActivation, QDense, quantized_bits, quantized_relu  # noqa: E402
 from hgq_compat.report import format_report, model_report  # noqa: E402
-from hgq_compat.training import (BetaScheduler, FreeEBOPs, LogSchedule, ParetoFront,  # noqa: E402
-                                 select_pareto_point)
+from hgq_compat.training import (
+    BetaScheduler,
+    FreeEBOPs,
+    LogSchedule,
+    ParetoFront,  # noqa: E402
+    select_pareto_point,
+)
 
 CLASSES = ("g", "q", "W", "Z", "t")
 N_FEATURES = 16
@@ -72,14 +77,20 @@ def build_model() -> keras.Model:
     an input quantizer so that hls4ml sees exactly the inputs Keras sees. Logits out: softmax
     stays in software (``from_logits=True``)."""
     kq = dict(kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1))
-    return keras.Sequential([
-        keras.Input((N_FEATURES,)),
-        QActivation("quantized_bits(10, 3, alpha=1)", name="q_input"),
-        QDense(64, name="fc1", **kq), QActivation(quantized_relu(6, 3), name="relu1"),
-        QDense(32, name="fc2", **kq), QActivation(quantized_relu(6, 3), name="relu2"),
-        QDense(32, name="fc3", **kq), QActivation(quantized_relu(6, 3), name="relu3"),
-        QDense(len(CLASSES), name="output", **kq),
-    ], name="jet_tagger")
+    return keras.Sequential(
+        [
+            keras.Input((N_FEATURES,)),
+            QActivation("quantized_bits(10, 3, alpha=1)", name="q_input"),
+            QDense(64, name="fc1", **kq),
+            QActivation(quantized_relu(6, 3), name="relu1"),
+            QDense(32, name="fc2", **kq),
+            QActivation(quantized_relu(6, 3), name="relu2"),
+            QDense(32, name="fc3", **kq),
+            QActivation(quantized_relu(6, 3), name="relu3"),
+            QDense(len(CLASSES), name="output", **kq),
+        ],
+        name="jet_tagger",
+    )
 
 
 def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
@@ -88,7 +99,9 @@ def accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="CI mode: 6k training jets, 2 epochs, 500 random C-sim inputs")
+    parser.add_argument(
+        "--quick", action="store_true", help="CI mode: 6k training jets, 2 epochs, 500 random C-sim inputs"
+    )
     parser.add_argument("--out", default="examples_out/02_jet_tagger_hgq", help="output folder")
     parser.add_argument("--epochs", type=int, default=None, help="default 40 (2 with --quick)")
     parser.add_argument("--seed", type=int, default=0)
@@ -109,36 +122,55 @@ def main(argv: list[str] | None = None) -> int:
     x = ((x - mean) / std).astype(np.float32)
     n_val = n_train // 5
     x_train, y_train = x[:n_train], y[:n_train]
-    x_val, y_val = x[n_train:n_train + n_val], y[n_train:n_train + n_val]
-    x_test, y_test = x[n_train + n_val:], y[n_train + n_val:]
+    x_val, y_val = x[n_train : n_train + n_val], y[n_train : n_train + n_val]
+    x_test, y_test = x[n_train + n_val :], y[n_train + n_val :]
 
     # the QKeras model, switched to HGQ: bitwidths start at the QKeras ones and train per element
     with hq.quantization_config(mode="hgq"):
         model = build_model()
     ebops_start = hq.model_ebops(model)
-    model.compile(keras.optimizers.Adam(3e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    model.compile(
+        keras.optimizers.Adam(3e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
+    )
     beta = LogSchedule([(0, 1e-7), (max(epochs - 1, 1), 3e-6)])  # EBOPs weight, loss units per EBOP
     front = ParetoFront(out / "checkpoints", metrics=("val_accuracy", "ebops"), sides=(1, -1))
     t0 = time.perf_counter()
-    model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs, batch_size=batch,
-              verbose=2, callbacks=[BetaScheduler(beta), FreeEBOPs(), front])
+    model.fit(
+        x_train,
+        y_train,
+        validation_data=(x_val, y_val),
+        epochs=epochs,
+        batch_size=batch,
+        verbose=2,
+        callbacks=[BetaScheduler(beta), FreeEBOPs(), front],
+    )
     train_seconds = time.perf_counter() - t0
 
     # the cheapest checkpoint within 1 accuracy point of the best one
     point = select_pareto_point(front.records, "val_accuracy", tolerance=0.01)
     chosen = keras.saving.load_model(point["path"], compile=False)
     report = model_report(chosen)
-    print(f"\nPareto front: {len(front.records)} checkpoints; chose epoch {point['epoch'] + 1} "
-          f"(val_accuracy {point['val_accuracy']:.4f}, EBOPs {point['ebops']:,.0f})\n")
+    print(
+        f"\nPareto front: {len(front.records)} checkpoints; chose epoch {point['epoch'] + 1} "
+        f"(val_accuracy {point['val_accuracy']:.4f}, EBOPs {point['ebops']:,.0f})\n"
+    )
     print(format_report(report))
     summary = {
-        "example": "02_jet_tagger_hgq", "quick": args.quick, "epochs": epochs, "n_train": n_train,
-        "test_accuracy": accuracy(chosen, x_test, y_test), "val_accuracy": point["val_accuracy"],
-        "chosen_epoch": point["epoch"] + 1, "pareto_points": len(front.records),
-        "ebops_start": ebops_start, "ebops": hq.model_ebops(chosen),
-        "weight_bits_mean": report["totals"]["weight_bits_mean"], "pruned_fraction": report["totals"]["pruned_fraction"],
-        "train_seconds": train_seconds, "mismatches": None, "exact": None,
+        "example": "02_jet_tagger_hgq",
+        "quick": args.quick,
+        "epochs": epochs,
+        "n_train": n_train,
+        "test_accuracy": accuracy(chosen, x_test, y_test),
+        "val_accuracy": point["val_accuracy"],
+        "chosen_epoch": point["epoch"] + 1,
+        "pareto_points": len(front.records),
+        "ebops_start": ebops_start,
+        "ebops": hq.model_ebops(chosen),
+        "weight_bits_mean": report["totals"]["weight_bits_mean"],
+        "pruned_fraction": report["totals"]["pruned_fraction"],
+        "train_seconds": train_seconds,
+        "mismatches": None,
+        "exact": None,
     }
 
     # hls4ml: write the project, compile the C simulation, compare with Keras on test + random inputs
@@ -148,13 +180,16 @@ def main(argv: list[str] | None = None) -> int:
         x_check = np.concatenate([x_test[:2000], random_inputs((N_FEATURES,), n_random, args.seed)])
         synth = synthesize(chosen, out / "hls4ml_prj", backend="Vitis", check_data=x_check, force=True)
         print("\n" + synth.format())
-        summary.update(mismatches=synth.mismatches, exact=synth.exact, checked_inputs=synth.n_inputs,
-                       status=synth.status_line())
+        summary.update(
+            mismatches=synth.mismatches, exact=synth.exact, checked_inputs=synth.n_inputs, status=synth.status_line()
+        )
     summary["total_seconds"] = time.perf_counter() - t_start
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    print(f"\nRESULT 02_jet_tagger_hgq: test_accuracy={summary['test_accuracy']:.4f} "
-          f"ebops={summary['ebops']:.0f} (start {ebops_start:.0f}) mismatches={summary['mismatches']} "
-          f"time={summary['total_seconds']:.0f}s summary={out / 'summary.json'}")
+    print(
+        f"\nRESULT 02_jet_tagger_hgq: test_accuracy={summary['test_accuracy']:.4f} "
+        f"ebops={summary['ebops']:.0f} (start {ebops_start:.0f}) mismatches={summary['mismatches']} "
+        f"time={summary['total_seconds']:.0f}s summary={out / 'summary.json'}"
+    )
     return 0 if summary["exact"] in (True, None) else 1
 
 

@@ -49,8 +49,9 @@ def shipped_check_data() -> dict[str, np.ndarray]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("model", nargs="?", default=None,
-                        help="QKeras .h5 / .json / .keras (default: the shipped digits model)")
+    parser.add_argument(
+        "model", nargs="?", default=None, help="QKeras .h5 / .json / .keras (default: the shipped digits model)"
+    )
     parser.add_argument("weights", nargs="?", default=None, help="weights .h5 for a .json model")
     parser.add_argument("--data", default=None, help=".npz with x (inputs), optional y (labels), logits (QKeras)")
     parser.add_argument("--hgq", action="store_true", help="convert in HGQ mode (trainable per-element bits)")
@@ -84,9 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     x = np.asarray(x, dtype=np.float32)
     y_plain = np.asarray(plain.predict(x, verbose=0))
     y_model = np.asarray(model.predict(x, verbose=0))
-    summary: dict = {"example": "04_convert_and_synthesize", "quick": args.quick, "model": str(path),
-                     "hgq": args.hgq, "n_checked": len(x), "ebops": model_ebops(model),
-                     "hgq_equals_plain": bool(np.array_equal(y_model, y_plain)) if args.hgq else None}
+    summary: dict = {
+        "example": "04_convert_and_synthesize",
+        "quick": args.quick,
+        "model": str(path),
+        "hgq": args.hgq,
+        "n_checked": len(x),
+        "ebops": model_ebops(model),
+        "hgq_equals_plain": bool(np.array_equal(y_model, y_plain)) if args.hgq else None,
+    }
     if "logits" in data:
         summary["max_logit_difference_vs_qkeras"] = float(np.max(np.abs(y_model - data["logits"])))
     if "y" in data:
@@ -105,15 +112,18 @@ def main(argv: list[str] | None = None) -> int:
         x_check = np.concatenate([x, random_inputs(in_shape, 500 if args.quick else 10_000)])
         synth = synthesize(model, out / "hls4ml_prj", backend="Vitis", check_data=x_check, force=True)
         print("\n" + synth.format())
-        summary.update(mismatches=synth.mismatches, exact=synth.exact, checked_inputs=synth.n_inputs,
-                       status=synth.status_line())
+        summary.update(
+            mismatches=synth.mismatches, exact=synth.exact, checked_inputs=synth.n_inputs, status=synth.status_line()
+        )
         ok = ok and synth.exact
     summary["ok"] = bool(ok)
     summary["total_seconds"] = time.perf_counter() - t_start
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    print(f"\nRESULT 04_convert_and_synthesize: ok={summary['ok']} accuracy={summary.get('accuracy')} "
-          f"(QKeras {summary.get('qkeras_accuracy')}) ebops={summary['ebops']:.0f} mismatches={summary['mismatches']} "
-          f"time={summary['total_seconds']:.0f}s summary={out / 'summary.json'}")
+    print(
+        f"\nRESULT 04_convert_and_synthesize: ok={summary['ok']} accuracy={summary.get('accuracy')} "
+        f"(QKeras {summary.get('qkeras_accuracy')}) ebops={summary['ebops']:.0f} mismatches={summary['mismatches']} "
+        f"time={summary['total_seconds']:.0f}s summary={out / 'summary.json'}"
+    )
     return 0 if ok else 1
 
 

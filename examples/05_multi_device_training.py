@@ -38,14 +38,20 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("examples_out") / "05_multi_device_training")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=256, help="global batch (split over the devices)")
-    p.add_argument("--virtual-cpus", type=int, default=0,
-                   help="split the CPU into N devices (JAX: XLA_FLAGS; TF: logical devices); for trying it out")
+    p.add_argument(
+        "--virtual-cpus",
+        type=int,
+        default=0,
+        help="split the CPU into N devices (JAX: XLA_FLAGS; TF: logical devices); for trying it out",
+    )
     p.add_argument("--model-parallel", action="store_true", help="JAX: ModelParallel with a LayoutMap")
     p.add_argument("--check", action="store_true", help="also train on one device and compare")
     args = p.parse_args()
     if args.quick:
         args.epochs, args.batch_size, args.check = 3, 32, True
-        args.virtual_cpus = args.virtual_cpus or (2 if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow" else 4)
+        args.virtual_cpus = args.virtual_cpus or (
+            2 if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow" else 4
+        )
     return args
 
 
@@ -53,8 +59,9 @@ ARGS = parse_args()
 BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
 # the device count is fixed when the backend starts: split the CPU before importing Keras
 if ARGS.virtual_cpus and BACKEND == "jax":
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                               f" --xla_force_host_platform_device_count={ARGS.virtual_cpus}").strip()
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={ARGS.virtual_cpus}"
+    ).strip()
 if ARGS.virtual_cpus and BACKEND == "tensorflow":
     import tensorflow as tf
 
@@ -66,15 +73,28 @@ import numpy as np  # noqa: E402
 
 from hgq_compat import QActivation, QDense, quantization_config, quantized_bits, quantized_relu  # noqa: E402
 from hgq_compat.core import FixedPointQuantizer, QuantSpec  # noqa: E402
-from hgq_compat.training import (BetaScheduler, FreeEBOPs, LogSchedule, ParetoFront, model_ebops,  # noqa: E402
-                                 trace_minmax)
+from hgq_compat.training import (  # noqa: E402
+    BetaScheduler,
+    FreeEBOPs,
+    LogSchedule,
+    ParetoFront,
+    model_ebops,  # noqa: E402
+    trace_minmax,
+)
 
 
 def build_model() -> keras.Model:
     """16 -> 64 -> (range-tracking WRAP quantizer) -> 32 -> 5 logits, HGQ mode."""
     kq = dict(kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 2, alpha=1))
-    wrap = QuantSpec(keep_negative=1, integer=2, fractional=4, overflow="WRAP", range_tracking=True,
-                     trainable_f=True, granularity="per-element")
+    wrap = QuantSpec(
+        keep_negative=1,
+        integer=2,
+        fractional=4,
+        overflow="WRAP",
+        range_tracking=True,
+        trainable_f=True,
+        granularity="per-element",
+    )
     with quantization_config(mode="hgq", beta=1e-6):
         inputs = keras.Input((16,))
         x = QActivation("quantized_bits(10, 3, alpha=1)", name="q_input")(inputs)
@@ -123,18 +143,36 @@ def distribution_scope():
 def train(model: keras.Model, initial: list, data: tuple, out: Path) -> dict:
     x_train, y_train, x_val, y_val = data
     model.set_weights(initial)
-    model.compile(optimizer=keras.optimizers.Adam(3e-3),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    callbacks = [FreeEBOPs(), BetaScheduler(LogSchedule([(0, 1e-6), (max(ARGS.epochs - 1, 1), 1e-4)])),
-                 ParetoFront(out, metrics=("val_accuracy", "ebops"))]
+    model.compile(
+        optimizer=keras.optimizers.Adam(3e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    callbacks = [
+        FreeEBOPs(),
+        BetaScheduler(LogSchedule([(0, 1e-6), (max(ARGS.epochs - 1, 1), 1e-4)])),
+        ParetoFront(out, metrics=("val_accuracy", "ebops")),
+    ]
     t0 = time.time()
-    hist = model.fit(x_train, y_train, batch_size=ARGS.batch_size, epochs=ARGS.epochs, shuffle=False,
-                     validation_data=(x_val, y_val), callbacks=callbacks, verbose=0)
+    hist = model.fit(
+        x_train,
+        y_train,
+        batch_size=ARGS.batch_size,
+        epochs=ARGS.epochs,
+        shuffle=False,
+        validation_data=(x_val, y_val),
+        callbacks=callbacks,
+        verbose=0,
+    )
     seconds = time.time() - t0
     trace_minmax(model, x_train)  # ranges for export, from all the training data
-    return {"seconds": round(seconds, 1), "val_accuracy": float(hist.history["val_accuracy"][-1]),
-            "ebops": float(model_ebops(model)), "ebops_history": [float(e) for e in hist.history["ebops"]],
-            "pareto": sorted(p.name for p in out.glob("*.keras"))}
+    return {
+        "seconds": round(seconds, 1),
+        "val_accuracy": float(hist.history["val_accuracy"][-1]),
+        "ebops": float(model_ebops(model)),
+        "ebops_history": [float(e) for e in hist.history["ebops"]],
+        "pareto": sorted(p.name for p in out.glob("*.keras")),
+    }
 
 
 def main() -> None:
@@ -150,21 +188,34 @@ def main() -> None:
     scope, devices, how = distribution_scope()
     with scope:
         model = build_model()
-        summary = {"backend": BACKEND, "devices": devices, "distribution": how, "epochs": ARGS.epochs,
-                   "global_batch": ARGS.batch_size, **train(model, initial, data, out / "pareto")}
-    print(f"{how} on {devices} devices: val_accuracy {summary['val_accuracy']:.4f}, EBOPs {summary['ebops']:.0f}, "
-          f"{summary['seconds']} s")
+        summary = {
+            "backend": BACKEND,
+            "devices": devices,
+            "distribution": how,
+            "epochs": ARGS.epochs,
+            "global_batch": ARGS.batch_size,
+            **train(model, initial, data, out / "pareto"),
+        }
+    print(
+        f"{how} on {devices} devices: val_accuracy {summary['val_accuracy']:.4f}, EBOPs {summary['ebops']:.0f}, "
+        f"{summary['seconds']} s"
+    )
     if ARGS.check:
         single = build_model()
         ref = train(single, initial, data, out / "pareto_single_device")
-        diffs = [float(np.max(np.abs(keras.ops.convert_to_numpy(a) - keras.ops.convert_to_numpy(b))))
-                 for a, b in zip(model.variables, single.variables) if np.prod(a.shape) > 0]
+        diffs = [
+            float(np.max(np.abs(keras.ops.convert_to_numpy(a) - keras.ops.convert_to_numpy(b))))
+            for a, b in zip(model.variables, single.variables)
+            if np.prod(a.shape) > 0
+        ]
         summary["single_device"] = ref
         summary["max_variable_difference"] = max(diffs)
         summary["same_ebops_history"] = ref["ebops_history"] == summary["ebops_history"]
         summary["same_pareto_front"] = ref["pareto"] == summary["pareto"]
-        print(f"one device: val_accuracy {ref['val_accuracy']:.4f}, EBOPs {ref['ebops']:.0f}; largest variable "
-              f"difference {summary['max_variable_difference']:.2g}")
+        print(
+            f"one device: val_accuracy {ref['val_accuracy']:.4f}, EBOPs {ref['ebops']:.0f}; largest variable "
+            f"difference {summary['max_variable_difference']:.2g}"
+        )
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     print("RESULT", json.dumps({k: v for k, v in summary.items() if k not in ("single_device", "ebops_history")}))
 

@@ -72,8 +72,13 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[str]:
         raise
 
 
-def check_output_dir(path: str | os.PathLike, force: bool, error: type[Exception] = ValueError,
-                     force_hint: str = "pass --force to replace it", other_hint: str = "") -> None:
+def check_output_dir(
+    path: str | os.PathLike,
+    force: bool,
+    error: type[Exception] = ValueError,
+    force_hint: str = "pass --force to replace it",
+    other_hint: str = "",
+) -> None:
     """Raise ``error`` naming ``path`` unless `atomic_dir` may write it: it is a folder (or
     absent) that is empty unless ``force``, and its parent exists and is writable. ``other_hint``
     (e.g. 'choose another --out') is offered as the alternative."""

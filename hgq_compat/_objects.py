@@ -11,8 +11,11 @@ from .quantizers import QUANTIZERS
 def _supported_objects() -> dict[str, Any]:
     import hgq_compat
 
-    objects = {name: getattr(hgq_compat, name) for name in dir(hgq_compat)
-               if name.startswith("Q") and isinstance(getattr(hgq_compat, name), type)}
+    objects = {
+        name: getattr(hgq_compat, name)
+        for name in dir(hgq_compat)
+        if name.startswith("Q") and isinstance(getattr(hgq_compat, name), type)
+    }
     objects.update(QUANTIZERS)
     from .constraints import Clip, QInitializer
 

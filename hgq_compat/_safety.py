@@ -37,18 +37,24 @@ class UnsafeLayer:
 def refusal_reason(class_name: str, config: dict) -> str | None:
     """Why a layer of class ``class_name`` with saved ``config`` is refused, or None."""
     if class_name in CODE_LAYERS:
-        return (f"{class_name} layers are refused: loading one would run Python code stored in the file. "
-                "Rebuild that part of the model in code and load the remaining weights")
+        return (
+            f"{class_name} layers are refused: loading one would run Python code stored in the file. "
+            "Rebuild that part of the model in code and load the remaining weights"
+        )
     if class_name in SAVEDMODEL_LAYERS:
         target = config.get("filepath")
-        return (f"{class_name} layers are refused: loading one would read the TensorFlow SavedModel "
-                f"{str(target)[:200]!r} outside the model file and run its graph")
+        return (
+            f"{class_name} layers are refused: loading one would read the TensorFlow SavedModel "
+            f"{str(target)[:200]!r} outside the model file and run its graph"
+        )
     if class_name in LOOKUP_LAYERS:
         vocabulary = config.get("vocabulary")
         if isinstance(vocabulary, str):
-            return (f"{class_name} with a vocabulary file is refused: loading it would read the file "
-                    f"{vocabulary[:200]!r} outside the model file. Save the model with the vocabulary inlined "
-                    "(a list)")
+            return (
+                f"{class_name} with a vocabulary file is refused: loading it would read the file "
+                f"{vocabulary[:200]!r} outside the model file. Save the model with the vocabulary inlined "
+                "(a list)"
+            )
     return None
 
 
@@ -82,8 +88,11 @@ def find_unsafe(config: Any) -> UnsafeLayer | None:
             name = cfg.get("name") if isinstance(cfg, dict) else None
             name = name if isinstance(name, str) else obj.get("name")
             owner = name if isinstance(name, str) else owner
-            if class_name == "function" and isinstance(cfg, str) and cfg.rsplit(".", 1)[-1] in (
-                    CODE_LAYERS | SAVEDMODEL_LAYERS):  # a reference to the class itself, called as a function
+            if (
+                class_name == "function"
+                and isinstance(cfg, str)
+                and cfg.rsplit(".", 1)[-1] in (CODE_LAYERS | SAVEDMODEL_LAYERS)
+            ):  # a reference to the class itself, called as a function
                 class_name, cfg = cfg.rsplit(".", 1)[-1], {}
             if isinstance(class_name, str):
                 why = refusal_reason(class_name, cfg if isinstance(cfg, dict) else {})
@@ -123,5 +132,16 @@ def safe_mode_scope() -> Iterator[None]:
         yield
 
 
-__all__ = ["MAX_CONFIG_DEPTH", "config_depth", "CODE_LAYERS", "LOOKUP_LAYERS", "SAVEDMODEL_LAYERS", "UnsafeLayer", "UnsafeModelError", "check_config",
-           "find_unsafe", "refusal_reason", "safe_mode_scope"]
+__all__ = [
+    "MAX_CONFIG_DEPTH",
+    "config_depth",
+    "CODE_LAYERS",
+    "LOOKUP_LAYERS",
+    "SAVEDMODEL_LAYERS",
+    "UnsafeLayer",
+    "UnsafeModelError",
+    "check_config",
+    "find_unsafe",
+    "refusal_reason",
+    "safe_mode_scope",
+]

@@ -12,8 +12,8 @@ tests/fixtures/qkeras_star_names.json); this module supplies the ones that are n
 """
 
 from __future__ import annotations
-
 import __future__
+
 import importlib
 import importlib.util
 import logging
@@ -26,10 +26,30 @@ from typing import Any
 import keras
 import numpy as np
 
-_LAYERS = ("Activation", "Add", "AveragePooling2D", "BatchNormalization", "Bidirectional", "Conv1D", "Conv2D",
-           "Conv2DTranspose", "Dense", "DepthwiseConv2D", "Dropout", "GRUCell", "GlobalAveragePooling2D",
-           "InputLayer", "InputSpec", "LSTMCell", "Layer", "RNN", "SeparableConv1D", "SeparableConv2D",
-           "SimpleRNNCell", "UpSampling2D")
+_LAYERS = (
+    "Activation",
+    "Add",
+    "AveragePooling2D",
+    "BatchNormalization",
+    "Bidirectional",
+    "Conv1D",
+    "Conv2D",
+    "Conv2DTranspose",
+    "Dense",
+    "DepthwiseConv2D",
+    "Dropout",
+    "GRUCell",
+    "GlobalAveragePooling2D",
+    "InputLayer",
+    "InputSpec",
+    "LSTMCell",
+    "Layer",
+    "RNN",
+    "SeparableConv1D",
+    "SeparableConv2D",
+    "SimpleRNNCell",
+    "UpSampling2D",
+)
 
 EAGER: dict[str, Any] = {
     **{name: getattr(keras.layers, name) for name in _LAYERS},
@@ -73,22 +93,30 @@ TF_NAMES: dict[str, str] = {
     "conv_utils": "tensorflow.python.keras.utils.conv_utils",
 }
 
-_TFMOT = ("needs tensorflow_model_optimization, which runs on tf-keras (Keras 2) only; prune with HGQ "
-          "instead (mode='hgq': bitwidths trained to zero bits prune weights, see migration_guide)")
+_TFMOT = (
+    "needs tensorflow_model_optimization, which runs on tf-keras (Keras 2) only; prune with HGQ "
+    "instead (mode='hgq': bitwidths trained to zero bits prune weights, see migration_guide)"
+)
 UNAVAILABLE: dict[str, str] = {
     "PrunableLayer": _TFMOT,
     "OctaveConv2D": "qkeras.qoctave's float OctaveConv2D is not ported; use QOctaveConv2D (hgq_compat.qoctave)",
     "QMobileNetSeparableConv2D": "not ported; use QDepthwiseConv2D followed by a 1x1 QConv2D",
-    **{name: f"pyparsing's {name}, leaked by qkeras.safe_eval; pyparsing is not a dependency: "
-             f"`from pyparsing import {name}`" for name in ("Group", "Optional", "Regex", "Suppress", "delimitedList")},
+    **{
+        name: f"pyparsing's {name}, leaked by qkeras.safe_eval; pyparsing is not a dependency: "
+        f"`from pyparsing import {name}`"
+        for name in ("Group", "Optional", "Regex", "Suppress", "delimitedList")
+    },
 }
 
 
 def tf_names() -> list[str]:
     """The TF_NAMES that can be imported here (all of them when TensorFlow is installed)."""
     if importlib.util.find_spec("tensorflow") is None:
-        return [n for n, path in TF_NAMES.items() if not path.startswith("tensorflow")
-                and importlib.util.find_spec(path) is not None]
+        return [
+            n
+            for n, path in TF_NAMES.items()
+            if not path.startswith("tensorflow") and importlib.util.find_spec(path) is not None
+        ]
     return list(TF_NAMES)
 
 

@@ -6,8 +6,14 @@ import keras
 import numpy as np
 
 
-def BinaryToThermometer(x: np.ndarray, classes: int, value_range: float, with_residue: bool = False,  # noqa: N802
-                        merge_with_channels: bool = False, use_two_hot_encoding: bool = False) -> np.ndarray:
+def BinaryToThermometer(
+    x: np.ndarray,
+    classes: int,
+    value_range: float,
+    with_residue: bool = False,  # noqa: N802
+    merge_with_channels: bool = False,
+    use_two_hot_encoding: bool = False,
+) -> np.ndarray:
     """One-hot of ``floor(x / (value_range / classes))``, with the residue added (``with_residue``) or
     split between the two neighbouring classes (``use_two_hot_encoding``), as QKeras.
 

@@ -10,8 +10,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from .layers.base import weight_quantizer
 from .layers import QConv2D, QConv2DBatchnorm, QDense, QDenseBatchnorm, QDepthwiseConv2D, QDepthwiseConv2DBatchnorm
+from .layers.base import weight_quantizer
 
 _UNFOLDED = {QConv2DBatchnorm: QConv2D, QDepthwiseConv2DBatchnorm: QDepthwiseConv2D, QDenseBatchnorm: QDense}
 
@@ -21,8 +21,10 @@ def convert_folded_layer_to_unfolded(layer: Any) -> keras.layers.Layer:
     quantizers and ``use_bias=True`` (as QKeras; its weights are set by `unfold_model`)."""
     target = next((cls for folded, cls in _UNFOLDED.items() if isinstance(layer, folded)), None)
     if target is None:
-        raise ValueError(f"{layer.name}: {type(layer).__name__} is not a folded layer; accepted: "
-                         f"{', '.join(c.__name__ for c in _UNFOLDED)}")
+        raise ValueError(
+            f"{layer.name}: {type(layer).__name__} is not a folded layer; accepted: "
+            f"{', '.join(c.__name__ for c in _UNFOLDED)}"
+        )
     config = layer.get_config()
     template = target(**_minimal_args(target, config)).get_config()
     new_config = {k: config.get(k, v) for k, v in template.items()}
@@ -57,7 +59,6 @@ def unfold_model(model: keras.Model) -> keras.Model:
     return cloned
 
 
-
 # ---------------------------------------------------------------------------- folding
 
 _FOLDED = {QConv2D: QConv2DBatchnorm, QDepthwiseConv2D: QDepthwiseConv2DBatchnorm, QDense: QDenseBatchnorm}
@@ -66,9 +67,21 @@ _FOLDED = {QConv2D: QConv2DBatchnorm, QDepthwiseConv2D: QDepthwiseConv2DBatchnor
 _FLOAT_FOLDABLE = ("Conv2D", "DepthwiseConv2D")
 """Float Keras classes whose following batch norm QKeras' convert_to_folded_model removes."""
 
-_BN_CONFIG_KEYS = ("axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer",
-                   "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer", "gamma_regularizer",
-                   "beta_constraint", "gamma_constraint")
+_BN_CONFIG_KEYS = (
+    "axis",
+    "momentum",
+    "epsilon",
+    "center",
+    "scale",
+    "beta_initializer",
+    "gamma_initializer",
+    "moving_mean_initializer",
+    "moving_variance_initializer",
+    "beta_regularizer",
+    "gamma_regularizer",
+    "beta_constraint",
+    "gamma_constraint",
+)
 
 
 def _foldable_class(layer: Any) -> type | str | None:
@@ -226,8 +239,18 @@ def convert_to_folded_model(model: keras.Model) -> tuple[keras.Model, list[str]]
 # ---------------------------------------------------------------------------- bias from the accumulator
 
 #: Layers that pass their input's quantizer through unchanged (QTools propagates it across them).
-_PASS_THROUGH = ("Flatten", "Reshape", "Permute", "Dropout", "MaxPooling1D", "MaxPooling2D", "ZeroPadding1D",
-                 "ZeroPadding2D", "Cropping1D", "Cropping2D")
+_PASS_THROUGH = (
+    "Flatten",
+    "Reshape",
+    "Permute",
+    "Dropout",
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
+    "Cropping1D",
+    "Cropping2D",
+)
 
 _DEFAULT_SOURCE = "quantized_bits(8, 0, 1)"
 
@@ -239,8 +262,10 @@ def _fixed_type(q: Any, where: str) -> tuple[int, int, bool]:
         return int(q.bits), int(q.integer), bool(q.keep_negative)
     if name == "quantized_relu":
         return int(q.bits), int(q.integer), bool(q.negative_slope)
-    raise NotImplementedError(f"populate_bias_quantizer_from_accumulator: {where} is quantized by {q}; accepted: "
-                              "quantized_bits, quantized_relu")
+    raise NotImplementedError(
+        f"populate_bias_quantizer_from_accumulator: {where} is quantized by {q}; accepted: "
+        "quantized_bits, quantized_relu"
+    )
 
 
 def _input_type(model: keras.Model, layer: Any, sources: list) -> tuple[int, int, bool]:
@@ -261,9 +286,11 @@ def _input_type(model: keras.Model, layer: Any, sources: list) -> tuple[int, int
         if type(producer).__name__ in _PASS_THROUGH:
             tensor = producer.input
             continue
-        raise NotImplementedError(f"populate_bias_quantizer_from_accumulator: the input of {layer.name!r} comes from "
-                                  f"{producer.name!r} ({type(producer).__name__}), which has no quantizer; accepted: "
-                                  f"a quantized layer or model input, through {', '.join(_PASS_THROUGH)}")
+        raise NotImplementedError(
+            f"populate_bias_quantizer_from_accumulator: the input of {layer.name!r} comes from "
+            f"{producer.name!r} ({type(producer).__name__}), which has no quantizer; accepted: "
+            f"a quantized layer or model input, through {', '.join(_PASS_THROUGH)}"
+        )
 
 
 def _po2_shifts(q: Any) -> tuple[int, int] | None:
@@ -300,8 +327,9 @@ def accumulator_quantizer(model: keras.Model, layer: Any, source_quantizers: lis
         fractional, integer = fractional - shifts[0], integer + shifts[1]
     kernel_shape = tuple(getattr(layer, layer.kernel_role).shape)
     log_add = int(np.ceil(np.log2(np.prod(kernel_shape[:-1]))))
-    return quantized_bits(bits=integer + fractional + int(signed) + log_add, integer=integer + log_add,
-                          keep_negative=signed, symmetric=1)
+    return quantized_bits(
+        bits=integer + fractional + int(signed) + log_add, integer=integer + log_add, keep_negative=signed, symmetric=1
+    )
 
 
 def populate_bias_quantizer_from_accumulator(model: keras.Model, source_quantizers: list | None) -> keras.Model:
@@ -311,11 +339,18 @@ def populate_bias_quantizer_from_accumulator(model: keras.Model, source_quantize
     ``source_quantizers``: quantizers (or strings) of the model inputs, default
     ``quantized_bits(8, 0, 1)``. The model is changed in place and returned."""
     for layer in model.layers:
-        if type(layer).__name__ in ("QConv2DBatchnorm", "QDepthwiseConv2DBatchnorm") and \
-                layer.get_quantizers()[1] is None:
+        if (
+            type(layer).__name__ in ("QConv2DBatchnorm", "QDepthwiseConv2DBatchnorm")
+            and layer.get_quantizers()[1] is None
+        ):
             layer.set_bias_quantizer(accumulator_quantizer(model, layer, source_quantizers))
     return model
 
 
-__all__ = ["accumulator_quantizer", "convert_folded_layer_to_unfolded", "convert_to_folded_model",
-           "populate_bias_quantizer_from_accumulator", "unfold_model"]
+__all__ = [
+    "accumulator_quantizer",
+    "convert_folded_layer_to_unfolded",
+    "convert_to_folded_model",
+    "populate_bias_quantizer_from_accumulator",
+    "unfold_model",
+]

@@ -25,8 +25,17 @@ class QNoiseScheduler(keras.callbacks.Callback):
     each layer's ``quantizers`` and ``quantizer``, plus the output quantizers of weight layers).
     """
 
-    def __init__(self, start: int, finish: int, freq_type: str = "epoch", update_freq: int = 1,
-                 initial_step_or_epoch: int = 0, exponent: float = 3.0, use_ste: bool = True, log_dir: str | None = None):
+    def __init__(
+        self,
+        start: int,
+        finish: int,
+        freq_type: str = "epoch",
+        update_freq: int = 1,
+        initial_step_or_epoch: int = 0,
+        exponent: float = 3.0,
+        use_ste: bool = True,
+        log_dir: str | None = None,
+    ):
         super().__init__()
         if start > finish:
             raise ValueError(f"start {start} must not be greater than finish {finish}")

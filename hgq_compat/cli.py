@@ -63,8 +63,10 @@ def _report(args: argparse.Namespace) -> int:
         t = report["totals"]
         pruned = "-" if t["pruned_fraction"] is None else f"{100 * t['pruned_fraction']:.1f}%"
         bits = "-" if t["weight_bits_mean"] is None else f"{t['weight_bits_mean']:.2f}"
-        print(f"{args.model}: {t['ebops']:,.0f} EBOPs, {t['n_weights']:,} weights ({pruned} pruned), "
-              f"{bits} mean bits per quantized weight")
+        print(
+            f"{args.model}: {t['ebops']:,.0f} EBOPs, {t['n_weights']:,} weights ({pruned} pruned), "
+            f"{bits} mean bits per quantized weight"
+        )
         print("bits columns: min/mean/max bits per element")
         print(format_report(report))
     if args.plots is not None:
@@ -89,9 +91,18 @@ def _synth(args: argparse.Namespace) -> int:
             problem = check_data_problem(x, tuple(model.inputs[0].shape[1:]))
             if problem is not None:
                 raise CommandError(f"{args.check_data}: check data {problem}")
-        report = synthesize(model, args.output, backend=args.backend, io_type=args.io_type, check_data=x,
-                            n_random=args.n_random, force=args.force, input_precision=args.input_precision,
-                            allow_inexact=args.allow_inexact, fold_batchnorm=args.fold_bn)
+        report = synthesize(
+            model,
+            args.output,
+            backend=args.backend,
+            io_type=args.io_type,
+            check_data=x,
+            n_random=args.n_random,
+            force=args.force,
+            input_precision=args.input_precision,
+            allow_inexact=args.allow_inexact,
+            fold_batchnorm=args.fold_bn,
+        )
     except (SynthError, CommandError, LegacyConversionError) as exc:  # these name the file already
         print(f"hgq-compat synth: error: {exc}", file=sys.stderr)
         return 1
@@ -147,19 +158,30 @@ def build_parser() -> argparse.ArgumentParser:
         description="QKeras on Keras 3 with High Granularity Quantization and a bit-exact hls4ml flow.",
     )
     parser.add_argument("--version", action="version", version=f"hgq-compat {__version__}")
-    parser.add_argument("--verbose", action="store_true",
-                        help="also show the backend's start-up log (TensorFlow's C++ messages), hidden by default")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also show the backend's start-up log (TensorFlow's C++ messages), hidden by default",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser(
-        "demo", help="convert a shipped QKeras model, retrain it with HGQ, synthesize it exactly; write a report",
+        "demo",
+        help="convert a shipped QKeras model, retrain it with HGQ, synthesize it exactly; write a report",
         description="Convert the QKeras digits model shipped with hgq-compat, check it matches QKeras, fine-tune it "
-                    "in HGQ mode under a beta schedule, keep the Pareto front (accuracy vs EBOPs), synthesize the "
-                    "chosen point through hls4ml's C simulation and check it equals Keras bit for bit. Writes a "
-                    "report folder (README.md, JSON, PNG plots, .keras models, hls4ml project). Offline.")
+        "in HGQ mode under a beta schedule, keep the Pareto front (accuracy vs EBOPs), synthesize the "
+        "chosen point through hls4ml's C simulation and check it equals Keras bit for bit. Writes a "
+        "report folder (README.md, JSON, PNG plots, .keras models, hls4ml project). Offline.",
+    )
     demo.add_argument("--out", default="hgq-compat-demo", metavar="DIR", help="report folder (default hgq-compat-demo)")
-    demo.add_argument("--epochs", type=_positive_int, default=None, help="HGQ fine-tuning epochs (default 150; 12 with --quick)")
-    demo.add_argument("--seed", type=_nonnegative_int, default=0,
-                      help="seed of the HGQ fine-tuning (default 0); the run is deterministic for a given seed")
+    demo.add_argument(
+        "--epochs", type=_positive_int, default=None, help="HGQ fine-tuning epochs (default 150; 12 with --quick)"
+    )
+    demo.add_argument(
+        "--seed",
+        type=_nonnegative_int,
+        default=0,
+        help="seed of the HGQ fine-tuning (default 0); the run is deterministic for a given seed",
+    )
     demo.add_argument("--quick", action="store_true", help="a short run (about a minute) to try the pipeline")
     demo.add_argument("--force", action="store_true", help="replace DIR if it is not empty")
     demo.add_argument("--no-synth", action="store_true", help="skip the hls4ml C simulation")
@@ -168,66 +190,97 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_convert_parser(sub)
     synth = sub.add_parser(
-        "synth", help="write an hls4ml project, compile its C simulation (g++) and check it equals Keras bit for bit",
+        "synth",
+        help="write an hls4ml project, compile its C simulation (g++) and check it equals Keras bit for bit",
         description="Write the hls4ml project of MODEL (.keras or Keras 3 .h5; a QKeras .h5/.json is converted first), compile the "
-                    "C simulation, compare it with Keras and print one row per layer: bits of weights and results "
-                    "(min/mean/max) and EBOPs. The first line says whether the project is exact. Exit status 1 "
-                    "on any mismatch, on exactness not guaranteed, or on error. Layers that cannot be exact are refused "
-                    "unless --fold-bn makes them exact (batch norm) or --allow-inexact accepts an approximation (the "
-                    "first line then says INEXACT with the measured difference, exit status 0).")
+        "C simulation, compare it with Keras and print one row per layer: bits of weights and results "
+        "(min/mean/max) and EBOPs. The first line says whether the project is exact. Exit status 1 "
+        "on any mismatch, on exactness not guaranteed, or on error. Layers that cannot be exact are refused "
+        "unless --fold-bn makes them exact (batch norm) or --allow-inexact accepts an approximation (the "
+        "first line then says INEXACT with the measured difference, exit status 0).",
+    )
     synth.add_argument("model", metavar="MODEL", help="model file: .keras, Keras 3 .h5, or QKeras .h5 / .json")
     synth.add_argument("-o", "--output", required=True, metavar="PROJECT_DIR", help="hls4ml project folder")
     synth.add_argument("--backend", choices=("Vitis", "Vivado"), default="Vitis", help="hls4ml backend (default Vitis)")
-    synth.add_argument("--io-type", choices=("io_parallel", "io_stream"), default="io_parallel",
-                       help="hls4ml io_type (default io_parallel)")
-    synth.add_argument("--check-data", metavar="X.npy", help="model inputs (.npy, or .npz with key 'x') to compare on; "
-                       "default: random inputs")
-    synth.add_argument("--n-random", type=_positive_int, default=10_000,
-                       help="number of random inputs when no --check-data is given (default 10000)")
+    synth.add_argument(
+        "--io-type",
+        choices=("io_parallel", "io_stream"),
+        default="io_parallel",
+        help="hls4ml io_type (default io_parallel)",
+    )
+    synth.add_argument(
+        "--check-data",
+        metavar="X.npy",
+        help="model inputs (.npy, or .npz with key 'x') to compare on; default: random inputs",
+    )
+    synth.add_argument(
+        "--n-random",
+        type=_positive_int,
+        default=10_000,
+        help="number of random inputs when no --check-data is given (default 10000)",
+    )
     synth.add_argument("--force", action="store_true", help="replace PROJECT_DIR if it is not empty")
-    synth.add_argument("--input-precision", type=_input_precision, metavar="TYPE",
-                       help="fixed-point type the hardware receives, e.g. 'fixed<16,6>' (hls4ml's default, = "
-                            "fixed<16,6,TRN,WRAP>) or 'fixed<16,6,RND_CONV,SAT>': the inputs are quantized to it on "
-                            "entry, in hls4ml and in the Keras reference; without it, a first layer that takes "
-                            "floats gets hls4ml's default input type fixed<16,6>")
-    synth.add_argument("--fold-bn", action="store_true",
-                       help="fold every BatchNormalization that follows a linear QConv2D / QDepthwiseConv2D / QDense "
-                            "into it first (QConv2DBatchnorm / QDepthwiseConv2DBatchnorm / QDenseBatchnorm, as "
-                            "hgq_compat.utils.convert_to_folded_model): exact in hls4ml; the report gives how much "
-                            "folding changed the Keras outputs (max abs diff, argmax agreement) and the C simulation "
-                            "is compared with the folded model")
-    synth.add_argument("--allow-inexact", action="store_true",
-                       help="export layers that hls4ml can only approximate instead of refusing them, as hls4ml "
-                            "does (float batch normalization; alpha='auto' kernels as integer codes with the scale "
-                            "applied after the product, ApplyAlpha; quantized_ulaw and other float weights at 24 "
-                            "significant bits; QConv2DTranspose beyond the dense-matrix limit); the "
-                            "first line then says INEXACT with the measured max abs difference, the fraction of "
-                            "outputs differing and the same per output")
+    synth.add_argument(
+        "--input-precision",
+        type=_input_precision,
+        metavar="TYPE",
+        help="fixed-point type the hardware receives, e.g. 'fixed<16,6>' (hls4ml's default, = "
+        "fixed<16,6,TRN,WRAP>) or 'fixed<16,6,RND_CONV,SAT>': the inputs are quantized to it on "
+        "entry, in hls4ml and in the Keras reference; without it, a first layer that takes "
+        "floats gets hls4ml's default input type fixed<16,6>",
+    )
+    synth.add_argument(
+        "--fold-bn",
+        action="store_true",
+        help="fold every BatchNormalization that follows a linear QConv2D / QDepthwiseConv2D / QDense "
+        "into it first (QConv2DBatchnorm / QDepthwiseConv2DBatchnorm / QDenseBatchnorm, as "
+        "hgq_compat.utils.convert_to_folded_model): exact in hls4ml; the report gives how much "
+        "folding changed the Keras outputs (max abs diff, argmax agreement) and the C simulation "
+        "is compared with the folded model",
+    )
+    synth.add_argument(
+        "--allow-inexact",
+        action="store_true",
+        help="export layers that hls4ml can only approximate instead of refusing them, as hls4ml "
+        "does (float batch normalization; alpha='auto' kernels as integer codes with the scale "
+        "applied after the product, ApplyAlpha; quantized_ulaw and other float weights at 24 "
+        "significant bits; QConv2DTranspose beyond the dense-matrix limit); the "
+        "first line then says INEXACT with the measured max abs difference, the fraction of "
+        "outputs differing and the same per output",
+    )
     synth.set_defaults(func=_synth)
     report = sub.add_parser(
-        "report", help="per-layer bits of weights and activations, pruning and EBOPs of a model (table or JSON)",
+        "report",
+        help="per-layer bits of weights and activations, pruning and EBOPs of a model (table or JSON)",
         description="Load MODEL (.keras or Keras 3 .h5 as saved; a QKeras .h5 / .json + weights / qkeras-v3 .keras "
-                    "is converted first) and print one row per quantized layer: weights, pruned fraction (weights "
-                    "that quantize to 0), min/mean/max bits of each weight and of the input and output, and EBOPs "
-                    "(effective bit-operations); the total row equals hgq_compat.model_ebops. --json prints the same "
-                    "numbers as JSON; --plots DIR writes bitwidth maps and histograms (PNG, needs the plot extra).")
+        "is converted first) and print one row per quantized layer: weights, pruned fraction (weights "
+        "that quantize to 0), min/mean/max bits of each weight and of the input and output, and EBOPs "
+        "(effective bit-operations); the total row equals hgq_compat.model_ebops. --json prints the same "
+        "numbers as JSON; --plots DIR writes bitwidth maps and histograms (PNG, needs the plot extra).",
+    )
     report.add_argument("model", metavar="MODEL", help="model file: .keras, Keras 3 .h5, or QKeras .h5 / .json")
     report.add_argument("--weights", metavar="WEIGHTS.h5", default=None, help="weights of a QKeras model .json")
     report.add_argument("--json", action="store_true", help="print JSON instead of the table")
-    report.add_argument("--plots", metavar="DIR", default=None,
-                        help="also write bitwidth maps and histograms (PNG) into DIR (written atomically)")
+    report.add_argument(
+        "--plots",
+        metavar="DIR",
+        default=None,
+        help="also write bitwidth maps and histograms (PNG) into DIR (written atomically)",
+    )
     report.add_argument("--force", action="store_true", help="replace the --plots folder if it is not empty")
     report.set_defaults(func=_report)
     migrate = sub.add_parser(
-        "migrate", help="rewrite QKeras / Keras 2 scripts and notebooks for hgq_compat on Keras 3 (in place)",
+        "migrate",
+        help="rewrite QKeras / Keras 2 scripts and notebooks for hgq_compat on Keras 3 (in place)",
         description="Rewrite Python files and notebooks (.ipynb code cells) in place: qkeras imports become hgq_compat, "
-                    "tensorflow.keras / tf.keras become keras, optimizer lr= becomes learning_rate= (decay= an "
-                    "InverseTimeDecay schedule), K.eval(x) becomes keras.ops.convert_to_numpy(x), t.get_shape() "
-                    "becomes t.shape. Comments and formatting are kept. What cannot be rewritten mechanically "
-                    "(tfmot pruning, fit_generator, sessions, tf.compat.v1, Keras 2 names Keras 3 lacks, ...) is "
-                    "reported as FILE:LINE on stderr. Each changed file is first copied to FILE.bak (FILE.bak.1, ... "
-                    "when taken). Exit status 1 if anything was reported or could not be parsed (such a file is left "
-                    "untouched), else 0.")
+        "tensorflow.keras / tf.keras become keras, optimizer lr= becomes learning_rate= (decay= an "
+        "InverseTimeDecay schedule), K.eval(x) becomes keras.ops.convert_to_numpy(x), t.get_shape() "
+        "becomes t.shape. Comments and formatting are kept. What cannot be rewritten mechanically "
+        "(tfmot pruning, fit_generator, sessions, tf.compat.v1, Keras 2 names Keras 3 lacks, ...) is "
+        "reported as FILE:LINE on stderr. Each changed file is first copied to FILE.bak (FILE.bak.1, ... "
+        "when taken). Exit status 1 if anything was reported or could not be parsed (such a file is left "
+        "untouched), else 0.",
+    )
     migrate.add_argument("paths", nargs="+", metavar="PATH", help="files (.py, .ipynb) or folders (searched for both)")
     migrate.add_argument("--dry-run", action="store_true", help="print a unified diff and change nothing")
     migrate.add_argument("--no-backup", action="store_true", help="do not write FILE.bak copies")

@@ -23,8 +23,9 @@ def create_in_out_table(km: Any, quantizer: Any) -> tuple[np.ndarray, np.ndarray
     return in_table, out_table
 
 
-def weight_compression(weights: np.ndarray, bits: int, axis: int = 0,
-                       quantizer: Any = None) -> tuple[np.ndarray, np.ndarray]:
+def weight_compression(
+    weights: np.ndarray, bits: int, axis: int = 0, quantizer: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Cluster each slice of ``weights`` along ``axis`` into ``2**bits`` k-means centers.
 
     Args:
@@ -41,7 +42,7 @@ def weight_compression(weights: np.ndarray, bits: int, axis: int = 0,
 
     if bits > 8:
         raise ValueError(f"weight_compression: bits={bits} is not accepted; accepted: at most 8")
-    n = 2 ** bits
+    n = 2**bits
     index_table = []
     codebook_table = np.zeros((weights.shape[axis], n))
     for i, w in enumerate(np.split(weights, weights.shape[axis], axis)):

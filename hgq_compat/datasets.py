@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def load_digits_split(seed: int = 0, test_fraction: float = 0.25) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def load_digits_split(
+    seed: int = 0, test_fraction: float = 0.25
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """sklearn's bundled 8x8 digits (1,797 samples, no download), pixels scaled to [0, 1).
 
     Returns (x_train, y_train, x_test, y_test) with x of shape (n, 64) float32 and integer labels.

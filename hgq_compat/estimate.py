@@ -26,13 +26,17 @@ def print_qstats(model: keras.Model) -> None:
     print("")
     print("Number of operations in model:")
     totals: dict[str, float] = {}
-    layers = [l for l in model._flatten_layers(include_self=False, recursive=True) if isinstance(l, QuantizedLayerMixin)]
+    layers = [
+        l for l in model._flatten_layers(include_self=False, recursive=True) if isinstance(l, QuantizedLayerMixin)
+    ]
     for layer in sorted(layers, key=lambda l: l.name):
         if not layer.has_ebops or not layer.built or not layer.weight_roles():
             continue
         in_bits = ops.convert_to_numpy(layer.input_bits())
         w = ops.convert_to_numpy(layer.quantized_weight(layer.weight_roles()[0]))
-        w_bits = ops.convert_to_numpy(layer.weight_bits(layer.weight_roles()[0], layer.quantized_weight(layer.weight_roles()[0])))
+        w_bits = ops.convert_to_numpy(
+            layer.weight_bits(layer.weight_roles()[0], layer.quantized_weight(layer.weight_roles()[0]))
+        )
         nz = w_bits[w != 0] if np.any(w != 0) else np.zeros(1)
         op = f"smult_{_bits_label(in_bits)}_{_bits_label(nz)}"
         ebops = float(ops.convert_to_numpy(layer.compute_ebops()))
@@ -155,14 +159,17 @@ def _predict_list(model: keras.Model, x: Any) -> list:
     return values
 
 
-def analyze_accumulator_from_sample(in_model: keras.Model, x_sample: Any, mode: str = "conservative",
-                                    verbose: bool = False) -> dict:
+def analyze_accumulator_from_sample(
+    in_model: keras.Model, x_sample: Any, mode: str = "conservative", verbose: bool = False
+) -> dict:
     """Accumulator sizes (bits) from a sample of inputs. ``mode='sampled'``: ``ceil(log2(max |output|))``
     of each QDense / QConv / QDepthwiseConv2D on ``x_sample`` (0 for an all-zero output);
     ``'conservative'``: `analyze_accumulator` with each layer's input range on ``x_sample``."""
     if mode not in ("conservative", "sampled"):
-        raise ValueError(f"analyze_accumulator_from_sample: mode={mode!r} is not accepted; accepted values: "
-                         "'conservative', 'sampled'")
+        raise ValueError(
+            f"analyze_accumulator_from_sample: mode={mode!r} is not accepted; accepted values: "
+            "'conservative', 'sampled'"
+        )
     model = _unfolded(in_model)
     mac_layers = [layer for layer in model.layers if _is_mac_layer(layer)]
     layer_names = [layer.name for layer in mac_layers]
@@ -201,8 +208,10 @@ def get_quant_mode(quant: Any) -> tuple[int, int, int]:
                 if bits == 1 and int(quant.integer) == 1:
                     mode = 4
         return mode, bits, sign
-    raise ValueError(f"Quantizer {quant} Not Found: get_quant_mode accepts None, 'linear' and the QKeras "
-                     f"quantizers {', '.join(m[0] for m in _QUANT_MODES)}")
+    raise ValueError(
+        f"Quantizer {quant} Not Found: get_quant_mode accepts None, 'linear' and the QKeras "
+        f"quantizers {', '.join(m[0] for m in _QUANT_MODES)}"
+    )
 
 
 def get_operation_type(layer: Any, output_cache: dict) -> tuple:
@@ -318,8 +327,10 @@ def _layer_counts(layer: Any, input_shape: tuple, output_shape: tuple) -> tuple:
         ishape = np.array([i for i in input_shape if i is not None])
         oshape = np.array([i for i in output_shape if i is not None])
         if sum(ishape > 1) != 1 or sum(oshape > 1) != 1:
-            raise ValueError(f"{layer.name}: extract_model_operations accepts a QDense whose input and output "
-                             f"have one dimension > 1; got {input_shape} -> {output_shape}")
+            raise ValueError(
+                f"{layer.name}: extract_model_operations accepts a QDense whose input and output "
+                f"have one dimension > 1; got {input_shape} -> {output_shape}"
+            )
         ops_count = int(np.max(ishape) * np.max(oshape))
         n_weights = int(np.max(ishape) * np.max(oshape))
     if separable:
@@ -350,7 +361,8 @@ def extract_model_operations(in_model: keras.Model) -> dict:
         if layer.__class__.__name__ not in _OPERATION_LAYERS:
             continue
         n_ops, n_weights, n_bias, weight_type, bias_type = _layer_counts(
-            layer, _shape(layer.input), _shape(layer.output))
+            layer, _shape(layer.input), _shape(layer.output)
+        )
         operations[layer.name] = {
             "type": get_operation_type(layer, cache_q),
             "number_of_operations": n_ops,

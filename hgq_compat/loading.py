@@ -77,8 +77,14 @@ def _keras3_config(path: str) -> dict | None:
     return None
 
 
-def load_model(path: str | os.PathLike, weights: str | os.PathLike | None = None, *,
-               custom_objects: dict | None = None, compile: bool = False, hgq: bool = False) -> keras.Model:
+def load_model(
+    path: str | os.PathLike,
+    weights: str | os.PathLike | None = None,
+    *,
+    custom_objects: dict | None = None,
+    compile: bool = False,
+    hgq: bool = False,
+) -> keras.Model:
     """A model from a file, whatever wrote it.
 
     Args:
@@ -106,12 +112,15 @@ def load_model(path: str | os.PathLike, weights: str | os.PathLike | None = None
 
         return convert_qkeras_model(path, weights, hgq=hgq, custom_objects=custom_objects)
     if weights is not None:
-        raise ValueError(f"{path}: a Keras 3 model file holds its weights; weights={os.fspath(weights)!r} is only "
-                         "accepted with a QKeras model .json")
+        raise ValueError(
+            f"{path}: a Keras 3 model file holds its weights; weights={os.fspath(weights)!r} is only "
+            "accepted with a QKeras model .json"
+        )
     check_config(config, path)
     with safe_mode_scope():
-        return keras.saving.load_model(path, custom_objects=_custom_objects(custom_objects), compile=compile,
-                                       safe_mode=True)
+        return keras.saving.load_model(
+            path, custom_objects=_custom_objects(custom_objects), compile=compile, safe_mode=True
+        )
 
 
 __all__ = ["is_keras3_h5", "load_model"]

@@ -58,15 +58,19 @@ MOVED_MODULES = {
 KERAS_PREFIXES = ("tensorflow.keras", "tensorflow.compat.v2.keras")
 REPORTED_MODULES = {
     "tensorflow_model_optimization": "tensorflow_model_optimization (tfmot) needs tf-keras (Keras 2); prune with "
-                                     "HGQ instead (mode='hgq': weights trained to zero bits are pruned)",
+    "HGQ instead (mode='hgq': weights trained to zero bits are pruned)",
     "tensorflow.compat.v1": "tf.compat.v1 (graph mode, sessions) has no Keras 3 counterpart; use eager TF 2 / "
-                            "keras.ops",
+    "keras.ops",
     "tensorflow.python.keras": "tensorflow.python.keras is TensorFlow's internal Keras 2 copy; use the public "
-                               "keras API",
+    "keras API",
 }
 GENERATOR_METHODS = {"fit_generator": "fit", "predict_generator": "predict", "evaluate_generator": "evaluate"}
-SESSION_NAMES = ("keras.backend.set_session", "keras.backend.get_session", "tensorflow.Session",
-                 "tensorflow.InteractiveSession")
+SESSION_NAMES = (
+    "keras.backend.set_session",
+    "keras.backend.get_session",
+    "tensorflow.Session",
+    "tensorflow.InteractiveSession",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +98,7 @@ class FileResult:
 
 
 # ---------------------------------------------------------------------------- what exists
+
 
 def _module_exists(name: str) -> bool:
     try:
@@ -125,7 +130,7 @@ def _keras_prefix(qualified: str) -> str | None:
     """``tensorflow.keras.X`` -> ``keras.X``; ``keras.X`` as it is; else None."""
     for prefix in KERAS_PREFIXES:
         if qualified == prefix or qualified.startswith(prefix + "."):
-            return "keras" + qualified[len(prefix):]
+            return "keras" + qualified[len(prefix) :]
     return qualified if qualified == "keras" or qualified.startswith("keras.") else None
 
 
@@ -136,7 +141,7 @@ def _keras_name(qualified: str) -> str | None:
         return None
     for old, new in MOVED_MODULES.items():
         if qualified == old or qualified.startswith(old + "."):
-            return new + qualified[len(old):]
+            return new + qualified[len(old) :]
     return qualified
 
 
@@ -153,7 +158,7 @@ def _map_module(module: str) -> tuple[str | None, str | None]:
     if why:
         return None, why
     if module == "qkeras" or module.startswith("qkeras."):
-        new = "hgq_compat" + module[len("qkeras"):]
+        new = "hgq_compat" + module[len("qkeras") :]
         if not _module_exists(new):
             return None, f"{module} has no counterpart in hgq_compat (not ported); import left as it was"
         return new, None
@@ -181,6 +186,7 @@ def _unavailable_name(module: str, name: str) -> str:
 
 
 # ---------------------------------------------------------------------------- the codemod
+
 
 def _pure_chain(node: cst.BaseExpression) -> bool:
     """``a.b.c`` (names and attributes only, no calls or subscripts in between)."""
@@ -239,9 +245,11 @@ class _Migrator(cst.CSTTransformer):
         self.star = any(m.matches(s, _STAR_IMPORT) for s in node.body)
         for assignment in scope["qkeras"] if "qkeras" in scope else ():
             stmt = getattr(assignment, "node", None)
-            if isinstance(stmt, cst.Import) and all(_map_module(get_full_name_for_node(a.name))[0]
-                                                   for a in stmt.names if a.asname is None
-                                                   and get_full_name_for_node(a.name).split(".")[0] == "qkeras"):
+            if isinstance(stmt, cst.Import) and all(
+                _map_module(get_full_name_for_node(a.name))[0]
+                for a in stmt.names
+                if a.asname is None and get_full_name_for_node(a.name).split(".")[0] == "qkeras"
+            ):
                 for ref in assignment.references:
                     if isinstance(ref.node, cst.Name):
                         self.rename.add(ref.node)
@@ -254,8 +262,9 @@ class _Migrator(cst.CSTTransformer):
         index = next((i for i, s in enumerate(body) if m.matches(s, is_import)), None)
         if index is None:
             index = 0
-            while index < len(body) and m.matches(body[index], m.SimpleStatementLine(
-                    body=[m.Expr(value=m.SimpleString() | m.ConcatenatedString())])):
+            while index < len(body) and m.matches(
+                body[index], m.SimpleStatementLine(body=[m.Expr(value=m.SimpleString() | m.ConcatenatedString())])
+            ):
                 index += 1
         else:
             while index < len(body) and m.matches(body[index], is_import):
@@ -285,8 +294,11 @@ class _Migrator(cst.CSTTransformer):
             if module.split(".")[0] == "tensorflow":
                 if asname is None:  # `import tensorflow.keras[.x]` bound `tensorflow`; uses become keras.x
                     if self.keep_tensorflow:
-                        aliases.append(alias.with_changes(name=cst.Name("tensorflow"),
-                                                          comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))))
+                        aliases.append(
+                            alias.with_changes(
+                                name=cst.Name("tensorflow"), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                            )
+                        )
                     new = "keras"
                     self.keras_bound = True
                 elif get_full_name_for_node(asname.name) == "keras" and new == "keras":
@@ -294,8 +306,9 @@ class _Migrator(cst.CSTTransformer):
             aliases.append(alias.with_changes(name=_dotted(new), asname=asname))
         return updated_node.with_changes(names=aliases)
 
-    def leave_ImportFrom(self, original_node: cst.ImportFrom,
-                         updated_node: cst.ImportFrom) -> cst.ImportFrom | cst.FlattenSentinel:
+    def leave_ImportFrom(
+        self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
+    ) -> cst.ImportFrom | cst.FlattenSentinel:
         self.import_depth -= 1
         if original_node.relative or original_node.module is None:
             return updated_node
@@ -308,8 +321,15 @@ class _Migrator(cst.CSTTransformer):
             for a in names:
                 if get_full_name_for_node(a.name) == "keras":
                     asname = a.asname.name.value if a.asname and a.asname.name.value != "keras" else None
-                    out.append(cst.Import(names=[cst.ImportAlias(
-                        name=cst.Name("keras"), asname=cst.AsName(cst.Name(asname)) if asname else None)]))
+                    out.append(
+                        cst.Import(
+                            names=[
+                                cst.ImportAlias(
+                                    name=cst.Name("keras"), asname=cst.AsName(cst.Name(asname)) if asname else None
+                                )
+                            ]
+                        )
+                    )
             if keep:
                 keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
                 out.insert(0, updated_node.with_changes(names=keep))
@@ -319,22 +339,28 @@ class _Migrator(cst.CSTTransformer):
             self.report(original_node, problem)
         if new is None:
             return updated_node
-        missing = [get_full_name_for_node(a.name) for a in names if not _has_name(new, get_full_name_for_node(a.name))
-                   and not _module_exists(f"{new}.{get_full_name_for_node(a.name)}")]
+        missing = [
+            get_full_name_for_node(a.name)
+            for a in names
+            if not _has_name(new, get_full_name_for_node(a.name))
+            and not _module_exists(f"{new}.{get_full_name_for_node(a.name)}")
+        ]
         if missing:
             for name in missing:
                 self.report(original_node, _unavailable_name(new, name))
             return updated_node
         return updated_node.with_changes(module=_dotted(new))
 
-    def leave_SimpleStatementLine(self, original_node: cst.SimpleStatementLine,
-                                  updated_node: cst.SimpleStatementLine) -> cst.BaseStatement | cst.FlattenSentinel:
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.BaseStatement | cst.FlattenSentinel:
         if len(updated_node.body) <= len(original_node.body):
             return updated_node
         # `from tensorflow import keras, nn` became two statements: one line each
         body = [s.with_changes(semicolon=cst.MaybeSentinel.DEFAULT) for s in updated_node.body]
-        return cst.FlattenSentinel([updated_node.with_changes(body=[body[0]])]
-                                   + [cst.SimpleStatementLine(body=[s]) for s in body[1:]])
+        return cst.FlattenSentinel(
+            [updated_node.with_changes(body=[body[0]])] + [cst.SimpleStatementLine(body=[s]) for s in body[1:]]
+        )
 
     # -- names and attribute chains
     def visit_Name(self, node: cst.Name) -> None:
@@ -392,8 +418,11 @@ class _Migrator(cst.CSTTransformer):
             return node
         if original_node.attr.value in GENERATOR_METHODS and original_node not in self.inner:
             new = GENERATOR_METHODS[original_node.attr.value]
-            self.report(original_node, f".{original_node.attr.value}() is gone in Keras 3: .{new}() takes generators "
-                                       f"and keras.utils.PyDataset (check steps_per_epoch and workers arguments)")
+            self.report(
+                original_node,
+                f".{original_node.attr.value}() is gone in Keras 3: .{new}() takes generators "
+                f"and keras.utils.PyDataset (check steps_per_epoch and workers arguments)",
+            )
         return updated_node
 
     # -- calls
@@ -412,28 +441,54 @@ class _Migrator(cst.CSTTransformer):
             plain = len(original_node.args) == len(positional) + len(keywords)  # no *args / **kwargs
             if plain and len(positional) == 1 and set(keywords) <= {"dtype"}:
                 self.need_keras = True
-                value = updated_node.args[0].with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT,
-                                                          comma=cst.MaybeSentinel.DEFAULT)
-                dtype = (updated_node.args[1].value if "dtype" in keywords else _dotted("keras.backend.floatx()"))
-                return updated_node.with_changes(func=_dotted("keras.ops.convert_to_tensor"), args=[
-                    value.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
-                    cst.Arg(keyword=cst.Name("dtype"), value=dtype, equal=cst.AssignEqual(
-                        whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")))])
-            self.report(original_node, "K.constant(value, dtype, shape, name): use keras.ops.convert_to_tensor "
-                                       "(and keras.ops.broadcast_to for shape)")
+                value = updated_node.args[0].with_changes(
+                    keyword=None, equal=cst.MaybeSentinel.DEFAULT, comma=cst.MaybeSentinel.DEFAULT
+                )
+                dtype = updated_node.args[1].value if "dtype" in keywords else _dotted("keras.backend.floatx()")
+                return updated_node.with_changes(
+                    func=_dotted("keras.ops.convert_to_tensor"),
+                    args=[
+                        value.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                        cst.Arg(
+                            keyword=cst.Name("dtype"),
+                            value=dtype,
+                            equal=cst.AssignEqual(
+                                whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+                            ),
+                        ),
+                    ],
+                )
+            self.report(
+                original_node,
+                "K.constant(value, dtype, shape, name): use keras.ops.convert_to_tensor "
+                "(and keras.ops.broadcast_to for shape)",
+            )
         elif q is not None and q.startswith("keras.optimizers.") and not q.startswith("keras.optimizers.schedules"):
             return self._optimizer(original_node, updated_node)
         if m.matches(original_node, m.Call(func=m.Attribute(attr=m.Name("get_shape")), args=[])):
             return cst.Attribute(value=updated_node.func.value, attr=cst.Name("shape"))
-        if m.matches(original_node, m.Call(func=m.Attribute(value=m.Call(func=m.Attribute(attr=m.Name("get_shape")),
-                                                                          args=[]), attr=m.Name("as_list")), args=[])):
+        if m.matches(
+            original_node,
+            m.Call(
+                func=m.Attribute(
+                    value=m.Call(func=m.Attribute(attr=m.Name("get_shape")), args=[]), attr=m.Name("as_list")
+                ),
+                args=[],
+            ),
+        ):
             return cst.Call(func=cst.Name("list"), args=[cst.Arg(updated_node.func.value)])
         if m.matches(func, m.Attribute(value=m.Name("self"), attr=m.Name("add_weight"))) and positional:
-            self.report(original_node, "self.add_weight(...) with positional arguments: Keras 3's order is (shape, "
-                                       "initializer, dtype, trainable, ...); pass shape=, name= by keyword")
+            self.report(
+                original_node,
+                "self.add_weight(...) with positional arguments: Keras 3's order is (shape, "
+                "initializer, dtype, trainable, ...); pass shape=, name= by keyword",
+            )
         if m.matches(func, m.Attribute(attr=m.Name("save"))) and "save_format" in keywords:
-            self.report(original_node, "save(..., save_format=...) is gone in Keras 3: the file name decides "
-                                       "(model.save('model.keras'); '.h5' for HDF5)")
+            self.report(
+                original_node,
+                "save(..., save_format=...) is gone in Keras 3: the file name decides "
+                "(model.save('model.keras'); '.h5' for HDF5)",
+            )
         return updated_node
 
     def _optimizer(self, original: cst.Call, updated: cst.Call) -> cst.Call:
@@ -458,13 +513,19 @@ class _Migrator(cst.CSTTransformer):
                 j = lr_index
                 lr = cst.Module([]).code_for_node(args[j].value)
                 d = cst.Module([]).code_for_node(decay)
-                args[j] = args[j].with_changes(value=cst.parse_expression(
-                    f"keras.optimizers.schedules.InverseTimeDecay({lr}, decay_steps=1, decay_rate={d})"))
+                args[j] = args[j].with_changes(
+                    value=cst.parse_expression(
+                        f"keras.optimizers.schedules.InverseTimeDecay({lr}, decay_steps=1, decay_rate={d})"
+                    )
+                )
                 del args[i], names[i]
                 self.need_keras = True
             else:
-                self.report(original, "optimizer decay= without a learning rate: Keras 3 ignores decay; pass "
-                                      "learning_rate=keras.optimizers.schedules.InverseTimeDecay(lr, 1, decay)")
+                self.report(
+                    original,
+                    "optimizer decay= without a learning rate: Keras 3 ignores decay; pass "
+                    "learning_rate=keras.optimizers.schedules.InverseTimeDecay(lr, 1, decay)",
+                )
             if args:
                 args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return updated.with_changes(args=args)
@@ -477,10 +538,14 @@ _MAGIC = re.compile(r"^(\s*)([%!].*|[\w.]+\?\??)$")
 
 
 # What `from qkeras import *` leaked and scripts use unqualified: known to the codemod as these imports.
-STAR_LEAKS = {"K": "import tensorflow.keras.backend as K\n", "tf": "import tensorflow as tf\n",
-              "keras": "from tensorflow import keras\n"}
-_STAR_IMPORT = m.SimpleStatementLine(body=[m.ImportFrom(module=m.Name("qkeras") | m.Name("hgq_compat"),
-                                                        names=m.ImportStar())])
+STAR_LEAKS = {
+    "K": "import tensorflow.keras.backend as K\n",
+    "tf": "import tensorflow as tf\n",
+    "keras": "from tensorflow import keras\n",
+}
+_STAR_IMPORT = m.SimpleStatementLine(
+    body=[m.ImportFrom(module=m.Name("qkeras") | m.Name("hgq_compat"), names=m.ImportStar())]
+)
 
 
 def _star_leaks(module: cst.Module) -> str:
@@ -516,16 +581,24 @@ def migrate_source(source: str, where: str, context: str = "") -> tuple[str, lis
 def _top_level_imports(source: str) -> str:
     """The top-level import statements of ``source`` (one per line, as code)."""
     module = cst.parse_module(source)
-    return "".join(module.code_for_node(s.with_changes(leading_lines=[])) for s in module.body
-                   if m.matches(s, m.SimpleStatementLine(body=[m.OneOf(m.Import(), m.ImportFrom())])))
+    return "".join(
+        module.code_for_node(s.with_changes(leading_lines=[]))
+        for s in module.body
+        if m.matches(s, m.SimpleStatementLine(body=[m.OneOf(m.Import(), m.ImportFrom())]))
+    )
 
 
 def _migrate_python(path: str, text: str) -> FileResult:
     try:
         new, findings = migrate_source(text, path)
     except cst.ParserSyntaxError as exc:
-        return FileResult(path, text, text, [Finding(f"{path}:{exc.raw_line}", f"cannot parse: {exc.message}; "
-                                                     "left untouched")], error=True)
+        return FileResult(
+            path,
+            text,
+            text,
+            [Finding(f"{path}:{exc.raw_line}", f"cannot parse: {exc.message}; left untouched")],
+            error=True,
+        )
     return FileResult(path, text, new, findings)
 
 
@@ -537,7 +610,7 @@ def _migrate_cell(code: str, where: str, context: str) -> tuple[str, list[Findin
     if cell_magic:
         if cell_magic.group(1) not in _PYTHON_CELL_MAGICS:
             return code, [], context  # %%bash, %%html, ...: not Python
-        head, code = code[:cell_magic.end()], code[cell_magic.end():]
+        head, code = code[: cell_magic.end()], code[cell_magic.end() :]
     lines = code.split("\n")
     magics = [line for line in lines if _MAGIC.match(line)]
     masked_code = "\n".join(_MAGIC.sub(r"\1pass  # hgq-compat-magic", line) for line in lines)
@@ -560,8 +633,9 @@ def _migrate_notebook(path: str, text: str) -> FileResult:
         notebook = json.loads(text)
         cells = notebook["cells"]
     except (ValueError, KeyError, TypeError) as exc:
-        return FileResult(path, text, text, [Finding(f"{path}:1", f"not a notebook ({exc}); left untouched")],
-                          error=True)
+        return FileResult(
+            path, text, text, [Finding(f"{path}:1", f"not a notebook ({exc}); left untouched")], error=True
+        )
     findings: list[Finding] = []
     changed = False
     context = ""
@@ -573,8 +647,13 @@ def _migrate_notebook(path: str, text: str) -> FileResult:
         try:
             new, cell_findings, context = _migrate_cell(code, f"{path}:cell {n}:line", context)
         except cst.ParserSyntaxError as exc:
-            return FileResult(path, text, text, [Finding(f"{path}:cell {n}:line {exc.raw_line}",
-                                                         f"cannot parse: {exc.message}; left untouched")], error=True)
+            return FileResult(
+                path,
+                text,
+                text,
+                [Finding(f"{path}:cell {n}:line {exc.raw_line}", f"cannot parse: {exc.message}; left untouched")],
+                error=True,
+            )
         findings.extend(cell_findings)
         if new != code:
             changed = True
@@ -620,8 +699,14 @@ def backup_path(path: str) -> str:
 
 
 def diff(result: FileResult) -> str:
-    return "".join(difflib.unified_diff(result.old.splitlines(keepends=True), result.new.splitlines(keepends=True),
-                                        fromfile=_diff_name("a", result.path), tofile=_diff_name("b", result.path)))
+    return "".join(
+        difflib.unified_diff(
+            result.old.splitlines(keepends=True),
+            result.new.splitlines(keepends=True),
+            fromfile=_diff_name("a", result.path),
+            tofile=_diff_name("b", result.path),
+        )
+    )
 
 
 def _diff_name(side: str, path: str) -> str:

@@ -42,7 +42,7 @@ def snippet(text: str, pos: int = 0, width: int = CONTEXT) -> str:
     if len(text) <= width:
         return repr(text)
     start = max(0, min(pos - width // 2, len(text) - width))
-    part = text[start:start + width]
+    part = text[start : start + width]
     return ("..." if start > 0 else "") + repr(part) + ("..." if start + width < len(text) else "")
 
 
@@ -66,7 +66,7 @@ class _Parser:
             m = _TOKEN.match(stripped, pos)
             if not m or m.end() == pos:
                 bad = pos + len(stripped[pos:]) - len(stripped[pos:].lstrip())
-                self.fail(f"unexpected character {stripped[bad:bad + 1]!r}", bad)
+                self.fail(f"unexpected character {stripped[bad : bad + 1]!r}", bad)
             kind = m.lastgroup
             self.tokens.append((kind, m.group(kind), m.start(kind)))
             pos = m.end()
@@ -164,8 +164,10 @@ def parse_quantizer_string(text: str) -> Call:
     if not isinstance(text, str):
         raise ValueError(f"cannot parse quantizer string: expected a str, got {type(text).__name__}")
     if len(text) > MAX_LENGTH:
-        raise ValueError(f"cannot parse quantizer string {snippet(text)}: {len(text)} characters, more than the "
-                         f"{MAX_LENGTH} accepted")
+        raise ValueError(
+            f"cannot parse quantizer string {snippet(text)}: {len(text)} characters, more than the "
+            f"{MAX_LENGTH} accepted"
+        )
     if not text.strip():
         raise ValueError(f"cannot parse quantizer string {text!r}: empty")
     p = _Parser(text.strip())

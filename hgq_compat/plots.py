@@ -51,8 +51,13 @@ def _as_2d(bits: np.ndarray, rows_first_axis: bool = False) -> np.ndarray:
     return bits.reshape(-1, bits.shape[-1])
 
 
-def plot_pareto(records: Sequence[dict] | str | os.PathLike, out_png: str | os.PathLike, metric: str | None = None,
-                cost: str = "ebops", title: str | None = None) -> str:
+def plot_pareto(
+    records: Sequence[dict] | str | os.PathLike,
+    out_png: str | os.PathLike,
+    metric: str | None = None,
+    cost: str = "ebops",
+    title: str | None = None,
+) -> str:
     """Plot ``metric`` against EBOPs (log x axis) for the points of a Pareto front.
 
     Args:
@@ -102,8 +107,9 @@ def _layer_maps(layer: Any) -> list[tuple[str, np.ndarray]]:
     maps = []
     if layer.built:
         for role in weight_roles(layer):
-            maps.append((f"{role} bits {tuple(weight_bits_array(layer, role).shape)}",
-                         _as_2d(weight_bits_array(layer, role))))
+            maps.append(
+                (f"{role} bits {tuple(weight_bits_array(layer, role).shape)}", _as_2d(weight_bits_array(layer, role)))
+            )
     for which in ("input", "output", "state"):
         bits = activation_bits_array(layer, which) if layer.built else None
         if bits is not None:

@@ -72,8 +72,9 @@ def activation_bits_array(layer: QuantizedLayerMixin, which: str = "output") -> 
     if which == "state":
         q = weight_quantizer(_weights_owner(layer), "state")
         return None if q is None else _np(q.bits())
-    raise ValueError(f"activation_bits_array: which={which!r} is not accepted; accepted values: "
-                     "'output', 'input', 'state'")
+    raise ValueError(
+        f"activation_bits_array: which={which!r} is not accepted; accepted values: 'output', 'input', 'state'"
+    )
 
 
 def _bit_stats(bits: np.ndarray) -> dict:
@@ -121,9 +122,12 @@ def layer_report(model: keras.Model) -> list[dict]:
                 bits = weight_bits_array(layer, role)
                 pruned = int(np.count_nonzero((wq == 0) | (bits <= 0)))
                 row["weights"][role] = {
-                    "shape": list(wq.shape), "n": int(wq.size),
+                    "shape": list(wq.shape),
+                    "n": int(wq.size),
                     "quantized": weight_quantizer(owner, role) is not None,
-                    **_bit_stats(bits), "pruned": pruned, "pruned_fraction": pruned / wq.size if wq.size else 0.0,
+                    **_bit_stats(bits),
+                    "pruned": pruned,
+                    "pruned_fraction": pruned / wq.size if wq.size else 0.0,
                 }
                 n_total += int(wq.size)
                 pruned_total += pruned
@@ -159,9 +163,13 @@ def model_report(model: keras.Model) -> dict:
     return {
         "model": model.name,
         "layers": layers,
-        "totals": {"ebops": ebops, "n_weights": n, "pruned_weights": pruned,
-                   "pruned_fraction": pruned / n if n else None,
-                   "weight_bits_mean": qbits / qn if qn else None},
+        "totals": {
+            "ebops": ebops,
+            "n_weights": n,
+            "pruned_weights": pruned,
+            "pruned_fraction": pruned / n if n else None,
+            "weight_bits_mean": qbits / qn if qn else None,
+        },
     }
 
 
@@ -181,26 +189,36 @@ def format_report(report: dict | list[dict]) -> str:
     roles: list[str] = []
     for row in layers:
         roles += [r for r in row["weights"] if r not in roles]
-    header = ["layer", "class", "mode", "weights", "pruned"] + [f"{r} bits" for r in roles] + \
-        ["input bits", "output bits", "EBOPs"]
+    header = (
+        ["layer", "class", "mode", "weights", "pruned"]
+        + [f"{r} bits" for r in roles]
+        + ["input bits", "output bits", "EBOPs"]
+    )
     table = []
     for row in layers:
         pf = row["pruned_fraction"]
-        table.append([row["name"], row["class"], row["mode"], str(row["n_weights"]),
-                      "-" if pf is None else f"{100 * pf:.1f}%"]
-                     + [_fmt_stats(row["weights"].get(r)) for r in roles]
-                     + [_fmt_stats(row.get("input")), _fmt_stats(row.get("output")), f"{row['ebops']:.1f}"])
+        table.append(
+            [row["name"], row["class"], row["mode"], str(row["n_weights"]), "-" if pf is None else f"{100 * pf:.1f}%"]
+            + [_fmt_stats(row["weights"].get(r)) for r in roles]
+            + [_fmt_stats(row.get("input")), _fmt_stats(row.get("output")), f"{row['ebops']:.1f}"]
+        )
     if isinstance(report, dict) and "totals" in report:
         t = report["totals"]
         pf = t["pruned_fraction"]
-        table.append(["total", "", "", str(t["n_weights"]), "-" if pf is None else f"{100 * pf:.1f}%"]
-                     + [""] * len(roles) + ["", "", f"{t['ebops']:.1f}"])
+        table.append(
+            ["total", "", "", str(t["n_weights"]), "-" if pf is None else f"{100 * pf:.1f}%"]
+            + [""] * len(roles)
+            + ["", "", f"{t['ebops']:.1f}"]
+        )
     widths = [max(len(h), *(len(r[c]) for r in table)) if table else len(h) for c, h in enumerate(header)]
     numeric = {3, 4, len(header) - 1}
 
     def line(cells: list[str]) -> str:
-        return "| " + " | ".join(c.rjust(w) if j in numeric else c.ljust(w)
-                                 for j, (c, w) in enumerate(zip(cells, widths))) + " |"
+        return (
+            "| "
+            + " | ".join(c.rjust(w) if j in numeric else c.ljust(w) for j, (c, w) in enumerate(zip(cells, widths)))
+            + " |"
+        )
 
     rule = "|" + "|".join(("-" * (w + 1) + ":") if j in numeric else "-" * (w + 2) for j, w in enumerate(widths)) + "|"
     return "\n".join([line(header), rule] + [line(r) for r in table])
@@ -211,5 +229,13 @@ def save_report_json(report: dict | list[dict], path: str | os.PathLike) -> None
     write_text_atomic(path, json.dumps(report, indent=2, allow_nan=False) + "\n")
 
 
-__all__ = ["activation_bits_array", "format_report", "layer_report", "model_report", "reported_layers",
-           "save_report_json", "weight_bits_array", "weight_roles"]
+__all__ = [
+    "activation_bits_array",
+    "format_report",
+    "layer_report",
+    "model_report",
+    "reported_layers",
+    "save_report_json",
+    "weight_bits_array",
+    "weight_roles",
+]

@@ -105,8 +105,7 @@ def GetParams(s: str) -> tuple[list, dict]:  # noqa: N802
     return [_plain(a) for a in call.args], {k: _plain(v) for k, v in call.kwargs.items()}
 
 
-def _build(call: Call, op_dict: dict, params: tuple = (), kwparams: dict | None = None,
-           has_parens: bool = True) -> Any:
+def _build(call: Call, op_dict: dict, params: tuple = (), kwparams: dict | None = None, has_parens: bool = True) -> Any:
     args = [_resolve(a, op_dict) for a in call.args] + list(params)
     kwargs = {k: _resolve(v, op_dict) for k, v in call.kwargs.items()}
     kwargs.update(kwparams or {})
@@ -137,5 +136,16 @@ def safe_eval(eval_str: str, op_dict: dict, *params: Any, **kwparams: Any) -> An
     return _build(call, op_dict, params, kwparams, has_parens="(" in eval_str)
 
 
-__all__ = ["Bool", "GetArg", "GetParams", "IsBool", "IsListofNums", "IsNone", "IsNum", "ListofNums", "Num", "Str",
-           "safe_eval"]
+__all__ = [
+    "Bool",
+    "GetArg",
+    "GetParams",
+    "IsBool",
+    "IsListofNums",
+    "IsNone",
+    "IsNum",
+    "ListofNums",
+    "Num",
+    "Str",
+    "safe_eval",
+]

@@ -40,8 +40,10 @@ class SoftmaxSwapReport:
     def __str__(self) -> str:
         lines = [f"swapped {len(self.swapped)} softmax layer(s): {', '.join(self.swapped) or '-'}"]
         if self.n_samples is not None:
-            lines.append(f"on {self.n_samples} samples: max |change| {self.max_abs_change:.3g}, mean |change| "
-                         f"{self.mean_abs_change:.3g}, same predicted class {100 * self.argmax_agreement:.2f}%")
+            lines.append(
+                f"on {self.n_samples} samples: max |change| {self.max_abs_change:.3g}, mean |change| "
+                f"{self.mean_abs_change:.3g}, same predicted class {100 * self.argmax_agreement:.2f}%"
+            )
         if self.accuracy_before is not None:
             lines.append(f"accuracy {100 * self.accuracy_before:.2f}% -> {100 * self.accuracy_after:.2f}%")
         return "\n".join(lines)
@@ -55,13 +57,16 @@ def _softmax_axis(layer: keras.layers.Layer) -> int:
     axis = getattr(layer, "axis", -1)
     if isinstance(axis, (list, tuple)):
         if len(axis) != 1:
-            raise NotImplementedError(f"layer {layer.name!r}: softmax over several axes {axis}; QSoftmax takes one axis")
+            raise NotImplementedError(
+                f"layer {layer.name!r}: softmax over several axes {axis}; QSoftmax takes one axis"
+            )
         axis = axis[0]
     return int(axis)
 
 
-def swap_softmax(model: keras.Model, x: Any = None, y: Any = None, batch_size: int = 1024,
-                 **qsoftmax_kwargs: Any) -> tuple[keras.Model, SoftmaxSwapReport]:
+def swap_softmax(
+    model: keras.Model, x: Any = None, y: Any = None, batch_size: int = 1024, **qsoftmax_kwargs: Any
+) -> tuple[keras.Model, SoftmaxSwapReport]:
     """A copy of ``model`` with every float softmax replaced by `QSoftmax`, and a report.
 
     Replaced: ``keras.layers.Activation('softmax')``, ``keras.layers.Softmax`` (one axis),
@@ -85,7 +90,9 @@ def swap_softmax(model: keras.Model, x: Any = None, y: Any = None, batch_size: i
         if isinstance(layer, keras.layers.Softmax):
             swapped.append(layer.name)
             return qsoftmax(layer.name, _softmax_axis(layer))
-        if isinstance(layer, (keras.layers.Activation, QActivation)) and _is_softmax(getattr(layer, "activation", None)):
+        if isinstance(layer, (keras.layers.Activation, QActivation)) and _is_softmax(
+            getattr(layer, "activation", None)
+        ):
             if getattr(layer, "output_quantizer", None) is None:
                 swapped.append(layer.name)
                 return qsoftmax(layer.name)
@@ -122,8 +129,9 @@ def swap_softmax(model: keras.Model, x: Any = None, y: Any = None, batch_size: i
         if labels.ndim == before[0].ndim:
             labels = np.argmax(labels, axis=-1)
         accuracy = tuple(float(np.mean(np.argmax(p[0], axis=-1) == labels)) for p in (before, after))
-    return new, SoftmaxSwapReport(swapped_names, int(len(before[0])), float(change.max()), float(change.mean()), agree,
-                                  *accuracy)
+    return new, SoftmaxSwapReport(
+        swapped_names, int(len(before[0])), float(change.max()), float(change.mean()), agree, *accuracy
+    )
 
 
 def _outputs(model: keras.Model, x: Any, batch_size: int) -> list[np.ndarray]:

@@ -11,12 +11,12 @@ import keras
 import numpy as np
 from keras import ops
 
+from ._objects import _add_supported_quantized_objects, _custom_objects, _supported_objects  # noqa: F401
 from ._safety import check_config, safe_mode_scope
 from .bn_folding_utils import convert_to_folded_model  # noqa: F401 (QKeras' qkeras.utils name)
 from .layers.base import QuantizedLayerMixin
 from .loading import _is_legacy_config, is_keras3_h5, load_model  # noqa: F401
-from ._objects import _add_supported_quantized_objects, _custom_objects, _supported_objects  # noqa: F401
-from .quantizers import QUANTIZERS, get_quantizer
+from .quantizers import get_quantizer
 
 
 def quantized_model_from_json(json_string: str, custom_objects: dict | None = None, hgq: bool = False) -> keras.Model:
@@ -41,7 +41,9 @@ def quantized_model_from_json(json_string: str, custom_objects: dict | None = No
         return keras.models.model_from_json(json_string, custom_objects=_custom_objects(custom_objects))
 
 
-def load_qmodel(filepath: Any, custom_objects: dict | None = None, compile: bool = True, hgq: bool = False) -> keras.Model:
+def load_qmodel(
+    filepath: Any, custom_objects: dict | None = None, compile: bool = True, hgq: bool = False
+) -> keras.Model:
     """Load a model saved with ``model.save``: a Keras 3 ``.keras`` archive written by
     hgq_compat, or a legacy QKeras file (Keras 2 ``.h5`` full model, qkeras-v3 ``.keras``),
     which is converted with `hgq_compat.legacy.convert_qkeras_model` (``compile`` has no
@@ -72,8 +74,10 @@ def _is_po2(quantizer: Any) -> bool:
 def _quantized_layer_weights(layer: QuantizedLayerMixin) -> list[np.ndarray]:
     if hasattr(layer, "get_folded_weights"):
         qs = layer.get_quantizers()
-        return [np.asarray(ops.convert_to_numpy(q(w) if q is not None else w))
-                for q, w in zip(qs, layer.get_folded_weights())]
+        return [
+            np.asarray(ops.convert_to_numpy(q(w) if q is not None else w))
+            for q, w in zip(qs, layer.get_folded_weights())
+        ]
     return [np.asarray(ops.convert_to_numpy(layer.quantized_weight(role))) for role in layer.weight_roles()]
 
 
@@ -98,8 +102,11 @@ def find_bn_fusing_layer_pair(model: keras.Model, custom_objects: dict | None = 
     pairs: dict[str, str] = {}
     for layer in model.layers:
         nxt = consumers.get(layer.name, [])
-        if type(layer).__name__ in ("QConv2D", "QDepthwiseConv2D") and len(nxt) == 1 and \
-                type(model.get_layer(nxt[0])).__name__ == "QBatchNormalization":
+        if (
+            type(layer).__name__ in ("QConv2D", "QDepthwiseConv2D")
+            and len(nxt) == 1
+            and type(model.get_layer(nxt[0])).__name__ == "QBatchNormalization"
+        ):
             pairs[layer.name] = nxt[0]
     return pairs, set(pairs.values())
 
@@ -109,6 +116,7 @@ def add_bn_fusing_weights(prev_layer: Any, bn_layer: Any, saved_weights: dict) -
     ``enable_bn_fusing`` (True), ``fused_bn_layer_name``, ``bn_inv`` (gamma / sqrt(variance + eps),
     after the inverse quantizer; quantized statistics) and ``fused_bias``
     (``bn_inv * bias + beta - bn_inv * mean``; ``bias`` 0 without one), both float32 per channel."""
+
     def value(role: str) -> np.ndarray:
         return np.asarray(ops.convert_to_numpy(bn_layer.quantized_weight(role, training=False)))
 
@@ -118,8 +126,9 @@ def add_bn_fusing_weights(prev_layer: Any, bn_layer: Any, saved_weights: dict) -
     if getattr(prev_layer, "use_bias", False):
         weights = prev_layer.get_weights()
         if len(weights) != 2:
-            raise ValueError(f"add_bn_fusing_weights: {prev_layer.name} should have 2 weights (kernel, bias); "
-                             f"found {len(weights)}")
+            raise ValueError(
+                f"add_bn_fusing_weights: {prev_layer.name} should have 2 weights (kernel, bias); found {len(weights)}"
+            )
         prev_bias = weights[-1]
     else:
         prev_bias = 0.0
@@ -164,8 +173,11 @@ def model_save_quantized_weights(model: keras.Model, filename: str | None = None
         if has_sign:
             saved[layer.name]["signs"] = signs
         if hasattr(layer, "get_folded_weights"):
-            print(layer.name, " conv and batchnorm weights cannot be seperately quantized because they will be "
-                  "folded before quantization.")
+            print(
+                layer.name,
+                " conv and batchnorm weights cannot be seperately quantized because they will be "
+                "folded before quantization.",
+            )
         else:
             for role, w in zip(layer.weight_roles(), weights):
                 getattr(layer, role).assign(w)
@@ -200,8 +212,11 @@ def _hardware_weights(model: keras.Model) -> dict:
     for layer in model.layers:
         if not isinstance(layer, QuantizedLayerMixin):
             continue
-        roles = [q for _, q in _quantizer_roles(layer)] if not hasattr(layer, "get_folded_weights") else \
-            layer.get_quantizers()
+        roles = (
+            [q for _, q in _quantizer_roles(layer)]
+            if not hasattr(layer, "get_folded_weights")
+            else layer.get_quantizers()
+        )
         weights, signs, scales, has_sign, has_scale = [], [], [], False, False
         for q, w in zip(roles, _quantized_layer_weights(layer)):
             if q is not None and _is_po2(q):
@@ -213,7 +228,7 @@ def _hardware_weights(model: keras.Model) -> dict:
                 weights.append(np.round(np.log2(np.abs(w))))
             elif q is not None and _is_auto_po2(q):
                 m = np.float32(2.0 ** (q.bits - int(q.keep_negative)))
-                m_i = np.float32(2.0 ** q.integer)
+                m_i = np.float32(2.0**q.integer)
                 scale = np.asarray(ops.convert_to_numpy(q.scale), dtype=np.float32)
                 if not np.array_equal(np.round(np.log2(scale)), np.log2(scale)):
                     raise ValueError(f"{layer.name}: the auto_po2 scale {scale} is not a power of 2")
@@ -226,9 +241,10 @@ def _hardware_weights(model: keras.Model) -> dict:
                 weights.append(w)
                 signs.append([])
                 scales.append([])
-        saved[layer.name] = {"weights": weights,
-                             "enable_bn_fusing": type(layer).__name__ == "QBatchNormalization" and
-                             layer.name in bn_to_fuse}
+        saved[layer.name] = {
+            "weights": weights,
+            "enable_bn_fusing": type(layer).__name__ == "QBatchNormalization" and layer.name in bn_to_fuse,
+        }
         if has_sign:
             saved[layer.name]["signs"] = signs
         if has_scale:
@@ -252,8 +268,11 @@ def _check_hw_weights_equal(hw_1: dict, hw_2: dict) -> None:
 def _auto_po2_quantizer(layer: Any) -> tuple[str, Any] | None:
     """(argument, quantizer) of the layer's only auto_po2 quantizer (QBatchNormalization's
     inverse_quantizer included), None if it has none; ValueError for more than one."""
-    found = [(f"{role}_quantizer", q) for role, q in getattr(layer, "_weight_quantizer_args", {}).items()
-             if _is_auto_po2(q[0])]
+    found = [
+        (f"{role}_quantizer", q)
+        for role, q in getattr(layer, "_weight_quantizer_args", {}).items()
+        if _is_auto_po2(q[0])
+    ]
     if _is_auto_po2(getattr(layer, "inverse_quantizer", None)):
         found.append(("inverse_quantizer", (layer.inverse_quantizer,)))
     if len(found) > 1:
@@ -261,14 +280,22 @@ def _auto_po2_quantizer(layer: Any) -> tuple[str, Any] | None:
     return (found[0][0], found[0][1][0]) if found else None
 
 
-_FREEZABLE = {"QConv2D": "kernel_quantizer", "QDepthwiseConv2D": "depthwise_quantizer", "QDense": "kernel_quantizer",
-              "QBatchNormalization": "inverse_quantizer"}
-_CONFIG_ARG = {"moving_mean_quantizer": "mean_quantizer", "moving_variance_quantizer": "variance_quantizer",
-               "depthwise_kernel_quantizer": "depthwise_quantizer"}
+_FREEZABLE = {
+    "QConv2D": "kernel_quantizer",
+    "QDepthwiseConv2D": "depthwise_quantizer",
+    "QDense": "kernel_quantizer",
+    "QBatchNormalization": "inverse_quantizer",
+}
+_CONFIG_ARG = {
+    "moving_mean_quantizer": "mean_quantizer",
+    "moving_variance_quantizer": "variance_quantizer",
+    "depthwise_kernel_quantizer": "depthwise_quantizer",
+}
 
 
-def clone_model_and_freeze_auto_po2_scale(orig_model: keras.Model | None = None, orig_model_path: str | None = None,
-                                          quantize_model_weights: bool = False) -> tuple[keras.Model, dict | None]:
+def clone_model_and_freeze_auto_po2_scale(
+    orig_model: keras.Model | None = None, orig_model_path: str | None = None, quantize_model_weights: bool = False
+) -> tuple[keras.Model, dict | None]:
     """QKeras master's ``clone_model_and_freeze_auto_po2_scale``: a copy of a sequential chain of
     layers in which the auto_po2 quantizer of each QConv2D / QDepthwiseConv2D / QDense kernel
     and QBatchNormalization inverse is replaced by a ``quantized_bits`` with
@@ -291,8 +318,10 @@ def clone_model_and_freeze_auto_po2_scale(orig_model: keras.Model | None = None,
     previous = quantized_model.layers[0]
     for layer in quantized_model.layers[1:]:
         if len(layer._inbound_nodes) != 1 or layer.input._keras_history.operation is not previous:
-            raise NotImplementedError(f"clone_model_and_freeze_auto_po2_scale: layer {layer.name!r} does not follow "
-                                      "the previous layer; accepted: a sequential chain of layers (as QKeras)")
+            raise NotImplementedError(
+                f"clone_model_and_freeze_auto_po2_scale: layer {layer.name!r} does not follow "
+                "the previous layer; accepted: a sequential chain of layers (as QKeras)"
+            )
         previous = layer
         found = _auto_po2_quantizer(layer)
         config = layer.get_config()
@@ -308,8 +337,10 @@ def clone_model_and_freeze_auto_po2_scale(orig_model: keras.Model | None = None,
     for layer in new_model.layers:
         found = _auto_po2_quantizer(layer)
         if found is not None and found[1].post_training_scale is None:
-            raise ValueError(f"{layer.name} in the new model still has auto_po2 quantizer with adaptive scales. "
-                             "Please check if this is expected!")
+            raise ValueError(
+                f"{layer.name} in the new model still has auto_po2 quantizer with adaptive scales. "
+                "Please check if this is expected!"
+            )
     new_hw = None
     if quantize_model_weights:
         new_hw = _hardware_weights(new_model)
@@ -319,9 +350,27 @@ def clone_model_and_freeze_auto_po2_scale(orig_model: keras.Model | None = None,
 
 
 SPARSITY_LAYERS = (
-    "QDense", "Dense", "QConv1D", "Conv1D", "QConv2D", "Conv2D", "QDepthwiseConv2D", "DepthwiseConv2D",
-    "QSeparableConv1D", "SeparableConv1D", "QSeparableConv2D", "SeparableConv2D", "QSimpleRNN", "RNN", "QLSTM",
-    "QGRU", "QConv2DTranspose", "Conv2DTranspose", "QConv2DBatchnorm", "QDepthwiseConv2DBatchnorm", "QDenseBatchnorm",
+    "QDense",
+    "Dense",
+    "QConv1D",
+    "Conv1D",
+    "QConv2D",
+    "Conv2D",
+    "QDepthwiseConv2D",
+    "DepthwiseConv2D",
+    "QSeparableConv1D",
+    "SeparableConv1D",
+    "QSeparableConv2D",
+    "SeparableConv2D",
+    "QSimpleRNN",
+    "RNN",
+    "QLSTM",
+    "QGRU",
+    "QConv2DTranspose",
+    "Conv2DTranspose",
+    "QConv2DBatchnorm",
+    "QDepthwiseConv2DBatchnorm",
+    "QDenseBatchnorm",
 )
 
 
@@ -340,16 +389,23 @@ def get_model_sparsity(model: keras.Model, per_layer: bool = False, allow_list: 
 
 
 #: Plain Keras layers whose weights tfmot's PruneRegistry prunes (what QKeras prints for them).
-_KERAS_PRUNABLE = {"Dense": ("kernel",), "Conv1D": ("kernel",), "Conv2D": ("kernel",), "Conv3D": ("kernel",),
-                   "Conv2DTranspose": ("kernel",), "Conv3DTranspose": ("kernel",),
-                   "SeparableConv1D": ("pointwise_kernel",), "SeparableConv2D": ("pointwise_kernel",),
-                   "Embedding": ("embeddings",)}
+_KERAS_PRUNABLE = {
+    "Dense": ("kernel",),
+    "Conv1D": ("kernel",),
+    "Conv2D": ("kernel",),
+    "Conv3D": ("kernel",),
+    "Conv2DTranspose": ("kernel",),
+    "Conv3DTranspose": ("kernel",),
+    "SeparableConv1D": ("pointwise_kernel",),
+    "SeparableConv2D": ("pointwise_kernel",),
+    "Embedding": ("embeddings",),
+}
 
 
 def _weight_name(model: keras.Model, v: Any) -> str:
     """A variable's path inside ``model`` ('fc1/kernel'), as Keras 2 names it."""
     path = v.path
-    return path[len(model.name) + 1:] if path.startswith(model.name + "/") else path
+    return path[len(model.name) + 1 :] if path.startswith(model.name + "/") else path
 
 
 def print_model_sparsity(model: keras.Model) -> None:
@@ -368,8 +424,12 @@ def print_model_sparsity(model: keras.Model) -> None:
         else:
             weights = [getattr(layer, n) for n in _KERAS_PRUNABLE.get(type(layer).__name__, ())]
         if weights:
-            print("{}: {}".format(layer.name, ", ".join(
-                "({}:0, {})".format(_weight_name(model, w), str(sparsity(w))) for w in weights)))
+            print(
+                "{}: {}".format(
+                    layer.name,
+                    ", ".join("({}:0, {})".format(_weight_name(model, w), str(sparsity(w))) for w in weights),
+                )
+            )
     print("\n")
 
 
@@ -396,6 +456,7 @@ def quantized_model_debug(model: keras.Model, X_test: Any, plot: bool = False, p
 
 # ---------------------------------------------------------------------------- model_quantize
 
+
 def _lookup(quantizer_config: dict, layer: dict, q_class: str, parameter: str | None = None) -> Any:
     name = layer["config"]["name"]
     found = quantizer_config.get(name, quantizer_config.get(q_class))
@@ -408,14 +469,24 @@ def _quantize_activation(layer_config: dict, activation_bits: int) -> None:
     act = layer_config.get("activation")
     if act is None:
         return
-    name = act if isinstance(act, str) else (act.get("config", {}).get("name") if isinstance(act, dict) else getattr(act, "__name__", ""))
+    name = (
+        act
+        if isinstance(act, str)
+        else (act.get("config", {}).get("name") if isinstance(act, dict) else getattr(act, "__name__", ""))
+    )
     if name in ("relu", "tanh", "sigmoid"):
         layer_config["activation"] = f"quantized_{name}({activation_bits})"
 
 
-_WEIGHTED = {"Dense": ("kernel",), "Conv1D": ("kernel",), "Conv2D": ("kernel",), "Conv2DTranspose": ("kernel",),
-             "SeparableConv1D": ("depthwise", "pointwise"), "SeparableConv2D": ("depthwise", "pointwise"),
-             "DepthwiseConv2D": ("depthwise",)}
+_WEIGHTED = {
+    "Dense": ("kernel",),
+    "Conv1D": ("kernel",),
+    "Conv2D": ("kernel",),
+    "Conv2DTranspose": ("kernel",),
+    "SeparableConv1D": ("depthwise", "pointwise"),
+    "SeparableConv2D": ("depthwise", "pointwise"),
+    "DepthwiseConv2D": ("depthwise",),
+}
 
 
 #: Float classes that model_quantize(enable_bn_folding=True) turns into folded layers (QKeras master).
@@ -435,8 +506,9 @@ def _quantize_rnn(layer: dict, quantizer_config: dict | None, q_class: str, acti
         return False
     cfg["kernel_quantizer"] = kernel
     cfg["recurrent_quantizer"] = _lookup(quantizer_config, layer, q_class, "recurrent_quantizer")
-    cfg["bias_quantizer"] = _lookup(quantizer_config, layer, q_class, "bias_quantizer") if cfg.get("use_bias", True) \
-        else None
+    cfg["bias_quantizer"] = (
+        _lookup(quantizer_config, layer, q_class, "bias_quantizer") if cfg.get("use_bias", True) else None
+    )
     cfg["state_quantizer"] = _lookup(quantizer_config, layer, q_class, "state_quantizer")
     act = _lookup(quantizer_config, layer, q_class, "activation_quantizer")
     if act:
@@ -456,8 +528,10 @@ def _adaptive_activation_args(text: str, layer_name: str) -> dict:
 
     call = parse_quantizer_string(text)
     if call.kwargs or len(call.args) != 1 or not isinstance(call.args[0], int):
-        raise ValueError(f"model_quantize: layer {layer_name!r}: QAdaptiveActivation quantizer {text!r} is not "
-                         "accepted; accepted: a quantizer with its total bits only, such as 'quantized_relu(6)'")
+        raise ValueError(
+            f"model_quantize: layer {layer_name!r}: QAdaptiveActivation quantizer {text!r} is not "
+            "accepted; accepted: a quantizer with its total bits only, such as 'quantized_relu(6)'"
+        )
     return {"activation": call.name, "total_bits": call.args[0]}
 
 
@@ -465,9 +539,15 @@ def _layer_entries(config: dict) -> list[dict]:
     return config["layers"] if "layers" in config else []
 
 
-def model_quantize(model: keras.Model, quantizer_config: dict, activation_bits: int, custom_objects: dict | None = None,
-                   transfer_weights: bool = False, prefer_qadaptiveactivation: bool = False,
-                   enable_bn_folding: bool = False) -> keras.Model:
+def model_quantize(
+    model: keras.Model,
+    quantizer_config: dict,
+    activation_bits: int,
+    custom_objects: dict | None = None,
+    transfer_weights: bool = False,
+    prefer_qadaptiveactivation: bool = False,
+    enable_bn_folding: bool = False,
+) -> keras.Model:
     """Create a quantized copy of a float Keras model (QKeras ``model_quantize``).
 
     ``quantizer_config`` maps a layer name or a Q-class name ('QDense', 'QActivation', ...)
@@ -481,8 +561,9 @@ def model_quantize(model: keras.Model, quantizer_config: dict, activation_bits: 
         model, layers_to_fold = convert_to_folded_model(model)
         enable_bn_folding = bool(layers_to_fold)
     objects = _custom_objects(custom_objects)
-    top = quantized_model_config(model, quantizer_config, activation_bits, objects, prefer_qadaptiveactivation,
-                                 layers_to_fold)
+    top = quantized_model_config(
+        model, quantizer_config, activation_bits, objects, prefer_qadaptiveactivation, layers_to_fold
+    )
     qmodel = keras.saving.deserialize_keras_object(top, custom_objects=objects)
     if transfer_weights and not enable_bn_folding:
         transfer_layer_weights(model, qmodel)
@@ -495,11 +576,17 @@ def transfer_layer_weights(source: keras.Model, target: keras.Model) -> None:
     for src, dst in zip(source.layers, target.layers):
         weights = src.get_weights()
         if weights:
-            dst.set_weights(weights + dst.get_weights()[len(weights):])
+            dst.set_weights(weights + dst.get_weights()[len(weights) :])
 
 
-def quantized_model_config(model: keras.Model, quantizer_config: dict, activation_bits: int, objects: dict,
-                           prefer_qadaptiveactivation: bool = False, layers_to_fold: Sequence[str] = ()) -> dict:
+def quantized_model_config(
+    model: keras.Model,
+    quantizer_config: dict,
+    activation_bits: int,
+    objects: dict,
+    prefer_qadaptiveactivation: bool = False,
+    layers_to_fold: Sequence[str] = (),
+) -> dict:
     """The serialized config of `model_quantize`'s result (``model_quantize`` deserializes it);
     ``layers_to_fold``: the layers `convert_to_folded_model` found followed by a batch norm."""
     top = copy.deepcopy(keras.saving.serialize_keras_object(model))
@@ -520,17 +607,20 @@ def quantized_model_config(model: keras.Model, quantizer_config: dict, activatio
                 found = {r: _lookup(quantizer_config, layer, bias_class, f"{r}_quantizer") for r in roles}
             if all(v is None for v in found.values()):
                 if folded:
-                    raise ValueError(f"model_quantize(enable_bn_folding=True): layer {cfg['name']!r} ({cls}) is "
-                                     f"followed by a batch normalization, which folding removed, but quantizer_config "
-                                     f"gives it no quantizer; give {q_class} or Q{cls} quantizers, or "
-                                     "enable_bn_folding=False")
+                    raise ValueError(
+                        f"model_quantize(enable_bn_folding=True): layer {cfg['name']!r} ({cls}) is "
+                        f"followed by a batch normalization, which folding removed, but quantizer_config "
+                        f"gives it no quantizer; give {q_class} or Q{cls} quantizers, or "
+                        "enable_bn_folding=False"
+                    )
                 continue
             if folded:
                 cfg["use_bias"] = True  # folded layers require a bias
                 cfg["folding_mode"] = _lookup(quantizer_config, layer, q_class, "folding_mode") or "ema_stats_folding"
                 cfg["ema_freeze_delay"] = _lookup(quantizer_config, layer, q_class, "ema_freeze_delay") or None
-            cfg["bias_quantizer"] = _lookup(quantizer_config, layer, bias_class, "bias_quantizer") \
-                if cfg.get("use_bias", True) else None
+            cfg["bias_quantizer"] = (
+                _lookup(quantizer_config, layer, bias_class, "bias_quantizer") if cfg.get("use_bias", True) else None
+            )
             for role, q in found.items():
                 cfg[f"{role}_quantizer"] = q
             act = _lookup(quantizer_config, layer, q_class, "activation_quantizer")
@@ -540,11 +630,24 @@ def quantized_model_config(model: keras.Model, quantizer_config: dict, activatio
                 _quantize_activation(cfg, activation_bits)
             new_class = q_class
         elif cls == "Activation":
-            order = ("QAdaptiveActivation", "QActivation") if prefer_qadaptiveactivation else \
-                ("QActivation", "QAdaptiveActivation")
-            q_class, q = next(((c, _lookup(quantizer_config, layer, c)) for c in order
-                               if _lookup(quantizer_config, layer, c) is not None), (None, None))
-            act = cfg["activation"] if isinstance(cfg["activation"], str) else cfg["activation"].get("config", {}).get("name")
+            order = (
+                ("QAdaptiveActivation", "QActivation")
+                if prefer_qadaptiveactivation
+                else ("QActivation", "QAdaptiveActivation")
+            )
+            q_class, q = next(
+                (
+                    (c, _lookup(quantizer_config, layer, c))
+                    for c in order
+                    if _lookup(quantizer_config, layer, c) is not None
+                ),
+                (None, None),
+            )
+            act = (
+                cfg["activation"]
+                if isinstance(cfg["activation"], str)
+                else cfg["activation"].get("config", {}).get("name")
+            )
             if q is None or (isinstance(q, dict) and act not in q):
                 continue
             name = cfg["name"]
@@ -604,15 +707,19 @@ def quantized_model_config(model: keras.Model, quantizer_config: dict, activatio
                 inner = cfg.get(key)
                 if isinstance(inner, dict) and inner.get("class_name") in _RNN_CLASSES:
                     inner_cls = inner["class_name"]
-                    done.append(_quantize_rnn(inner, {inner["config"]["name"]: q_config}, "Q" + inner_cls,
-                                              activation_bits))
+                    done.append(
+                        _quantize_rnn(inner, {inner["config"]["name"]: q_config}, "Q" + inner_cls, activation_bits)
+                    )
                     if done[-1]:
-                        inner.update({"class_name": "Q" + inner_cls, "module": None,
-                                      "registered_name": "Q" + inner_cls})
+                        inner.update(
+                            {"class_name": "Q" + inner_cls, "module": None, "registered_name": "Q" + inner_cls}
+                        )
                 elif inner is not None:
-                    raise NotImplementedError(f"model_quantize: layer {cfg.get('name')!r}: Bidirectional of "
-                                              f"{inner.get('class_name')} is not supported; accepted: "
-                                              f"{', '.join(_RNN_CLASSES)}")
+                    raise NotImplementedError(
+                        f"model_quantize: layer {cfg.get('name')!r}: Bidirectional of "
+                        f"{inner.get('class_name')} is not supported; accepted: "
+                        f"{', '.join(_RNN_CLASSES)}"
+                    )
             if done and all(done):
                 new_class = "QBidirectional"
         if new_class is not None:
@@ -624,8 +731,9 @@ def quantized_model_config(model: keras.Model, quantizer_config: dict, activatio
     return top
 
 
-def quantized_model_dump(model: keras.Model, x_test: Any, output_dir: str | None = None,
-                         layers_to_dump: list[str] | None = None) -> None:
+def quantized_model_dump(
+    model: keras.Model, x_test: Any, output_dir: str | None = None, layers_to_dump: list[str] | None = None
+) -> None:
     """QKeras' ``quantized_model_dump``: write the outputs of the named layers (all when empty) on
     ``x_test`` to ``output_dir/<layer>.bin`` (raw float32, C order; each file written atomically).
     Without ``output_dir`` a new temporary folder is used and printed."""

@@ -107,9 +107,18 @@ def _register_components() -> None:
     register_passes()
 
 
-def convert(model: Any, output_dir: str, backend: str = "Vitis", io_type: str = "io_parallel",
-            hls_config: dict | None = None, compile: bool = True, input_precision: Any = None,
-            allow_inexact: bool = False, fold_batchnorm: bool = False, **kwargs: Any) -> Any:
+def convert(
+    model: Any,
+    output_dir: str,
+    backend: str = "Vitis",
+    io_type: str = "io_parallel",
+    hls_config: dict | None = None,
+    compile: bool = True,
+    input_precision: Any = None,
+    allow_inexact: bool = False,
+    fold_batchnorm: bool = False,
+    **kwargs: Any,
+) -> Any:
     """Convert an hgq_compat Keras model to an hls4ml model and compile its C simulation.
 
     Per-element precision comes from the model's quantizers; ``hls_config`` defaults to
@@ -164,8 +173,10 @@ def convert(model: Any, output_dir: str, backend: str = "Vitis", io_type: str = 
         keras_model, folded = convert_to_folded_model(model)
         gone = {layer.name for layer in model.layers} - {layer.name for layer in keras_model.layers}
         if hls_config and gone & set(hls_config.get("LayerName", {})):  # the folded batch norms' entries
-            hls_config = {**hls_config, "LayerName": {k: v for k, v in hls_config["LayerName"].items()
-                                                      if k not in gone}}
+            hls_config = {
+                **hls_config,
+                "LayerName": {k: v for k, v in hls_config["LayerName"].items() if k not in gone},
+            }
     if input_precision is not None:
         from .inputs import quantize_inputs
 
@@ -180,8 +191,8 @@ def convert(model: Any, output_dir: str, backend: str = "Vitis", io_type: str = 
         # FixInputPrecision warns about RND_CONV inputs; passes.WidenInputPrecision makes them exact
         warnings.filterwarnings("ignore", message=".*may compromise bit-exactness.*")
         hls_model = hls4ml.converters.convert_from_keras_model(
-            keras_model, output_dir=str(output_dir), backend=backend, io_type=io_type, hls_config=hls_config,
-            **kwargs)
+            keras_model, output_dir=str(output_dir), backend=backend, io_type=io_type, hls_config=hls_config, **kwargs
+        )
     from .ir import Attr
 
     if input_precision is None:
@@ -206,5 +217,14 @@ def quantize_inputs(model: Any, input_precision: Any) -> Any:
     return _quantize_inputs(model, input_precision)
 
 
-__all__ = ["IgnoredPrecisionWarning", "InputQuantizedWarning", "PluginError", "check_hls4ml_version", "convert",
-           "is_registered", "quantize_inputs", "register", "SUPPORTED_HLS4ML"]
+__all__ = [
+    "IgnoredPrecisionWarning",
+    "InputQuantizedWarning",
+    "PluginError",
+    "check_hls4ml_version",
+    "convert",
+    "is_registered",
+    "quantize_inputs",
+    "register",
+    "SUPPORTED_HLS4ML",
+]

@@ -53,17 +53,28 @@ INPUT_OVERFLOW_MODES = ("WRAP", "SAT", "SAT_SYM")
 
 ACCEPTED_FORM = (
     "'[ap_]fixed<W,I[,ROUND[,OVERFLOW]]>' or '[ap_]ufixed<W,I[,ROUND[,OVERFLOW]]>' (the modes may also follow "
-    "the '>' after commas), with W the total bits (sign included, 1.." + str(MAX_WRAP_INPUT_WIDTH) + " for signed WRAP types, 1.."
-    + str(MAX_INPUT_WIDTH) + " otherwise), I the integer "
-    "bits (sign included, -" + str(MAX_INPUT_INTEGER) + ".." + str(MAX_INPUT_INTEGER) + "), ROUND one of "
-    + ", ".join(INPUT_ROUND_MODES) + " (default TRN) and OVERFLOW one of " + ", ".join(INPUT_OVERFLOW_MODES)
+    "the '>' after commas), with W the total bits (sign included, 1.."
+    + str(MAX_WRAP_INPUT_WIDTH)
+    + " for signed WRAP types, 1.."
+    + str(MAX_INPUT_WIDTH)
+    + " otherwise), I the integer "
+    "bits (sign included, -"
+    + str(MAX_INPUT_INTEGER)
+    + ".."
+    + str(MAX_INPUT_INTEGER)
+    + "), ROUND one of "
+    + ", ".join(INPUT_ROUND_MODES)
+    + " (default TRN) and OVERFLOW one of "
+    + ", ".join(INPUT_OVERFLOW_MODES)
     + " (default WRAP), in either order; e.g. 'fixed<16,6>' (hls4ml's default, = fixed<16,6,TRN,WRAP>) "
-    "or 'fixed<16,6,RND_CONV,SAT>'")
+    "or 'fixed<16,6,RND_CONV,SAT>'"
+)
 
 _MODE = r"(?:AP_)?[A-Z_]+"
 _PATTERN = re.compile(
     rf"^(?:AP_)?(?P<u>U?)FIXED<(?P<w>[+-]?\d+),(?P<i>[+-]?\d+)(?:,(?P<r1>{_MODE}))?(?:,(?P<o1>{_MODE}))?>"
-    rf"(?:,(?P<r2>{_MODE}))?(?:,(?P<o2>{_MODE}))?$")
+    rf"(?:,(?P<r2>{_MODE}))?(?:,(?P<o2>{_MODE}))?$"
+)
 
 
 @dataclass(frozen=True)
@@ -88,19 +99,25 @@ class InputPrecision:
         if self.signed:
             lo, hi = -(2 ** (self.width - 1)), 2 ** (self.width - 1) - 1
             return (-hi if self.overflow == "SAT_SYM" else lo), hi
-        return 0, 2 ** self.width - 1
+        return 0, 2**self.width - 1
 
     def spec(self) -> Any:
         """The hgq_compat `QuantSpec` of this type (HGQ convention: i excludes the sign bit)."""
         from hgq_compat.core.spec import QuantSpec
 
         k = int(self.signed)
-        return QuantSpec(keep_negative=k, integer=float(self.integer - k), fractional=float(self.fractional),
-                         round_mode=self.rounding, overflow=self.overflow, granularity="per-tensor")
+        return QuantSpec(
+            keep_negative=k,
+            integer=float(self.integer - k),
+            fractional=float(self.fractional),
+            round_mode=self.rounding,
+            overflow=self.overflow,
+            granularity="per-tensor",
+        )
 
     def quantize_np(self, x: np.ndarray) -> np.ndarray:
         """Reference quantization in float64 (the mathematical definition), as float32."""
-        v = np.asarray(x, np.float64) * 2.0 ** self.fractional
+        v = np.asarray(x, np.float64) * 2.0**self.fractional
         if self.rounding == "TRN":
             v = np.floor(v)
         elif self.rounding == "RND":
@@ -109,11 +126,11 @@ class InputPrecision:
             v = np.round(v)
         lo, hi = self.codes()
         if self.overflow == "WRAP":
-            period = 2.0 ** self.width
+            period = 2.0**self.width
             v = np.mod(v - lo, period) + lo
         else:
             v = np.clip(v, lo, hi)
-        return (v * 2.0 ** -self.fractional).astype(np.float32)
+        return (v * 2.0**-self.fractional).astype(np.float32)
 
 
 def _bad(text: Any, why: str) -> ValueError:
@@ -145,9 +162,12 @@ def parse_input_precision(text: Any) -> InputPrecision:
     signed = not match["u"]
     widest = MAX_WRAP_INPUT_WIDTH if signed and overflow == "WRAP" else MAX_INPUT_WIDTH
     if not 1 <= width <= widest:
-        raise _bad(text, f"width {width} is outside 1..{widest}: signed WRAP types may have 1..{MAX_WRAP_INPUT_WIDTH} "
-                   f"bits, saturating and unsigned ones 1..{MAX_INPUT_WIDTH} (the Keras reference quantizes in float32, "
-                   "and their largest value, or an unsigned wrap, must be a float32 number)")
+        raise _bad(
+            text,
+            f"width {width} is outside 1..{widest}: signed WRAP types may have 1..{MAX_WRAP_INPUT_WIDTH} "
+            f"bits, saturating and unsigned ones 1..{MAX_INPUT_WIDTH} (the Keras reference quantizes in float32, "
+            "and their largest value, or an unsigned wrap, must be a float32 number)",
+        )
     if not -MAX_INPUT_INTEGER <= integer <= MAX_INPUT_INTEGER:
         raise _bad(text, f"integer bits {integer} outside -{MAX_INPUT_INTEGER}..{MAX_INPUT_INTEGER}")
     if signed and width == 1 and overflow == "SAT_SYM":
@@ -169,7 +189,7 @@ class InputQuantizer(FixedPointQuantizer):
     def call(self, x: Any, training: bool | None = None) -> Any:
         p = self.precision
         x = ops.convert_to_tensor(x, "float32")
-        xs = x * (2.0 ** p.fractional)
+        xs = x * (2.0**p.fractional)
         if p.rounding == "TRN":
             v = ops.floor(xs)
         elif p.rounding == "RND":
@@ -179,7 +199,7 @@ class InputQuantizer(FixedPointQuantizer):
             v = ops.round(xs)  # half to even
         lo, hi = p.codes()
         if p.overflow == "WRAP":
-            period = 2.0 ** p.width
+            period = 2.0**p.width
             if p.signed:  # truncated remainder in (-2**W, 2**W), then one exact shift (Sterbenz) into range
                 half = 2.0 ** (p.width - 1)  # codes lie in [-half, half): powers of two compare exactly
                 r = ops.mod(ops.abs(v), period) * ops.sign(v)
@@ -188,7 +208,7 @@ class InputQuantizer(FixedPointQuantizer):
                 v = ops.mod(v, period)
         else:
             v = ops.minimum(ops.maximum(v, float(lo)), float(hi))
-        return v * (2.0 ** -p.fractional)
+        return v * (2.0**-p.fractional)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "precision": str(self.precision)}
@@ -206,8 +226,10 @@ def quantize_inputs(model: Any, input_precision: Any) -> Any:
 
     if isinstance(input_precision, (list, tuple)):
         if len(input_precision) != len(model.inputs):
-            raise ValueError(f"input_precision has {len(input_precision)} entries, model {model.name!r} has "
-                             f"{len(model.inputs)} inputs")
+            raise ValueError(
+                f"input_precision has {len(input_precision)} entries, model {model.name!r} has "
+                f"{len(model.inputs)} inputs"
+            )
         per_input = [None if p is None else parse_input_precision(p) for p in input_precision]
     else:
         per_input = [parse_input_precision(input_precision)] * len(model.inputs)
@@ -249,8 +271,14 @@ def grid_inputs(shape: tuple[int, ...], precision: Any, n: int, seed: int = 0) -
     codes = np.where(part == 0, full, np.where(part == 1, small, ties))
     if n >= 2:  # both extremes
         codes[0], codes[1] = lo, hi
-    return (codes * 2.0 ** -p.fractional).astype(np.float32)
+    return (codes * 2.0**-p.fractional).astype(np.float32)
 
 
-__all__ = ["ACCEPTED_FORM", "InputPrecision", "InputQuantizer", "grid_inputs", "parse_input_precision",
-           "quantize_inputs"]
+__all__ = [
+    "ACCEPTED_FORM",
+    "InputPrecision",
+    "InputQuantizer",
+    "grid_inputs",
+    "parse_input_precision",
+    "quantize_inputs",
+]

@@ -45,7 +45,8 @@ def import_optimization_api() -> ModuleType:
             raise RuntimeError(
                 f"{API_MODULE} was imported before hls4ml_plugin.optimization.import_optimization_api(), with other "
                 "QKeras classes, so it would skip hgq_compat layers; call import_optimization_api() before anything "
-                "imports hls4ml.optimization")
+                "imports hls4ml.optimization"
+            )
         return module
     aliases = {"qkeras": hgq_compat, "qkeras.utils": utils}
     saved = {name: sys.modules.get(name) for name in aliases}

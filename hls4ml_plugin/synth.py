@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from hgq_compat._atomic import atomic_dir, check_output_dir
+
 from .ir import Attr
 
 N_RANDOM_DEFAULT = 10_000
@@ -61,8 +62,10 @@ def measure_difference(y_keras: np.ndarray, y_hls: np.ndarray) -> OutputDifferen
     b = np.asarray(y_hls, np.float64).reshape(a.shape)
     diff = np.abs(b - a).reshape(a.shape[0], -1)
     differ = (a != b).reshape(a.shape[0], -1)
-    per = [{"max_abs_diff": float(diff[:, j].max(initial=0.0)), "fraction_differ": float(differ[:, j].mean())}
-           for j in range(diff.shape[1])]
+    per = [
+        {"max_abs_diff": float(diff[:, j].max(initial=0.0)), "fraction_differ": float(differ[:, j].mean())}
+        for j in range(diff.shape[1])
+    ]
     return OutputDifference(float(diff.max(initial=0.0)), int(differ.sum()), int(a.size), per)
 
 
@@ -107,43 +110,69 @@ class SynthReport:
             entry += " (Keras: the batch-norm-folded model)"
         if self.inexact:
             d = self.difference
-            return (f"INEXACT (allow_inexact): max abs diff {d.max_abs_diff:.6g} between the C simulation and Keras; "
-                    f"{d.n_differ} of {d.n_outputs} outputs differ ({100 * d.fraction_differ:.3g}%) on "
-                    f"{self.n_inputs} inputs ({self.input_source}){entry}; approximated: {', '.join(self.inexact)}")
+            return (
+                f"INEXACT (allow_inexact): max abs diff {d.max_abs_diff:.6g} between the C simulation and Keras; "
+                f"{d.n_differ} of {d.n_outputs} outputs differ ({100 * d.fraction_differ:.3g}%) on "
+                f"{self.n_inputs} inputs ({self.input_source}){entry}; approximated: {', '.join(self.inexact)}"
+            )
         if self.mismatches:
-            return (f"NOT EXACT: {self.mismatches} of {self.n_outputs} outputs differ between the C simulation and "
-                    f"Keras ({self.n_inputs} inputs, {self.input_source}){entry}")
+            return (
+                f"NOT EXACT: {self.mismatches} of {self.n_outputs} outputs differ between the C simulation and "
+                f"Keras ({self.n_inputs} inputs, {self.input_source}){entry}"
+            )
         if self.warnings:
-            return (f"EXACTNESS NOT GUARANTEED: 0 mismatches on {self.n_inputs} inputs ({self.input_source}){entry}, "
-                    f"but {len(self.warnings)} warning(s): {self.warnings[0]}")
-        return (f"EXACT: the C simulation equals Keras bit for bit on {self.n_inputs} inputs "
-                f"({self.n_outputs} outputs, {self.input_source}){entry}")
+            return (
+                f"EXACTNESS NOT GUARANTEED: 0 mismatches on {self.n_inputs} inputs ({self.input_source}){entry}, "
+                f"but {len(self.warnings)} warning(s): {self.warnings[0]}"
+            )
+        return (
+            f"EXACT: the C simulation equals Keras bit for bit on {self.n_inputs} inputs "
+            f"({self.n_outputs} outputs, {self.input_source}){entry}"
+        )
 
     def format(self) -> str:
         header = ("layer", "class", "weight bits min/mean/max", "result bits min/mean/max", "EBOPs", "HLS types")
-        body = [(r.name, r.class_name, _fmt_bits(r.weight_bits), _fmt_bits(r.result_bits),
-                 "-" if r.ebops is None else f"{r.ebops:,.0f}", r.hls_types) for r in self.layers]
+        body = [
+            (
+                r.name,
+                r.class_name,
+                _fmt_bits(r.weight_bits),
+                _fmt_bits(r.result_bits),
+                "-" if r.ebops is None else f"{r.ebops:,.0f}",
+                r.hls_types,
+            )
+            for r in self.layers
+        ]
         widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(header)]
         lines = [self.status_line(), ""]
         lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
         lines.append("  ".join("-" * w for w in widths))
         lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in body]
         total = sum(r.ebops for r in self.layers if r.ebops is not None)
-        lines += ["", f"total EBOPs: {total:,.0f}", f"backend {self.backend}, {self.io_type}; project: {self.output_dir}",
-                  f"convert {self.convert_seconds:.1f} s, compile {self.compile_seconds:.1f} s"]
+        lines += [
+            "",
+            f"total EBOPs: {total:,.0f}",
+            f"backend {self.backend}, {self.io_type}; project: {self.output_dir}",
+            f"convert {self.convert_seconds:.1f} s, compile {self.compile_seconds:.1f} s",
+        ]
         if self.input_precision:
-            lines.append(f"inputs: quantized to {self.input_precision} on entry (the hls4ml input type); the Keras "
-                         "reference is the model with that input quantizer first")
+            lines.append(
+                f"inputs: quantized to {self.input_precision} on entry (the hls4ml input type); the Keras "
+                "reference is the model with that input quantizer first"
+            )
         if self.folding:
             fc = self.folding
             agree = "-" if fc.argmax_agreement is None else f"{100 * fc.argmax_agreement:.2f}%"
-            lines.append(f"batch norm folded into {', '.join(fc.folded_layers) or 'no layer'}: Keras outputs change by "
-                         f"at most {fc.max_abs_diff:.6g} (argmax agreement {agree}) on the check inputs; the C "
-                         "simulation is compared with the folded model")
+            lines.append(
+                f"batch norm folded into {', '.join(fc.folded_layers) or 'no layer'}: Keras outputs change by "
+                f"at most {fc.max_abs_diff:.6g} (argmax agreement {agree}) on the check inputs; the C "
+                "simulation is compared with the folded model"
+            )
         if self.inexact:
             per = self.difference.per_output
-            shown = ", ".join(f"[{j}] {p['max_abs_diff']:.3g} / {100 * p['fraction_differ']:.3g}%"
-                              for j, p in enumerate(per[:16]))
+            shown = ", ".join(
+                f"[{j}] {p['max_abs_diff']:.3g} / {100 * p['fraction_differ']:.3g}%" for j, p in enumerate(per[:16])
+            )
             lines.append(f"per output (max abs diff / outputs differing): {shown}{' ...' if len(per) > 16 else ''}")
             lines += [f"approximated: {reason}" for reason in self.inexact.values()]
         lines += [f"warning: {w}" for w in self.warnings]
@@ -207,8 +236,11 @@ def node_owners(layer_names: list[str], node_names: list[str]) -> dict[str, list
     known = set(layer_names)
     owners: dict[str, list[str]] = {}
     for node in node_names:
-        owner = node if node in known else max(
-            (name for name in layer_names if node.startswith(f"{name}_")), key=len, default=None)
+        owner = (
+            node
+            if node in known
+            else max((name for name in layer_names if node.startswith(f"{name}_")), key=len, default=None)
+        )
         if owner is not None:
             owners.setdefault(owner, []).append(node)
     return owners
@@ -223,8 +255,11 @@ def _layer_rows(model: Any, hls_model: Any) -> list[LayerRow]:
     rows = []
     import keras
 
-    layers = [layer for layer in model._flatten_layers(include_self=False, recursive=True)
-              if layer.__class__.__name__ != "InputLayer" and not isinstance(layer, keras.Model)]
+    layers = [
+        layer
+        for layer in model._flatten_layers(include_self=False, recursive=True)
+        if layer.__class__.__name__ != "InputLayer" and not isinstance(layer, keras.Model)
+    ]
     owned = node_owners([layer.name for layer in layers], [node.name for node in hls_model.graph.values()])
     nodes = {node.name: node for node in hls_model.graph.values()}
     for layer in layers:
@@ -233,7 +268,9 @@ def _layer_rows(model: Any, hls_model: Any) -> list[LayerRow]:
         if not mine and quantizer is None and layer.name not in ebops:
             continue
         weight_bits = _keras_weight_bits(layer)
-        result_node = next((n for n in reversed(mine) if isinstance(n, FixedPointQuantizer)), mine[-1] if mine else None)
+        result_node = next(
+            (n for n in reversed(mine) if isinstance(n, FixedPointQuantizer)), mine[-1] if mine else None
+        )
         result_bits = None
         types = []
         if result_node is None and quantizer is not None:  # uniform quantizer fused into the producer's type
@@ -257,8 +294,16 @@ def _layer_rows(model: Any, hls_model: Any) -> list[LayerRow]:
             if not isinstance(node, FixedPointQuantizer):
                 types.append(f"result {node.get_output_variable().type.precision.definition_cpp()}")
         types = list(dict.fromkeys(types))  # a layer of many nodes (recurrent: one set per time step) repeats types
-        rows.append(LayerRow(layer.name, layer.__class__.__name__, weight_bits, result_bits, ebops.get(layer.name),
-                             "; ".join(types) or "-"))
+        rows.append(
+            LayerRow(
+                layer.name,
+                layer.__class__.__name__,
+                weight_bits,
+                result_bits,
+                ebops.get(layer.name),
+                "; ".join(types) or "-",
+            )
+        )
     return rows
 
 
@@ -271,8 +316,7 @@ def _keras_weight_bits(layer: Any) -> tuple[float, float, float] | None:
     return _stats(np.concatenate(bits)) if bits else None
 
 
-def _check_inputs(in_shape: tuple[int, ...], check_data: Any, n_random: int,
-                  precision: Any) -> tuple[np.ndarray, str]:
+def _check_inputs(in_shape: tuple[int, ...], check_data: Any, n_random: int, precision: Any) -> tuple[np.ndarray, str]:
     """The inputs synth compares on, and how they were chosen: ``check_data`` as float32, or
     ``n_random`` random inputs, half of them on the input type's grid when the inputs are quantized
     on entry (`inputs.grid_inputs`)."""
@@ -287,10 +331,20 @@ def _check_inputs(in_shape: tuple[int, ...], check_data: Any, n_random: int,
     return x, f"{n_random} random inputs, {n_grid} of them on the input type's grid or half a step off it"
 
 
-def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis", io_type: str = "io_parallel",
-               check_data: np.ndarray | None = None, n_random: int = N_RANDOM_DEFAULT, force: bool = False,
-               hls_config: dict | None = None, input_precision: Any = None, allow_inexact: bool = False,
-               fold_batchnorm: bool = False, **kwargs: Any) -> SynthReport:
+def synthesize(
+    model: Any,
+    output_dir: str | os.PathLike,
+    backend: str = "Vitis",
+    io_type: str = "io_parallel",
+    check_data: np.ndarray | None = None,
+    n_random: int = N_RANDOM_DEFAULT,
+    force: bool = False,
+    hls_config: dict | None = None,
+    input_precision: Any = None,
+    allow_inexact: bool = False,
+    fold_batchnorm: bool = False,
+    **kwargs: Any,
+) -> SynthReport:
     """Write the hls4ml project of ``model`` to ``output_dir``, compile its C simulation (g++)
     and compare it with ``model.predict`` on ``check_data`` (float32 array of model inputs) or,
     if None, on ``n_random`` random inputs. Returns a `SynthReport`; the project is moved into
@@ -340,9 +394,18 @@ def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis"
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             t0 = time.perf_counter()
-            hls_model = convert(model, tmp, backend=backend, io_type=io_type, hls_config=hls_config, compile=False,
-                                input_precision=precision, allow_inexact=allow_inexact,
-                                fold_batchnorm=fold_batchnorm, **kwargs)
+            hls_model = convert(
+                model,
+                tmp,
+                backend=backend,
+                io_type=io_type,
+                hls_config=hls_config,
+                compile=False,
+                input_precision=precision,
+                allow_inexact=allow_inexact,
+                fold_batchnorm=fold_batchnorm,
+                **kwargs,
+            )
             reference = hls_model.hgq_compat_keras_model  # model, or model with the input quantizer first
             if precision is None:  # a float input quantized to the type from the hls4ml config
                 precision = getattr(reference, Attr.INPUT_PRECISION, None)
@@ -352,10 +415,18 @@ def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis"
         x, source = _check_inputs(in_shape, check_data, n_random, precision)
         from . import InputQuantizedWarning
 
-        notes = sorted({str(w.message) for w in caught if not issubclass(w.category, InputQuantizedWarning)
-                        and ("bit for bit" in str(w.message) or "exact" in str(w.message))})
-        notes += [f"{line}: fixed point has no NaN/inf, so the C simulation cannot equal Keras where they are used"
-                  for line in nonfinite]
+        notes = sorted(
+            {
+                str(w.message)
+                for w in caught
+                if not issubclass(w.category, InputQuantizedWarning)
+                and ("bit for bit" in str(w.message) or "exact" in str(w.message))
+            }
+        )
+        notes += [
+            f"{line}: fixed point has no NaN/inf, so the C simulation cannot equal Keras where they are used"
+            for line in nonfinite
+        ]
         y_keras = np.asarray(reference.predict(x, verbose=0, batch_size=4096))
         y_hls = np.asarray(hls_model.predict(x)).reshape(y_keras.shape)
         mismatches = int(np.sum(y_keras != y_hls))
@@ -363,14 +434,33 @@ def synthesize(model: Any, output_dir: str | os.PathLike, backend: str = "Vitis"
         if fold_batchnorm:
             unfolded = model if precision is None else quantize_inputs(model, precision)
             y_orig = np.asarray(unfolded.predict(x, verbose=0, batch_size=4096))
-            agree = (float(np.mean(np.argmax(y_orig, -1) == np.argmax(y_keras, -1)))
-                     if y_orig.ndim >= 2 and y_orig.shape[-1] > 1 else None)
-            folding = FoldingChange(list(hls_model.hgq_compat_folded),
-                                    float(np.max(np.abs(y_orig.astype(np.float64) - y_keras), initial=0.0)), agree)
-        report = SynthReport(str(output_dir), backend, io_type, int(x.shape[0]), int(y_keras.size), mismatches,
-                             source, t1 - t0, t2 - t1, notes, _layer_rows(reference, hls_model),
-                             None if precision is None else str(precision), dict(hls_model.hgq_compat_inexact),
-                             measure_difference(y_keras, y_hls), folding)
+            agree = (
+                float(np.mean(np.argmax(y_orig, -1) == np.argmax(y_keras, -1)))
+                if y_orig.ndim >= 2 and y_orig.shape[-1] > 1
+                else None
+            )
+            folding = FoldingChange(
+                list(hls_model.hgq_compat_folded),
+                float(np.max(np.abs(y_orig.astype(np.float64) - y_keras), initial=0.0)),
+                agree,
+            )
+        report = SynthReport(
+            str(output_dir),
+            backend,
+            io_type,
+            int(x.shape[0]),
+            int(y_keras.size),
+            mismatches,
+            source,
+            t1 - t0,
+            t2 - t1,
+            notes,
+            _layer_rows(reference, hls_model),
+            None if precision is None else str(precision),
+            dict(hls_model.hgq_compat_inexact),
+            measure_difference(y_keras, y_hls),
+            folding,
+        )
         (tmp / "hgq_compat_report.txt").write_text(report.format() + "\n")
         (tmp / "hgq_compat_report.json").write_text(json.dumps(report.to_dict(), indent=1) + "\n")
         _record_location(tmp, output_dir)

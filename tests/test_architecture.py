@@ -32,8 +32,14 @@ FLOORS: dict[str, int] = {
     "hgq_compat.cli": 5,
     "hgq_compat.demo": 5,
 }
-FLOOR_NAMES = {0: "core", 1: "quantizers", 2: "layers", 3: "legacy/training/report (QKeras surface)",
-               4: "hls4ml_plugin", 5: "cli/demo"}
+FLOOR_NAMES = {
+    0: "core",
+    1: "quantizers",
+    2: "layers",
+    3: "legacy/training/report (QKeras surface)",
+    4: "hls4ml_plugin",
+    5: "cli/demo",
+}
 
 
 def _module_name(path: Path) -> str:
@@ -154,8 +160,11 @@ def test_no_import_cycles():
     assert cycles == []
 
 
-PLUGIN_LAYERS = {"hls4ml_plugin.handlers": ("hls4ml_plugin.passes",), "hls4ml_plugin.passes": ("hls4ml_plugin.handlers",),
-                 "hls4ml_plugin.ir": ("hls4ml_plugin.handlers", "hls4ml_plugin.passes")}
+PLUGIN_LAYERS = {
+    "hls4ml_plugin.handlers": ("hls4ml_plugin.passes",),
+    "hls4ml_plugin.passes": ("hls4ml_plugin.handlers",),
+    "hls4ml_plugin.ir": ("hls4ml_plugin.handlers", "hls4ml_plugin.passes"),
+}
 """The plugin is layered like hls4ml: converters (handlers) and optimizer passes never import each
 other, and both depend on the IR package only, which imports neither."""
 
@@ -167,13 +176,21 @@ def test_plugin_handlers_and_passes_do_not_import_each_other():
     for layer, forbidden in PLUGIN_LAYERS.items():
         for m, deps in graph.items():
             if m == layer or m.startswith(layer + "."):
-                bad += [f"{m} imports {d}" for d in sorted(deps)
-                        if any(d == f or d.startswith(f + ".") for f in forbidden)]
+                bad += [
+                    f"{m} imports {d}" for d in sorted(deps) if any(d == f or d.startswith(f + ".") for f in forbidden)
+                ]
     assert bad == []
 
 
-@pytest.mark.parametrize("module,expected", [("hgq_compat.core.spec", 0), ("hgq_compat.layers.dense", 2),
-                                             ("hgq_compat.legacy.converter", 3), ("hls4ml_plugin.passes.lut", 4),
-                                             ("hgq_compat.cli", 5)])
+@pytest.mark.parametrize(
+    "module,expected",
+    [
+        ("hgq_compat.core.spec", 0),
+        ("hgq_compat.layers.dense", 2),
+        ("hgq_compat.legacy.converter", 3),
+        ("hls4ml_plugin.passes.lut", 4),
+        ("hgq_compat.cli", 5),
+    ],
+)
 def test_floor_table(module, expected):
     assert floor(module) == expected

@@ -10,8 +10,12 @@ import pytest
 
 import hgq_compat
 from hgq_compat.autoqkeras import AutoQKeras, AutoQKerasScheduler, default_quantization_config
-from hgq_compat.autoqkeras.forgiving_metrics import (ForgivingFactor, ForgivingFactorBits, ForgivingFactorPower,
-                                                     forgiving_factor)
+from hgq_compat.autoqkeras.forgiving_metrics import (
+    ForgivingFactor,
+    ForgivingFactorBits,
+    ForgivingFactorPower,
+    forgiving_factor,
+)
 from hgq_compat.training import model_ebops
 from tests import golden
 
@@ -36,14 +40,20 @@ def _build(spec: dict) -> keras.Model:
 
 def _plain(sizes: tuple) -> dict:
     total, p, a, per_layer = sizes
-    return {"total": float(total), "parameters": float(p), "activations": float(a),
-            "layers": {k: {kk: float(vv) for kk, vv in v.items()} for k, v in per_layer.items()}}
+    return {
+        "total": float(total),
+        "parameters": float(p),
+        "activations": float(a),
+        "layers": {k: {kk: float(vv) for kk, vv in v.items()} for k, v in per_layer.items()},
+    }
 
 
 # ---------------------------------------------------------------------------- QKeras parity
 
-@pytest.mark.parametrize("case", [c for c in golden.cases(GOLDEN) if c["id"].startswith("ForgivingFactorBits/")],
-                         ids=lambda c: c["id"])
+
+@pytest.mark.parametrize(
+    "case", [c for c in golden.cases(GOLDEN) if c["id"].startswith("ForgivingFactorBits/")], ids=lambda c: c["id"]
+)
 def test_forgiving_factor_bits_matches_qkeras_master(case):
     models, configs = _spec_models()
     ffb = ForgivingFactorBits(config=configs[case["config"]], **case["kwargs"])
@@ -80,10 +90,17 @@ def test_module_paths_as_qkeras():
 
 # ---------------------------------------------------------------------------- HGQ sizes
 
+
 def _mlp(mode: str) -> keras.Model:
     inp = keras.Input((6,), name="x")
-    h = hgq_compat.QDense(4, kernel_quantizer="quantized_bits(6,0,1,alpha=1)", bias_quantizer="quantized_bits(5,2,1)",
-                          activation="quantized_relu(4,2)", mode=mode, name="q")(inp)
+    h = hgq_compat.QDense(
+        4,
+        kernel_quantizer="quantized_bits(6,0,1,alpha=1)",
+        bias_quantizer="quantized_bits(5,2,1)",
+        activation="quantized_relu(4,2)",
+        mode=mode,
+        name="q",
+    )(inp)
     return keras.Model(inp, h)
 
 
@@ -122,8 +139,9 @@ def test_forgiving_power_reference_is_uniform_ebops():
         assert float(ffp.delta()) == pytest.approx(0.0)
     # an HGQ layer counts its own EBOPs; the float layer after it reads its 4-bit outputs
     inp = keras.Input((10,), name="x")
-    h = hgq_compat.QDense(7, kernel_quantizer="quantized_bits(6,0,1,alpha=1)", activation="quantized_relu(4,2)",
-                          mode="hgq", name="q1")(inp)
+    h = hgq_compat.QDense(
+        7, kernel_quantizer="quantized_bits(6,0,1,alpha=1)", activation="quantized_relu(4,2)", mode="hgq", name="q1"
+    )(inp)
     mixed = keras.Model(inp, keras.layers.Dense(3, name="d2")(h))
     ffp = ForgivingFactorPower(8.0, 8.0, 2.0, reference_internal="int8")
     assert ffp.get_trial(mixed) == model_ebops(mixed) + (7 * 3 * 4 * 8 + 3 * 8)
@@ -137,6 +155,7 @@ def test_forgiving_power_reference_is_uniform_ebops():
 
 
 # ---------------------------------------------------------------------------- AutoQKeras
+
 
 def _teacher_data(seed: int = 0, n: int = 1500, d: int = 64, k: int = 10):
     """Digits-sized synthetic data: 64 features in [0, 1], 10 classes from a random linear teacher."""
@@ -163,8 +182,14 @@ def search(tmp_path_factory):
     x, y, yc = _teacher_data()
     model = _float_model()
     weights = [w.copy() for w in model.get_weights()]
-    auto = AutoQKeras(model, metrics=["acc"], output_dir=str(tmp_path_factory.mktemp("aqk") / "result"),
-                      limit={"Dense": [8, 8, 8]}, max_trials=5, seed=0)
+    auto = AutoQKeras(
+        model,
+        metrics=["acc"],
+        output_dir=str(tmp_path_factory.mktemp("aqk") / "result"),
+        limit={"Dense": [8, 8, 8]},
+        max_trials=5,
+        seed=0,
+    )
     auto.fit(x[:1200], yc[:1200], validation_data=(x[1200:], yc[1200:]), epochs=8, batch_size=32, verbose=0)
     best = auto.get_best_model()
     return auto, best, model, weights, (x, y)
@@ -173,9 +198,14 @@ def search(tmp_path_factory):
 def test_autoqkeras_returns_a_trained_smaller_model(search):
     auto, best, model, weights, (x, y) = search
     assert auto.layer_modes == {"d1": "hgq", "d2": "hgq"}
-    assert auto.q_dict == {"d1": {"kernel_quantizer": "quantized_bits(8,0,1)", "bias_quantizer": "quantized_bits(8,3,1)",
-                                  "activation_quantizer": "quantized_relu(8,2)"},
-                           "d2": {"kernel_quantizer": "quantized_bits(8,0,1)", "bias_quantizer": "quantized_bits(8,3,1)"}}
+    assert auto.q_dict == {
+        "d1": {
+            "kernel_quantizer": "quantized_bits(8,0,1)",
+            "bias_quantizer": "quantized_bits(8,3,1)",
+            "activation_quantizer": "quantized_relu(8,2)",
+        },
+        "d2": {"kernel_quantizer": "quantized_bits(8,0,1)", "bias_quantizer": "quantized_bits(8,3,1)"},
+    }
     accuracy = float(np.mean(np.argmax(best.predict(x[1200:], verbose=0), 1) == y[1200:]))
     assert accuracy > 0.3  # chance is 0.1
     assert model_ebops(best) < auto.start_ebops
@@ -204,9 +234,11 @@ def test_beta_is_the_ebops_derivative_of_the_log_forgiving_factor(search):
     ref = auto.reference_ebops
     t = auto.target
     for e in (0.3 * ref, 0.9 * ref, 1.7 * ref):
+
         def f(ebops):
             d = float(t.delta_p if ebops < ref else t.delta_n)
             return -math.log(1 + d * math.log(ref / ebops) / math.log(float(t.rate)))
+
         eps = 1e-6 * e
         assert auto.beta_for(e) == pytest.approx((f(e + eps) - f(e - eps)) / (2 * eps), rel=1e-4)
     assert auto.beta_for(0.0) == 0.0

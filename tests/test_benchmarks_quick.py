@@ -21,7 +21,12 @@ def test_run_all_quick(tmp_path):
     env = dict(os.environ, KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "run_all.py"), "--quick", "--no-venvs", "--out", str(tmp_path)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "SKIPPED: HGQ2 and QKeras 0.9.0 venvs: not requested" in proc.stdout
 
@@ -42,8 +47,9 @@ def test_run_all_quick(tmp_path):
     front = [epochs[n] for n in digits["hgq"]["front"]]
     # the front never holds a point that another front point beats in both validation accuracy and EBOPs
     for p in front:
-        assert not any(q is not p and q["val_accuracy"] >= p["val_accuracy"] and q["ebops"] <= p["ebops"]
-                       for q in front)
+        assert not any(
+            q is not p and q["val_accuracy"] >= p["val_accuracy"] and q["ebops"] <= p["ebops"] for q in front
+        )
     rows = digits["comparison"]["rows"]
     assert [r["bits"] for r in rows] == digits["config"]["bits"]
     assert digits["comparison"]["headline"]["bits"] in digits["config"]["bits"]

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from hgq_compat import QActivation, QConv2D, QDense, QDepthwiseConv2D, quantization_config
-from hgq_compat.quantizers import quantized_bits
 from hgq_compat.bn_folding_utils import convert_folded_layer_to_unfolded, unfold_model
 from hgq_compat.legacy import convert_qkeras_model
+from hgq_compat.quantizers import quantized_bits
 from hgq_compat.utils import convert_to_folded_model
 from tests import golden
 from tests.conftest import to_np
@@ -49,8 +49,9 @@ def test_folding_a_conv_and_batchnorm_gives_qkeras_folded_layer_numbers(case_id)
     layer = folded.get_layer("conv")
     assert type(layer).__name__ == case["class"]
     x = golden.array("layers", case["input"])
-    np.testing.assert_allclose(folded.predict(x, verbose=0), golden.array("layers", case["output"]), rtol=1e-6,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        folded.predict(x, verbose=0), golden.array("layers", case["output"]), rtol=1e-6, atol=1e-6
+    )
     for qw in case["quantized_weights"]:
         np.testing.assert_array_equal(to_np(layer.quantized_weight(qw["name"])), golden.array("layers", qw["key"]))
     # the input model is untouched
@@ -65,8 +66,12 @@ def _mixed_model(mode: str = "qkeras") -> keras.Model:
         x = QConv2D(4, 3, name="c1", **KQ)(x)
         x = keras.layers.BatchNormalization(name="bn1")(x)
         x = QActivation("quantized_relu(6,2)", name="a1")(x)
-        x = QDepthwiseConv2D(3, depthwise_quantizer="quantized_bits(6,0,alpha=1)",
-                             bias_quantizer="quantized_bits(8,3,alpha=1)", name="dw")(x)
+        x = QDepthwiseConv2D(
+            3,
+            depthwise_quantizer="quantized_bits(6,0,alpha=1)",
+            bias_quantizer="quantized_bits(8,3,alpha=1)",
+            name="dw",
+        )(x)
         x = keras.layers.BatchNormalization(name="bn2")(x)
         x = keras.layers.Flatten()(x)
         x = QDense(5, name="d", **KQ)(x)
@@ -83,8 +88,15 @@ def test_functional_model_folds_every_pair_and_keeps_the_rest():
     folded, names = convert_to_folded_model(model)
     assert names == ["c1", "dw", "d"]
     assert [type(layer).__name__ for layer in folded.layers] == [
-        "InputLayer", "QActivation", "QConv2DBatchnorm", "QActivation", "QDepthwiseConv2DBatchnorm", "Flatten",
-        "QDenseBatchnorm", "QActivation"]
+        "InputLayer",
+        "QActivation",
+        "QConv2DBatchnorm",
+        "QActivation",
+        "QDepthwiseConv2DBatchnorm",
+        "Flatten",
+        "QDenseBatchnorm",
+        "QActivation",
+    ]
     x = np.random.default_rng(1).normal(0, 2, (400, 6, 6, 2)).astype(np.float32)
     # the folded model is the same as folding each layer by hand
     d = folded.get_layer("d")
@@ -104,15 +116,25 @@ def test_functional_model_folds_every_pair_and_keeps_the_rest():
 
 
 def test_sequential_model_and_what_is_not_folded():
-    seq = keras.Sequential([keras.Input((5,)), QActivation("quantized_bits(8,3,alpha=1)"),
-                            QDense(4, name="d1", **KQ), keras.layers.BatchNormalization(name="bn1"),
-                            QDense(3, name="d2", activation="quantized_relu(6,2)", **KQ),
-                            keras.layers.BatchNormalization(name="bn2")])
+    seq = keras.Sequential(
+        [
+            keras.Input((5,)),
+            QActivation("quantized_bits(8,3,alpha=1)"),
+            QDense(4, name="d1", **KQ),
+            keras.layers.BatchNormalization(name="bn1"),
+            QDense(3, name="d2", activation="quantized_relu(6,2)", **KQ),
+            keras.layers.BatchNormalization(name="bn2"),
+        ]
+    )
     folded, names = convert_to_folded_model(seq)
     assert names == ["d1"]  # d2 has an activation: the batch norm follows the activation, not the product
     assert isinstance(folded, keras.Sequential)
-    assert [type(layer).__name__ for layer in folded.layers] == ["QActivation", "QDenseBatchnorm", "QDense",
-                                                                 "BatchNormalization"]
+    assert [type(layer).__name__ for layer in folded.layers] == [
+        "QActivation",
+        "QDenseBatchnorm",
+        "QDense",
+        "BatchNormalization",
+    ]
     inp = keras.Input((4,))
     x = QDense(3, name="shared", **KQ)(inp)
     branch = keras.Model(inp, [keras.layers.BatchNormalization(name="bn")(x), QActivation("quantized_relu(4)")(x)])
@@ -157,8 +179,9 @@ def test_unfold_model_matches_qkeras():
         np.testing.assert_array_equal(a, b)
     for key, ref in case["weights"].items():
         name, i = key.split("/")
-        np.testing.assert_allclose(unfolded.get_layer(name).get_weights()[int(i)], golden.array("api", ref),
-                                   rtol=1e-6, atol=1e-7, err_msg=key)
+        np.testing.assert_allclose(
+            unfolded.get_layer(name).get_weights()[int(i)], golden.array("api", ref), rtol=1e-6, atol=1e-7, err_msg=key
+        )
     y = keras.ops.convert_to_numpy(unfolded(x, training=False))
     np.testing.assert_allclose(y, golden.array("api", case["output"]), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(golden.array("api", case["output"]), golden.array("api", case["folded_output"]))
@@ -176,8 +199,9 @@ def _accumulator_model(before: keras.layers.Layer) -> keras.Model:
 
     rng = np.random.default_rng(5)
     x = keras.Input((4, 4, 3))
-    y = QConv2DBatchnorm(2, (2, 2), kernel_quantizer="quantized_bits(4, 0, 1)", bias_quantizer=None,
-                         name="f1")(before(x))
+    y = QConv2DBatchnorm(2, (2, 2), kernel_quantizer="quantized_bits(4, 0, 1)", bias_quantizer=None, name="f1")(
+        before(x)
+    )
     model = keras.Model(x, keras.layers.Flatten()(QActivation("quantized_relu(5, 2)")(y)))
     f1 = model.get_layer("f1")
     f1.set_weights([rng.normal(0, 3, (2, 2, 3, 2)).astype(np.float32)] + f1.get_weights()[1:])

@@ -29,7 +29,9 @@ def test_unknown_command_fails():
 
 
 def test_demo_rejects_bad_epochs():
-    out = subprocess.run([sys.executable, "-m", "hgq_compat.cli", "demo", "--epochs", "0"], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "hgq_compat.cli", "demo", "--epochs", "0"], capture_output=True, text=True
+    )
     assert out.returncode == 2 and "--epochs: '0' is not a positive integer" in out.stderr
 
 
@@ -44,8 +46,9 @@ def test_readme_test_command_is_what_ci_runs():
 
 
 def test_synth_help_names_the_folding_and_inexact_options():
-    out = subprocess.run([sys.executable, "-m", "hgq_compat.cli", "synth", "--help"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "hgq_compat.cli", "synth", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     text = " ".join(out.split())
     assert "--fold-bn" in text and "convert_to_folded_model" in text
     assert "--allow-inexact" in text and "INEXACT" in text and "measured max abs difference" in text
@@ -54,16 +57,21 @@ def test_synth_help_names_the_folding_and_inexact_options():
 def _interrupt(exc):
     def raiser(*args, **kwargs):
         raise exc
+
     return raiser
 
 
-@pytest.mark.parametrize("command,patch", [
-    (["demo", "--out", "{tmp}/report"], ("hgq_compat.demo", "run_demo")),
-    (["synth", "{tmp}/m.keras", "-o", "{tmp}/project"], ("hls4ml_plugin.synth", "load_model")),
-])
+@pytest.mark.parametrize(
+    "command,patch",
+    [
+        (["demo", "--out", "{tmp}/report"], ("hgq_compat.demo", "run_demo")),
+        (["synth", "{tmp}/m.keras", "-o", "{tmp}/project"], ("hls4ml_plugin.synth", "load_model")),
+    ],
+)
 @pytest.mark.parametrize("signal_name,rc,word", [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated")])
-def test_every_command_interrupted_prints_one_line(tmp_path, monkeypatch, capsys, command, patch, signal_name, rc,
-                                                   word):
+def test_every_command_interrupted_prints_one_line(
+    tmp_path, monkeypatch, capsys, command, patch, signal_name, rc, word
+):
     import importlib
 
     from hgq_compat.cli import Terminated

@@ -22,8 +22,13 @@ def saved_hgq(tmp_path_factory):
     keras.utils.set_random_seed(3)
     inp = keras.Input((6,))
     x = QActivation("quantized_bits(8,2,alpha=1)", name="q_in", mode="hgq")(inp)
-    x = QDense(5, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer="quantized_bits(6,0,alpha=1)",
-               name="fc1", mode="hgq")(x)
+    x = QDense(
+        5,
+        kernel_quantizer="quantized_bits(6,0,alpha=1)",
+        bias_quantizer="quantized_bits(6,0,alpha=1)",
+        name="fc1",
+        mode="hgq",
+    )(x)
     x = QActivation("quantized_relu(6,2)", name="relu1", mode="hgq")(x)
     model = keras.Model(inp, QDense(3, kernel_quantizer="quantized_bits(4,0,alpha=1)", name="fc2", mode="hgq")(x))
     model.predict(np.random.default_rng(0).normal(size=(64, 6)).astype("float32"), verbose=0)

@@ -29,8 +29,18 @@ def test_demo_writes_a_consistent_report(tmp_path):
     lines = []
     summary = run_demo(out, TINY, say=lines.append)
     files = {p.name for p in out.iterdir()}
-    assert {"README.md", "summary.json", "qkeras_converted.keras", "hgq_chosen.keras", "hgq_layers.json",
-            "hgq_layers.txt", "checkpoints", "hls4ml_prj", "pareto.png", "bitwidth_histograms.png"} <= files
+    assert {
+        "README.md",
+        "summary.json",
+        "qkeras_converted.keras",
+        "hgq_chosen.keras",
+        "hgq_layers.json",
+        "hgq_layers.txt",
+        "checkpoints",
+        "hls4ml_prj",
+        "pareto.png",
+        "bitwidth_histograms.png",
+    } <= files
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no partial or old folder left
     saved = json.loads((out / "summary.json").read_text())
     assert saved["hgq"] == summary["hgq"] and saved["ebops_reduction"] == summary["ebops_reduction"]
@@ -79,7 +89,10 @@ def test_interrupted_demo_keeps_the_previous_report(tmp_path):
 
 def test_cli_demo_refusal_message(tmp_path):
     (tmp_path / "x").write_text("")
-    run = subprocess.run([sys.executable, "-m", "hgq_compat.cli", "demo", "--quick", "--out", str(tmp_path)],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "hgq_compat.cli", "demo", "--quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 1
     assert f"hgq-compat demo: error: {tmp_path}: folder is not empty; pass --force" in run.stderr

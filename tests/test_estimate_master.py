@@ -76,8 +76,9 @@ def test_analyze_accumulator(models, cid):
     model, case, x = models[cid]
     ranges = {k: tuple(v) for k, v in case["ranges"].items()}
     _check(case, "accumulator", lambda: hgq_compat.analyze_accumulator(model, ranges))
-    _check(case, "accumulator_conservative",
-           lambda: hgq_compat.analyze_accumulator_from_sample(model, x, "conservative"))
+    _check(
+        case, "accumulator_conservative", lambda: hgq_compat.analyze_accumulator_from_sample(model, x, "conservative")
+    )
     _check(case, "accumulator_sampled", lambda: hgq_compat.analyze_accumulator_from_sample(model, x, "sampled"))
 
 
@@ -120,8 +121,10 @@ KNOWN_DIFFERENCES = {("QDense", "kernel_quantizer"), ("QConv2D", "kernel_quantiz
 def _attrs(layer: object, names: list) -> dict:
     import re
 
-    return {a: re.sub(r" at 0x[0-9a-fA-F]+", "", str(getattr(layer, a))) if hasattr(layer, a) else "<missing>"
-            for a in names}
+    return {
+        a: re.sub(r" at 0x[0-9a-fA-F]+", "", str(getattr(layer, a))) if hasattr(layer, a) else "<missing>"
+        for a in names
+    }
 
 
 @pytest.mark.parametrize("cid", SIGNATURE_IDS)
@@ -130,8 +133,9 @@ def test_qkeras_master_attributes(cid):
     quantizer, pooling's average_quantizer_internal, layer.activation), before and after build."""
     case = _case(cid)
     names = [a for a in case["before"] if (case["class"], a) not in KNOWN_DIFFERENCES]
-    expected = {k: {a: __import__("re").sub(r" at 0x[0-9a-fA-F]+", "", case[k][a]) for a in names}
-                for k in ("before", "built")}
+    expected = {
+        k: {a: __import__("re").sub(r" at 0x[0-9a-fA-F]+", "", case[k][a]) for a in names} for k in ("before", "built")
+    }
     layer = getattr(hgq_compat, case["class"])(**case["kwargs"])
     assert _attrs(layer, names) == expected["before"]
     if case["class"].endswith("Cell"):

@@ -22,8 +22,14 @@ def run_example(script: Path, tmp_path: Path, *args: str) -> dict:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     # the repository's packages, after any PYTHONPATH already set (an installed copy is shadowed too)
     env["PYTHONPATH"] = os.pathsep.join([p for p in (os.environ.get("PYTHONPATH"), str(ROOT)) if p])
-    proc = subprocess.run([sys.executable, str(script), "--quick", "--out", str(out), *args], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, str(script), "--quick", "--out", str(out), *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, f"{script.name} exited {proc.returncode}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     assert not any(tmp_path.glob("examples_out")), "the script ignored --out"
     assert proc.stdout.strip().splitlines()[-1].startswith("RESULT"), proc.stdout[-2000:]
@@ -37,8 +43,11 @@ def _import_line(line: str) -> bool:
 def test_migrated_script_differs_from_the_qkeras_one_only_in_import_lines():
     qkeras = (MIGRATE / "train_qkeras.py").read_text().splitlines()
     ours = (MIGRATE / "train_hgq_compat.py").read_text().splitlines()
-    changed = [line[1:] for line in difflib.unified_diff(qkeras, ours, lineterm="", n=0)
-               if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    changed = [
+        line[1:]
+        for line in difflib.unified_diff(qkeras, ours, lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
     assert changed, "the two scripts are identical"
     assert all(_import_line(line) for line in changed), [line for line in changed if not _import_line(line)]
     assert any("from qkeras import" in line for line in qkeras)

@@ -45,8 +45,7 @@ def test_qkeras_imports():
 
 
 def test_qkeras_names_hgq_compat_lacks_are_reported_not_rewritten():
-    code = ("import qkeras.experimental as qo\n"
-            "from qkeras import QDense, QMobileNetSeparableConv2D\n")
+    code = "import qkeras.experimental as qo\nfrom qkeras import QDense, QMobileNetSeparableConv2D\n"
     new, findings = _migrate(code)
     assert new == code
     assert findings[0].startswith("x.py:1: qkeras.experimental has no counterpart in hgq_compat")
@@ -132,8 +131,10 @@ def test_keras2_module_paths_that_moved():
         o = keras.optimizers.Adam(learning_rate=1e-3)
         from tensorflow.keras.layers.experimental import preprocessing
         """)
-    assert findings == ["x.py:10: tensorflow.keras.layers.experimental does not exist in Keras 3 "
-                        "(keras.layers.experimental); import left as it was"]
+    assert findings == [
+        "x.py:10: tensorflow.keras.layers.experimental does not exist in Keras 3 "
+        "(keras.layers.experimental); import left as it was"
+    ]
     ns: dict = {}
     exec(new.rsplit("from tensorflow", 1)[0], ns)
     assert ns["y"].tolist() == [[0.0, 1.0]] and int(ns["c"]) == 1
@@ -147,8 +148,9 @@ def test_optimizer_lr_and_decay_rewritten_to_the_same_schedule():
         a = Adam(lr=0.01, decay=1e-3)
         b = tf.keras.optimizers.SGD(lr=0.1, momentum=0.9, decay=0.0)
         """)
-    assert ("a = Adam(learning_rate=keras.optimizers.schedules.InverseTimeDecay(0.01, decay_steps=1, "
-            "decay_rate=1e-3))") in new
+    assert (
+        "a = Adam(learning_rate=keras.optimizers.schedules.InverseTimeDecay(0.01, decay_steps=1, decay_rate=1e-3))"
+    ) in new
     assert "b = keras.optimizers.SGD(learning_rate=0.1, momentum=0.9)" in new
     assert findings == []
     ns: dict = {}
@@ -162,8 +164,10 @@ def test_optimizer_lr_and_decay_rewritten_to_the_same_schedule():
     _, findings = _migrate("import keras\nc = keras.optimizers.Adam(decay=1e-3)\n")
     assert findings[0].startswith("x.py:2: optimizer decay= without a learning rate")
     new, _ = _migrate("import keras\nc = keras.optimizers.SGD(0.5, decay=0.)\nd = keras.optimizers.SGD(0.5, decay=2)\n")
-    assert new.splitlines()[1:] == ["c = keras.optimizers.SGD(0.5)", "d = keras.optimizers.SGD("
-                                    "keras.optimizers.schedules.InverseTimeDecay(0.5, decay_steps=1, decay_rate=2))"]
+    assert new.splitlines()[1:] == [
+        "c = keras.optimizers.SGD(0.5)",
+        "d = keras.optimizers.SGD(keras.optimizers.schedules.InverseTimeDecay(0.5, decay_steps=1, decay_rate=2))",
+    ]
 
 
 def test_backend_eval_constant_and_get_shape():
@@ -233,10 +237,14 @@ def test_names_from_the_star_import():
         d = keras.layers.Dense(2)
         o = QMobileNetSeparableConv2D(2, 3)
         """)
-    assert findings == ["x.py:5: QMobileNetSeparableConv2D (from `from qkeras import *`): not ported; use "
-                        "QDepthwiseConv2D followed by a 1x1 QConv2D"]
+    assert findings == [
+        "x.py:5: QMobileNetSeparableConv2D (from `from qkeras import *`): not ported; use "
+        "QDepthwiseConv2D followed by a 1x1 QConv2D"
+    ]
     ns: dict = {}
-    exec(new.replace("o = QMobileNetSeparableConv2D(2, 3)\n", ""), ns)  # keras, K, tf come from hgq_compat's star import
+    exec(
+        new.replace("o = QMobileNetSeparableConv2D(2, 3)\n", ""), ns
+    )  # keras, K, tf come from hgq_compat's star import
     assert ns["x"].tolist() == [1.5] and isinstance(ns["d"], keras.layers.Dense)
 
 
@@ -289,27 +297,60 @@ def test_notebook(tmp_path):
     notebook = {
         "cells": [
             {"cell_type": "markdown", "metadata": {}, "source": ["# from qkeras import QDense\n", "text"]},
-            {"cell_type": "code", "execution_count": 1, "metadata": {"tags": ["a"]},
-             "outputs": [{"name": "stdout", "output_type": "stream", "text": ["tf.keras\n"]}],
-             "source": ["%matplotlib inline\n", "from qkeras import QDense  # q\n", "import tensorflow as tf\n",
-                        "from tensorflow.keras import backend as K"]},
-            {"cell_type": "code", "execution_count": 2, "metadata": {}, "outputs": [],
-             "source": ["x = tf.keras.layers.Dense(2)\n", "!ls\n", "opt = tf.keras.optimizers.Adam(lr=0.1)"]},
-            {"cell_type": "code", "execution_count": 3, "metadata": {}, "outputs": [],
-             "source": ["%%bash\n", "echo from qkeras import QDense\n"]},
-            {"cell_type": "code", "execution_count": 4, "metadata": {}, "outputs": [],
-             "source": ["%%time\n", "y = K.eval(x)"]},
+            {
+                "cell_type": "code",
+                "execution_count": 1,
+                "metadata": {"tags": ["a"]},
+                "outputs": [{"name": "stdout", "output_type": "stream", "text": ["tf.keras\n"]}],
+                "source": [
+                    "%matplotlib inline\n",
+                    "from qkeras import QDense  # q\n",
+                    "import tensorflow as tf\n",
+                    "from tensorflow.keras import backend as K",
+                ],
+            },
+            {
+                "cell_type": "code",
+                "execution_count": 2,
+                "metadata": {},
+                "outputs": [],
+                "source": ["x = tf.keras.layers.Dense(2)\n", "!ls\n", "opt = tf.keras.optimizers.Adam(lr=0.1)"],
+            },
+            {
+                "cell_type": "code",
+                "execution_count": 3,
+                "metadata": {},
+                "outputs": [],
+                "source": ["%%bash\n", "echo from qkeras import QDense\n"],
+            },
+            {
+                "cell_type": "code",
+                "execution_count": 4,
+                "metadata": {},
+                "outputs": [],
+                "source": ["%%time\n", "y = K.eval(x)"],
+            },
         ],
-        "metadata": {"kernelspec": {"name": "python3"}}, "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
     path = tmp_path / "n.ipynb"
     path.write_text(json.dumps(notebook, indent=1) + "\n")
     assert main(["migrate", "--no-backup", str(path)]) == 0
     new = json.loads(path.read_text())
-    assert new["cells"][1]["source"] == ["%matplotlib inline\n", "from hgq_compat import QDense  # q\n",
-                                         "import tensorflow as tf\n", "from keras import backend as K"]
-    assert new["cells"][2]["source"] == ["import keras\n", "x = keras.layers.Dense(2)\n", "!ls\n",
-                                         "opt = keras.optimizers.Adam(learning_rate=0.1)"]
+    assert new["cells"][1]["source"] == [
+        "%matplotlib inline\n",
+        "from hgq_compat import QDense  # q\n",
+        "import tensorflow as tf\n",
+        "from keras import backend as K",
+    ]
+    assert new["cells"][2]["source"] == [
+        "import keras\n",
+        "x = keras.layers.Dense(2)\n",
+        "!ls\n",
+        "opt = keras.optimizers.Adam(learning_rate=0.1)",
+    ]
     assert new["cells"][3] == notebook["cells"][3]  # %%bash: not Python
     assert new["cells"][4]["source"] == ["%%time\n", "y = keras.ops.convert_to_numpy(x)"]
     for cell, old in zip(new["cells"], notebook["cells"]):
@@ -320,11 +361,27 @@ def test_notebook(tmp_path):
 
 
 def test_notebook_with_an_unparseable_cell_is_untouched(tmp_path, capsys):
-    notebook = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-                           "source": ["from qkeras import QDense\n"]},
-                          {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-                           "source": ["x = 1\n", "print 'python 2'\n"]}],
-                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "outputs": [],
+                "execution_count": None,
+                "source": ["from qkeras import QDense\n"],
+            },
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "outputs": [],
+                "execution_count": None,
+                "source": ["x = 1\n", "print 'python 2'\n"],
+            },
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     path = tmp_path / "bad.ipynb"
     text = json.dumps(notebook, indent=1)
     path.write_text(text)
@@ -335,6 +392,7 @@ def test_notebook_with_an_unparseable_cell_is_untouched(tmp_path, capsys):
 
 # ---------------------------------------------------------------------------- QKeras' examples, migrated and run
 
+
 @pytest.fixture
 def synthetic_mnist(monkeypatch, tmp_path):
     """mnist.load_data -> small seeded uint8 arrays (no network); fit() runs one epoch; cwd and
@@ -342,8 +400,10 @@ def synthetic_mnist(monkeypatch, tmp_path):
     rng = np.random.default_rng(7)
 
     def load_data(*args, **kwargs):
-        return ((rng.integers(0, 256, (128, 28, 28), dtype=np.uint8), rng.integers(0, 10, 128, dtype=np.uint8)),
-                (rng.integers(0, 256, (32, 28, 28), dtype=np.uint8), rng.integers(0, 10, 32, dtype=np.uint8)))
+        return (
+            (rng.integers(0, 256, (128, 28, 28), dtype=np.uint8), rng.integers(0, 10, 128, dtype=np.uint8)),
+            (rng.integers(0, 256, (32, 28, 28), dtype=np.uint8), rng.integers(0, 10, 32, dtype=np.uint8)),
+        )
 
     fit = keras.Model.fit
 
@@ -394,8 +454,11 @@ def test_example_keras_to_qkeras_runs(synthetic_mnist, capsys):
     assert status == 0, err
     ns = runpy.run_path(str(path), run_name="__main__")
     qmodel = ns["qmodel"]
-    assert [type(qmodel.get_layer(n)).__name__ for n in ("conv2d_0_m", "act0_m", "dense")] == \
-        ["QConv2D", "QActivation", "QDense"]
+    assert [type(qmodel.get_layer(n)).__name__ for n in ("conv2d_0_m", "act0_m", "dense")] == [
+        "QConv2D",
+        "QActivation",
+        "QDense",
+    ]
     dumped = sorted(synthetic_mnist.glob("quantized_model_dump-*/*.bin"))
     assert [p.name for p in dumped] == ["act0_m.bin", "act1_m.bin", "act2_m.bin", "input0.bin", "input1.bin"]
     act2 = np.fromfile(dumped[2], dtype=np.float32)

@@ -20,11 +20,13 @@ def _case(cid: str) -> dict:
 
 
 def _acts(name: str) -> tuple:
-    return {"relu": (L.ReLU(name="act1"), L.ReLU(negative_slope=0.125, name="act2")),
-            "leakyrelu": (L.ReLU(name="act1"), L.LeakyReLU(negative_slope=0.125, name="act2")),
-            "relu_string": (L.ReLU(name="act1"), L.Activation("relu", name="act2")),
-            "adaptive": (L.Activation("relu", name="act1"), L.Activation("relu", name="act2")),
-            "adaptive_backup": (L.Activation("relu", name="act1"), L.Activation("relu", name="act2"))}[name]
+    return {
+        "relu": (L.ReLU(name="act1"), L.ReLU(negative_slope=0.125, name="act2")),
+        "leakyrelu": (L.ReLU(name="act1"), L.LeakyReLU(negative_slope=0.125, name="act2")),
+        "relu_string": (L.ReLU(name="act1"), L.Activation("relu", name="act2")),
+        "adaptive": (L.Activation("relu", name="act1"), L.Activation("relu", name="act2")),
+        "adaptive_backup": (L.Activation("relu", name="act1"), L.Activation("relu", name="act2")),
+    }[name]
 
 
 def _quantized(name: str) -> tuple[keras.Model, dict]:
@@ -32,8 +34,9 @@ def _quantized(name: str) -> tuple[keras.Model, dict]:
     a1, a2 = _acts(name)
     m = keras.Sequential([keras.Input(shape=(6,)), L.Dense(5, name="fc1"), a1, L.Dense(4, name="fc2"), a2])
     m.set_weights([golden.array("master", k) for k in case["weights"]])
-    return model_quantize(m, case["quantizer_config"], case["activation_bits"], transfer_weights=True,
-                          **case["kwargs"]), case
+    return model_quantize(
+        m, case["quantizer_config"], case["activation_bits"], transfer_weights=True, **case["kwargs"]
+    ), case
 
 
 @pytest.mark.parametrize("name", ["relu", "relu_string", "adaptive", "adaptive_backup"])
@@ -59,8 +62,10 @@ def test_model_quantize_leakyrelu_equals_relu_with_slope():
     qm, _ = _quantized("leakyrelu")
     assert type(qm.get_layer("act2")).__name__ == "QActivation"
     x = golden.array("master", _case("model_quantize/input")["x"])
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(qm(x, training=False)),
-                                  golden.array("master", _case("model_quantize/relu")["output"]))
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(qm(x, training=False)),
+        golden.array("master", _case("model_quantize/relu")["output"]),
+    )
 
 
 def test_model_quantize_refuses_adaptive_quantizer_with_integer_bits():
@@ -71,9 +76,15 @@ def test_model_quantize_refuses_adaptive_quantizer_with_integer_bits():
 
 def test_model_quantize_recurrent_and_bidirectional():
     case = _case("model_quantize_rnn/rnn")
-    m = keras.Sequential([keras.Input(shape=(5, 3)), L.SimpleRNN(3, return_sequences=True, name="srnn"),
-                          L.LSTM(3, return_sequences=True, name="lstm"),
-                          L.Bidirectional(L.GRU(2, name="gru"), name="bigru"), L.Dense(2, name="fc")])
+    m = keras.Sequential(
+        [
+            keras.Input(shape=(5, 3)),
+            L.SimpleRNN(3, return_sequences=True, name="srnn"),
+            L.LSTM(3, return_sequences=True, name="lstm"),
+            L.Bidirectional(L.GRU(2, name="gru"), name="bigru"),
+            L.Dense(2, name="fc"),
+        ]
+    )
     m.set_weights([golden.array("master", k) for k in case["weights"]])
     qm = model_quantize(m, case["quantizer_config"], case["activation_bits"], transfer_weights=True)
     assert [[l.name, type(l).__name__] for l in qm.layers] == case["layers"]

@@ -51,7 +51,7 @@ def build(case: dict) -> keras.Model:
         for layer, ls in zip(layers, spec["layers"]):
             ins = [tensors[i] for i in ls["in"]]
             tensors.append(layer(ins if len(ins) > 1 else ins[0]))
-        model = keras.Model(tensors[:len(spec["inputs"])], [tensors[i] for i in spec["outputs"]])
+        model = keras.Model(tensors[: len(spec["inputs"])], [tensors[i] for i in spec["outputs"]])
     if case["layer_names"]:
         assert [layer.name for layer in model.layers] == case["layer_names"]
     for name, keys in case["weights"].items():
@@ -125,8 +125,9 @@ def test_adjust_multiplier_for_auto_po2_equals_qkeras(rec: dict) -> None:
     kq = quantizers.get_quantizer(rec["weight_quantizer"])
     kq(keras.ops.convert_to_tensor(np.array(rec["weights"], dtype=np.float32)))
     factory = QuantizerFactory()
-    m = MultiplierFactory().make_multiplier(factory.make_quantizer(kq),
-                                            factory.make_quantizer(quantizers.get_quantizer(rec["input_quantizer"])))
+    m = MultiplierFactory().make_multiplier(
+        factory.make_quantizer(kq), factory.make_quantizer(quantizers.get_quantizer(rec["input_quantizer"]))
+    )
     assert [m.output.bits, m.output.int_bits] == rec["before"]
     qtools_util.adjust_multiplier_for_auto_po2(m, kq)
     assert [m.output.bits, m.output.int_bits] == rec["after"]
@@ -150,10 +151,29 @@ def test_get_scale_equals_qkeras(rec: dict) -> None:
 def test_golden_covers_the_layer_kinds() -> None:
     """The goldens exercise every layer family QTools distinguishes (so the comparisons above mean something)."""
     kinds = {ls["cls"] for c in CASES for ls in c["spec"]["layers"]}
-    for needed in ("QDense", "QConv2D", "QConv1D", "QDepthwiseConv2D", "QSeparableConv2D", "QActivation",
-                   "QAdaptiveActivation", "QBatchNormalization", "BatchNormalization", "QAveragePooling2D",
-                   "QGlobalAveragePooling2D", "AveragePooling2D", "MaxPooling2D", "Add", "Multiply", "Maximum",
-                   "Concatenate", "Dense", "Conv2D", "Activation", "Dropout"):
+    for needed in (
+        "QDense",
+        "QConv2D",
+        "QConv1D",
+        "QDepthwiseConv2D",
+        "QSeparableConv2D",
+        "QActivation",
+        "QAdaptiveActivation",
+        "QBatchNormalization",
+        "BatchNormalization",
+        "QAveragePooling2D",
+        "QGlobalAveragePooling2D",
+        "AveragePooling2D",
+        "MaxPooling2D",
+        "Add",
+        "Multiply",
+        "Maximum",
+        "Concatenate",
+        "Dense",
+        "Conv2D",
+        "Activation",
+        "Dropout",
+    ):
         assert needed in kinds, needed
     assert len(RUNS) >= 50
 
@@ -164,8 +184,9 @@ def test_divide_and_conquer_equals_qkeras(rec: dict) -> None:
     (({}, None) where QKeras finds no valid choice; the same exception where QKeras fails)."""
     model = build(rec)
     for run in rec["runs"]:
-        best_path, best_cost = divide_and_conquer.estimate_model_cost(model, mode=divide_and_conquer.CostMode.ACE,
-                                                                      **run["kwargs"])
+        best_path, best_cost = divide_and_conquer.estimate_model_cost(
+            model, mode=divide_and_conquer.CostMode.ACE, **run["kwargs"]
+        )
         assert _plain({str(k): v for k, v in best_path.items()}) == run["best_path"]
         assert best_cost == run["best_cost"]
     if "error" in rec:

@@ -53,8 +53,9 @@ def test_register_quantizer_decorator():
     q = hgq_compat.get_quantizer("my_quantizer(4,0,1)")  # usable in strings too
     x = np.linspace(-1, 1, 9, dtype=np.float32)
     ref = hgq_compat.quantized_bits(4, 0, 1)(keras.ops.convert_to_tensor(x))
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(q(keras.ops.convert_to_tensor(x))),
-                                  keras.ops.convert_to_numpy(ref))
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(q(keras.ops.convert_to_tensor(x))), keras.ops.convert_to_numpy(ref)
+    )
 
 
 def test_registry():

@@ -3,15 +3,16 @@ their strings and outputs)."""
 
 from __future__ import annotations
 
+import importlib
+
 import keras
 import numpy as np
 import pytest
 
 import hgq_compat.quantizers as hq
-import importlib
+from tests import golden
 
 se = importlib.import_module("hgq_compat.safe_eval")  # hgq_compat.safe_eval is the function, as in QKeras
-from tests import golden
 
 OPS = {k: getattr(hq, k) for k in dir(hq) if k.startswith(("quantized_", "binary", "ternary"))}
 

@@ -26,8 +26,9 @@ def secret(tmp_path):
 
 def _keras3_lookup_archive(tmp_path, vocabulary):
     """A Keras 3 .keras archive whose StringLookup config is edited to hold ``vocabulary``."""
-    model = keras.Sequential([keras.Input((1,), dtype="string"),
-                              keras.layers.StringLookup(vocabulary=["a", "b"], name="lookup")])
+    model = keras.Sequential(
+        [keras.Input((1,), dtype="string"), keras.layers.StringLookup(vocabulary=["a", "b"], name="lookup")]
+    )
     path = tmp_path / "lookup.keras"
     model.save(path)
     with zipfile.ZipFile(path) as zf:
@@ -43,20 +44,43 @@ def _keras3_lookup_archive(tmp_path, vocabulary):
 
 
 def _legacy(layer: dict) -> dict:
-    return {"class_name": "Sequential", "keras_version": "2.4.0", "config": {"name": "m", "layers": [
-        {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 4], "dtype": "float32", "name": "x"}},
-        layer]}}
+    return {
+        "class_name": "Sequential",
+        "keras_version": "2.4.0",
+        "config": {
+            "name": "m",
+            "layers": [
+                {
+                    "class_name": "InputLayer",
+                    "config": {"batch_input_shape": [None, 4], "dtype": "float32", "name": "x"},
+                },
+                layer,
+            ],
+        },
+    }
 
 
-@pytest.mark.parametrize("layer,culprit", [
-    ({"class_name": "StringLookup", "config": {"name": "lk", "vocabulary": "SECRET"}}, "StringLookup"),
-    ({"class_name": "IntegerLookup", "config": {"name": "lk", "vocabulary": "SECRET"}}, "IntegerLookup"),
-    ({"class_name": "TextVectorization", "config": {"name": "lk", "vocabulary": "SECRET"}}, "TextVectorization"),
-    ({"class_name": "TFSMLayer", "config": {"name": "lk", "filepath": "SECRET"}}, "TFSMLayer"),
-    ({"class_name": "Lambda", "config": {"name": "lk", "function": ["4wEAAAAAAAAA", None, None]}}, "Lambda"),
-    ({"class_name": "Dense", "config": {"name": "lk", "units": 2, "activation": {
-        "class_name": "function", "config": "Lambda", "module": "keras.layers"}}}, "Lambda"),
-])
+@pytest.mark.parametrize(
+    "layer,culprit",
+    [
+        ({"class_name": "StringLookup", "config": {"name": "lk", "vocabulary": "SECRET"}}, "StringLookup"),
+        ({"class_name": "IntegerLookup", "config": {"name": "lk", "vocabulary": "SECRET"}}, "IntegerLookup"),
+        ({"class_name": "TextVectorization", "config": {"name": "lk", "vocabulary": "SECRET"}}, "TextVectorization"),
+        ({"class_name": "TFSMLayer", "config": {"name": "lk", "filepath": "SECRET"}}, "TFSMLayer"),
+        ({"class_name": "Lambda", "config": {"name": "lk", "function": ["4wEAAAAAAAAA", None, None]}}, "Lambda"),
+        (
+            {
+                "class_name": "Dense",
+                "config": {
+                    "name": "lk",
+                    "units": 2,
+                    "activation": {"class_name": "function", "config": "Lambda", "module": "keras.layers"},
+                },
+            },
+            "Lambda",
+        ),
+    ],
+)
 def test_convert_refuses_even_when_keras_is_unsafe(secret, layer, culprit):
     cfg = json.loads(json.dumps(_legacy(layer)).replace('"SECRET"', json.dumps(str(secret))))
     keras.config.enable_unsafe_deserialization()
@@ -103,8 +127,9 @@ def test_convert_cli_refuses_lookup_file(tmp_path, secret, capsys):
     from hgq_compat.cli import main
 
     p = tmp_path / "lookup.json"
-    p.write_text(json.dumps(_legacy({"class_name": "StringLookup", "config": {"name": "lk",
-                                                                             "vocabulary": str(secret)}})))
+    p.write_text(
+        json.dumps(_legacy({"class_name": "StringLookup", "config": {"name": "lk", "vocabulary": str(secret)}}))
+    )
     out = tmp_path / "out"
     out.mkdir()
     assert main(["convert", str(p), "-o", str(out / "m.keras")]) == 1

@@ -3,7 +3,6 @@ tests/fixtures/qkeras_star_names.json by make_qkeras_star_names.py), as Keras 3 
 
 import importlib.util
 import json
-import types
 from pathlib import Path
 
 import keras
@@ -37,7 +36,9 @@ def test_every_qkeras_name_but_the_documented_ones():
         expected -= {n for n, path in _star.TF_NAMES.items() if path.startswith("tensorflow")}
     assert sorted(expected - names) == []
     assert sorted(names & set(_star.UNAVAILABLE)) == []
-    assert len(expected) == 147 - 8  # 8 documented in _star.UNAVAILABLE (safe_eval, b2t, qtools, qoctave, estimate ported since)
+    assert (
+        len(expected) == 147 - 8
+    )  # 8 documented in _star.UNAVAILABLE (safe_eval, b2t, qtools, qoctave, estimate ported since)
     assert not {"core", "layers", "legacy", "parsing", "training"} & names  # internal subpackages stay out
 
 
@@ -51,8 +52,9 @@ def test_keras3_equivalents():
             if name not in _star.UNAVAILABLE:
                 assert ns[name] is importlib.import_module(f"hgq_compat.{name}"), name
         elif origin.endswith(" qkeras.quantizers") or origin.endswith(" qkeras.qlayers"):
-            assert ns[name] is getattr(hgq_compat.quantizers, name, None) or ns[name] is getattr(hgq_compat.qlayers,
-                                                                                                  name)
+            assert ns[name] is getattr(hgq_compat.quantizers, name, None) or ns[name] is getattr(
+                hgq_compat.qlayers, name
+            )
     assert ns["Model"] is keras.Model and ns["to_categorical"] is keras.utils.to_categorical
     assert np.array_equal(ns["to_categorical"]([0, 2], 3), [[1, 0, 0], [0, 0, 1]])
 
@@ -68,7 +70,7 @@ def test_tf_is_tensorflow():
 
 @pytest.mark.parametrize("name", sorted(_star.UNAVAILABLE))
 def test_unavailable_names_explain_and_are_documented(name):
-    with pytest.raises(AttributeError, match=f"QKeras 0.9.0 exports it"):
+    with pytest.raises(AttributeError, match="QKeras 0.9.0 exports it"):
         getattr(hgq_compat, name)
     guide = (ROOT / "migration_guide" / "README.md").read_text()
     assert f"`{name}`" in guide, f"{name} is not listed in migration_guide/README.md"

@@ -35,9 +35,14 @@ def test_model_quantize_replaces_layers_and_transfers_weights():
         np.testing.assert_array_equal(a, b)
     x = np.random.default_rng(0).normal(size=(16, 8)).astype(np.float32)
     k1 = to_np(qmodel.get_layer("d1").quantized_weight("kernel"))
-    h = np.clip(np.round(np.maximum(x @ k1 + to_np(qmodel.get_layer("d1").quantized_weight("bias")), 0) * 64), 0, 63) / 64
+    h = (
+        np.clip(np.round(np.maximum(x @ k1 + to_np(qmodel.get_layer("d1").quantized_weight("bias")), 0) * 64), 0, 63)
+        / 64
+    )
     h = np.clip(np.round(h * 16), 0, 15) / 16
-    ref = h @ to_np(qmodel.get_layer("d2").quantized_weight("kernel")) + to_np(qmodel.get_layer("d2").quantized_weight("bias"))
+    ref = h @ to_np(qmodel.get_layer("d2").quantized_weight("kernel")) + to_np(
+        qmodel.get_layer("d2").quantized_weight("bias")
+    )
     np.testing.assert_allclose(to_np(qmodel(x)), ref, rtol=1e-5, atol=1e-6)
 
 
@@ -54,13 +59,23 @@ def _conv_bn_model():
 def test_model_quantize_folds_batchnorms_as_qkeras_master():
     model = _conv_bn_model()
     before = [w.copy() for w in model.get_weights()]
-    config = {"QConv2D": {"kernel_quantizer": "quantized_bits(4,0,1)", "bias_quantizer": "quantized_bits(4)"},
-              "QDepthwiseConv2D": {"depthwise_quantizer": "quantized_bits(3,0,1)", "bias_quantizer": "quantized_bits(3)"},
-              "QConv2DBatchnorm": {"kernel_quantizer": "quantized_bits(6,0,1)", "bias_quantizer": "quantized_bits(8,3)",
-                                   "folding_mode": "batch_stats_folding", "ema_freeze_delay": 5}}
+    config = {
+        "QConv2D": {"kernel_quantizer": "quantized_bits(4,0,1)", "bias_quantizer": "quantized_bits(4)"},
+        "QDepthwiseConv2D": {"depthwise_quantizer": "quantized_bits(3,0,1)", "bias_quantizer": "quantized_bits(3)"},
+        "QConv2DBatchnorm": {
+            "kernel_quantizer": "quantized_bits(6,0,1)",
+            "bias_quantizer": "quantized_bits(8,3)",
+            "folding_mode": "batch_stats_folding",
+            "ema_freeze_delay": 5,
+        },
+    }
     q = utils.model_quantize(model, config, 4, transfer_weights=True, enable_bn_folding=True)
-    assert [type(l).__name__ for l in q.layers[1:]] == ["QConv2DBatchnorm", "Activation", "QDepthwiseConv2DBatchnorm",
-                                                         "QConv2D"]
+    assert [type(l).__name__ for l in q.layers[1:]] == [
+        "QConv2DBatchnorm",
+        "Activation",
+        "QDepthwiseConv2DBatchnorm",
+        "QConv2D",
+    ]
     c1, dw = q.get_layer("c1"), q.get_layer("dw")
     assert [str(x) for x in c1.quantizers] == ["quantized_bits(6,0,1,alpha='auto_po2')", "quantized_bits(8,3,0)"]
     assert (c1.use_bias, c1.folding_mode, c1.ema_freeze_delay) == (True, "batch_stats_folding", 5)
@@ -158,8 +173,14 @@ def test_load_qmodel_reads_its_own_files_in_both_modes_and_formats(tmp_path):
     x = np.random.default_rng(0).normal(size=(16, 6)).astype("float32")
     for mode in ("qkeras", "hgq"):
         with hq.quantization_config(mode=mode):
-            model = keras.Sequential([keras.Input((6,)), hq.QDense(4, kernel_quantizer="quantized_bits(4,0)",
-                                                                   bias_quantizer="quantized_bits(4,0)", name="d")])
+            model = keras.Sequential(
+                [
+                    keras.Input((6,)),
+                    hq.QDense(
+                        4, kernel_quantizer="quantized_bits(4,0)", bias_quantizer="quantized_bits(4,0)", name="d"
+                    ),
+                ]
+            )
         y = model.predict(x, verbose=0)
         for suffix in (".keras", ".h5"):
             path = tmp_path / f"{mode}{suffix}"

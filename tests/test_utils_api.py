@@ -31,11 +31,16 @@ def test_get_weight_scale(i):
 
 
 def _small_model(case: dict) -> keras.Model:
-    m = keras.Sequential([keras.Input(shape=(5,), name="inp"),
-                          hgq_compat.QDense(4, kernel_quantizer="quantized_bits(4,0,1,alpha=1)", name="fc1"),
-                          hgq_compat.QActivation("quantized_relu(4,2)", name="act"),
-                          keras.layers.Dense(3, name="plain"),
-                          keras.layers.Activation("linear", name="lin")], name="sparse")
+    m = keras.Sequential(
+        [
+            keras.Input(shape=(5,), name="inp"),
+            hgq_compat.QDense(4, kernel_quantizer="quantized_bits(4,0,1,alpha=1)", name="fc1"),
+            hgq_compat.QActivation("quantized_relu(4,2)", name="act"),
+            keras.layers.Dense(3, name="plain"),
+            keras.layers.Activation("linear", name="lin"),
+        ],
+        name="sparse",
+    )
     m.set_weights([golden.array("api", k) for k in case["weights"]])
     return m
 
@@ -49,8 +54,9 @@ def test_print_model_sparsity(capsys):
 def test_quantized_model_dump(tmp_path, capsys):
     case = _case("quantized_model_dump")
     x = golden.array("api", case["x"])
-    quantized_model_dump(_small_model(case), x, output_dir=str(tmp_path / "dump"),
-                         layers_to_dump=case["layers_to_dump"])
+    quantized_model_dump(
+        _small_model(case), x, output_dir=str(tmp_path / "dump"), layers_to_dump=case["layers_to_dump"]
+    )
     files = sorted(os.listdir(tmp_path / "dump"))
     assert files == sorted(case["files"])
     for name, key in case["files"].items():
@@ -67,19 +73,33 @@ def test_print_qmodel_summary(capsys):
     from hgq_compat.autoqkeras.utils import print_qmodel_summary
 
     case = _case("print_qmodel_summary")
-    m = keras.Sequential([
-        keras.Input(shape=(6, 6, 2), name="inp"),
-        hgq_compat.QConv2D(3, 3, kernel_quantizer="quantized_bits(4,0,1)", bias_quantizer="quantized_bits(4,0,1)",
-                           activation="quantized_relu(4,2)", name="conv"),
-        hgq_compat.QBatchNormalization(name="qbn"),
-        keras.layers.BatchNormalization(name="bn"),
-        hgq_compat.QActivation("quantized_relu(6,2)", name="act"),
-        hgq_compat.QDepthwiseConv2D(2, depthwise_quantizer="quantized_bits(6,2,1,alpha=1)", name="dw"),
-        keras.layers.Flatten(name="flat"),
-        hgq_compat.QDense(4, kernel_quantizer=hgq_compat.quantized_bits(6, 0, 1, alpha=1), name="fc"),
-        hgq_compat.QDense(2, kernel_quantizer="quantized_po2(4,1)", bias_quantizer="quantized_bits(4,1)",
-                          activation="quantized_bits(8,3,alpha=1)", name="out"),
-    ], name="summary")
+    m = keras.Sequential(
+        [
+            keras.Input(shape=(6, 6, 2), name="inp"),
+            hgq_compat.QConv2D(
+                3,
+                3,
+                kernel_quantizer="quantized_bits(4,0,1)",
+                bias_quantizer="quantized_bits(4,0,1)",
+                activation="quantized_relu(4,2)",
+                name="conv",
+            ),
+            hgq_compat.QBatchNormalization(name="qbn"),
+            keras.layers.BatchNormalization(name="bn"),
+            hgq_compat.QActivation("quantized_relu(6,2)", name="act"),
+            hgq_compat.QDepthwiseConv2D(2, depthwise_quantizer="quantized_bits(6,2,1,alpha=1)", name="dw"),
+            keras.layers.Flatten(name="flat"),
+            hgq_compat.QDense(4, kernel_quantizer=hgq_compat.quantized_bits(6, 0, 1, alpha=1), name="fc"),
+            hgq_compat.QDense(
+                2,
+                kernel_quantizer="quantized_po2(4,1)",
+                bias_quantizer="quantized_bits(4,1)",
+                activation="quantized_bits(8,3,alpha=1)",
+                name="out",
+            ),
+        ],
+        name="summary",
+    )
     qbn = m.get_layer("qbn")
     qbn.moving_mean.assign(np.array([0.5, -0.25, 0.0], dtype=np.float32))
     print_qmodel_summary(m)

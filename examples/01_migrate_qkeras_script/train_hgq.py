@@ -7,10 +7,11 @@ import argparse
 import json
 import os
 
-import numpy as np
-from sklearn.datasets import load_digits
 import keras
+import numpy as np
 from keras.layers import Activation, Flatten, Input, MaxPooling2D
+from sklearn.datasets import load_digits
+
 import hgq_compat
 from hgq_compat import FreeEBOPs, QActivation, QConv2D, QDense, quantized_bits, quantized_relu
 
@@ -33,29 +34,51 @@ x_train, y_train, x_test, y_test = x[n_test:], y[n_test:], x[:n_test], y[:n_test
 # the model
 # HGQ: every quantizer starts at its QKeras bits, then trains a bitwidth per element
 with hgq_compat.quantization_config(mode="hgq", beta=2e-6):
-    model = keras.Sequential([
-        Input(shape=(8, 8, 1)),
-        QActivation(quantized_bits(8, 0, alpha=1), name="q_input"),
-        QConv2D(8, (3, 3), kernel_quantizer=quantized_bits(6, 0, alpha=1),
-                bias_quantizer=quantized_bits(6, 0, alpha=1), name="conv1"),
-        QActivation(quantized_relu(6, 2), name="relu1"),
-        MaxPooling2D((2, 2), name="pool1"),
-        Flatten(name="flatten"),
-        QDense(32, kernel_quantizer=quantized_bits(6, 0, alpha=1),
-               bias_quantizer=quantized_bits(6, 0, alpha=1), name="fc1"),
-        QActivation("quantized_relu(6, 2)", name="relu2"),
-        QDense(10, kernel_quantizer="quantized_bits(6, 0, alpha=1)",
-               bias_quantizer="quantized_bits(6, 0, alpha=1)", name="fc2"),
-        Activation("softmax", name="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            Input(shape=(8, 8, 1)),
+            QActivation(quantized_bits(8, 0, alpha=1), name="q_input"),
+            QConv2D(
+                8,
+                (3, 3),
+                kernel_quantizer=quantized_bits(6, 0, alpha=1),
+                bias_quantizer=quantized_bits(6, 0, alpha=1),
+                name="conv1",
+            ),
+            QActivation(quantized_relu(6, 2), name="relu1"),
+            MaxPooling2D((2, 2), name="pool1"),
+            Flatten(name="flatten"),
+            QDense(
+                32,
+                kernel_quantizer=quantized_bits(6, 0, alpha=1),
+                bias_quantizer=quantized_bits(6, 0, alpha=1),
+                name="fc1",
+            ),
+            QActivation("quantized_relu(6, 2)", name="relu2"),
+            QDense(
+                10,
+                kernel_quantizer="quantized_bits(6, 0, alpha=1)",
+                bias_quantizer="quantized_bits(6, 0, alpha=1)",
+                name="fc2",
+            ),
+            Activation("softmax", name="softmax"),
+        ]
+    )
 model.summary()
 ebops_start = hgq_compat.model_ebops(model)  # before training: the bits of the QKeras model
 
-model.compile(optimizer=keras.optimizers.Adam(learning_rate=3e-3),
-              loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-history = model.fit(x_train, y_train, validation_split=0.2, batch_size=32,
-                    epochs=2 if args.quick else 30, verbose=2,
-                    callbacks=[FreeEBOPs()])
+model.compile(
+    optimizer=keras.optimizers.Adam(learning_rate=3e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+)
+history = model.fit(
+    x_train,
+    y_train,
+    validation_split=0.2,
+    batch_size=32,
+    epochs=2 if args.quick else 30,
+    verbose=2,
+    callbacks=[FreeEBOPs()],
+)
 loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
 
 # save, reload, check the reloaded model gives the same outputs
@@ -64,8 +87,13 @@ model.save(path)
 reloaded = keras.saving.load_model(path)  # an HGQ model is a plain Keras 3 archive
 same = bool(np.array_equal(model.predict(x_test, verbose=0), reloaded.predict(x_test, verbose=0)))
 
-summary = {"test_accuracy": float(accuracy), "epochs": len(history.history["loss"]), "reload_identical": same,
-           "ebops_start": ebops_start, "ebops": hgq_compat.model_ebops(model)}
+summary = {
+    "test_accuracy": float(accuracy),
+    "epochs": len(history.history["loss"]),
+    "reload_identical": same,
+    "ebops_start": ebops_start,
+    "ebops": hgq_compat.model_ebops(model),
+}
 with open(os.path.join(args.out, "summary.json"), "w") as fh:
     json.dump(summary, fh, indent=1)
 print("RESULT", json.dumps(summary))

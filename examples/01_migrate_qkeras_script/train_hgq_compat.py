@@ -9,10 +9,11 @@ import argparse
 import json
 import os
 
-import numpy as np
-from sklearn.datasets import load_digits
 import keras
+import numpy as np
 from keras.layers import Activation, Flatten, Input, MaxPooling2D
+from sklearn.datasets import load_digits
+
 from hgq_compat import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
 from hgq_compat.utils import load_qmodel
 
@@ -33,27 +34,39 @@ n_test = len(x) // 4
 x_train, y_train, x_test, y_test = x[n_test:], y[n_test:], x[:n_test], y[:n_test]
 
 # the model
-model = keras.Sequential([
-    Input(shape=(8, 8, 1)),
-    QActivation(quantized_bits(8, 0, alpha=1), name="q_input"),
-    QConv2D(8, (3, 3), kernel_quantizer=quantized_bits(6, 0, alpha=1),
-            bias_quantizer=quantized_bits(6, 0, alpha=1), name="conv1"),
-    QActivation(quantized_relu(6, 2), name="relu1"),
-    MaxPooling2D((2, 2), name="pool1"),
-    Flatten(name="flatten"),
-    QDense(32, kernel_quantizer=quantized_bits(6, 0, alpha=1),
-           bias_quantizer=quantized_bits(6, 0, alpha=1), name="fc1"),
-    QActivation("quantized_relu(6, 2)", name="relu2"),
-    QDense(10, kernel_quantizer="quantized_bits(6, 0, alpha=1)",
-           bias_quantizer="quantized_bits(6, 0, alpha=1)", name="fc2"),
-    Activation("softmax", name="softmax"),
-])
+model = keras.Sequential(
+    [
+        Input(shape=(8, 8, 1)),
+        QActivation(quantized_bits(8, 0, alpha=1), name="q_input"),
+        QConv2D(
+            8,
+            (3, 3),
+            kernel_quantizer=quantized_bits(6, 0, alpha=1),
+            bias_quantizer=quantized_bits(6, 0, alpha=1),
+            name="conv1",
+        ),
+        QActivation(quantized_relu(6, 2), name="relu1"),
+        MaxPooling2D((2, 2), name="pool1"),
+        Flatten(name="flatten"),
+        QDense(
+            32, kernel_quantizer=quantized_bits(6, 0, alpha=1), bias_quantizer=quantized_bits(6, 0, alpha=1), name="fc1"
+        ),
+        QActivation("quantized_relu(6, 2)", name="relu2"),
+        QDense(
+            10,
+            kernel_quantizer="quantized_bits(6, 0, alpha=1)",
+            bias_quantizer="quantized_bits(6, 0, alpha=1)",
+            name="fc2",
+        ),
+        Activation("softmax", name="softmax"),
+    ]
+)
 model.summary()
 
-model.compile(optimizer=keras.optimizers.Adam(learning_rate=3e-3),
-              loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-history = model.fit(x_train, y_train, validation_split=0.2, batch_size=32,
-                    epochs=2 if args.quick else 30, verbose=2)
+model.compile(
+    optimizer=keras.optimizers.Adam(learning_rate=3e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+)
+history = model.fit(x_train, y_train, validation_split=0.2, batch_size=32, epochs=2 if args.quick else 30, verbose=2)
 loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
 
 # save, reload, check the reloaded model gives the same outputs

@@ -50,9 +50,19 @@ from .forgiving_metrics.uniform_ebops import uniform_layer_ebops
 from .quantization_config import default_quantization_config
 from .utils import print_qmodel_summary
 
-REGISTERED_LAYERS = ["Dense", "Conv1D", "Conv2D", "DepthwiseConv2D",
-                     "SimpleRNN", "LSTM", "GRU", "Bidirectional",
-                     "Conv2DTranspose", "SeparableConv1D", "SeparableConv2D"]
+REGISTERED_LAYERS = [
+    "Dense",
+    "Conv1D",
+    "Conv2D",
+    "DepthwiseConv2D",
+    "SimpleRNN",
+    "LSTM",
+    "GRU",
+    "Bidirectional",
+    "Conv2DTranspose",
+    "SeparableConv1D",
+    "SeparableConv2D",
+]
 
 Q_LAYERS = ["Q" + name for name in REGISTERED_LAYERS]
 
@@ -61,10 +71,29 @@ SEQUENCE_LAYERS = ["SimpleRNN", "LSTM", "GRU", "Bidirectional"]
 MODES = ("random", "bayesian", "hyperband")
 TUNE_FILTERS = ("block", "layer", "none")
 #: keras_tuner arguments AutoQKeras passes to its tuner; accepted and ignored (no trials here), except seed
-TUNER_ARGUMENTS = ("max_trials", "seed", "executions_per_trial", "hyperparameters", "tune_new_entries",
-                   "allow_new_entries", "max_retries_per_trial", "max_consecutive_failed_trials", "directory",
-                   "distribution_strategy", "logger", "tuner_id", "max_model_size", "max_epochs", "factor",
-                   "hyperband_iterations", "num_initial_points", "alpha", "beta", "overwrite", "objective")
+TUNER_ARGUMENTS = (
+    "max_trials",
+    "seed",
+    "executions_per_trial",
+    "hyperparameters",
+    "tune_new_entries",
+    "allow_new_entries",
+    "max_retries_per_trial",
+    "max_consecutive_failed_trials",
+    "directory",
+    "distribution_strategy",
+    "logger",
+    "tuner_id",
+    "max_model_size",
+    "max_epochs",
+    "factor",
+    "hyperband_iterations",
+    "num_initial_points",
+    "alpha",
+    "beta",
+    "overwrite",
+    "objective",
+)
 
 DEFAULT_GOAL = {
     "type": "bits",
@@ -76,10 +105,8 @@ DEFAULT_GOAL = {
         "input_bits": 8,
         "output_bits": 8,
         "ref_bits": 8,
-        "config": {
-            "default": ["parameters", "activations"]
-        }
-    }
+        "config": {"default": ["parameters", "activations"]},
+    },
 }
 
 
@@ -90,8 +117,10 @@ def _target(goal: Any) -> ForgivingFactor:
     if isinstance(goal, ForgivingFactor):
         return goal
     if not isinstance(goal, dict) or goal.get("type") not in forgiving_factor:
-        raise ValueError(f"AutoQKeras: goal={goal!r} is not accepted; accepted: a ForgivingFactor or "
-                         "{'type': 'bits' or 'energy', 'params': {...}}")
+        raise ValueError(
+            f"AutoQKeras: goal={goal!r} is not accepted; accepted: a ForgivingFactor or "
+            "{'type': 'bits' or 'energy', 'params': {...}}"
+        )
     return forgiving_factor[goal["type"]](**goal.get("params", {}))
 
 
@@ -151,8 +180,15 @@ class _StartModel:
     """QKeras' AutoQKHyperModel rules (which layer, which candidate quantizers), with the widest
     fixed-point candidate chosen for each role instead of a tuner's sample."""
 
-    def __init__(self, model: keras.Model, limit: dict | None, quantization_config: dict | None,
-                 tune_filters: str, tune_filters_exceptions: str | None, layer_indexes: Any):
+    def __init__(
+        self,
+        model: keras.Model,
+        limit: dict | None,
+        quantization_config: dict | None,
+        tune_filters: str,
+        tune_filters_exceptions: str | None,
+        layer_indexes: Any,
+    ):
         self.model = model
         self.limit = copy.deepcopy(limit) if limit is not None else {}
         if not isinstance(self.limit, dict):
@@ -160,8 +196,10 @@ class _StartModel:
         default = self.limit.get("default", None)
         self._adjust_limit(8 if default is None else default)
         if tune_filters not in TUNE_FILTERS:
-            raise ValueError(f"AutoQKeras: tune_filters={tune_filters!r} is not accepted; accepted values: "
-                             f"{', '.join(repr(t) for t in TUNE_FILTERS)}")
+            raise ValueError(
+                f"AutoQKeras: tune_filters={tune_filters!r} is not accepted; accepted values: "
+                f"{', '.join(repr(t) for t in TUNE_FILTERS)}"
+            )
         self.tune_filters_exceptions = re.compile(tune_filters_exceptions or "")
         self.layer_indexes = layer_indexes
         self.quantization_config = quantization_config or default_quantization_config
@@ -170,8 +208,10 @@ class _StartModel:
         """Makes sure limit has all the fields required (QKeras' rule)."""
         if isinstance(default, list):
             if not 3 <= len(default) <= 4:
-                raise ValueError(f"AutoQKeras: limit['default']={default!r} is not accepted; accepted: a number of "
-                                 "bits or a list of 3 (kernel, bias, activation) or 4 (with recurrent) entries")
+                raise ValueError(
+                    f"AutoQKeras: limit['default']={default!r} is not accepted; accepted: a number of "
+                    "bits or a list of 3 (kernel, bias, activation) or 4 (with recurrent) entries"
+                )
         else:
             default = [default] * 3
         for name in REGISTERED_LAYERS:
@@ -198,8 +238,10 @@ class _StartModel:
         else:
             field, index = "activation", -1
         if field not in self.quantization_config:
-            raise ValueError(f"AutoQKeras: quantization_config has no {field!r} entry (needed for layer "
-                             f"{layer_name!r}); it has {sorted(self.quantization_config)}")
+            raise ValueError(
+                f"AutoQKeras: quantization_config has no {field!r} entry (needed for layer "
+                f"{layer_name!r}); it has {sorted(self.quantization_config)}"
+            )
         q_dict = self.quantization_config[field]
         name = layer_class_name
         for pattern in self.limit:
@@ -210,14 +252,18 @@ class _StartModel:
             return None
         entry = self.limit[name]
         if not isinstance(entry, (list, tuple)) or len(entry) == 0:
-            raise ValueError(f"AutoQKeras: limit[{name!r}]={entry!r} gives no bound for the {field} of layer "
-                             f"{layer_name!r}; accepted: a list such as [kernel, bias, activation]")
+            raise ValueError(
+                f"AutoQKeras: limit[{name!r}]={entry!r} gives no bound for the {field} of layer "
+                f"{layer_name!r}; accepted: a list such as [kernel, bias, activation]"
+            )
         bound = entry[index]
         if isinstance(bound, list):
             missing = [k for k in bound if k not in q_dict]
             if missing:
-                raise ValueError(f"AutoQKeras: limit[{name!r}] names {missing}, which quantization_config[{field!r}] "
-                                 f"does not have; it has {list(q_dict)}")
+                raise ValueError(
+                    f"AutoQKeras: limit[{name!r}] names {missing}, which quantization_config[{field!r}] "
+                    f"does not have; it has {list(q_dict)}"
+                )
             return {key: q_dict[key] for key in bound}
         return {key: value for key, value in q_dict.items() if value <= bound}
 
@@ -243,16 +289,18 @@ class _StartModel:
                 kernel = self.choose(name + "_kernel", name, cls)
                 if not kernel:
                     continue
-                kernel_name = "depthwise_quantizer" if cls in ("DepthwiseConv2D", "SeparableConv1D",
-                                                               "SeparableConv2D") else "kernel_quantizer"
+                kernel_name = (
+                    "depthwise_quantizer"
+                    if cls in ("DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D")
+                    else "kernel_quantizer"
+                )
                 layer_d = {kernel_name: kernel}
                 if cls in SEQUENCE_LAYERS:
                     layer_d["recurrent_quantizer"] = self.choose(name + "_recurrent_kernel", name, cls)
                 if cls in ("SeparableConv1D", "SeparableConv2D"):
                     layer_d["pointwise_quantizer"] = self.choose(name + "_pointwise_kernel", name, cls)
                 if cls in ("LSTM", "GRU", "Bidirectional"):
-                    layer_d["recurrent_activation_quantizer"] = self.choose(
-                        name + "_recurrent_activation", name, cls)
+                    layer_d["recurrent_activation_quantizer"] = self.choose(name + "_recurrent_activation", name, cls)
                 if cls == "Bidirectional" or getattr(layer, "use_bias", False):
                     layer_d["bias_quantizer"] = self.choose(name + "_bias", name, cls)
                 act = _activation_name(getattr(layer, "activation", None))
@@ -300,26 +348,48 @@ class AutoQKeras:
             ``seed`` is used.
     """
 
-    def __init__(self, model: keras.Model, metrics: Any = None, custom_objects: dict | None = None, goal: Any = None,
-                 output_dir: str = "result", mode: str = "random", custom_tuner: Any = None,
-                 transfer_weights: bool = False, frozen_layers: list | None = None, activation_bits: int = 4,
-                 limit: dict | None = None, tune_filters: str = "none", tune_filters_exceptions: str | None = None,
-                 learning_rate_optimizer: bool = False, layer_indexes: Any = None,
-                 quantization_config: dict | None = None, overwrite: bool = True, head_name: str | None = None,
-                 score_metric: str | None = None, **tuner_kwargs: Any):
+    def __init__(
+        self,
+        model: keras.Model,
+        metrics: Any = None,
+        custom_objects: dict | None = None,
+        goal: Any = None,
+        output_dir: str = "result",
+        mode: str = "random",
+        custom_tuner: Any = None,
+        transfer_weights: bool = False,
+        frozen_layers: list | None = None,
+        activation_bits: int = 4,
+        limit: dict | None = None,
+        tune_filters: str = "none",
+        tune_filters_exceptions: str | None = None,
+        learning_rate_optimizer: bool = False,
+        layer_indexes: Any = None,
+        quantization_config: dict | None = None,
+        overwrite: bool = True,
+        head_name: str | None = None,
+        score_metric: str | None = None,
+        **tuner_kwargs: Any,
+    ):
         if mode not in MODES:
-            raise ValueError(f"AutoQKeras: mode={mode!r} is not accepted; accepted values: "
-                             f"{', '.join(repr(m) for m in MODES)}")
+            raise ValueError(
+                f"AutoQKeras: mode={mode!r} is not accepted; accepted values: {', '.join(repr(m) for m in MODES)}"
+            )
         if custom_tuner is not None:
-            raise NotImplementedError("AutoQKeras: custom_tuner is not supported: the search is one HGQ training run "
-                                      "(trainable bitwidths), not keras_tuner trials; accepted: custom_tuner=None")
+            raise NotImplementedError(
+                "AutoQKeras: custom_tuner is not supported: the search is one HGQ training run "
+                "(trainable bitwidths), not keras_tuner trials; accepted: custom_tuner=None"
+            )
         unknown = sorted(set(tuner_kwargs) - set(TUNER_ARGUMENTS))
         if unknown:
-            raise TypeError(f"AutoQKeras got unexpected arguments {unknown}; accepted keras_tuner arguments: "
-                            f"{', '.join(TUNER_ARGUMENTS)}")
+            raise TypeError(
+                f"AutoQKeras got unexpected arguments {unknown}; accepted keras_tuner arguments: "
+                f"{', '.join(TUNER_ARGUMENTS)}"
+            )
         if getattr(model, "optimizer", None) is None or getattr(model, "loss", None) is None:
-            raise ValueError("AutoQKeras: compile the model first: its optimizer and loss train the search "
-                             "(as in QKeras)")
+            raise ValueError(
+                "AutoQKeras: compile the model first: its optimizer and loss train the search (as in QKeras)"
+            )
         self.model = model
         self.metrics = metrics if metrics else ["acc"]
         self.custom_objects = custom_objects if custom_objects else {}
@@ -335,8 +405,9 @@ class AutoQKeras:
         self.seed = tuner_kwargs.get("seed", None)
         self.output_dir = _unique_dir(output_dir, overwrite)
         self.reference_size = self.target.get_reference(model)
-        self._start = _StartModel(model, limit, quantization_config, tune_filters, tune_filters_exceptions,
-                                  layer_indexes)
+        self._start = _StartModel(
+            model, limit, quantization_config, tune_filters, tune_filters_exceptions, layer_indexes
+        )
         self.limit = self._start.limit
         print("Limit configuration:" + json.dumps(self.limit))
         self.q_dict = self._start.quantizer_dict()
@@ -352,13 +423,13 @@ class AutoQKeras:
     # ------------------------------------------------------------------ the start model
     @property
     def _reference_bits(self) -> int:
-        return int(self.target.ref_bits if isinstance(self.target, ForgivingFactorBits)
-                   else self.target.reference_bits)
+        return int(self.target.ref_bits if isinstance(self.target, ForgivingFactorBits) else self.target.reference_bits)
 
     @property
     def _input_bits(self) -> float:
-        return float(self.target.input_bits if isinstance(self.target, ForgivingFactorBits)
-                     else self.target.reference_bits)
+        return float(
+            self.target.input_bits if isinstance(self.target, ForgivingFactorBits) else self.target.reference_bits
+        )
 
     def _build(self) -> keras.Model:
         """The start model: the searched layers quantized, in HGQ mode where all their quantizers
@@ -392,7 +463,7 @@ class AutoQKeras:
                 layer = q_model.get_layer(layer_name)
                 weights = layer.get_weights()
                 if all(o.shape == w.shape for o, w in zip(o_weights, weights)):
-                    layer.set_weights(o_weights + weights[len(o_weights):])
+                    layer.set_weights(o_weights + weights[len(o_weights) :])
         reinitialize_bitwidths(q_model)
         jitter_bitwidths(q_model, seed=int(self.seed or 0))
         return q_model
@@ -445,15 +516,23 @@ class AutoQKeras:
         if has_validation and not any(isinstance(c, keras.callbacks.EarlyStopping) for c in callbacks):
             patience = min(20, (epochs if epochs is not None else 10) // 5)
             callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=patience))
-        self.q_model.compile(optimizer=_fresh_optimizer(self.model.optimizer), loss=self.model.loss,
-                             metrics=self.metrics)
-        self.front = ParetoFront(os.path.join(self.output_dir, "pareto"), metrics=(objective, trial_name),
-                                 sides=(1, -1))
-        own = [BetaScheduler(lambda epoch: self.beta_for(model_ebops(self.q_model))), FreeEBOPs(),
-               _GoalLogger(self, train, monitor, trial_name, score_name, has_validation), self.front]
+        self.q_model.compile(
+            optimizer=_fresh_optimizer(self.model.optimizer), loss=self.model.loss, metrics=self.metrics
+        )
+        self.front = ParetoFront(
+            os.path.join(self.output_dir, "pareto"), metrics=(objective, trial_name), sides=(1, -1)
+        )
+        own = [
+            BetaScheduler(lambda epoch: self.beta_for(model_ebops(self.q_model))),
+            FreeEBOPs(),
+            _GoalLogger(self, train, monitor, trial_name, score_name, has_validation),
+            self.front,
+        ]
         kwargs["callbacks"] = own + callbacks
-        print(f"AutoQKeras (HGQ search): {len(self.q_dict)} layers searched, start EBOPs {self.start_ebops:,.0f}, "
-              f"reference EBOPs {self.reference_ebops:,.0f}")
+        print(
+            f"AutoQKeras (HGQ search): {len(self.q_dict)} layers searched, start EBOPs {self.start_ebops:,.0f}, "
+            f"reference EBOPs {self.reference_ebops:,.0f}"
+        )
         self.fit_history = self.q_model.fit(**kwargs)
 
     def _record_score(self, record: dict) -> float:
@@ -486,10 +565,10 @@ class AutoQKeras:
             raise ValueError("AutoQKeras.get_best_model: call fit first (no Pareto-front checkpoint yet)")
         best = max(self.front.records, key=lambda r: (self._record_score(r), -r["epoch"]))
         self.best_record = {**best, "score": self._record_score(best)}
-        q_model = keras.saving.load_model(best["path"], custom_objects=_custom_objects(self.custom_objects),
-                                          compile=False)
-        q_model.compile(optimizer=_fresh_optimizer(self.model.optimizer), loss=self.model.loss,
-                        metrics=self.metrics)
+        q_model = keras.saving.load_model(
+            best["path"], custom_objects=_custom_objects(self.custom_objects), compile=False
+        )
+        q_model.compile(optimizer=_fresh_optimizer(self.model.optimizer), loss=self.model.loss, metrics=self.metrics)
         self.learning_rate = _learning_rate(q_model.optimizer)
         return q_model
 
@@ -501,8 +580,9 @@ class _GoalLogger(keras.callbacks.Callback):
     """Puts the goal's trial size and the score ``metric * (1 + delta)`` in the logs (QKeras'
     'trial' and 'score' metrics)."""
 
-    def __init__(self, auto: AutoQKeras, train: str, monitor: str, trial_name: str, score_name: str,
-                 has_validation: bool):
+    def __init__(
+        self, auto: AutoQKeras, train: str, monitor: str, trial_name: str, score_name: str, has_validation: bool
+    ):
         super().__init__()
         self.auto, self.train, self.monitor = auto, train, monitor
         self.trial_name, self.score_name, self.has_validation = trial_name, score_name, has_validation
@@ -530,16 +610,34 @@ class AutoQKerasScheduler:
     and ``debug`` (print the blocks only).
     """
 
-    def __init__(self, model: keras.Model, metrics: Any = None, custom_objects: dict | None = None, goal: Any = None,
-                 output_dir: str = "result", mode: str = "random", transfer_weights: bool = False,
-                 activation_bits: int = 4, limit: dict | None = None, tune_filters: str = "none",
-                 tune_filters_exceptions: str | None = None, layer_indexes: Any = None,
-                 learning_rate_optimizer: bool = False, blocks: list | None = None,
-                 schedule_block: str = "sequential", quantization_config: dict | None = None,
-                 overwrite: bool = True, debug: bool = False, head_name: str | None = None, **tuner_kwargs: Any):
+    def __init__(
+        self,
+        model: keras.Model,
+        metrics: Any = None,
+        custom_objects: dict | None = None,
+        goal: Any = None,
+        output_dir: str = "result",
+        mode: str = "random",
+        transfer_weights: bool = False,
+        activation_bits: int = 4,
+        limit: dict | None = None,
+        tune_filters: str = "none",
+        tune_filters_exceptions: str | None = None,
+        layer_indexes: Any = None,
+        learning_rate_optimizer: bool = False,
+        blocks: list | None = None,
+        schedule_block: str = "sequential",
+        quantization_config: dict | None = None,
+        overwrite: bool = True,
+        debug: bool = False,
+        head_name: str | None = None,
+        **tuner_kwargs: Any,
+    ):
         if schedule_block not in ("sequential", "cost"):
-            raise ValueError(f"AutoQKerasScheduler: schedule_block={schedule_block!r} is not accepted; accepted "
-                             "values: 'sequential', 'cost'")
+            raise ValueError(
+                f"AutoQKerasScheduler: schedule_block={schedule_block!r} is not accepted; accepted "
+                "values: 'sequential', 'cost'"
+            )
         if not blocks:
             raise ValueError("AutoQKerasScheduler: blocks is empty; accepted: a list of layer-name patterns")
         self.target = _target(goal)
@@ -567,8 +665,9 @@ class AutoQKerasScheduler:
         self.next_block = self.get_next_block(overwrite)
         self.history: list = []
         if self.next_block > 0:
-            self.model = keras.saving.load_model(self._block_path(self.next_block - 1),
-                                                 custom_objects=_custom_objects(self.custom_objects))
+            self.model = keras.saving.load_model(
+                self._block_path(self.next_block - 1), custom_objects=_custom_objects(self.custom_objects)
+            )
             print("Load model completed")
 
     def _block_path(self, i: int) -> str:
@@ -621,8 +720,9 @@ class AutoQKerasScheduler:
         self.grouped_patterns = groups
         self.costs = []
         for pattern in patterns:
-            total = sum(self.model_size[name]["total"] for name in self.grouped_patterns[pattern]
-                        if name in self.model_size)
+            total = sum(
+                self.model_size[name]["total"] for name in self.grouped_patterns[pattern] if name in self.model_size
+            )
             self.costs.append((pattern, total))
         if self.schedule_block == "cost":
             self.costs = sorted(self.costs, key=lambda cost_tuple: -cost_tuple[1])
@@ -639,8 +739,10 @@ class AutoQKerasScheduler:
             print("... block cost: {:.0f} / {:.0f}".format(cost, self.reference_size))
             block_limit = self.get_limit(self.model, pattern)
             if not block_limit:
-                raise ValueError(f"AutoQKerasScheduler: block {pattern!r} matches no layer that the limit covers "
-                                 f"(layers: {self.grouped_patterns[pattern]})")
+                raise ValueError(
+                    f"AutoQKerasScheduler: block {pattern!r} matches no layer that the limit covers "
+                    f"(layers: {self.grouped_patterns[pattern]})"
+                )
             print("Pattern {} is : {}".format(i, block_limit))
             limit.update(block_limit)
         if self.debug:
@@ -650,12 +752,24 @@ class AutoQKerasScheduler:
             self.best_model = self.model
             return
         self.autoqk = AutoQKeras(
-            self.model, self.metrics, custom_objects=self.custom_objects, goal=self.target,
-            output_dir=os.path.join(self.output_dir, "0"), mode=self.mode, transfer_weights=self.transfer_weights,
-            activation_bits=self.activation_bits, limit=limit, tune_filters=self.tune_filters,
-            tune_filters_exceptions=self.tune_filters_exceptions, layer_indexes=self.layer_indexes,
-            learning_rate_optimizer=self.learning_rate_optimizer, quantization_config=self.quantization_config,
-            overwrite=self.overwrite, head_name=self.head_name, **self.tuner_kwargs)
+            self.model,
+            self.metrics,
+            custom_objects=self.custom_objects,
+            goal=self.target,
+            output_dir=os.path.join(self.output_dir, "0"),
+            mode=self.mode,
+            transfer_weights=self.transfer_weights,
+            activation_bits=self.activation_bits,
+            limit=limit,
+            tune_filters=self.tune_filters,
+            tune_filters_exceptions=self.tune_filters_exceptions,
+            layer_indexes=self.layer_indexes,
+            learning_rate_optimizer=self.learning_rate_optimizer,
+            quantization_config=self.quantization_config,
+            overwrite=self.overwrite,
+            head_name=self.head_name,
+            **self.tuner_kwargs,
+        )
         self.autoqk.fit(*fit_args, **fit_kwargs)
         self.history.append(self.autoqk.history())
         model = self.autoqk.get_best_model()

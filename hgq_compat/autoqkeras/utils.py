@@ -39,8 +39,10 @@ def print_qmodel_summary(q_model: keras.Model) -> None:
                 print("act={}".format(_activation(layer)), end="")
             print()
         elif cls == "QBatchNormalization":
-            print("{:20} QBN, mean={}".format(layer.name, str(np.asarray(keras.ops.convert_to_numpy(
-                layer.moving_mean)))), end="")
+            print(
+                "{:20} QBN, mean={}".format(layer.name, str(np.asarray(keras.ops.convert_to_numpy(layer.moving_mean)))),
+                end="",
+            )
             print()
         elif cls == "BatchNormalization":
             print("{:20} is normal keras bn layer".format(layer.name), end="")

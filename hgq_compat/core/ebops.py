@@ -38,8 +38,14 @@ def dense_ebops(input_bits: Any, kernel_bits: Any, bias_bits: Any = None) -> Any
     return total
 
 
-def conv_ebops(input_bits: Any, kernel_bits: Any, bias_bits: Any = None, strides: Sequence[int] | int = 1,
-               padding: str = "valid", dilation_rate: Sequence[int] | int = 1) -> Any:
+def conv_ebops(
+    input_bits: Any,
+    kernel_bits: Any,
+    bias_bits: Any = None,
+    strides: Sequence[int] | int = 1,
+    padding: str = "valid",
+    dilation_rate: Sequence[int] | int = 1,
+) -> Any:
     """EBOPs of a channels-last convolution: the convolution of the input bit map with the
     kernel bit map, summed.
 
@@ -61,18 +67,27 @@ def conv_ebops(input_bits: Any, kernel_bits: Any, bias_bits: Any = None, strides
     return total
 
 
-def depthwise_conv_ebops(input_bits: Any, kernel_bits: Any, bias_bits: Any = None, strides: Sequence[int] | int = 1,
-                         padding: str = "valid", dilation_rate: Sequence[int] | int = 1) -> Any:
+def depthwise_conv_ebops(
+    input_bits: Any,
+    kernel_bits: Any,
+    bias_bits: Any = None,
+    strides: Sequence[int] | int = 1,
+    padding: str = "valid",
+    dilation_rate: Sequence[int] | int = 1,
+) -> Any:
     """EBOPs of a channels-last depthwise convolution, kernel (*kernel_size, c_in, multiplier)."""
-    out = ops.depthwise_conv(input_bits[None], kernel_bits, strides=strides, padding=padding, dilation_rate=dilation_rate)
+    out = ops.depthwise_conv(
+        input_bits[None], kernel_bits, strides=strides, padding=padding, dilation_rate=dilation_rate
+    )
     total = ops.sum(out)
     if bias_bits is not None:
         total = total + _bias_ebops(bias_bits, math.prod(int(d) for d in out.shape[1:-1]))
     return total
 
 
-def recurrent_ebops(input_bits: Any, kernel_bits: Any, state_bits: Any, recurrent_bits: Any,
-                    bias_bits: Any = None, timesteps: Any = 1) -> Any:
+def recurrent_ebops(
+    input_bits: Any, kernel_bits: Any, state_bits: Any, recurrent_bits: Any, bias_bits: Any = None, timesteps: Any = 1
+) -> Any:
     """EBOPs of a recurrent cell (SimpleRNN, LSTM, GRU) run over a sequence.
 
     Every time step multiplies the step input by the kernel and the (quantized) previous state
@@ -103,9 +118,15 @@ def recurrent_ebops(input_bits: Any, kernel_bits: Any, state_bits: Any, recurren
     return total
 
 
-def separable_conv_ebops(input_bits: Any, depthwise_bits: Any, pointwise_bits: Any, bias_bits: Any = None,
-                         strides: Sequence[int] | int = 1, padding: str = "valid",
-                         dilation_rate: Sequence[int] | int = 1) -> Any:
+def separable_conv_ebops(
+    input_bits: Any,
+    depthwise_bits: Any,
+    pointwise_bits: Any,
+    bias_bits: Any = None,
+    strides: Sequence[int] | int = 1,
+    padding: str = "valid",
+    dilation_rate: Sequence[int] | int = 1,
+) -> Any:
     """EBOPs of a channels-last separable convolution: depthwise part + pointwise part.
 
     The depthwise output is not quantized, so the pointwise part counts each intermediate
@@ -120,8 +141,9 @@ def separable_conv_ebops(input_bits: Any, depthwise_bits: Any, pointwise_bits: A
     input_bits = ops.cast(input_bits, "float32")
     depthwise_bits = ops.cast(depthwise_bits, "float32")
     rank = len(depthwise_bits.shape) - 2
-    dw = ops.depthwise_conv(input_bits[None], depthwise_bits, strides=strides, padding=padding,
-                            dilation_rate=dilation_rate)
+    dw = ops.depthwise_conv(
+        input_bits[None], depthwise_bits, strides=strides, padding=padding, dilation_rate=dilation_rate
+    )
     total = ops.sum(dw)
     n_pos = math.prod(int(d) for d in dw.shape[1:-1])
     in_max = ops.max(ops.reshape(input_bits, (-1, int(input_bits.shape[-1]))), axis=0)  # (c_in,)
@@ -135,8 +157,9 @@ def separable_conv_ebops(input_bits: Any, depthwise_bits: Any, pointwise_bits: A
     return total
 
 
-def conv_transpose_ebops(input_bits: Any, kernel_bits: Any, bias_bits: Any = None,
-                         output_spatial: Sequence[int] = ()) -> Any:
+def conv_transpose_ebops(
+    input_bits: Any, kernel_bits: Any, bias_bits: Any = None, output_spatial: Sequence[int] = ()
+) -> Any:
     """EBOPs of a channels-last transposed convolution.
 
     Every input element multiplies every kernel element of its input channel (that is how a
@@ -160,8 +183,12 @@ def conv_transpose_ebops(input_bits: Any, kernel_bits: Any, bias_bits: Any = Non
     return total
 
 
-def pooling_ebops(input_bits: Any, pool_size: Sequence[int] | None = None, strides: Sequence[int] | None = None,
-                  padding: str = "valid") -> Any:
+def pooling_ebops(
+    input_bits: Any,
+    pool_size: Sequence[int] | None = None,
+    strides: Sequence[int] | None = None,
+    padding: str = "valid",
+) -> Any:
     """EBOPs of a channels-last average pooling: the adds, i.e. the sum over every pooling
     window of the bits of the inputs in it (``pool_size=None``: global pooling, the sum of
     all input bits). The multiplication by the constant 1/area is not counted."""

@@ -49,7 +49,9 @@ def round_values(v: Any, round_mode: str, training: bool = False, seed: Any = No
         a = ops.abs(v)
         fl = ops.floor(a)
         return ops.sign(v) * (fl + ops.cast(a - fl >= 0.5, v.dtype))
-    raise ValueError(f"round_mode={round_mode!r} is not accepted; accepted values: TRN, RND, RND_CONV, RND_INF, S_RND, S_RND_CONV")
+    raise ValueError(
+        f"round_mode={round_mode!r} is not accepted; accepted values: TRN, RND, RND_CONV, RND_INF, S_RND, S_RND_CONV"
+    )
 
 
 def value_bounds(k: Any, i: Any, f: Any, overflow: str) -> tuple[Any, Any]:
@@ -71,8 +73,16 @@ def _tensor(v: Any, dtype: Any) -> Any:
     return read() if read is not None else t
 
 
-def quantize_values(x: Any, k: Any, i: Any, f: Any, round_mode: str = "RND_CONV", overflow: str = "SAT",
-                    training: bool = False, seed: Any = None) -> Any:
+def quantize_values(
+    x: Any,
+    k: Any,
+    i: Any,
+    f: Any,
+    round_mode: str = "RND_CONV",
+    overflow: str = "SAT",
+    training: bool = False,
+    seed: Any = None,
+) -> Any:
     """Forward values only: fixed point (k, i, f) with integer i and f given as tensors."""
     if _is_number(k) and _is_number(i) and _is_number(f) and float(i).is_integer() and float(f).is_integer():
         return _quantize_values_const(x, k, float(i), float(f), round_mode, overflow, training, seed)
@@ -92,13 +102,14 @@ def quantize_values(x: Any, k: Any, i: Any, f: Any, round_mode: str = "RND_CONV"
     return v / scale
 
 
-def _quantize_values_const(x: Any, k: Any, i: float, f: float, round_mode: str, overflow: str,
-                           training: bool, seed: Any) -> Any:
+def _quantize_values_const(
+    x: Any, k: Any, i: float, f: float, round_mode: str, overflow: str, training: bool, seed: Any
+) -> Any:
     """`quantize_values` for bitwidths known in Python: the same float32 operations, with the
     constants folded and the pruning test decided here."""
     if k + i + f <= 0:
         return ops.zeros_like(x)
-    scale = 2.0 ** f
+    scale = 2.0**f
     v = round_values(x * scale, round_mode, training, seed)
     n = 2.0 ** (i + f)
     if overflow == "WRAP":
@@ -138,8 +149,9 @@ def _quantize_sat(x: Any, k: Any, i_v: Any, f_v: Any, round_mode: str, overflow:
     return ops.minimum(ops.maximum(v, lo), hi) / scale, scale, n
 
 
-def _quantize_fast(x: Any, k: Any, i: Any, f: Any, round_mode: str, overflow: str, ste: str,
-                   surrogate: bool, relu: bool = False) -> Any:
+def _quantize_fast(
+    x: Any, k: Any, i: Any, f: Any, round_mode: str, overflow: str, ste: str, surrogate: bool, relu: bool = False
+) -> Any:
     """`quantize` for a numeric k and deterministic rounding, with a hand-written gradient.
 
     The forward pass is `quantize_values` itself; the backward pass gives the gradients of
@@ -237,9 +249,19 @@ def _quantize_fast(x: Any, k: Any, i: Any, f: Any, round_mode: str, overflow: st
     return q_xif(x, i_t, f_t)
 
 
-def quantize(x: Any, k: Any, i: Any, f: Any, round_mode: str = "RND_CONV", overflow: str = "SAT",
-             ste: str = "identity", training: bool = False, seed: Any = None, surrogate: bool = True,
-             relu: bool = False) -> Any:
+def quantize(
+    x: Any,
+    k: Any,
+    i: Any,
+    f: Any,
+    round_mode: str = "RND_CONV",
+    overflow: str = "SAT",
+    ste: str = "identity",
+    training: bool = False,
+    seed: Any = None,
+    surrogate: bool = True,
+    relu: bool = False,
+) -> Any:
     """Quantize ``x`` to fixed point (k, i, f) with the gradients described in the module doc.
 
     Args:
@@ -261,9 +283,18 @@ def quantize(x: Any, k: Any, i: Any, f: Any, round_mode: str = "RND_CONV", overf
     return _quantize_autodiff(x, k, i, f, round_mode, overflow, ste, training, seed, surrogate)
 
 
-def _quantize_autodiff(x: Any, k: Any, i: Any, f: Any, round_mode: str = "RND_CONV", overflow: str = "SAT",
-                       ste: str = "identity", training: bool = False, seed: Any = None,
-                       surrogate: bool = True) -> Any:
+def _quantize_autodiff(
+    x: Any,
+    k: Any,
+    i: Any,
+    f: Any,
+    round_mode: str = "RND_CONV",
+    overflow: str = "SAT",
+    ste: str = "identity",
+    training: bool = False,
+    seed: Any = None,
+    surrogate: bool = True,
+) -> Any:
     """`quantize` written with straight-through tricks and automatic differentiation: the
     reference formulation, used for tensor k and stochastic rounding."""
     x = ops.convert_to_tensor(x)

@@ -6,7 +6,7 @@ quantizer with such a scale is a fixed-point quantizer with per-channel fraction
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from keras import ops
@@ -65,7 +65,7 @@ def fit_po2_scale(x: Any, bits: int, scale_axis: int | None = None, iterations: 
 def po2_fractional_bits(x: Any, bits: int, integer: int = 0, scale_axis: int | None = None) -> np.ndarray:
     """Per-channel fractional bits ``f_c`` (bits) with step ``2**-f_c`` as QKeras auto_po2
     would choose them for tensor ``x`` (numpy, broadcastable to x)."""
-    m_i = float(2.0 ** integer)
+    m_i = float(2.0**integer)
     _, scale = fit_po2_scale(ops.convert_to_tensor(x, "float32") / m_i, bits, scale_axis)
     step = ops.convert_to_numpy(scale) * m_i
     return -np.round(np.log2(step)).astype(np.float32)

@@ -32,10 +32,12 @@ def float32_dtype(dtype: Any, owner: str) -> Any:
         return "float32"
     policy = keras.dtype_policies.get(dtype)
     if policy.compute_dtype != "float32":
-        raise ValueError(f"{owner}: dtype={policy.name!r} computes in {policy.compute_dtype}, which does not hold "
-                         "fixed-point values exactly; accepted: dtype=None or a float32 policy ('float32'). Under "
-                         "a global 'mixed_float16' / 'mixed_bfloat16' policy hgq_compat layers compute in float32 "
-                         "by themselves (the other layers keep the mixed policy)")
+        raise ValueError(
+            f"{owner}: dtype={policy.name!r} computes in {policy.compute_dtype}, which does not hold "
+            "fixed-point values exactly; accepted: dtype=None or a float32 policy ('float32'). Under "
+            "a global 'mixed_float16' / 'mixed_bfloat16' policy hgq_compat layers compute in float32 "
+            "by themselves (the other layers keep the mixed policy)"
+        )
     return dtype
 
 
@@ -73,11 +75,15 @@ class FixedPointQuantizer(keras.layers.Layer):
         bw_shape = bitwidth_shape(self.spec.granularity, shape, argument=f"granularity of {self.name}")
         self._shared = shared_axes(self.spec.granularity, len(shape))
         self.i = self.add_weight(
-            name="i", shape=bw_shape, initializer=keras.initializers.Constant(self.spec.integer),
+            name="i",
+            shape=bw_shape,
+            initializer=keras.initializers.Constant(self.spec.integer),
             trainable=self.spec.trainable_i and not self.spec.range_tracking,
         )
         self.f = self.add_weight(
-            name="f", shape=bw_shape, initializer=keras.initializers.Constant(self.spec.fractional),
+            name="f",
+            shape=bw_shape,
+            initializer=keras.initializers.Constant(self.spec.fractional),
             trainable=self.spec.trainable_f,
         )
         if self.spec.range_tracking:
@@ -114,9 +120,17 @@ class FixedPointQuantizer(keras.layers.Layer):
         if not relu:
             x = self._prefn(x)
         y = fixed_point.quantize(
-            x, self.spec.keep_negative, self.integer_bits(), self.f,
-            round_mode=self.spec.round_mode, overflow=self.spec.overflow, ste=self.spec.ste,
-            training=bool(training), seed=seed, surrogate=self.spec.trainable, relu=relu,
+            x,
+            self.spec.keep_negative,
+            self.integer_bits(),
+            self.f,
+            round_mode=self.spec.round_mode,
+            overflow=self.spec.overflow,
+            ste=self.spec.ste,
+            training=bool(training),
+            seed=seed,
+            surrogate=self.spec.trainable,
+            relu=relu,
         )
         if self.spec.prefn in (None, "relu"):
             # +-inf gives NaN, as the QKeras quantizers do (their x + (xq - x) is inf - inf); the

@@ -82,7 +82,9 @@ def shared_axes(granularity: str | tuple[int, ...], rank: int, argument: str = "
     return tuple(sorted(set(axes)))
 
 
-def bitwidth_shape(granularity: str | tuple[int, ...], shape: Sequence[int | None], argument: str = "granularity") -> tuple[int, ...]:
+def bitwidth_shape(
+    granularity: str | tuple[int, ...], shape: Sequence[int | None], argument: str = "granularity"
+) -> tuple[int, ...]:
     """Shape of the bitwidth variables for a tensor of ``shape`` (no batch axis)."""
     axes = shared_axes(granularity, len(shape), argument)
     out = []
@@ -159,7 +161,9 @@ class QuantSpec:
         """Build from the (k, bits, integer) form: bits counts the sign bit."""
         if isinstance(bits, bool) or not isinstance(bits, (int, float)) or bits < 0:
             raise ValueError(f"bits={bits!r} is not accepted; accepted values: a number of bits >= 0")
-        return cls(keep_negative=int(keep_negative), integer=integer, fractional=bits - int(keep_negative) - integer, **kwargs)
+        return cls(
+            keep_negative=int(keep_negative), integer=integer, fractional=bits - int(keep_negative) - integer, **kwargs
+        )
 
     @property
     def bits(self) -> float:

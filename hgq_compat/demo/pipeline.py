@@ -70,15 +70,22 @@ class _Progress:
         class Callback(keras.callbacks.Callback):
             def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
                 logs = logs or {}
-                outer.say(f"  epoch {epoch + 1:3d}/{outer.epochs}  beta {logs.get('beta', 0):.2e}  "
-                          f"loss {logs.get('loss', float('nan')):.4f}  val_accuracy {logs.get('val_accuracy', 0):.4f}  "
-                          f"EBOPs {logs.get('ebops', 0):>9,.0f}")
+                outer.say(
+                    f"  epoch {epoch + 1:3d}/{outer.epochs}  beta {logs.get('beta', 0):.2e}  "
+                    f"loss {logs.get('loss', float('nan')):.4f}  val_accuracy {logs.get('val_accuracy', 0):.4f}  "
+                    f"EBOPs {logs.get('ebops', 0):>9,.0f}"
+                )
 
         self.epochs, self.say, self.callback = epochs, say, Callback()
 
 
-def run_demo(out: str | os.PathLike = "hgq-compat-demo", settings: DemoSettings | None = None, force: bool = False,
-             synth: bool = True, say: Callable[[str], None] = print) -> dict[str, Any]:
+def run_demo(
+    out: str | os.PathLike = "hgq-compat-demo",
+    settings: DemoSettings | None = None,
+    force: bool = False,
+    synth: bool = True,
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
     """Run the whole demo and write the report folder ``out``. Returns the summary numbers
     (also in ``out/summary.json``)."""
     import keras
@@ -87,13 +94,19 @@ def run_demo(out: str | os.PathLike = "hgq-compat-demo", settings: DemoSettings 
     from ..datasets import load_digits_split
     from ..legacy.converter import convert_qkeras_model
     from ..report import format_report, model_report, save_report_json
-    from ..training import (BetaScheduler, FreeEBOPs, LogSchedule, ParetoFront, enable_determinism, jitter_bitwidths,
-                            model_ebops)
+    from ..training import (
+        BetaScheduler,
+        FreeEBOPs,
+        LogSchedule,
+        ParetoFront,
+        enable_determinism,
+        jitter_bitwidths,
+        model_ebops,
+    )
 
     settings = settings or DemoSettings()
     out = Path(out).absolute()
-    check_output_dir(out, force, DemoError, force_hint="pass --force to replace it",
-                     other_hint="choose another --out")
+    check_output_dir(out, force, DemoError, force_hint="pass --force to replace it", other_hint="choose another --out")
     t_start = time.perf_counter()
     meta = _metadata()
     enable_determinism(settings.seed)
@@ -111,38 +124,58 @@ def run_demo(out: str | os.PathLike = "hgq-compat-demo", settings: DemoSettings 
         acc_original = _accuracy(original, x_test, y_test)
         val_original = _accuracy(original, x_val, y_val)
         ebops_original = model_ebops(original)
-        say(f"      test accuracy {acc_original:.4f} (QKeras: {meta['qkeras_test_accuracy']:.4f}), largest logit "
-            f"difference from QKeras {max_diff:g}, EBOPs {ebops_original:,.0f}")
+        say(
+            f"      test accuracy {acc_original:.4f} (QKeras: {meta['qkeras_test_accuracy']:.4f}), largest logit "
+            f"difference from QKeras {max_diff:g}, EBOPs {ebops_original:,.0f}"
+        )
         if abs(acc_original - meta["qkeras_test_accuracy"]) > 1e-9:
-            raise RuntimeError(f"the converted model's accuracy {acc_original} differs from QKeras's "
-                               f"{meta['qkeras_test_accuracy']}: conversion is broken")
+            raise RuntimeError(
+                f"the converted model's accuracy {acc_original} differs from QKeras's "
+                f"{meta['qkeras_test_accuracy']}: conversion is broken"
+            )
         original.save(tmp / "qkeras_converted.keras")
         report_original = model_report(original)
 
         # 2. HGQ fine-tuning under a beta schedule, keeping the Pareto front
-        say(f"[2/5] HGQ fine-tuning: {settings.epochs} epochs, beta {settings.beta_start:g} -> {settings.beta_end:g} "
-            "(log schedule), learning rate decaying (cosine), per-element bitwidths")
+        say(
+            f"[2/5] HGQ fine-tuning: {settings.epochs} epochs, beta {settings.beta_start:g} -> {settings.beta_end:g} "
+            "(log schedule), learning rate decaying (cosine), per-element bitwidths"
+        )
         model = convert_qkeras_model(shipped_model_path(), hgq=True)
         jitter_bitwidths(model, seed=settings.seed)  # rounded bitwidths unchanged: same outputs, same EBOPs
         steps = settings.epochs * -(-len(x_fit) // settings.batch_size)
         learning_rate = keras.optimizers.schedules.CosineDecay(settings.learning_rate, steps, alpha=0.01)
-        model.compile(keras.optimizers.Adam(learning_rate),
-                      keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+        model.compile(
+            keras.optimizers.Adam(learning_rate),
+            keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+        )
         schedule = LogSchedule([(0, settings.beta_start), (max(settings.epochs - 1, 1), settings.beta_end)])
         front = ParetoFront(tmp / "checkpoints", metrics=("val_accuracy", "ebops"), sides=(1, -1))
         progress = _Progress(settings.epochs, say)
         t0 = time.perf_counter()
-        history = model.fit(x_fit, y_fit, epochs=settings.epochs, batch_size=settings.batch_size, verbose=0,
-                            validation_data=(x_val, y_val),
-                            callbacks=[BetaScheduler(schedule), FreeEBOPs(), front, progress.callback])
+        history = model.fit(
+            x_fit,
+            y_fit,
+            epochs=settings.epochs,
+            batch_size=settings.batch_size,
+            verbose=0,
+            validation_data=(x_val, y_val),
+            callbacks=[BetaScheduler(schedule), FreeEBOPs(), front, progress.callback],
+        )
         train_seconds = time.perf_counter() - t0
 
         # 3. pick the cheapest Pareto point within half a point of the original's validation accuracy
         ok = [r for r in front.records if r["val_accuracy"] >= val_original - ACCURACY_SLACK - 1e-12]
-        chosen = min(ok, key=lambda r: (r["ebops"], r["epoch"])) if ok else max(front.records,
-                                                                                 key=lambda r: r["val_accuracy"])
-        say(f"[3/5] Pareto front: {len(front.records)} checkpoints; chose epoch {chosen['epoch'] + 1} "
-            f"(val_accuracy {chosen['val_accuracy']:.4f}, EBOPs {chosen['ebops']:,.0f})")
+        chosen = (
+            min(ok, key=lambda r: (r["ebops"], r["epoch"]))
+            if ok
+            else max(front.records, key=lambda r: r["val_accuracy"])
+        )
+        say(
+            f"[3/5] Pareto front: {len(front.records)} checkpoints; chose epoch {chosen['epoch'] + 1} "
+            f"(val_accuracy {chosen['val_accuracy']:.4f}, EBOPs {chosen['ebops']:,.0f})"
+        )
         hgq = keras.saving.load_model(chosen["path"], compile=False)
         hgq.save(tmp / "hgq_chosen.keras")
         acc_hgq = _accuracy(hgq, x_test, y_test)
@@ -167,13 +200,23 @@ def run_demo(out: str | os.PathLike = "hgq-compat-demo", settings: DemoSettings 
         say("[5/5] writing plots and the summary")
         plots = _plots(front.records, hgq, tmp, ebops_original, val_original, say)
         summary = {
-            "qkeras": {"test_accuracy": acc_original, "val_accuracy": val_original, "ebops": ebops_original,
-                       "pruned_fraction": report_original["totals"]["pruned_fraction"],
-                       "weight_bits_mean": report_original["totals"]["weight_bits_mean"],
-                       "qkeras_test_accuracy": meta["qkeras_test_accuracy"], "max_logit_difference": max_diff},
-            "hgq": {"test_accuracy": acc_hgq, "val_accuracy": chosen["val_accuracy"], "ebops": ebops_hgq,
-                    "epoch": chosen["epoch"] + 1, "pruned_fraction": report_hgq["totals"]["pruned_fraction"],
-                    "weight_bits_mean": report_hgq["totals"]["weight_bits_mean"]},
+            "qkeras": {
+                "test_accuracy": acc_original,
+                "val_accuracy": val_original,
+                "ebops": ebops_original,
+                "pruned_fraction": report_original["totals"]["pruned_fraction"],
+                "weight_bits_mean": report_original["totals"]["weight_bits_mean"],
+                "qkeras_test_accuracy": meta["qkeras_test_accuracy"],
+                "max_logit_difference": max_diff,
+            },
+            "hgq": {
+                "test_accuracy": acc_hgq,
+                "val_accuracy": chosen["val_accuracy"],
+                "ebops": ebops_hgq,
+                "epoch": chosen["epoch"] + 1,
+                "pruned_fraction": report_hgq["totals"]["pruned_fraction"],
+                "weight_bits_mean": report_hgq["totals"]["weight_bits_mean"],
+            },
             "ebops_reduction": ebops_original / ebops_hgq if ebops_hgq else float("inf"),
             "accuracy_change_points": 100 * (acc_hgq - acc_original),
             "pareto_points": len(front.records),
@@ -195,17 +238,24 @@ def run_demo(out: str | os.PathLike = "hgq-compat-demo", settings: DemoSettings 
     return summary
 
 
-def _plots(records: list[dict], model: Any, tmp: Path, ebops_original: float, val_original: float,
-           say: Callable[[str], None]) -> list[str]:
+def _plots(
+    records: list[dict], model: Any, tmp: Path, ebops_original: float, val_original: float, say: Callable[[str], None]
+) -> list[str]:
     try:
         from ..plots import plot_bitwidth_histograms, plot_bitwidth_maps, plot_pareto
     except ImportError as exc:  # pragma: no cover - depends on the environment
         say(f"      plots skipped: {exc}")
         return []
     try:
-        paths = [plot_pareto(records, tmp / "pareto.png", metric="val_accuracy",
-                             title=f"HGQ Pareto front (QKeras: {val_original:.4f} at {ebops_original:,.0f} EBOPs)"),
-                 plot_bitwidth_histograms(model, tmp / "bitwidth_histograms.png")]
+        paths = [
+            plot_pareto(
+                records,
+                tmp / "pareto.png",
+                metric="val_accuracy",
+                title=f"HGQ Pareto front (QKeras: {val_original:.4f} at {ebops_original:,.0f} EBOPs)",
+            ),
+            plot_bitwidth_histograms(model, tmp / "bitwidth_histograms.png"),
+        ]
         paths += plot_bitwidth_maps(model, tmp / "bitwidth_maps")
     except ImportError as exc:
         say(f"      plots skipped: {exc}")
@@ -215,11 +265,16 @@ def _plots(records: list[dict], model: Any, tmp: Path, ebops_original: float, va
 
 def _headline(s: dict) -> str:
     q, h = s["qkeras"], s["hgq"]
-    exact = ("not synthesized" if s["exact"] is None else
-             f"{s['mismatches']} mismatches in {s['checked_inputs']:,} C-simulation inputs")
-    return (f"QKeras {q['test_accuracy']:.4f} accuracy at {q['ebops']:,.0f} EBOPs -> HGQ {h['test_accuracy']:.4f} at "
-            f"{h['ebops']:,.0f} EBOPs: {s['ebops_reduction']:.1f}x fewer EBOPs, "
-            f"{s['accuracy_change_points']:+.2f} accuracy points, {exact}")
+    exact = (
+        "not synthesized"
+        if s["exact"] is None
+        else f"{s['mismatches']} mismatches in {s['checked_inputs']:,} C-simulation inputs"
+    )
+    return (
+        f"QKeras {q['test_accuracy']:.4f} accuracy at {q['ebops']:,.0f} EBOPs -> HGQ {h['test_accuracy']:.4f} at "
+        f"{h['ebops']:,.0f} EBOPs: {s['ebops_reduction']:.1f}x fewer EBOPs, "
+        f"{s['accuracy_change_points']:+.2f} accuracy points, {exact}"
+    )
 
 
 def _markdown(s: dict, report_hgq: dict, synth_report: Any, out: Path) -> str:
@@ -228,9 +283,12 @@ def _markdown(s: dict, report_hgq: dict, synth_report: Any, out: Path) -> str:
     q, h = s["qkeras"], s["hgq"]
     pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
     lines = [
-        "# hgq-compat demo report", "",
-        _headline(s), "",
-        "| | QKeras original (converted) | HGQ fine-tuned |", "|---|---|---|",
+        "# hgq-compat demo report",
+        "",
+        _headline(s),
+        "",
+        "| | QKeras original (converted) | HGQ fine-tuned |",
+        "|---|---|---|",
         f"| test accuracy (449 digits) | {q['test_accuracy']:.4f} | {h['test_accuracy']:.4f} |",
         f"| validation accuracy (337 digits) | {q['val_accuracy']:.4f} | {h['val_accuracy']:.4f} |",
         f"| EBOPs | {q['ebops']:,.0f} | {h['ebops']:,.0f} |",
@@ -244,17 +302,23 @@ def _markdown(s: dict, report_hgq: dict, synth_report: Any, out: Path) -> str:
         f"HGQ fine-tuning ran {s['settings']['epochs']} epochs with beta {s['settings']['beta_start']:g} -> "
         f"{s['settings']['beta_end']:g} (log schedule, learning rate decaying by a cosine to 1%) in {s['train_seconds']:.0f} s; the Pareto front kept "
         f"{s['pareto_points']} checkpoints (`checkpoints/pareto.csv`). The chosen one (epoch {h['epoch']}) is the one "
-        "with the fewest EBOPs whose validation accuracy is at most 0.5 point below the original's.", "",
+        "with the fewest EBOPs whose validation accuracy is at most 0.5 point below the original's.",
+        "",
     ]
     if synth_report is not None:
         lines += ["## hls4ml", "", "```", synth_report.format(), "```", ""]
     lines += ["## Bits per layer (HGQ model)", "", "```", format_report(report_hgq), "```", ""]
     if s["plots"]:
         lines += ["## Plots", ""] + [f"![{p}]({p})" for p in s["plots"]] + [""]
-    lines += ["## Files", "",
-              "- `qkeras_converted.keras`: the QKeras model as an hgq_compat model (QKeras mode)",
-              "- `hgq_chosen.keras`: the chosen HGQ model; `checkpoints/`: every Pareto checkpoint",
-              "- `hls4ml_prj/`: the hls4ml project of the chosen model (run its `build_prj.tcl` with Vitis HLS)",
-              "- `summary.json`, `hgq_layers.json`, `hgq_layers.txt`: the numbers above", "",
-              f"Reproduce: `hgq-compat demo --out {out.name} --epochs {s['settings']['epochs']} --force`", ""]
+    lines += [
+        "## Files",
+        "",
+        "- `qkeras_converted.keras`: the QKeras model as an hgq_compat model (QKeras mode)",
+        "- `hgq_chosen.keras`: the chosen HGQ model; `checkpoints/`: every Pareto checkpoint",
+        "- `hls4ml_prj/`: the hls4ml project of the chosen model (run its `build_prj.tcl` with Vitis HLS)",
+        "- `summary.json`, `hgq_layers.json`, `hgq_layers.txt`: the numbers above",
+        "",
+        f"Reproduce: `hgq-compat demo --out {out.name} --epochs {s['settings']['epochs']} --force`",
+        "",
+    ]
     return "\n".join(lines)

@@ -10,14 +10,36 @@ from .dense import QDense
 from .folded import QConv2DBatchnorm, QDenseBatchnorm, QDepthwiseConv2DBatchnorm
 from .normalization import QBatchNormalization
 from .pooling import QAveragePooling2D, QGlobalAveragePooling2D
-from .recurrent import QBidirectional, QGRU, QGRUCell, QLSTM, QLSTMCell, QSimpleRNN, QSimpleRNNCell
+from .recurrent import QGRU, QLSTM, QBidirectional, QGRUCell, QLSTMCell, QSimpleRNN, QSimpleRNNCell
 from .scale_shift import QScaleShift
 from .softmax import QSoftmax
 
 __all__ = [
-    "QActivation", "QAdaptiveActivation", "QAveragePooling2D", "QBatchNormalization", "QBidirectional",
-    "QConv1D", "QConv2D", "QConv2DBatchnorm", "QConv2DTranspose", "QDense", "QDenseBatchnorm", "QDepthwiseConv2D",
-    "QDepthwiseConv2DBatchnorm", "QDepthwiseConv2DTranspose", "QGRU", "QGRUCell", "QGlobalAveragePooling2D", "QLSTM",
-    "QLSTMCell", "QScaleShift", "QSeparableConv1D", "QSeparableConv2D", "QSeparableConv2DTranspose", "QSimpleRNN",
-    "QSimpleRNNCell", "QSoftmax", "QuantizedLayerMixin",
+    "QActivation",
+    "QAdaptiveActivation",
+    "QAveragePooling2D",
+    "QBatchNormalization",
+    "QBidirectional",
+    "QConv1D",
+    "QConv2D",
+    "QConv2DBatchnorm",
+    "QConv2DTranspose",
+    "QDense",
+    "QDenseBatchnorm",
+    "QDepthwiseConv2D",
+    "QDepthwiseConv2DBatchnorm",
+    "QDepthwiseConv2DTranspose",
+    "QGRU",
+    "QGRUCell",
+    "QGlobalAveragePooling2D",
+    "QLSTM",
+    "QLSTMCell",
+    "QScaleShift",
+    "QSeparableConv1D",
+    "QSeparableConv2D",
+    "QSeparableConv2DTranspose",
+    "QSimpleRNN",
+    "QSimpleRNNCell",
+    "QSoftmax",
+    "QuantizedLayerMixin",
 ]

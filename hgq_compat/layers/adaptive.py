@@ -16,10 +16,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from ..quantizers import fixed
+from ..quantizers import fixed, get_quantizer
 from ..quantizers.functions import integer_bits_for_range as adaptive_integer_bits
 from ..quantizers.functions import qkeras_output
-from ..quantizers import get_quantizer
 from .base import QuantizedLayerMixin
 
 SUPPORTED = ("quantized_bits", "quantized_relu")
@@ -75,18 +74,32 @@ class QAdaptiveActivation(QuantizedLayerMixin, keras.layers.Layer):
 
     has_ebops = False
 
-    def __init__(self, activation: str, total_bits: int, current_step: Any = None, symmetric: bool = True,
-                 quantization_delay: int = 0, ema_freeze_delay: int | None = None, ema_decay: float = 0.9999,
-                 per_channel: bool = False, po2_rounding: bool = False, relu_neg_slope: float = 0.0,
-                 relu_upper_bound: float | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        activation: str,
+        total_bits: int,
+        current_step: Any = None,
+        symmetric: bool = True,
+        quantization_delay: int = 0,
+        ema_freeze_delay: int | None = None,
+        ema_decay: float = 0.9999,
+        per_channel: bool = False,
+        po2_rounding: bool = False,
+        relu_neg_slope: float = 0.0,
+        relu_upper_bound: float | None = None,
+        **kwargs: Any,
+    ):
         self._init_quantization(kwargs)
         super().__init__(**kwargs)
         if self.hgq:
-            raise NotImplementedError("QAdaptiveActivation: mode='hgq' is not supported (its integer bits follow an "
-                                      "EMA of the range; use QActivation with an HGQ quantizer instead)")
+            raise NotImplementedError(
+                "QAdaptiveActivation: mode='hgq' is not supported (its integer bits follow an "
+                "EMA of the range; use QActivation with an HGQ quantizer instead)"
+            )
         if activation not in SUPPORTED:
-            raise ValueError(f"QAdaptiveActivation: activation={activation!r}; it must be one of {SUPPORTED} "
-                             "without parameters")
+            raise ValueError(
+                f"QAdaptiveActivation: activation={activation!r}; it must be one of {SUPPORTED} without parameters"
+            )
         self._activation_name = activation
         self.total_bits = int(total_bits)
         self.symmetric = bool(symmetric)
@@ -101,20 +114,27 @@ class QAdaptiveActivation(QuantizedLayerMixin, keras.layers.Layer):
         self._estimating_step = current_step is None
         # a Keras or backend (tf.Variable) variable is followed; a number is the initial step
         self._external_step = current_step if hasattr(current_step, "assign_add") else None
-        self._initial_step = -1 if current_step is None or self._external_step is not None else int(
-            np.asarray(current_step))
+        self._initial_step = (
+            -1 if current_step is None or self._external_step is not None else int(np.asarray(current_step))
+        )
 
     def build(self, input_shape: tuple) -> None:
         channels = int(input_shape[-1]) if self.per_channel else 1
         if self._external_step is not None:
             self.step = self._external_step
         else:
-            self.step = self.add_weight(name="step", shape=(), dtype="int64", trainable=False,
-                                        initializer=keras.initializers.Constant(self._initial_step))
+            self.step = self.add_weight(
+                name="step",
+                shape=(),
+                dtype="int64",
+                trainable=False,
+                initializer=keras.initializers.Constant(self._initial_step),
+            )
         self.ema_min = self.add_weight(name="ema_min", shape=(channels,), trainable=False, initializer="zeros")
         self.ema_max = self.add_weight(name="ema_max", shape=(channels,), trainable=False, initializer="zeros")
-        self.quantizer_integer = self.add_weight(name="quantizer_integer_bits", shape=(channels,), trainable=False,
-                                                 initializer="zeros")
+        self.quantizer_integer = self.add_weight(
+            name="quantizer_integer_bits", shape=(channels,), trainable=False, initializer="zeros"
+        )
         self.quantizer_integer.assign(self._integer_bits())
         self._quantizer = (quantized_bits if self._activation_name == "quantized_bits" else quantized_relu)(self)
         self._input_feature_shape = tuple(input_shape[1:])
@@ -128,8 +148,9 @@ class QAdaptiveActivation(QuantizedLayerMixin, keras.layers.Layer):
         self.quantizer_integer.assign(self._integer_bits())
 
     def _integer_bits(self) -> Any:
-        return adaptive_integer_bits(self.ema_min, self.ema_max, self.total_bits, self.symmetric,
-                                     self.keep_negative, self.po2_rounding)
+        return adaptive_integer_bits(
+            self.ema_min, self.ema_max, self.total_bits, self.symmetric, self.keep_negative, self.po2_rounding
+        )
 
     # ---------------------------------------------------------------- the quantizer
     def _unquantized(self, x: Any) -> Any:
@@ -147,7 +168,7 @@ class QAdaptiveActivation(QuantizedLayerMixin, keras.layers.Layer):
             m = float(2 ** (self.total_bits - 1))
             return mi * ops.clip(ops.round(x * m / mi), -m + float(self.symmetric), m - 1) / m
         nsb = self.total_bits - int(self.relu_neg_slope != 0.0)
-        m = float(2 ** nsb)
+        m = float(2**nsb)
         p = x * m / mi
         xq = mi * ops.clip(ops.round(p) / m, 0.0, 1.0 - 1.0 / m)
         if self.relu_neg_slope > 0:
@@ -221,12 +242,20 @@ class QAdaptiveActivation(QuantizedLayerMixin, keras.layers.Layer):
         step = self._initial_step
         if self.built and self._external_step is None:
             step = int(ops.convert_to_numpy(self.step))
-        config.update({
-            "activation": self._activation_name, "total_bits": self.total_bits, "current_step": step,
-            "symmetric": self.symmetric, "quantization_delay": self.quantization_delay,
-            "ema_freeze_delay": self.ema_freeze_delay, "ema_decay": self.ema_decay, "per_channel": self.per_channel,
-            "po2_rounding": self.po2_rounding, "relu_neg_slope": self.relu_neg_slope,
-            "relu_upper_bound": self.relu_upper_bound,
-        })
+        config.update(
+            {
+                "activation": self._activation_name,
+                "total_bits": self.total_bits,
+                "current_step": step,
+                "symmetric": self.symmetric,
+                "quantization_delay": self.quantization_delay,
+                "ema_freeze_delay": self.ema_freeze_delay,
+                "ema_decay": self.ema_decay,
+                "per_channel": self.per_channel,
+                "po2_rounding": self.po2_rounding,
+                "relu_neg_slope": self.relu_neg_slope,
+                "relu_upper_bound": self.relu_upper_bound,
+            }
+        )
         config.update(self._quantization_config())
         return config

@@ -55,12 +55,16 @@ def quantization_config_dict(cfg: QuantizationConfig) -> dict:
         return list(v) if isinstance(v, tuple) else v
 
     return {
-        "mode": cfg.mode, "granularity": g(cfg.granularity), "activation_granularity": g(cfg.activation_granularity),
-        "beta": cfg.beta, "default_input_bits": cfg.default_input_bits,
+        "mode": cfg.mode,
+        "granularity": g(cfg.granularity),
+        "activation_granularity": g(cfg.activation_granularity),
+        "beta": cfg.beta,
+        "default_input_bits": cfg.default_input_bits,
     }
 
 
 # ------------------------------------------------------------------ input bit sources
+
 
 def _broadcast_bits(bits: Any, shape: tuple) -> Any:
     return ops.broadcast_to(ops.cast(bits, "float32"), shape)
@@ -93,9 +97,11 @@ def tensor_bits_source(tensor: Any) -> BitsFn | None:
     if isinstance(op, (keras.layers.Flatten, keras.layers.Reshape)):
         return lambda: ops.reshape(_broadcast_bits(src(), in_shape), out_shape)
     if isinstance(op, (keras.layers.MaxPooling1D, keras.layers.MaxPooling2D)) and op.data_format == "channels_last":
+
         def pooled() -> Any:
             b = _broadcast_bits(src(), in_shape)[None]
             return ops.max_pool(b, op.pool_size, op.strides, op.padding)[0]
+
         return pooled
     return None
 
@@ -115,11 +121,14 @@ class QuantizedWeight:
     enabled_by: str | None = None
 
 
-def kernel_and_bias(rank: int, role: str = "kernel", argument: str = "kernel_quantizer",
-                    auto_range: str | None = "kernel") -> tuple[QuantizedWeight, QuantizedWeight]:
+def kernel_and_bias(
+    rank: int, role: str = "kernel", argument: str = "kernel_quantizer", auto_range: str | None = "kernel"
+) -> tuple[QuantizedWeight, QuantizedWeight]:
     """The usual ``quantized_weights``: a kernel of rank ``rank`` and a bias (``use_bias``)."""
-    return (QuantizedWeight(role, argument, rank, auto_po2=True, auto_range=auto_range),
-            QuantizedWeight("bias", "bias_quantizer", 1, auto_range=auto_range and "bias", enabled_by="use_bias"))
+    return (
+        QuantizedWeight(role, argument, rank, auto_po2=True, auto_range=auto_range),
+        QuantizedWeight("bias", "bias_quantizer", 1, auto_range=auto_range and "bias", enabled_by="use_bias"),
+    )
 
 
 class QuantizedLayerMixin:
@@ -193,8 +202,9 @@ class QuantizedLayerMixin:
         self._init_quantization(kwargs)
         args = dict(arguments)
         for w in self.quantized_weights:
-            q = self._set_weight_quantizer(w.role, args.pop(w.argument, None), w.rank, auto_po2=w.auto_po2,
-                                           argument=w.argument)
+            q = self._set_weight_quantizer(
+                w.role, args.pop(w.argument, None), w.rank, auto_po2=w.auto_po2, argument=w.argument
+            )
             setattr(self, w.argument, q)
             if w.auto_range is None or (w.enabled_by is not None and not args[w.enabled_by]):
                 continue
@@ -204,8 +214,9 @@ class QuantizedLayerMixin:
                 args[constraint] = c
         return args
 
-    def _set_weight_quantizer(self, role: str, quantizer: Any, weight_rank: int, auto_po2: bool = False,
-                              argument: str | None = None) -> Any:
+    def _set_weight_quantizer(
+        self, role: str, quantizer: Any, weight_rank: int, auto_po2: bool = False, argument: str | None = None
+    ) -> Any:
         """Parse and remember the quantizer of weight ``role``; returns the QKeras object (or None).
 
         ``auto_po2``: QKeras' hidden default for kernel-like weights (kernel, depthwise,
@@ -235,8 +246,10 @@ class QuantizedLayerMixin:
         quantizer string or config, a saved quantizer layer, or None)."""
         q = get_quantizer(deserialize_quantizer_arg(value))
         if q is not None and not is_quantizer(q) and not isinstance(q, (FixedPointQuantizer, QKerasModeQuantizer)):
-            raise ValueError(f"{self.name if hasattr(self, '_name') else type(self).__name__}: "
-                             f"{argument}={value!r} is not a quantizer")
+            raise ValueError(
+                f"{self.name if hasattr(self, '_name') else type(self).__name__}: "
+                f"{argument}={value!r} is not a quantizer"
+            )
         return q
 
     @staticmethod
@@ -274,12 +287,20 @@ class QuantizedLayerMixin:
             setattr(self, f"{role}_quantizer_internal", layer)
         if getattr(self, "_activation_quantizer", None) is not None:
             self.output_quantizer = make_quantizer_layer(
-                self._activation_quantizer, self.mode, self.qconfig.activation_granularity, False, "output_quantizer")
+                self._activation_quantizer, self.mode, self.qconfig.activation_granularity, False, "output_quantizer"
+            )
             self.output_quantizer.build(tuple(self.compute_output_shape(input_shape)))
         if self.hgq and self.has_ebops:
-            setattr(self, self._ebops_beta_attr, self.add_weight(
-                name=self._ebops_beta_attr, shape=(), trainable=False,
-                initializer=keras.initializers.Constant(self.qconfig.beta)))
+            setattr(
+                self,
+                self._ebops_beta_attr,
+                self.add_weight(
+                    name=self._ebops_beta_attr,
+                    shape=(),
+                    trainable=False,
+                    initializer=keras.initializers.Constant(self.qconfig.beta),
+                ),
+            )
         self._input_feature_shape = tuple(input_shape[1:])
 
     def _init_po2_bitwidths(self, layer: FixedPointQuantizer, q: Any, weight: Any) -> None:
@@ -328,8 +349,11 @@ class QuantizedLayerMixin:
         if self.output_quantizer is not None:
             return self.output_quantizer(y, training=training)
         act = getattr(self, "activation", None)
-        if act is not None and act is not keras.activations.linear and \
-                getattr(self, "_activation_quantizer", None) is None:
+        if (
+            act is not None
+            and act is not keras.activations.linear
+            and getattr(self, "_activation_quantizer", None) is None
+        ):
             return act(y)
         return y
 
@@ -427,8 +451,10 @@ class QKernelBiasMixin(QuantizedLayerMixin):
 
     def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
         if weights is None:
-            weights = {"kernel": self.quantized_weight("kernel"),
-                       "bias": self.quantized_weight("bias") if self.use_bias else None}
+            weights = {
+                "kernel": self.quantized_weight("kernel"),
+                "bias": self.quantized_weight("bias") if self.use_bias else None,
+            }
         bias_bits = self.weight_bits("bias", weights["bias"]) if self.use_bias else None
         return self._kernel_ebops(input_bits, self.weight_bits("kernel", weights["kernel"]), bias_bits)
 
@@ -454,7 +480,16 @@ def deserialize_quantizer_arg(value: Any) -> Any:
     return value
 
 
-__all__ = ["QuantizedLayerMixin", "QKernelBiasMixin", "QuantizedWeight", "kernel_and_bias", "weight_quantizer", "tensor_bits_source", "normalize_granularity", "np"]
+__all__ = [
+    "QuantizedLayerMixin",
+    "QKernelBiasMixin",
+    "QuantizedWeight",
+    "kernel_and_bias",
+    "weight_quantizer",
+    "tensor_bits_source",
+    "normalize_granularity",
+    "np",
+]
 
 
 def weight_quantizer(layer: Any, role: str) -> Any:

@@ -18,8 +18,9 @@ def _kernel_mask(mask: Any) -> np.ndarray | None:
         return None
     mask = np.asarray(mask, dtype=np.float32)
     if mask.ndim < 2:
-        raise ValueError(f"QConv2D: mask of rank {mask.ndim} is not accepted; accepted: rank >= 2 "
-                         "(kernel_h, kernel_w, ...)")
+        raise ValueError(
+            f"QConv2D: mask of rank {mask.ndim} is not accepted; accepted: rank >= 2 (kernel_h, kernel_w, ...)"
+        )
     return np.reshape(mask, (mask.shape[0], mask.shape[1], 1, 1))
 
 
@@ -28,19 +29,32 @@ class QConvMixin(QKernelBiasMixin):
 
     def _finish_init(self, activation: Any, ranges: dict) -> None:
         if self.data_format != "channels_last":
-            raise NotImplementedError(f"{type(self).__name__}: data_format={self.data_format!r}; "
-                                      "only 'channels_last' is supported")
+            raise NotImplementedError(
+                f"{type(self).__name__}: data_format={self.data_format!r}; only 'channels_last' is supported"
+            )
         super()._finish_init(activation, ranges)
 
     def _apply_kernel(self, inputs: Any, kernel: Any) -> Any:
         if self.padding == "causal":
-            return ops.conv(ops.pad(inputs, self._compute_causal_padding()), kernel, strides=self.strides,
-                            padding="valid", dilation_rate=self.dilation_rate, data_format=self.data_format)
+            return ops.conv(
+                ops.pad(inputs, self._compute_causal_padding()),
+                kernel,
+                strides=self.strides,
+                padding="valid",
+                dilation_rate=self.dilation_rate,
+                data_format=self.data_format,
+            )
         return self.convolution_op(inputs, kernel)
 
     def _kernel_ebops(self, input_bits: Any, kernel_bits: Any, bias_bits: Any) -> Any:
-        return conv_ebops(input_bits, kernel_bits, bias_bits, strides=self.strides, padding=self.padding,
-                          dilation_rate=self.dilation_rate)
+        return conv_ebops(
+            input_bits,
+            kernel_bits,
+            bias_bits,
+            strides=self.strides,
+            padding=self.padding,
+            dilation_rate=self.dilation_rate,
+        )
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
@@ -49,19 +63,50 @@ class QConv1D(QConvMixin, keras.layers.Conv1D):
 
     quantized_weights = kernel_and_bias(3)
 
-    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: str = "valid",
-                 dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
-                 kernel_initializer: Any = "he_normal", bias_initializer: Any = "zeros",
-                 kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
-                 kernel_constraint: Any = None, bias_constraint: Any = None, kernel_quantizer: Any = None,
-                 bias_quantizer: Any = None, kernel_range: Any = None, bias_range: Any = None, **kwargs: Any):
-        super().__init__(**self._declare_quantized_weights(
-            kwargs, filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
-            dilation_rate=dilation_rate, activation=None, use_bias=use_bias, kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
-            bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
-            kernel_constraint=kernel_constraint, bias_constraint=bias_constraint, kernel_quantizer=kernel_quantizer,
-            bias_quantizer=bias_quantizer), **kwargs)
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: Any,
+        strides: Any = 1,
+        padding: str = "valid",
+        dilation_rate: Any = 1,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "he_normal",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
+        kernel_quantizer: Any = None,
+        bias_quantizer: Any = None,
+        kernel_range: Any = None,
+        bias_range: Any = None,
+        **kwargs: Any,
+    ):
+        super().__init__(
+            **self._declare_quantized_weights(
+                kwargs,
+                filters=filters,
+                kernel_size=kernel_size,
+                strides=strides,
+                padding=padding,
+                dilation_rate=dilation_rate,
+                activation=None,
+                use_bias=use_bias,
+                kernel_initializer=kernel_initializer,
+                bias_initializer=bias_initializer,
+                kernel_regularizer=kernel_regularizer,
+                bias_regularizer=bias_regularizer,
+                activity_regularizer=activity_regularizer,
+                kernel_constraint=kernel_constraint,
+                bias_constraint=bias_constraint,
+                kernel_quantizer=kernel_quantizer,
+                bias_quantizer=bias_quantizer,
+            ),
+            **kwargs,
+        )
         self._finish_init(activation, {"kernel_range": kernel_range, "bias_range": bias_range})
 
 
@@ -71,22 +116,54 @@ class QConv2D(QConvMixin, keras.layers.Conv2D):
 
     quantized_weights = kernel_and_bias(4)
 
-    def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
-                 data_format: str = "channels_last", dilation_rate: Any = (1, 1), activation: Any = None,
-                 use_bias: bool = True, kernel_initializer: Any = "he_normal", bias_initializer: Any = "zeros",
-                 kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
-                 kernel_constraint: Any = None, bias_constraint: Any = None, kernel_range: Any = None,
-                 bias_range: Any = None, kernel_quantizer: Any = None, bias_quantizer: Any = None, mask: Any = None,
-                 **kwargs: Any):
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: Any,
+        strides: Any = (1, 1),
+        padding: str = "valid",
+        data_format: str = "channels_last",
+        dilation_rate: Any = (1, 1),
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "he_normal",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
+        kernel_range: Any = None,
+        bias_range: Any = None,
+        kernel_quantizer: Any = None,
+        bias_quantizer: Any = None,
+        mask: Any = None,
+        **kwargs: Any,
+    ):
         self._kernel_mask = _kernel_mask(mask)
-        super().__init__(**self._declare_quantized_weights(
-            kwargs, filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
-            data_format=data_format or "channels_last", dilation_rate=dilation_rate, activation=None,
-            use_bias=use_bias, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint, kernel_quantizer=kernel_quantizer, bias_quantizer=bias_quantizer),
-            **kwargs)
+        super().__init__(
+            **self._declare_quantized_weights(
+                kwargs,
+                filters=filters,
+                kernel_size=kernel_size,
+                strides=strides,
+                padding=padding,
+                data_format=data_format or "channels_last",
+                dilation_rate=dilation_rate,
+                activation=None,
+                use_bias=use_bias,
+                kernel_initializer=kernel_initializer,
+                bias_initializer=bias_initializer,
+                kernel_regularizer=kernel_regularizer,
+                bias_regularizer=bias_regularizer,
+                activity_regularizer=activity_regularizer,
+                kernel_constraint=kernel_constraint,
+                bias_constraint=bias_constraint,
+                kernel_quantizer=kernel_quantizer,
+                bias_quantizer=bias_quantizer,
+            ),
+            **kwargs,
+        )
         self._finish_init(activation, {"kernel_range": kernel_range, "bias_range": bias_range})
 
     def quantized_weight(self, role: str, training: bool | None = None) -> Any:

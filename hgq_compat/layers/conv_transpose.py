@@ -58,27 +58,38 @@ class QConvTransposeMixin(QMultiWeightConvMixin):
         keras_args = self._declare_quantized_weights(kwargs, **arguments)
         activation = keras_args.pop("activation", None)
         if keras_args.pop("output_padding", None) is not None:
-            warnings.warn(f"{type(self).__name__}: output_padding is ignored, as in QKeras master (whose layer "
-                          "never passes it on to Conv2DTranspose)", stacklevel=3)
+            warnings.warn(
+                f"{type(self).__name__}: output_padding is ignored, as in QKeras master (whose layer "
+                "never passes it on to Conv2DTranspose)",
+                stacklevel=3,
+            )
         groups = kwargs.pop("groups", 1)  # tf-keras' Conv2DTranspose config key (always 1 there)
         if groups not in (None, 1):
             raise ValueError(f"{type(self).__name__}: groups={groups!r}; only 1 is accepted (use group_size)")
         keras.layers.Conv2DTranspose.__init__(self, activation=None, **keras_args, **kwargs)
         if self.data_format != "channels_last":
-            raise NotImplementedError(f"{type(self).__name__}: data_format={self.data_format!r}; "
-                                      "only 'channels_last' is supported")
+            raise NotImplementedError(
+                f"{type(self).__name__}: data_format={self.data_format!r}; only 'channels_last' is supported"
+            )
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:  # as QKeras (Keras 2's conv2d_transpose)
-            raise ValueError(f"{type(self).__name__}: `strides > 1` not supported in conjunction with "
-                             f"`dilation_rate > 1`. Received: strides={self.strides} and "
-                             f"dilation_rate={self.dilation_rate}")
+            raise ValueError(
+                f"{type(self).__name__}: `strides > 1` not supported in conjunction with "
+                f"`dilation_rate > 1`. Received: strides={self.strides} and "
+                f"dilation_rate={self.dilation_rate}"
+            )
         if self.dilation_rate[0] != self.dilation_rate[1]:
-            raise ValueError(f"{type(self).__name__}: Expected the 2 dimensions of the `dilation_rate` argument to be "
-                             f"equal to each other. Received: dilation_rate={self.dilation_rate}")
+            raise ValueError(
+                f"{type(self).__name__}: Expected the 2 dimensions of the `dilation_rate` argument to be "
+                f"equal to each other. Received: dilation_rate={self.dilation_rate}"
+            )
         act = get_quantizer(activation)  # also Keras 3's {'class_name': 'function', 'config': 'linear'} (qkeras-v3)
         self.activation = act if is_quantizer(act) else keras.activations.get(act)
         if self.activation is not keras.activations.linear:
-            warnings.warn(f"{type(self).__name__}: activation={activation!r} is not applied (as in QKeras); "
-                          "use depthwise_activation / pointwise_activation", stacklevel=3)
+            warnings.warn(
+                f"{type(self).__name__}: activation={activation!r} is not applied (as in QKeras); "
+                "use depthwise_activation / pointwise_activation",
+                stacklevel=3,
+            )
         self._activation_args = {}
         for key, value in activations.items():
             q = get_quantizer(value)
@@ -115,22 +126,46 @@ class QConvTransposeMixin(QMultiWeightConvMixin):
         self.input_spec = keras.layers.InputSpec(min_ndim=4, axes={-1: c})
         for role, shape in self._shapes(c).items():
             if role == "bias":
-                self.bias = self.add_weight(name="bias", shape=shape, initializer=self.bias_initializer,
-                                            regularizer=self.bias_regularizer, constraint=self.bias_constraint,
-                                            dtype=self.dtype) if self.use_bias else None
+                self.bias = (
+                    self.add_weight(
+                        name="bias",
+                        shape=shape,
+                        initializer=self.bias_initializer,
+                        regularizer=self.bias_regularizer,
+                        constraint=self.bias_constraint,
+                        dtype=self.dtype,
+                    )
+                    if self.use_bias
+                    else None
+                )
             else:
-                setattr(self, role, self.add_weight(name=role, shape=shape, initializer=self.kernel_initializer,
-                                                    regularizer=self.kernel_regularizer,
-                                                    constraint=self.kernel_constraint, dtype=self.dtype))
+                setattr(
+                    self,
+                    role,
+                    self.add_weight(
+                        name=role,
+                        shape=shape,
+                        initializer=self.kernel_initializer,
+                        regularizer=self.kernel_regularizer,
+                        constraint=self.kernel_constraint,
+                        dtype=self.dtype,
+                    ),
+                )
         self._build_quantizers(input_shape)
 
     def _check_channels(self, c: int) -> None:
         pass
 
     def _transpose(self, inputs: Any, kernel: Any) -> Any:
-        return ops.conv_transpose(inputs, kernel, strides=self.strides, padding=self.padding,
-                                  output_padding=self.output_padding, dilation_rate=self.dilation_rate,
-                                  data_format=self.data_format)
+        return ops.conv_transpose(
+            inputs,
+            kernel,
+            strides=self.strides,
+            padding=self.padding,
+            output_padding=self.output_padding,
+            dilation_rate=self.dilation_rate,
+            data_format=self.data_format,
+        )
 
     def _spatial_shape(self, input_shape: tuple) -> tuple:
         return tuple(keras.layers.Conv2DTranspose.compute_output_shape(self, input_shape)[:-1])
@@ -145,8 +180,9 @@ class QConvTransposeMixin(QMultiWeightConvMixin):
         config["depth_multiplier"] = self.depth_multiplier
         config["groups"] = 1  # QKeras' (tf-keras') key
         for key, (q, fn) in self._activation_args.items():
-            config[key] = serialize_quantizer(q) if q is not None else (
-                None if fn is None else keras.activations.serialize(fn))
+            config[key] = (
+                serialize_quantizer(q) if q is not None else (None if fn is None else keras.activations.serialize(fn))
+            )
         return config
 
 
@@ -157,18 +193,38 @@ class QDepthwiseConv2DTranspose(QConvTransposeMixin, keras.layers.Conv2DTranspos
 
     quantized_weights = kernel_and_bias(4, "depthwise_kernel", "depthwise_kernel_quantizer", auto_range=None)
 
-    def __init__(self, filters: int, kernel_size: Any, group_size: int = 1, strides: Any = (1, 1),
-                 padding: str = "valid", output_padding: Any = None, depth_multiplier: int = 1,
-                 depthwise_activation: Any = None, use_bias: bool = True, depthwise_kernel_quantizer: Any = None,
-                 bias_quantizer: Any = None, **kwargs: Any):
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: Any,
+        group_size: int = 1,
+        strides: Any = (1, 1),
+        padding: str = "valid",
+        output_padding: Any = None,
+        depth_multiplier: int = 1,
+        depthwise_activation: Any = None,
+        use_bias: bool = True,
+        depthwise_kernel_quantizer: Any = None,
+        bias_quantizer: Any = None,
+        **kwargs: Any,
+    ):
         self.group_size = int(group_size)
         self.depth_multiplier = depth_multiplier
-        self._init_transpose(kwargs, dict(filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
-                                          output_padding=output_padding, use_bias=use_bias,
-                                          activation=kwargs.pop("activation", None),
-                                          depthwise_kernel_quantizer=depthwise_kernel_quantizer,
-                                          bias_quantizer=bias_quantizer),
-                             {"depthwise_activation": depthwise_activation})
+        self._init_transpose(
+            kwargs,
+            dict(
+                filters=filters,
+                kernel_size=kernel_size,
+                strides=strides,
+                padding=padding,
+                output_padding=output_padding,
+                use_bias=use_bias,
+                activation=kwargs.pop("activation", None),
+                depthwise_kernel_quantizer=depthwise_kernel_quantizer,
+                bias_quantizer=bias_quantizer,
+            ),
+            {"depthwise_activation": depthwise_activation},
+        )
         self._activation_quantizer = self._activation_args["depthwise_activation"][0]
 
     def _shapes(self, c: int) -> dict:
@@ -176,8 +232,10 @@ class QDepthwiseConv2DTranspose(QConvTransposeMixin, keras.layers.Conv2DTranspos
 
     def _check_channels(self, c: int) -> None:
         if self.group_size < 1 or c % self.group_size:
-            raise ValueError(f"{type(self).__name__} {self.name!r}: input channels ({c}) should be exactly divisible "
-                             f"by group_size ({self.group_size})")
+            raise ValueError(
+                f"{type(self).__name__} {self.name!r}: input channels ({c}) should be exactly divisible "
+                f"by group_size ({self.group_size})"
+            )
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (*self._spatial_shape(input_shape), input_shape[-1])
@@ -204,35 +262,61 @@ class QSeparableConv2DTranspose(QConvTransposeMixin, keras.layers.Conv2DTranspos
     """Depthwise transposed 2-D convolution, then a pointwise one, with quantized kernels, bias and
     intermediate/output activations (QKeras master ``QSeparableConv2DTranspose``)."""
 
-    quantized_weights = (QuantizedWeight("depthwise_kernel", "depthwise_kernel_quantizer", 4, auto_po2=True),
-                         *kernel_and_bias(4, "pointwise_kernel", "pointwise_kernel_quantizer", auto_range=None))
+    quantized_weights = (
+        QuantizedWeight("depthwise_kernel", "depthwise_kernel_quantizer", 4, auto_po2=True),
+        *kernel_and_bias(4, "pointwise_kernel", "pointwise_kernel_quantizer", auto_range=None),
+    )
 
-    def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
-                 output_padding: Any = None, depth_multiplier: int = 1, depthwise_activation: Any = None,
-                 pointwise_activation: Any = None, use_bias: bool = True, depthwise_kernel_quantizer: Any = None,
-                 pointwise_kernel_quantizer: Any = None, bias_quantizer: Any = None, **kwargs: Any):
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: Any,
+        strides: Any = (1, 1),
+        padding: str = "valid",
+        output_padding: Any = None,
+        depth_multiplier: int = 1,
+        depthwise_activation: Any = None,
+        pointwise_activation: Any = None,
+        use_bias: bool = True,
+        depthwise_kernel_quantizer: Any = None,
+        pointwise_kernel_quantizer: Any = None,
+        bias_quantizer: Any = None,
+        **kwargs: Any,
+    ):
         self.depth_multiplier = depth_multiplier
-        self._init_transpose(kwargs, dict(filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
-                                          output_padding=output_padding, use_bias=use_bias,
-                                          activation=kwargs.pop("activation", None),
-                                          depthwise_kernel_quantizer=depthwise_kernel_quantizer,
-                                          pointwise_kernel_quantizer=pointwise_kernel_quantizer,
-                                          bias_quantizer=bias_quantizer),
-                             {"depthwise_activation": depthwise_activation,
-                              "pointwise_activation": pointwise_activation})
+        self._init_transpose(
+            kwargs,
+            dict(
+                filters=filters,
+                kernel_size=kernel_size,
+                strides=strides,
+                padding=padding,
+                output_padding=output_padding,
+                use_bias=use_bias,
+                activation=kwargs.pop("activation", None),
+                depthwise_kernel_quantizer=depthwise_kernel_quantizer,
+                pointwise_kernel_quantizer=pointwise_kernel_quantizer,
+                bias_quantizer=bias_quantizer,
+            ),
+            {"depthwise_activation": depthwise_activation, "pointwise_activation": pointwise_activation},
+        )
         self._activation_quantizer = self._activation_args["pointwise_activation"][0]
         self.depthwise_activation_quantizer = None
 
     def _shapes(self, c: int) -> dict:
-        return {"depthwise_kernel": (*self.kernel_size, 1, c), "pointwise_kernel": (1, 1, self.filters, c),
-                "bias": (self.filters,)}
+        return {
+            "depthwise_kernel": (*self.kernel_size, 1, c),
+            "pointwise_kernel": (1, 1, self.filters, c),
+            "bias": (self.filters,),
+        }
 
     def build(self, input_shape: tuple) -> None:
         super().build(input_shape)
         q = self._activation_args["depthwise_activation"][0]
         if q is not None:
-            layer = make_quantizer_layer(q, self.mode, self.qconfig.activation_granularity, False,
-                                         "depthwise_activation_quantizer")
+            layer = make_quantizer_layer(
+                q, self.mode, self.qconfig.activation_granularity, False, "depthwise_activation_quantizer"
+            )
             layer.build(self._mid_shape(input_shape))
             self.depthwise_activation_quantizer = layer
 
@@ -270,7 +354,6 @@ class QSeparableConv2DTranspose(QConvTransposeMixin, keras.layers.Conv2DTranspos
             c = int(mid_shape[-1])
             in_max = ops.max(ops.reshape(ops.cast(input_bits, "float32"), (-1, c)), axis=0)
             k_max = ops.max(ops.reshape(ops.cast(b["depthwise_kernel"], "float32"), (-1, c)), axis=0)
-            mid = _broadcast_bits(ops.where(ops.greater(k_max, 0.0), in_max + k_max, ops.zeros_like(k_max)),
-                                  mid_shape)
+            mid = _broadcast_bits(ops.where(ops.greater(k_max, 0.0), in_max + k_max, ops.zeros_like(k_max)), mid_shape)
         pointwise = ops.transpose(ops.reshape(b["pointwise_kernel"], (self.filters, -1)))  # (C, filters)
         return total + dense_ebops(mid, pointwise, b["bias"])

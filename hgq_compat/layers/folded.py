@@ -64,8 +64,10 @@ class QFoldedBatchnormMixin:
             raise NotImplementedError(f"{name}: adjustment is not supported")
         axes = axis if isinstance(axis, (list, tuple)) else [axis]
         if len(axes) != 1 or axes[0] not in self._channel_axes:
-            raise NotImplementedError(f"{name}: axis={axis!r}; only the channel axis "
-                                      f"({' or '.join(map(str, self._channel_axes))}) is supported")
+            raise NotImplementedError(
+                f"{name}: axis={axis!r}; only the channel axis "
+                f"({' or '.join(map(str, self._channel_axes))}) is supported"
+            )
         self.bn_axis = axes[0]
         self.momentum = float(arguments["momentum"])
         self.epsilon = float(arguments["epsilon"])
@@ -84,18 +86,39 @@ class QFoldedBatchnormMixin:
         keras_base.build(self, input_shape)
         c = self._n_channels(input_shape)
         init, reg, con = self.bn_initializers, self.bn_regularizers, self.bn_constraints
-        self.gamma = self.add_weight(name="gamma", shape=(c,), initializer=init["gamma_initializer"],
-                                     regularizer=reg["gamma_regularizer"], constraint=con["gamma_constraint"],
-                                     trainable=True) if self.scale else None
-        self.bn_beta = self.add_weight(name="beta", shape=(c,), initializer=init["beta_initializer"],
-                                       regularizer=reg["beta_regularizer"], constraint=con["beta_constraint"],
-                                       trainable=True) if self.center else None
-        self.iteration = self.add_weight(name="iteration", shape=(), dtype="int64", trainable=False,
-                                         initializer=keras.initializers.Constant(-1))
-        self.moving_mean = self.add_weight(name="moving_mean", shape=(c,), trainable=False,
-                                           initializer=init["moving_mean_initializer"])
-        self.moving_variance = self.add_weight(name="moving_variance", shape=(c,), trainable=False,
-                                               initializer=init["moving_variance_initializer"])
+        self.gamma = (
+            self.add_weight(
+                name="gamma",
+                shape=(c,),
+                initializer=init["gamma_initializer"],
+                regularizer=reg["gamma_regularizer"],
+                constraint=con["gamma_constraint"],
+                trainable=True,
+            )
+            if self.scale
+            else None
+        )
+        self.bn_beta = (
+            self.add_weight(
+                name="beta",
+                shape=(c,),
+                initializer=init["beta_initializer"],
+                regularizer=reg["beta_regularizer"],
+                constraint=con["beta_constraint"],
+                trainable=True,
+            )
+            if self.center
+            else None
+        )
+        self.iteration = self.add_weight(
+            name="iteration", shape=(), dtype="int64", trainable=False, initializer=keras.initializers.Constant(-1)
+        )
+        self.moving_mean = self.add_weight(
+            name="moving_mean", shape=(c,), trainable=False, initializer=init["moving_mean_initializer"]
+        )
+        self.moving_variance = self.add_weight(
+            name="moving_variance", shape=(c,), trainable=False, initializer=init["moving_variance_initializer"]
+        )
         # the bias quantizer applies to the folded bias, which exists without use_bias too
         bias_args = self._weight_quantizer_args.pop("bias", None) if not self.use_bias else None
         self._build_quantizers(input_shape)
@@ -114,8 +137,10 @@ class QFoldedBatchnormMixin:
         """Give the folded bias a quantizer after construction (QKeras master's
         ``populate_bias_quantizer_from_accumulator``); qkeras mode only."""
         if self.hgq:
-            raise NotImplementedError(f"{self.name}: set_bias_quantizer is not supported with mode='hgq' (HGQ "
-                                      "bitwidths are variables created when the layer is built)")
+            raise NotImplementedError(
+                f"{self.name}: set_bias_quantizer is not supported with mode='hgq' (HGQ "
+                "bitwidths are variables created when the layer is built)"
+            )
         from ..quantizers import get_quantizer, make_quantizer_layer
 
         q = get_quantizer(quantizer)
@@ -163,8 +188,11 @@ class QFoldedBatchnormMixin:
                 inv = ops.where(bn_training, batch_inv, mv_inv)
             else:
                 inv = mv_inv
-                corr = ops.where(bn_training, ops.sqrt(self.moving_variance + self.epsilon)
-                                 * ops.rsqrt(variance + self.epsilon), ops.ones_like(variance))
+                corr = ops.where(
+                    bn_training,
+                    ops.sqrt(self.moving_variance + self.epsilon) * ops.rsqrt(variance + self.epsilon),
+                    ops.ones_like(variance),
+                )
         return self._scale_kernel(kernel, inv), folded_bias, corr
 
     def _scale_kernel(self, kernel: Any, inv: Any) -> Any:
@@ -178,8 +206,10 @@ class QFoldedBatchnormMixin:
     def folded_weights(self, training: bool | None = None) -> dict:
         """Quantized folded kernel and bias with the moving statistics (inference)."""
         k, b, _ = self._fold(False, None, None)
-        return {"folded_kernel": self._quantize(self._kernel_role, k, training),
-                "folded_bias": self._quantize("bias", b, training)}
+        return {
+            "folded_kernel": self._quantize(self._kernel_role, k, training),
+            "folded_bias": self._quantize("bias", b, training),
+        }
 
     def _quantize(self, role: str, value: Any, training: bool | None) -> Any:
         q = getattr(self, f"{role}_quantizer_internal", None)
@@ -228,10 +258,21 @@ class QFoldedBatchnormMixin:
 
     def _bn_config(self) -> dict:
         ser = keras.saving.serialize_keras_object
-        config = {"axis": self.bn_axis, "momentum": self.momentum, "epsilon": self.epsilon, "center": self.center,
-                  "scale": self.scale, "renorm": False, "renorm_clipping": self.renorm_clipping,
-                  "renorm_momentum": self.renorm_momentum, "fused": self.fused, "virtual_batch_size": None,
-                  "adjustment": None, "ema_freeze_delay": self.ema_freeze_delay, "folding_mode": self.folding_mode}
+        config = {
+            "axis": self.bn_axis,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "renorm": False,
+            "renorm_clipping": self.renorm_clipping,
+            "renorm_momentum": self.renorm_momentum,
+            "fused": self.fused,
+            "virtual_batch_size": None,
+            "adjustment": None,
+            "ema_freeze_delay": self.ema_freeze_delay,
+            "folding_mode": self.folding_mode,
+        }
         for d in (self.bn_initializers, self.bn_regularizers, self.bn_constraints):
             config.update({k: ser(v) for k, v in d.items()})
         return config
@@ -241,30 +282,74 @@ class QFoldedBatchnormMixin:
 class QConv2DBatchnorm(QFoldedBatchnormMixin, QConv2D):
     """QConv2D with a folded batch normalization (QKeras ``QConv2DBatchnorm``)."""
 
-    def __init__(self, filters: int, kernel_size: Any, strides: Any = (1, 1), padding: str = "valid",
-                 data_format: str = "channels_last", dilation_rate: Any = (1, 1), activation: Any = None,
-                 use_bias: bool = True, kernel_initializer: Any = "he_normal", bias_initializer: Any = "zeros",
-                 kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
-                 kernel_constraint: Any = None, bias_constraint: Any = None, kernel_quantizer: Any = None,
-                 bias_quantizer: Any = None, axis: Any = -1, momentum: float = 0.99, epsilon: float = 0.001,
-                 center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
-                 gamma_initializer: Any = "ones", moving_mean_initializer: Any = "zeros",
-                 moving_variance_initializer: Any = "ones", beta_regularizer: Any = None,
-                 gamma_regularizer: Any = None, beta_constraint: Any = None, gamma_constraint: Any = None,
-                 renorm: bool = False, renorm_clipping: Any = None, renorm_momentum: float = 0.99, fused: Any = None,
-                 trainable: bool = True, virtual_batch_size: Any = None, adjustment: Any = None,
-                 ema_freeze_delay: Any = None, folding_mode: str = "ema_stats_folding", **kwargs: Any):
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: Any,
+        strides: Any = (1, 1),
+        padding: str = "valid",
+        data_format: str = "channels_last",
+        dilation_rate: Any = (1, 1),
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "he_normal",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
+        kernel_quantizer: Any = None,
+        bias_quantizer: Any = None,
+        axis: Any = -1,
+        momentum: float = 0.99,
+        epsilon: float = 0.001,
+        center: bool = True,
+        scale: bool = True,
+        beta_initializer: Any = "zeros",
+        gamma_initializer: Any = "ones",
+        moving_mean_initializer: Any = "zeros",
+        moving_variance_initializer: Any = "ones",
+        beta_regularizer: Any = None,
+        gamma_regularizer: Any = None,
+        beta_constraint: Any = None,
+        gamma_constraint: Any = None,
+        renorm: bool = False,
+        renorm_clipping: Any = None,
+        renorm_momentum: float = 0.99,
+        fused: Any = None,
+        trainable: bool = True,
+        virtual_batch_size: Any = None,
+        adjustment: Any = None,
+        ema_freeze_delay: Any = None,
+        folding_mode: str = "ema_stats_folding",
+        **kwargs: Any,
+    ):
         for key in ("groups",):
             if kwargs.get(key, 1) != 1:
                 raise NotImplementedError(f"QConv2DBatchnorm: {key}={kwargs[key]!r} is not supported")
             kwargs.pop(key, None)
-        super().__init__(filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
-                         data_format=data_format, dilation_rate=dilation_rate, activation=activation,
-                         use_bias=use_bias, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
-                         kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
-                         bias_constraint=bias_constraint, kernel_quantizer=kernel_quantizer,
-                         bias_quantizer=bias_quantizer, trainable=trainable, **kwargs)
+        super().__init__(
+            filters=filters,
+            kernel_size=kernel_size,
+            strides=strides,
+            padding=padding,
+            data_format=data_format,
+            dilation_rate=dilation_rate,
+            activation=activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer,
+            kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint,
+            kernel_quantizer=kernel_quantizer,
+            bias_quantizer=bias_quantizer,
+            trainable=trainable,
+            **kwargs,
+        )
         self._init_bn(locals())
 
     def _keras_base(self) -> type:
@@ -274,16 +359,27 @@ class QConv2DBatchnorm(QFoldedBatchnormMixin, QConv2D):
         return self.filters
 
     def _conv(self, inputs: Any, kernel: Any) -> Any:
-        return ops.conv(inputs, kernel, strides=self.strides, padding=self.padding, dilation_rate=self.dilation_rate,
-                        data_format=self.data_format)
+        return ops.conv(
+            inputs,
+            kernel,
+            strides=self.strides,
+            padding=self.padding,
+            dilation_rate=self.dilation_rate,
+            data_format=self.data_format,
+        )
 
     def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
         if weights is None:
             w = self.folded_weights()
             weights = {"kernel": w["folded_kernel"], "bias": w["folded_bias"]}
-        return conv_ebops(input_bits, self.weight_bits("kernel", weights["kernel"]),
-                          self.weight_bits("bias", weights["bias"]), strides=self.strides, padding=self.padding,
-                          dilation_rate=self.dilation_rate)
+        return conv_ebops(
+            input_bits,
+            self.weight_bits("kernel", weights["kernel"]),
+            self.weight_bits("bias", weights["bias"]),
+            strides=self.strides,
+            padding=self.padding,
+            dilation_rate=self.dilation_rate,
+        )
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -297,28 +393,74 @@ class QDepthwiseConv2DBatchnorm(QFoldedBatchnormMixin, QDepthwiseConv2D):
 
     _kernel_role = "depthwise_kernel"
 
-    def __init__(self, kernel_size: Any, strides: Any = (1, 1), padding: str = "VALID", depth_multiplier: int = 1,
-                 data_format: str | None = None, activation: Any = None, use_bias: bool = True,
-                 depthwise_initializer: Any = "he_normal", bias_initializer: Any = "zeros",
-                 depthwise_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
-                 depthwise_constraint: Any = None, bias_constraint: Any = None, dilation_rate: Any = (1, 1),
-                 depthwise_quantizer: Any = None, bias_quantizer: Any = None, depthwise_range: Any = None,
-                 bias_range: Any = None, axis: Any = -1, momentum: float = 0.99, epsilon: float = 0.001,
-                 center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
-                 gamma_initializer: Any = "ones", moving_mean_initializer: Any = "zeros",
-                 moving_variance_initializer: Any = "ones", beta_regularizer: Any = None,
-                 gamma_regularizer: Any = None, beta_constraint: Any = None, gamma_constraint: Any = None,
-                 renorm: bool = False, renorm_clipping: Any = None, renorm_momentum: float = 0.99, fused: Any = None,
-                 trainable: bool = True, virtual_batch_size: Any = None, adjustment: Any = None,
-                 ema_freeze_delay: Any = None, folding_mode: str = "ema_stats_folding", **kwargs: Any):
-        super().__init__(kernel_size=kernel_size, strides=strides, padding=padding, depth_multiplier=depth_multiplier,
-                         data_format=data_format, activation=activation, use_bias=use_bias,
-                         depthwise_initializer=depthwise_initializer, bias_initializer=bias_initializer,
-                         depthwise_regularizer=depthwise_regularizer, bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer, depthwise_constraint=depthwise_constraint,
-                         bias_constraint=bias_constraint, dilation_rate=dilation_rate,
-                         depthwise_quantizer=depthwise_quantizer, bias_quantizer=bias_quantizer,
-                         depthwise_range=depthwise_range, bias_range=bias_range, trainable=trainable, **kwargs)
+    def __init__(
+        self,
+        kernel_size: Any,
+        strides: Any = (1, 1),
+        padding: str = "VALID",
+        depth_multiplier: int = 1,
+        data_format: str | None = None,
+        activation: Any = None,
+        use_bias: bool = True,
+        depthwise_initializer: Any = "he_normal",
+        bias_initializer: Any = "zeros",
+        depthwise_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        depthwise_constraint: Any = None,
+        bias_constraint: Any = None,
+        dilation_rate: Any = (1, 1),
+        depthwise_quantizer: Any = None,
+        bias_quantizer: Any = None,
+        depthwise_range: Any = None,
+        bias_range: Any = None,
+        axis: Any = -1,
+        momentum: float = 0.99,
+        epsilon: float = 0.001,
+        center: bool = True,
+        scale: bool = True,
+        beta_initializer: Any = "zeros",
+        gamma_initializer: Any = "ones",
+        moving_mean_initializer: Any = "zeros",
+        moving_variance_initializer: Any = "ones",
+        beta_regularizer: Any = None,
+        gamma_regularizer: Any = None,
+        beta_constraint: Any = None,
+        gamma_constraint: Any = None,
+        renorm: bool = False,
+        renorm_clipping: Any = None,
+        renorm_momentum: float = 0.99,
+        fused: Any = None,
+        trainable: bool = True,
+        virtual_batch_size: Any = None,
+        adjustment: Any = None,
+        ema_freeze_delay: Any = None,
+        folding_mode: str = "ema_stats_folding",
+        **kwargs: Any,
+    ):
+        super().__init__(
+            kernel_size=kernel_size,
+            strides=strides,
+            padding=padding,
+            depth_multiplier=depth_multiplier,
+            data_format=data_format,
+            activation=activation,
+            use_bias=use_bias,
+            depthwise_initializer=depthwise_initializer,
+            bias_initializer=bias_initializer,
+            depthwise_regularizer=depthwise_regularizer,
+            bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer,
+            depthwise_constraint=depthwise_constraint,
+            bias_constraint=bias_constraint,
+            dilation_rate=dilation_rate,
+            depthwise_quantizer=depthwise_quantizer,
+            bias_quantizer=bias_quantizer,
+            depthwise_range=depthwise_range,
+            bias_range=bias_range,
+            trainable=trainable,
+            **kwargs,
+        )
         self._init_bn(locals())
 
     def _keras_base(self) -> type:
@@ -333,16 +475,27 @@ class QDepthwiseConv2DBatchnorm(QFoldedBatchnormMixin, QDepthwiseConv2D):
     def _conv(self, inputs: Any, kernel: Any) -> Any:
         if isinstance(kernel, dict):
             kernel = kernel["depthwise_kernel"]
-        return ops.depthwise_conv(inputs, kernel, strides=self.strides, padding=self.padding,
-                                  dilation_rate=self.dilation_rate, data_format=self.data_format)
+        return ops.depthwise_conv(
+            inputs,
+            kernel,
+            strides=self.strides,
+            padding=self.padding,
+            dilation_rate=self.dilation_rate,
+            data_format=self.data_format,
+        )
 
     def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
         if weights is None:
             w = self.folded_weights()
             weights = {"depthwise_kernel": w["folded_kernel"], "bias": w["folded_bias"]}
-        return depthwise_conv_ebops(input_bits, self.weight_bits("depthwise_kernel", weights["depthwise_kernel"]),
-                                    self.weight_bits("bias", weights["bias"]), strides=self.strides,
-                                    padding=self.padding, dilation_rate=self.dilation_rate)
+        return depthwise_conv_ebops(
+            input_bits,
+            self.weight_bits("depthwise_kernel", weights["depthwise_kernel"]),
+            self.weight_bits("bias", weights["bias"]),
+            strides=self.strides,
+            padding=self.padding,
+            dilation_rate=self.dilation_rate,
+        )
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -358,25 +511,64 @@ class QDenseBatchnorm(QFoldedBatchnormMixin, QDense):
     _channel_axes = (-1, 1)
     _bessel_correction = False  # QKeras runs a non-fused (2-D) BatchNormalization: biased batch variance
 
-    def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
-                 kernel_initializer: Any = "he_normal", bias_initializer: Any = "zeros",
-                 kernel_regularizer: Any = None, bias_regularizer: Any = None, activity_regularizer: Any = None,
-                 kernel_constraint: Any = None, bias_constraint: Any = None, kernel_quantizer: Any = None,
-                 bias_quantizer: Any = None, kernel_range: Any = None, bias_range: Any = None, axis: Any = -1,
-                 momentum: float = 0.99, epsilon: float = 0.001, center: bool = True, scale: bool = True,
-                 beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
-                 moving_mean_initializer: Any = "zeros", moving_variance_initializer: Any = "ones",
-                 beta_regularizer: Any = None, gamma_regularizer: Any = None, beta_constraint: Any = None,
-                 gamma_constraint: Any = None, renorm: bool = False, renorm_clipping: Any = None,
-                 renorm_momentum: float = 0.99, fused: Any = None, trainable: bool = True,
-                 virtual_batch_size: Any = None, adjustment: Any = None, ema_freeze_delay: Any = None,
-                 folding_mode: str = "ema_stats_folding", **kwargs: Any):
-        super().__init__(units=units, activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
-                         bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
-                         bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
-                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-                         kernel_quantizer=kernel_quantizer, bias_quantizer=bias_quantizer, kernel_range=kernel_range,
-                         bias_range=bias_range, trainable=trainable, **kwargs)
+    def __init__(
+        self,
+        units: int,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "he_normal",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        bias_constraint: Any = None,
+        kernel_quantizer: Any = None,
+        bias_quantizer: Any = None,
+        kernel_range: Any = None,
+        bias_range: Any = None,
+        axis: Any = -1,
+        momentum: float = 0.99,
+        epsilon: float = 0.001,
+        center: bool = True,
+        scale: bool = True,
+        beta_initializer: Any = "zeros",
+        gamma_initializer: Any = "ones",
+        moving_mean_initializer: Any = "zeros",
+        moving_variance_initializer: Any = "ones",
+        beta_regularizer: Any = None,
+        gamma_regularizer: Any = None,
+        beta_constraint: Any = None,
+        gamma_constraint: Any = None,
+        renorm: bool = False,
+        renorm_clipping: Any = None,
+        renorm_momentum: float = 0.99,
+        fused: Any = None,
+        trainable: bool = True,
+        virtual_batch_size: Any = None,
+        adjustment: Any = None,
+        ema_freeze_delay: Any = None,
+        folding_mode: str = "ema_stats_folding",
+        **kwargs: Any,
+    ):
+        super().__init__(
+            units=units,
+            activation=activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer,
+            kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint,
+            kernel_quantizer=kernel_quantizer,
+            bias_quantizer=bias_quantizer,
+            kernel_range=kernel_range,
+            bias_range=bias_range,
+            trainable=trainable,
+            **kwargs,
+        )
         self._init_bn(locals())
 
     def _keras_base(self) -> type:
@@ -392,8 +584,9 @@ class QDenseBatchnorm(QFoldedBatchnormMixin, QDense):
         if weights is None:
             w = self.folded_weights()
             weights = {"kernel": w["folded_kernel"], "bias": w["folded_bias"]}
-        return dense_ebops(input_bits, self.weight_bits("kernel", weights["kernel"]),
-                           self.weight_bits("bias", weights["bias"]))
+        return dense_ebops(
+            input_bits, self.weight_bits("kernel", weights["kernel"]), self.weight_bits("bias", weights["bias"])
+        )
 
     def get_config(self) -> dict:
         config = super().get_config()

@@ -30,33 +30,63 @@ class QBatchNormalization(QuantizedLayerMixin, keras.layers.BatchNormalization):
 
     _ebops_beta_attr = "ebops_beta"
     # QKeras order of `quantizers`: gamma, beta, mean, variance
-    quantized_weights = (QuantizedWeight("gamma", "gamma_quantizer", 1, auto_po2=True, auto_range="gamma",
-                                         enabled_by="scale"),
-                         QuantizedWeight("beta", "beta_quantizer", 1, auto_range="beta", enabled_by="center"),
-                         QuantizedWeight("moving_mean", "mean_quantizer", 1),
-                         QuantizedWeight("moving_variance", "variance_quantizer", 1, auto_po2=True))
+    quantized_weights = (
+        QuantizedWeight("gamma", "gamma_quantizer", 1, auto_po2=True, auto_range="gamma", enabled_by="scale"),
+        QuantizedWeight("beta", "beta_quantizer", 1, auto_range="beta", enabled_by="center"),
+        QuantizedWeight("moving_mean", "mean_quantizer", 1),
+        QuantizedWeight("moving_variance", "variance_quantizer", 1, auto_po2=True),
+    )
 
-    def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
-                 scale: bool = True, activation: Any = None, beta_initializer: Any = "zeros",
-                 gamma_initializer: Any = "ones", moving_mean_initializer: Any = "zeros",
-                 moving_variance_initializer: Any = "ones", beta_regularizer: Any = None,
-                 gamma_regularizer: Any = None, beta_quantizer: Any = "quantized_po2(5)",
-                 gamma_quantizer: Any = "quantized_relu_po2(6, 2048)", mean_quantizer: Any = "quantized_po2(5)",
-                 variance_quantizer: Any = "quantized_relu_po2(6, quadratic_approximation=True)",
-                 gamma_constraint: Any = None, beta_constraint: Any = None, beta_range: Any = None,
-                 gamma_range: Any = None, inverse_quantizer: Any = None, **kwargs: Any):
+    def __init__(
+        self,
+        axis: int = -1,
+        momentum: float = 0.99,
+        epsilon: float = 1e-3,
+        center: bool = True,
+        scale: bool = True,
+        activation: Any = None,
+        beta_initializer: Any = "zeros",
+        gamma_initializer: Any = "ones",
+        moving_mean_initializer: Any = "zeros",
+        moving_variance_initializer: Any = "ones",
+        beta_regularizer: Any = None,
+        gamma_regularizer: Any = None,
+        beta_quantizer: Any = "quantized_po2(5)",
+        gamma_quantizer: Any = "quantized_relu_po2(6, 2048)",
+        mean_quantizer: Any = "quantized_po2(5)",
+        variance_quantizer: Any = "quantized_relu_po2(6, quadratic_approximation=True)",
+        gamma_constraint: Any = None,
+        beta_constraint: Any = None,
+        beta_range: Any = None,
+        gamma_range: Any = None,
+        inverse_quantizer: Any = None,
+        **kwargs: Any,
+    ):
         for key in _DISABLED:  # QKeras warns and drops these
             if kwargs.pop(key, None):
                 warnings.warn(f"QBatchNormalization: {key} is disabled (as in QKeras); ignoring it")
         if kwargs.pop("synchronized", False):
             raise NotImplementedError("QBatchNormalization: synchronized=True is not supported")
         args = self._declare_quantized_weights(
-            kwargs, axis=axis, momentum=momentum, epsilon=epsilon, center=center, scale=scale,
-            beta_initializer=beta_initializer, gamma_initializer=gamma_initializer,
-            moving_mean_initializer=moving_mean_initializer, moving_variance_initializer=moving_variance_initializer,
-            beta_regularizer=beta_regularizer, gamma_regularizer=gamma_regularizer, beta_constraint=beta_constraint,
-            gamma_constraint=gamma_constraint, beta_quantizer=beta_quantizer, gamma_quantizer=gamma_quantizer,
-            mean_quantizer=mean_quantizer, variance_quantizer=variance_quantizer)
+            kwargs,
+            axis=axis,
+            momentum=momentum,
+            epsilon=epsilon,
+            center=center,
+            scale=scale,
+            beta_initializer=beta_initializer,
+            gamma_initializer=gamma_initializer,
+            moving_mean_initializer=moving_mean_initializer,
+            moving_variance_initializer=moving_variance_initializer,
+            beta_regularizer=beta_regularizer,
+            gamma_regularizer=gamma_regularizer,
+            beta_constraint=beta_constraint,
+            gamma_constraint=gamma_constraint,
+            beta_quantizer=beta_quantizer,
+            gamma_quantizer=gamma_quantizer,
+            mean_quantizer=mean_quantizer,
+            variance_quantizer=variance_quantizer,
+        )
         self.inverse_quantizer = self._inverse_quantizer(inverse_quantizer, gamma_quantizer, variance_quantizer)
         super().__init__(**args, **kwargs)
         self.beta_range = beta_range
@@ -71,12 +101,15 @@ class QBatchNormalization(QuantizedLayerMixin, keras.layers.BatchNormalization):
         from .base import deserialize_quantizer_arg
 
         if gamma is not None or variance is not None:
-            raise ValueError("QBatchNormalization: If using the inverse quantizer, the gamma and variance quantizers "
-                             "should not be used in order to avoid quantizing a value twice (pass gamma_quantizer="
-                             "None, variance_quantizer=None)")
+            raise ValueError(
+                "QBatchNormalization: If using the inverse quantizer, the gamma and variance quantizers "
+                "should not be used in order to avoid quantizing a value twice (pass gamma_quantizer="
+                "None, variance_quantizer=None)"
+            )
         if self.hgq:
-            raise NotImplementedError("QBatchNormalization: inverse_quantizer is not available in HGQ mode; accepted: "
-                                      "mode='qkeras'")
+            raise NotImplementedError(
+                "QBatchNormalization: inverse_quantizer is not available in HGQ mode; accepted: mode='qkeras'"
+            )
         return get_quantizer(deserialize_quantizer_arg(inverse))
 
     def build(self, input_shape: tuple) -> None:
@@ -118,8 +151,9 @@ class QBatchNormalization(QuantizedLayerMixin, keras.layers.BatchNormalization):
             qmean = self.quantized_weight("moving_mean", training)
             qvar = self.quantized_weight("moving_variance", training)
         inv, shift = self._scale_shift(gamma, beta, qmean, qvar)
-        out = inputs * ops.reshape(ops.cast(inv, inputs.dtype), bshape) + ops.reshape(ops.cast(shift, inputs.dtype),
-                                                                                      bshape)
+        out = inputs * ops.reshape(ops.cast(inv, inputs.dtype), bshape) + ops.reshape(
+            ops.cast(shift, inputs.dtype), bshape
+        )
         self._add_ebops_loss({"gamma": gamma, "beta": beta}, training)
         return out
 
@@ -137,8 +171,9 @@ class QBatchNormalization(QuantizedLayerMixin, keras.layers.BatchNormalization):
         in the input's dtype (the hls4ml export reads them here)."""
         gamma = self.quantized_weight("gamma", False) if self.scale else None
         beta = self.quantized_weight("beta", False) if self.center else None
-        return self._scale_shift(gamma, beta, self.quantized_weight("moving_mean", False),
-                                 self.quantized_weight("moving_variance", False))
+        return self._scale_shift(
+            gamma, beta, self.quantized_weight("moving_mean", False), self.quantized_weight("moving_variance", False)
+        )
 
     def _update_moving(self, variable: Any, value: Any) -> None:
         decay = 1.0 - self.momentum
@@ -147,8 +182,10 @@ class QBatchNormalization(QuantizedLayerMixin, keras.layers.BatchNormalization):
 
     def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
         if weights is None:
-            weights = {"gamma": self.quantized_weight("gamma") if self.scale else None,
-                       "beta": self.quantized_weight("beta") if self.center else None}
+            weights = {
+                "gamma": self.quantized_weight("gamma") if self.scale else None,
+                "beta": self.quantized_weight("beta") if self.center else None,
+            }
         axis = (self.axis if isinstance(self.axis, int) else self.axis[0]) % (len(self._input_feature_shape) + 1)
         if axis != len(self._input_feature_shape):
             raise NotImplementedError("QBatchNormalization: EBOPs need axis=-1")
@@ -160,9 +197,15 @@ class QBatchNormalization(QuantizedLayerMixin, keras.layers.BatchNormalization):
         config = super().get_config()
         config.pop("synchronized", None)
         config.update(self._quantization_config())
-        config.update({"activation": self._activation_arg if not callable(self._activation_arg)
-                       else keras.activations.serialize(self._activation_arg),
-                       "beta_range": self.beta_range, "gamma_range": self.gamma_range})
+        config.update(
+            {
+                "activation": self._activation_arg
+                if not callable(self._activation_arg)
+                else keras.activations.serialize(self._activation_arg),
+                "beta_range": self.beta_range,
+                "gamma_range": self.gamma_range,
+            }
+        )
         if self.inverse_quantizer is not None:  # QKeras master's key (absent in 0.9.0 configs)
             from ..quantizers import serialize_quantizer
 

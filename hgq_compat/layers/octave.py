@@ -35,11 +35,22 @@ def GetActivationSuffix(activation: Any) -> str:  # noqa: N802 (QKeras name)
     return suffix + "".join(numbers)
 
 
-def QOctaveConv2D(filters: int, kernel_size: Any, alpha: float,  # noqa: N802 (QKeras name)
-                  strides: Any = (1, 1), padding: str = "valid", kernel_initializer: Any = "he_normal",
-                  bias_initializer: Any = "zeros", kernel_regularizer: Any = None, bias_regularizer: Any = None,
-                  kernel_constraint: Any = None, bias_constraint: Any = None,
-                  use_separable: bool = True, name: str = "", **kwargs: Any) -> Callable[[list], list]:
+def QOctaveConv2D(
+    filters: int,
+    kernel_size: Any,
+    alpha: float,  # noqa: N802 (QKeras name)
+    strides: Any = (1, 1),
+    padding: str = "valid",
+    kernel_initializer: Any = "he_normal",
+    bias_initializer: Any = "zeros",
+    kernel_regularizer: Any = None,
+    bias_regularizer: Any = None,
+    kernel_constraint: Any = None,
+    bias_constraint: Any = None,
+    use_separable: bool = True,
+    name: str = "",
+    **kwargs: Any,
+) -> Callable[[list], list]:
     """Octave convolution (QKeras master ``qkeras.qoctave.QOctaveConv2D``).
 
     Returns a function of ``[x_high, x_low]`` (either may be None; x_low has half the spatial size)
@@ -51,20 +62,38 @@ def QOctaveConv2D(filters: int, kernel_size: Any, alpha: float,  # noqa: N802 (Q
     paths QKeras cannot build, see the module docstring).
     """
 
-    def conv(n_filters: int, x: Any, suffix: str, separable: bool, kernel: Any = kernel_size,
-             conv_strides: Any = strides, conv_padding: str = padding) -> Any:
+    def conv(
+        n_filters: int,
+        x: Any,
+        suffix: str,
+        separable: bool,
+        kernel: Any = kernel_size,
+        conv_strides: Any = strides,
+        conv_padding: str = padding,
+    ) -> Any:
         if separable:
             raise NotImplementedError(
                 f"QOctaveConv2D {name!r}: use_separable=True builds QSeparableConv2D(depthwise_activation=..., "
                 "depthwise_range=..., pointwise_range=..., bias_range=...), which QKeras' QSeparableConv2D does not "
-                "accept (QKeras raises TypeError); use use_separable=False (QConv2D)")
-        return QConv2D(n_filters, kernel, strides=conv_strides, padding=conv_padding,
-                       kernel_regularizer=kernel_regularizer, kernel_constraint=kernel_constraint,
-                       kernel_initializer=kernel_initializer, bias_regularizer=bias_regularizer,
-                       bias_constraint=bias_constraint, bias_initializer=bias_initializer,
-                       kernel_quantizer=kwargs.get("kernel_quantizer"), bias_quantizer=kwargs.get("bias_quantizer"),
-                       kernel_range=kwargs.get("kernel_range", 1.0), bias_range=kwargs.get("bias_range", 1.0),
-                       name=name + suffix)(x)
+                "accept (QKeras raises TypeError); use use_separable=False (QConv2D)"
+            )
+        return QConv2D(
+            n_filters,
+            kernel,
+            strides=conv_strides,
+            padding=conv_padding,
+            kernel_regularizer=kernel_regularizer,
+            kernel_constraint=kernel_constraint,
+            kernel_initializer=kernel_initializer,
+            bias_regularizer=bias_regularizer,
+            bias_constraint=bias_constraint,
+            bias_initializer=bias_initializer,
+            kernel_quantizer=kwargs.get("kernel_quantizer"),
+            bias_quantizer=kwargs.get("bias_quantizer"),
+            kernel_range=kwargs.get("kernel_range", 1.0),
+            bias_range=kwargs.get("bias_range", 1.0),
+            name=name + suffix,
+        )(x)
 
     def _octave(x: list) -> list:
         x_h, x_l = x
@@ -91,7 +120,8 @@ def QOctaveConv2D(filters: int, kernel_size: Any, alpha: float,  # noqa: N802 (Q
             raise NotImplementedError(
                 f"QOctaveConv2D {name!r}: the high-to-low path (alpha={alpha} > 0 with a high-frequency input) "
                 "builds QAveragePooling2D(quantizer=pooling_quantizer), which QKeras' QAveragePooling2D does not "
-                "accept (QKeras raises TypeError); accepted: alpha=-1 or 0, or x_high=None")
+                "accept (QKeras raises TypeError); accepted: alpha=-1 or 0, or x_high=None"
+            )
         if co_h > 0 and x_l is not None:
             _, height, width, _ = x_l.shape
             upsampling = not (height == 1 and width == 1)
@@ -107,8 +137,11 @@ def QOctaveConv2D(filters: int, kernel_size: Any, alpha: float,  # noqa: N802 (Q
 
         outputs = []
         for a, b, suffix in ((x_h_to_h, x_l_to_h, "h"), (x_l_to_l, x_h_to_l, "l")):
-            y = keras.layers.Add(name=f"{name}_a_{suffix}")([a, b]) if a is not None and b is not None else (
-                a if a is not None else b)
+            y = (
+                keras.layers.Add(name=f"{name}_a_{suffix}")([a, b])
+                if a is not None and b is not None
+                else (a if a is not None else b)
+            )
             if y is not None and activation is not None:
                 y = QActivation(activation, name=f"{name}_{suffix}_act{act_suffix}")(y)
             outputs.append(y)

@@ -45,8 +45,9 @@ class QAveragePoolingMixin(QuantizedLayerMixin):
         self._build_quantizers(input_shape)
         self.average_quantizer_internal = None
         if self.average_quantizer is not None:
-            self.average_quantizer_internal = make_quantizer_layer(self.average_quantizer, self.mode, (), True,
-                                                                   "average_quantizer")
+            self.average_quantizer_internal = make_quantizer_layer(
+                self.average_quantizer, self.mode, (), True, "average_quantizer"
+            )
             self.average_quantizer_internal.build(())
         self.built = True
 
@@ -61,8 +62,9 @@ class QAveragePoolingMixin(QuantizedLayerMixin):
         x = self._average(inputs)
         if self.average_quantizer_internal is not None:
             area = self._pool_area(tuple(inputs.shape))
-            factor = self.average_quantizer_internal(ops.convert_to_tensor(1.0 / area, dtype="float32"),
-                                                     training=training)
+            factor = self.average_quantizer_internal(
+                ops.convert_to_tensor(1.0 / area, dtype="float32"), training=training
+            )
             x = x * float(area)
             x = x * ops.cast(factor, x.dtype)
         if training and self.hgq and self.has_ebops:
@@ -81,12 +83,20 @@ class QAveragePoolingMixin(QuantizedLayerMixin):
 class QAveragePooling2D(QAveragePoolingMixin, keras.layers.AveragePooling2D):
     """Average pooling with a quantized 1/area factor (QKeras ``QAveragePooling2D``)."""
 
-    def __init__(self, pool_size: Any = (2, 2), strides: Any = None, padding: str = "valid",
-                 data_format: str | None = None, average_quantizer: Any = None, activation: Any = None,
-                 **kwargs: Any):
+    def __init__(
+        self,
+        pool_size: Any = (2, 2),
+        strides: Any = None,
+        padding: str = "valid",
+        data_format: str | None = None,
+        average_quantizer: Any = None,
+        activation: Any = None,
+        **kwargs: Any,
+    ):
         self._init_pooling(kwargs, average_quantizer)
-        super().__init__(pool_size=pool_size, strides=strides, padding=padding,
-                         data_format=data_format or "channels_last", **kwargs)
+        super().__init__(
+            pool_size=pool_size, strides=strides, padding=padding, data_format=data_format or "channels_last", **kwargs
+        )
         self._finish_pooling(activation)
 
     def _pool_area(self, input_shape: tuple) -> int:
@@ -105,8 +115,9 @@ class QAveragePooling2D(QAveragePoolingMixin, keras.layers.AveragePooling2D):
         sums = ops.depthwise_conv(inputs, ones, self.strides, "same", self.data_format)
         px = tuple(inputs.shape[1:3] if axis == -1 else inputs.shape[2:4])
         shape = (1, *px, 1) if axis == -1 else (1, 1, *px)
-        counts = ops.depthwise_conv(ops.ones(shape, dtype=inputs.dtype), ones[:, :, :1], self.strides, "same",
-                                    self.data_format)
+        counts = ops.depthwise_conv(
+            ops.ones(shape, dtype=inputs.dtype), ones[:, :, :1], self.strides, "same", self.data_format
+        )
         return sums / counts
 
     def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
@@ -117,13 +128,15 @@ class QAveragePooling2D(QAveragePoolingMixin, keras.layers.AveragePooling2D):
 class QGlobalAveragePooling2D(QAveragePoolingMixin, keras.layers.GlobalAveragePooling2D):
     """Global average pooling with a quantized 1/area factor (QKeras ``QGlobalAveragePooling2D``)."""
 
-    def __init__(self, data_format: str | None = None, average_quantizer: Any = None, activation: Any = None,
-                 **kwargs: Any):
+    def __init__(
+        self, data_format: str | None = None, average_quantizer: Any = None, activation: Any = None, **kwargs: Any
+    ):
         self._init_pooling(kwargs, average_quantizer)
         super().__init__(data_format=data_format or "channels_last", **kwargs)
         if self.keepdims:
-            raise NotImplementedError(f"{type(self).__name__}: keepdims=True is not supported (QKeras has no such "
-                                      "argument)")
+            raise NotImplementedError(
+                f"{type(self).__name__}: keepdims=True is not supported (QKeras has no such argument)"
+            )
         self._finish_pooling(activation)
 
     def _pool_area(self, input_shape: tuple) -> int:

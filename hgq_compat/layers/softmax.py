@@ -73,7 +73,7 @@ def expf(x: np.ndarray) -> np.ndarray:
 def to_fixed(x: np.ndarray, spec: QuantSpec) -> np.ndarray:
     """float64 -> the fixed-point type ``spec`` (float64 reference of ap_fixed's conversion; inf
     saturates under SAT)."""
-    scale = 2.0 ** spec.fractional
+    scale = 2.0**spec.fractional
     with np.errstate(invalid="ignore", over="ignore"):
         v = np.asarray(x, np.float64) * scale
         v = {"TRN": np.floor, "RND_CONV": np.round}[spec.round_mode](v)
@@ -86,21 +86,29 @@ def grid(spec: QuantSpec) -> np.ndarray:
     """Every value of the type ``spec``, in increasing order (float64)."""
     lo = -spec.keep_negative * 2 ** int(spec.integer + spec.fractional)
     hi = 2 ** int(spec.integer + spec.fractional)
-    return np.arange(lo, hi, dtype=np.float64) * 2.0 ** -spec.fractional
+    return np.arange(lo, hi, dtype=np.float64) * 2.0**-spec.fractional
 
 
 def _spec(pair: Sequence[int], signed: bool, round_mode: str, what: str) -> QuantSpec:
-    if (not isinstance(pair, (list, tuple)) or len(pair) != 2
-            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair)):
-        raise ValueError(f"QSoftmax {what}={pair!r} is not accepted; accepted values: a (bits, integer) pair of ints, "
-                         "hls4ml's <W, I> with the sign bit counted in both where signed")
+    if (
+        not isinstance(pair, (list, tuple))
+        or len(pair) != 2
+        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair)
+    ):
+        raise ValueError(
+            f"QSoftmax {what}={pair!r} is not accepted; accepted values: a (bits, integer) pair of ints, "
+            "hls4ml's <W, I> with the sign bit counted in both where signed"
+        )
     bits, integer = int(pair[0]), int(pair[1])
     if not 1 <= bits <= MAX_TABLE_INPUT_BITS:
-        raise ValueError(f"QSoftmax {what}={pair!r}: bits must be 1..{MAX_TABLE_INPUT_BITS} (table sizes up to "
-                         f"2**{MAX_TABLE_INPUT_BITS})")
+        raise ValueError(
+            f"QSoftmax {what}={pair!r}: bits must be 1..{MAX_TABLE_INPUT_BITS} (table sizes up to "
+            f"2**{MAX_TABLE_INPUT_BITS})"
+        )
     k = int(signed)
-    return QuantSpec(keep_negative=k, integer=integer - k, fractional=bits - integer, round_mode=round_mode,
-                     overflow="SAT")
+    return QuantSpec(
+        keep_negative=k, integer=integer - k, fractional=bits - integer, round_mode=round_mode, overflow="SAT"
+    )
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
@@ -119,22 +127,35 @@ class QSoftmax(keras.layers.Layer):
         input_scaler: the inputs are multiplied by it (float32) inside the exponential.
     """
 
-    def __init__(self, axis: int = -1, implementation: str = "stable", input_bits: Sequence[int] = (10, 4),
-                 exp_bits: Sequence[int] = (12, 1), sum_bits: Sequence[int] | None = None,
-                 inv_bits: Sequence[int] = (12, 1), input_scaler: float = 1.0, **kwargs: Any):
+    def __init__(
+        self,
+        axis: int = -1,
+        implementation: str = "stable",
+        input_bits: Sequence[int] = (10, 4),
+        exp_bits: Sequence[int] = (12, 1),
+        sum_bits: Sequence[int] | None = None,
+        inv_bits: Sequence[int] = (12, 1),
+        input_scaler: float = 1.0,
+        **kwargs: Any,
+    ):
         kwargs["dtype"] = float32_dtype(kwargs.get("dtype"), type(self).__name__)
         super().__init__(**kwargs)
         if isinstance(axis, bool) or not isinstance(axis, int):
             raise ValueError(f"QSoftmax axis={axis!r} is not accepted; accepted values: one integer axis")
         self.axis = axis
-        self.implementation = check_choice("implementation", implementation.lower() if isinstance(
-            implementation, str) else implementation, IMPLEMENTATIONS)
+        self.implementation = check_choice(
+            "implementation",
+            implementation.lower() if isinstance(implementation, str) else implementation,
+            IMPLEMENTATIONS,
+        )
         self.input_bits, self.exp_bits, self.inv_bits = tuple(input_bits), tuple(exp_bits), tuple(inv_bits)
         self.sum_bits = None if sum_bits is None else tuple(sum_bits)
         self.input_scaler = float(input_scaler)
         if np.float32(self.input_scaler) != self.input_scaler or not self.input_scaler > 0:
-            raise ValueError(f"QSoftmax input_scaler={input_scaler!r} is not accepted; accepted values: a positive "
-                             "float32 number (hls4ml stores it as a float)")
+            raise ValueError(
+                f"QSoftmax input_scaler={input_scaler!r} is not accepted; accepted values: a positive "
+                "float32 number (hls4ml stores it as a float)"
+            )
         stable = self.implementation == "stable"
         self.input_spec_q = _spec(self.input_bits, not stable, "TRN", "input_bits")
         self.exp_spec = _spec(self.exp_bits, False, "RND_CONV", "exp_bits")
@@ -152,13 +173,15 @@ class QSoftmax(keras.layers.Layer):
         exp_width, inv_width = int(self.exp_spec.bits), int(self.inv_spec.bits)
         problems = []
         if self.exp_spec.integer > self.sum_spec.integer:
-            problems.append(f"exp_bits integer {self.exp_bits[1]} > sum_bits integer {sum_bits[1]} (hls4ml's sum "
-                            "would wrap)")
+            problems.append(
+                f"exp_bits integer {self.exp_bits[1]} > sum_bits integer {sum_bits[1]} (hls4ml's sum would wrap)"
+            )
         if exp_width + scale > FLOAT32_BITS:
             problems.append(f"exp_bits {exp_width} + ceil(log2 {n}) > {FLOAT32_BITS} (the float32 sum would round)")
         if exp_width + inv_width > FLOAT32_BITS:
-            problems.append(f"exp_bits {exp_width} + inv_bits {inv_width} > {FLOAT32_BITS} (the float32 product "
-                            "would round)")
+            problems.append(
+                f"exp_bits {exp_width} + inv_bits {inv_width} > {FLOAT32_BITS} (the float32 product would round)"
+            )
         if problems:
             raise ValueError(f"layer {self.name!r} (QSoftmax): " + "; ".join(problems) + "; use fewer bits")
         self.n = n
@@ -182,7 +205,7 @@ class QSoftmax(keras.layers.Layer):
     def _index(self, v: Any, spec: QuantSpec) -> Any:
         """Position of the fixed-point values ``v`` (of type ``spec``) in `grid(spec)`."""
         offset = spec.keep_negative * 2.0 ** (spec.integer + spec.fractional)
-        return ops.cast(v * 2.0 ** spec.fractional + offset, "int32")
+        return ops.cast(v * 2.0**spec.fractional + offset, "int32")
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         x = ops.cast(inputs, "float32")
@@ -203,10 +226,17 @@ class QSoftmax(keras.layers.Layer):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update({"axis": self.axis, "implementation": self.implementation, "input_bits": list(self.input_bits),
-                       "exp_bits": list(self.exp_bits), "inv_bits": list(self.inv_bits),
-                       "sum_bits": None if self.sum_bits is None else list(self.sum_bits),
-                       "input_scaler": self.input_scaler})
+        config.update(
+            {
+                "axis": self.axis,
+                "implementation": self.implementation,
+                "input_bits": list(self.input_bits),
+                "exp_bits": list(self.exp_bits),
+                "inv_bits": list(self.inv_bits),
+                "sum_bits": None if self.sum_bits is None else list(self.sum_bits),
+                "input_scaler": self.input_scaler,
+            }
+        )
         return config
 
 

@@ -4,12 +4,27 @@
 read with h5py only (no TensorFlow Keras 2, no qkeras) and never modified.
 """
 
-from .converter import (ConversionResult, LayerReport, build_from_config, convert, convert_qkeras_model,
-                        load_legacy_weights, reinitialize_bitwidths)
+from .converter import (
+    ConversionResult,
+    LayerReport,
+    build_from_config,
+    convert,
+    convert_qkeras_model,
+    load_legacy_weights,
+    reinitialize_bitwidths,
+)
 from .reader import LegacyConversionError, LegacyNotImplementedError, LegacySource, read_source
 
 __all__ = [
-    "ConversionResult", "LayerReport", "LegacyConversionError", "LegacyNotImplementedError", "LegacySource",
-    "build_from_config", "convert", "convert_qkeras_model", "load_legacy_weights", "read_source",
+    "ConversionResult",
+    "LayerReport",
+    "LegacyConversionError",
+    "LegacyNotImplementedError",
+    "LegacySource",
+    "build_from_config",
+    "convert",
+    "convert_qkeras_model",
+    "load_legacy_weights",
+    "read_source",
     "reinitialize_bitwidths",
 ]

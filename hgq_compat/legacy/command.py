@@ -100,8 +100,9 @@ def compare(y: Any, ref: Any) -> tuple[float, float, int]:
     """(max abs difference, fraction of outputs exactly equal, number of outputs)."""
     ys, rs = _as_list(y), _as_list(ref)
     if len(ys) != len(rs) or any(a.shape != b.shape for a, b in zip(ys, rs)):
-        raise CommandError(f"reference outputs have shapes {[r.shape for r in rs]} but the model gives "
-                           f"{[a.shape for a in ys]}")
+        raise CommandError(
+            f"reference outputs have shapes {[r.shape for r in rs]} but the model gives {[a.shape for a in ys]}"
+        )
     diffs = np.concatenate([np.abs(a - b).ravel() for a, b in zip(ys, rs)])
     n = int(diffs.size)
     return (float(diffs.max()) if n else 0.0), (float(np.mean(diffs == 0)) if n else 1.0), n
@@ -109,8 +110,7 @@ def compare(y: Any, ref: Any) -> tuple[float, float, int]:
 
 def format_table(rows: list) -> str:
     header = ("layer", "class", "QKeras quantizer(s)", "hgq_compat quantizer(s)", "bits", "params")
-    body = [(r.layer, r.class_name, r.qkeras_quantizers, r.hgq_compat_quantizers, r.bits, str(r.params))
-            for r in rows]
+    body = [(r.layer, r.class_name, r.qkeras_quantizers, r.hgq_compat_quantizers, r.bits, str(r.params)) for r in rows]
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(header)]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
     out = [line(header), line(tuple("-" * w for w in widths))]
@@ -128,11 +128,21 @@ def _verify(model: Any, tmp: str, check: tuple, args: Any, out: str, stdout: Any
     y = model.predict(x, verbose=0)
     if ref is not None:
         maxdiff, frac, n = compare(y, ref)
-        status = "OK" if np.allclose(np.concatenate([v.ravel() for v in _as_list(y)]),
-                                     np.concatenate([v.ravel() for v in _as_list(ref)]),
-                                     rtol=1e-5, atol=1e-6) else "MISMATCH"
-        print(f"verify {status}: {n} outputs vs reference outputs in {args.check_data}: "
-              f"max |diff| = {maxdiff:.3g}, exact match {frac:.2%}", file=stdout)
+        status = (
+            "OK"
+            if np.allclose(
+                np.concatenate([v.ravel() for v in _as_list(y)]),
+                np.concatenate([v.ravel() for v in _as_list(ref)]),
+                rtol=1e-5,
+                atol=1e-6,
+            )
+            else "MISMATCH"
+        )
+        print(
+            f"verify {status}: {n} outputs vs reference outputs in {args.check_data}: "
+            f"max |diff| = {maxdiff:.3g}, exact match {frac:.2%}",
+            file=stdout,
+        )
     else:
         import keras
 
@@ -140,9 +150,12 @@ def _verify(model: Any, tmp: str, check: tuple, args: Any, out: str, stdout: Any
         y2 = again.predict(x, verbose=0)
         maxdiff, frac, n = compare(y2, y)
         status = "OK" if maxdiff == 0 else "MISMATCH"
-        print(f"verify {status}: {n} outputs of the saved {os.path.basename(out)} reloaded vs the "
-              f"converted model (no reference outputs in {args.check_data}): max |diff| = {maxdiff:.3g}, "
-              f"exact match {frac:.2%}", file=stdout)
+        print(
+            f"verify {status}: {n} outputs of the saved {os.path.basename(out)} reloaded vs the "
+            f"converted model (no reference outputs in {args.check_data}): max |diff| = {maxdiff:.3g}, "
+            f"exact match {frac:.2%}",
+            file=stdout,
+        )
     if status != "OK":
         raise CommandError(f"{args.input}: verification failed; {args.output} not written")
 
@@ -164,14 +177,19 @@ def run_convert(args: Any, stdout: Any = None, stderr: Any = None) -> int:
             result = convert(args.input, args.weights, hgq=args.hgq)
         for w in caught:
             if issubclass(w.category, UserWarning) and str(w.message).startswith(
-                    tuple(str(p) for p in (args.input, args.weights) if p)):
+                tuple(str(p) for p in (args.input, args.weights) if p)
+            ):
                 print(f"hgq-compat convert: warning: {w.message}", file=stderr)
             else:
                 warnings.showwarning(w.message, w.category, w.filename, w.lineno)
         model = result.model
-        print(f"converted {args.input}" + (f" + {args.weights}" if args.weights else "")
-              + f" ({result.source.kind}, Keras {result.source.keras_version or '?'})"
-              + (" in HGQ mode" if args.hgq else ""), file=stdout)
+        print(
+            f"converted {args.input}"
+            + (f" + {args.weights}" if args.weights else "")
+            + f" ({result.source.kind}, Keras {result.source.keras_version or '?'})"
+            + (" in HGQ mode" if args.hgq else ""),
+            file=stdout,
+        )
         print(format_table(result.rows), file=stdout)
         total = sum(r.params for r in result.rows)
         print(f"total parameters: {total}", file=stdout)
@@ -194,15 +212,25 @@ def run_convert(args: Any, stdout: Any = None, stderr: Any = None) -> int:
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("convert", help="convert a saved QKeras model (.h5, .json + weights, qkeras-v3 .keras) "
-                                       "into a Keras 3 hgq_compat .keras file")
+    p = sub.add_parser(
+        "convert",
+        help="convert a saved QKeras model (.h5, .json + weights, qkeras-v3 .keras) "
+        "into a Keras 3 hgq_compat .keras file",
+    )
     p.add_argument("input", metavar="IN", help="QKeras model: full-model .h5, model .json, or qkeras-v3 .keras")
     p.add_argument("weights", metavar="WEIGHTS", nargs="?", default=None, help="weights .h5 (for a .json model)")
     p.add_argument("-o", "--output", required=True, metavar="OUT.keras", help="output Keras 3 archive")
     p.add_argument("--force", action="store_true", help="replace OUT.keras if it exists")
-    p.add_argument("--hgq", action="store_true", help="HGQ mode: trainable per-element bitwidths, initialised "
-                                                      "so the outputs equal the plain conversion")
-    p.add_argument("--check-data", metavar="X.npy|.npz", default=None,
-                   help="inputs to verify the converted model on; an .npz may hold reference outputs under "
-                        "'y' or 'outputs' (else the saved file is reloaded and compared)")
+    p.add_argument(
+        "--hgq",
+        action="store_true",
+        help="HGQ mode: trainable per-element bitwidths, initialised so the outputs equal the plain conversion",
+    )
+    p.add_argument(
+        "--check-data",
+        metavar="X.npy|.npz",
+        default=None,
+        help="inputs to verify the converted model on; an .npz may hold reference outputs under "
+        "'y' or 'outputs' (else the saved file is reloaded and compared)",
+    )
     p.set_defaults(func=run_convert)

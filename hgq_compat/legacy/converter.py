@@ -10,23 +10,38 @@ re-initialised from the loaded weights, so outputs equal the plain conversion.
 
 from __future__ import annotations
 
-import warnings
-
 import dataclasses
 import os
+import warnings
 from typing import Any
 
 import keras
 import numpy as np
 
+from .._safety import MAX_CONFIG_DEPTH, SAVEDMODEL_LAYERS, config_depth, find_unsafe, refusal_reason, safe_mode_scope
 from ..layers.base import weight_quantizer
-from .._safety import (MAX_CONFIG_DEPTH, SAVEDMODEL_LAYERS, config_depth, find_unsafe, refusal_reason,
-                       safe_mode_scope)
-from .dialects import (CODE_LAYERS, MODEL_CLASSES, QKERAS_LAYERS, Context, batch_shape_of,
-                       inbound_calls, input_layer_args, normalize_dtype, normalize_layer_config, quantizer_text, strip_metadata,
-                       tensor_refs)
-from .reader import (LegacyConversionError, LegacyNotImplementedError, LegacySource, SavedWeight, WeightStore,
-                     parse_model_json, read_source)
+from .dialects import (
+    CODE_LAYERS,
+    MODEL_CLASSES,
+    QKERAS_LAYERS,
+    Context,
+    batch_shape_of,
+    inbound_calls,
+    input_layer_args,
+    normalize_dtype,
+    normalize_layer_config,
+    quantizer_text,
+    strip_metadata,
+    tensor_refs,
+)
+from .reader import (
+    LegacyConversionError,
+    LegacySource,
+    SavedWeight,
+    WeightStore,
+    parse_model_json,
+    read_source,
+)
 
 
 @dataclasses.dataclass
@@ -50,6 +65,7 @@ class ConversionResult:
 
 # ---------------------------------------------------------------------------- class resolution
 
+
 def resolve_layer_class(class_name: str, ctx: Context, custom_objects: dict | None = None) -> type:
     """The Keras 3 class for a saved class name; refuses Lambda / TFSMLayer layers and unknown classes."""
     if class_name in CODE_LAYERS or class_name in SAVEDMODEL_LAYERS:
@@ -69,8 +85,10 @@ def resolve_layer_class(class_name: str, ctx: Context, custom_objects: dict | No
     cls = getattr(keras.layers, class_name, None)
     if isinstance(cls, type) and issubclass(cls, keras.layers.Layer):
         return cls
-    raise ctx.error(f"unknown layer class {class_name!r} (a custom layer?); hgq_compat cannot rebuild it. "
-                    "Pass the class in custom_objects if you trust it")
+    raise ctx.error(
+        f"unknown layer class {class_name!r} (a custom layer?); hgq_compat cannot rebuild it. "
+        "Pass the class in custom_objects if you trust it"
+    )
 
 
 def _is_qkeras_class(cls: type) -> bool:
@@ -80,6 +98,7 @@ def _is_qkeras_class(cls: type) -> bool:
 
 
 # ---------------------------------------------------------------------------- graph building
+
 
 class _Builder:
     def __init__(self, path: str | None, custom_objects: dict | None):
@@ -103,9 +122,13 @@ class _Builder:
         is_q = _is_qkeras_class(cls)
         kwargs = normalize_layer_config(class_name, config, ctx, is_q)
         if is_q:
-            texts = [f"{k}={quantizer_text(strip_metadata(v))}" for k, v in config.items()
-                     if (k.endswith("_quantizer") or k == "activation") and v not in (None, "linear")
-                     and (k != "activation" or _looks_like_quantizer(v))]
+            texts = [
+                f"{k}={quantizer_text(strip_metadata(v))}"
+                for k, v in config.items()
+                if (k.endswith("_quantizer") or k == "activation")
+                and v not in (None, "linear")
+                and (k != "activation" or _looks_like_quantizer(v))
+            ]
             self.qkeras_quantizers[name] = "; ".join(texts) or "-"
         build = cls.from_config
         inner = [k for k in _SUBLAYER_KEYS if isinstance(kwargs.get(k), dict) and "class_name" in kwargs[k]]
@@ -126,18 +149,21 @@ class _Builder:
                 raise ctx.not_implemented(f"{str(cause)[:500]}") from exc
             raise ctx.error(f"cannot rebuild the layer ({type(cause).__name__}: {str(cause)[:500]})") from exc
 
-    def _qkeras_mode_fallback(self, cls: type, kwargs: dict, exc: Exception, is_q: bool, name: str,
-                              class_name: str) -> keras.layers.Layer | None:
+    def _qkeras_mode_fallback(
+        self, cls: type, kwargs: dict, exc: Exception, is_q: bool, name: str, class_name: str
+    ) -> keras.layers.Layer | None:
         """In HGQ conversion, a layer whose quantizer is not fixed point keeps QKeras mode."""
         from ..core.config import current_config
 
         if not (is_q and current_config().mode == "hgq" and "HGQ mode is not available" in str(exc)):
             return None
         layer = cls.from_config({**kwargs, "mode": "qkeras"})
-        warnings.warn(f"{self.path}: layer {name!r} ({class_name}) kept in QKeras mode: its quantizer is not "
-                      "fixed point, so its bitwidths cannot be trained", stacklevel=3)
+        warnings.warn(
+            f"{self.path}: layer {name!r} ({class_name}) kept in QKeras mode: its quantizer is not "
+            "fixed point, so its bitwidths cannot be trained",
+            stacklevel=3,
+        )
         return layer
-
 
     # -------------------------------------------------------------- models
     def build_model(self, model_cfg: dict, nested: bool = False) -> keras.Model:
@@ -174,8 +200,10 @@ class _Builder:
                 if dtype:
                     input_args["dtype"] = dtype
         if input_args is None or input_args.get("batch_shape") is None:
-            raise ctx.error("cannot tell the model's input shape (no InputLayer, batch_input_shape or "
-                            "build_input_shape in the config)")
+            raise ctx.error(
+                "cannot tell the model's input shape (no InputLayer, batch_input_shape or "
+                "build_input_shape in the config)"
+            )
         layers = [self.make_layer(lc) for lc in rest]
         x = inp = keras.Input(**input_args)
         for lc, layer in zip(rest, layers):
@@ -186,7 +214,8 @@ class _Builder:
                 raise
             except Exception as exc:
                 raise self.ctx(layer.name, lc.get("class_name")).error(
-                    f"cannot connect the layer ({type(exc).__name__}: {exc})") from exc
+                    f"cannot connect the layer ({type(exc).__name__}: {exc})"
+                ) from exc
         model = keras.Sequential(name=name) if name else keras.Sequential()
         model.add(inp)
         for layer in layers:
@@ -217,8 +246,7 @@ class _Builder:
             calls = inbound_calls(lc, self.ctx(lname, cls))
             legacy_form = any(isinstance(n, list) for n in lc.get("inbound_nodes", []) or [])
             # Keras 2 numbers a nested model's nodes from 1: node 0 is its own construction.
-            offsets[lname] = 1 if (isinstance(layer, keras.Model) and legacy_form
-                                   and _nested_has_input(lc)) else 0
+            offsets[lname] = 1 if (isinstance(layer, keras.Model) and legacy_form and _nested_has_input(lc)) else 0
             pending.append((lc, calls))
 
         def lookup(ref: tuple[str, int, int]) -> Any:
@@ -267,7 +295,8 @@ class _Builder:
         if pending:
             names = [lc.get("name") or lc["config"].get("name") for lc, _ in pending]
             raise self.ctx(names[0], pending[0][0].get("class_name")).error(
-                f"the graph cannot be rebuilt: inputs of {names} are never produced")
+                f"the graph cannot be rebuilt: inputs of {names} are never produced"
+            )
         ctx = self.ctx(name, "Functional")
         try:
             ins = [lookup(r) for r in tensor_refs(config.get("input_layers"))]
@@ -283,10 +312,10 @@ _SUBLAYER_KEYS = ("layer", "backward_layer", "cell")
 """Config keys of Keras wrappers (Bidirectional, TimeDistributed, RNN) that hold a whole layer config."""
 
 
-MAX_DIM = 2 ** 24
+MAX_DIM = 2**24
 """Largest tensor dimension accepted in a saved config."""
 
-MAX_LAYER_WEIGHTS = 2 ** 28
+MAX_LAYER_WEIGHTS = 2**28
 """Most weight elements one layer may create (1 GiB of float32); checked before it is built."""
 
 
@@ -300,8 +329,9 @@ def _check_size(layer: keras.layers.Layer, inputs: list, ctx: Context) -> None:
     for t in inputs:
         dims = [d for d in tuple(getattr(t, "shape", ()) or ())[1:] if d is not None]
         if any(int(d) > MAX_DIM for d in dims):
-            raise ctx.error(f"input shape {tuple(t.shape)} has a dimension above {MAX_DIM:,}: the config is "
-                            "corrupt or hostile")
+            raise ctx.error(
+                f"input shape {tuple(t.shape)} has a dimension above {MAX_DIM:,}: the config is corrupt or hostile"
+            )
         if dims:
             channels = max(channels, int(dims[-1]))
     width = 1
@@ -317,8 +347,10 @@ def _check_size(layer: keras.layers.Layer, inputs: list, ctx: Context) -> None:
         raise ctx.error(f"kernel_size={tuple(kernel)} is above {MAX_DIM:,} elements: the config is corrupt or hostile")
     n = area * channels * width
     if n > MAX_LAYER_WEIGHTS:
-        raise ctx.error(f"would create a kernel of {n:,} weights (more than {MAX_LAYER_WEIGHTS:,}): the config "
-                        "is corrupt or hostile")
+        raise ctx.error(
+            f"would create a kernel of {n:,} weights (more than {MAX_LAYER_WEIGHTS:,}): the config "
+            "is corrupt or hostile"
+        )
 
 
 def _root_cause(exc: BaseException) -> BaseException:
@@ -350,6 +382,7 @@ def _nested_has_input(layer_cfg: dict) -> bool:
 
 
 # ---------------------------------------------------------------------------- weights
+
 
 def saved_variables(layer: keras.layers.Layer) -> list:
     """The variables of ``layer`` that a QKeras file holds: everything but HGQ bitwidths,
@@ -435,21 +468,35 @@ def _assign_layer(ctx: Context, layer: keras.layers.Layer, saved: list[SavedWeig
         if len(saved) > len(targets):
             # qkeras-v3's QDepthwiseConv2DBatchnorm saves `iteration` twice (numbered and by name): a numbered
             # copy equal in shape, dtype and value to a by-name weight is that same variable
-            saved = [s for s in saved if not any(s.value.shape == t.value.shape and s.value.dtype == t.value.dtype
-                                                 and np.array_equal(s.value, t.value) for _, t in pairs)]
+            saved = [
+                s
+                for s in saved
+                if not any(
+                    s.value.shape == t.value.shape
+                    and s.value.dtype == t.value.dtype
+                    and np.array_equal(s.value, t.value)
+                    for _, t in pairs
+                )
+            ]
         if len(saved) != len(targets):
-            raise ctx.error(f"the file holds {len(saved)} numbered weights ({[s.name for s in saved]}) but the "
-                            f"layer expects {len(targets)} ({_describe(targets)}); weights are missing or extra")
+            raise ctx.error(
+                f"the file holds {len(saved)} numbered weights ({[s.name for s in saved]}) but the "
+                f"layer expects {len(targets)} ({_describe(targets)}); weights are missing or extra"
+            )
         pairs += list(zip(targets, saved))
     if pairs is None:
         if len(saved) != len(targets):
-            raise ctx.error(f"the file holds {len(saved)} weights ({[s.name for s in saved]}) but the layer "
-                            f"expects {len(targets)} ({_describe(targets)}); weights are missing or extra")
+            raise ctx.error(
+                f"the file holds {len(saved)} weights ({[s.name for s in saved]}) but the layer "
+                f"expects {len(targets)} ({_describe(targets)}); weights are missing or extra"
+            )
         pairs = list(zip(targets, saved))
     for v, s in pairs:
         if tuple(v.shape) != tuple(s.value.shape):
-            raise ctx.error(f"weight {s.name!r} has shape {tuple(s.value.shape)} in the file but the layer "
-                            f"expects {v.name} {tuple(v.shape)}")
+            raise ctx.error(
+                f"weight {s.name!r} has shape {tuple(s.value.shape)} in the file but the layer "
+                f"expects {v.name} {tuple(v.shape)}"
+            )
     for v, s in pairs:
         v.assign(np.asarray(s.value).astype(v.dtype))
     restore = getattr(layer, "restore_derived_weights", None)
@@ -470,8 +517,12 @@ def load_legacy_weights(model: keras.Model, store: WeightStore, path: str | None
             if store.positional:
                 inner = store.nested.get(layer.name, {})
                 for leaf in _leaf_layers(layer):
-                    _assign_layer(Context(path, f"{layer.name}/{leaf.name}", type(leaf).__name__), leaf,
-                                  inner.get(leaf.name, []), True)
+                    _assign_layer(
+                        Context(path, f"{layer.name}/{leaf.name}", type(leaf).__name__),
+                        leaf,
+                        inner.get(leaf.name, []),
+                        True,
+                    )
                 continue
             group = store.get(layer.name) if store.has_layer(layer.name) else []
             if not store.has_layer(layer.name) and saved_variables(layer):
@@ -487,15 +538,17 @@ def load_legacy_weights(model: keras.Model, store: WeightStore, path: str | None
             continue
         if not store.has_layer(layer.name):
             if saved_variables(layer):
-                raise ctx.error(f"the file holds no weights for this layer (missing: "
-                                f"{_describe(saved_variables(layer))})")
+                raise ctx.error(
+                    f"the file holds no weights for this layer (missing: {_describe(saved_variables(layer))})"
+                )
             continue
         used.add(layer.name)
         _assign_layer(ctx, layer, store.get(layer.name), store.positional)
     extra = [n for n in store.layers if n not in used and store.layers[n] and model_has_no_layer(model, n)]
     if extra:
-        raise LegacyConversionError(path, f"the file holds weights for layers the model does not have: {extra}",
-                                    layer=extra[0])
+        raise LegacyConversionError(
+            path, f"the file holds weights for layers the model does not have: {extra}", layer=extra[0]
+        )
 
 
 def nonfinite_weights(model: keras.Model) -> list[str]:
@@ -527,6 +580,7 @@ def reinitialize_bitwidths(model: keras.Model) -> None:
 
 
 # ---------------------------------------------------------------------------- report
+
 
 def _quantizer_description(q: Any) -> tuple[str, float | None]:
     from ..core.quantizer import FixedPointQuantizer
@@ -570,26 +624,39 @@ def layer_report(model: keras.Model, qkeras_quantizers: dict[str, str]) -> list[
             hq.append(f"output: {text}")
             bits.append(f"out {b:g}" if b is not None else "out")
         params = int(sum(int(np.prod(v.shape)) for v in saved_variables(layer)))
-        rows.append(LayerReport(layer.name, type(layer).__name__, qkeras_quantizers.get(layer.name, "-"),
-                                "; ".join(hq) or "-", ", ".join(bits) or "-", params))
+        rows.append(
+            LayerReport(
+                layer.name,
+                type(layer).__name__,
+                qkeras_quantizers.get(layer.name, "-"),
+                "; ".join(hq) or "-",
+                ", ".join(bits) or "-",
+                params,
+            )
+        )
     return rows
 
 
 # ---------------------------------------------------------------------------- public API
 
+
 def _refuse_unsafe(config: Any, path: str | None) -> None:
     """LegacyConversionError naming the layer that would read a file or run code (`hgq_compat._safety`),
     or for a config nested deeper than any Keras writes."""
     if config_depth(config) > MAX_CONFIG_DEPTH:
-        raise LegacyConversionError(path, f"the model config is nested more than {MAX_CONFIG_DEPTH} levels deep; "
-                                          "Keras writes about 15: the file is corrupt or hostile")
+        raise LegacyConversionError(
+            path,
+            f"the model config is nested more than {MAX_CONFIG_DEPTH} levels deep; "
+            "Keras writes about 15: the file is corrupt or hostile",
+        )
     unsafe = find_unsafe(config)
     if unsafe is not None:
         raise LegacyConversionError(path, unsafe.why, layer=unsafe.layer, class_name=unsafe.class_name)
 
 
-def build_from_config(config: Any, hgq: bool = False, custom_objects: dict | None = None, path: str | None = None,
-                      **quantization: Any) -> tuple[keras.Model, dict[str, str]]:
+def build_from_config(
+    config: Any, hgq: bool = False, custom_objects: dict | None = None, path: str | None = None, **quantization: Any
+) -> tuple[keras.Model, dict[str, str]]:
     """A model (no weights loaded) from a legacy model config dict or JSON string."""
     from ..core.config import quantization_config
 
@@ -604,27 +671,30 @@ def build_from_config(config: Any, hgq: bool = False, custom_objects: dict | Non
     return model, builder.qkeras_quantizers
 
 
-def convert(path: Any, weights: Any = None, hgq: bool = False, custom_objects: dict | None = None,
-            **quantization: Any) -> ConversionResult:
+def convert(
+    path: Any, weights: Any = None, hgq: bool = False, custom_objects: dict | None = None, **quantization: Any
+) -> ConversionResult:
     """`convert_qkeras_model` returning the model, the source and the per-layer report."""
     path = os.fspath(path)
     source = read_source(path, weights, check_config=lambda config: _refuse_unsafe(config, path))
     if source.weights is None:
-        raise LegacyConversionError(path, "the model config comes without weights; pass the weights file "
-                                          "(e.g. convert_qkeras_model('model.json', 'model_weights.h5'))")
-    model, texts = build_from_config(source.config, hgq=hgq, custom_objects=custom_objects, path=path,
-                                     **quantization)
+        raise LegacyConversionError(
+            path,
+            "the model config comes without weights; pass the weights file "
+            "(e.g. convert_qkeras_model('model.json', 'model_weights.h5'))",
+        )
+    model, texts = build_from_config(source.config, hgq=hgq, custom_objects=custom_objects, path=path, **quantization)
     load_legacy_weights(model, source.weights, source.weights_path or path)
     for line in nonfinite_weights(model):
-        warnings.warn(f"{source.weights_path or path}: {line}; the outputs that use them are NaN or inf",
-                      stacklevel=2)
+        warnings.warn(f"{source.weights_path or path}: {line}; the outputs that use them are NaN or inf", stacklevel=2)
     if hgq:
         reinitialize_bitwidths(model)
     return ConversionResult(model, source, layer_report(model, texts))
 
 
-def convert_qkeras_model(path: Any, weights: Any = None, hgq: bool = False, custom_objects: dict | None = None,
-                         **kwargs: Any) -> keras.Model:
+def convert_qkeras_model(
+    path: Any, weights: Any = None, hgq: bool = False, custom_objects: dict | None = None, **kwargs: Any
+) -> keras.Model:
     """Convert a saved QKeras model into a Keras 3 hgq_compat model with the same outputs.
 
     Args:
@@ -649,6 +719,15 @@ def convert_qkeras_model(path: Any, weights: Any = None, hgq: bool = False, cust
 
 
 __all__ = [
-    "ConversionResult", "LayerReport", "build_from_config", "convert", "convert_qkeras_model", "layer_report",
-    "load_legacy_weights", "nonfinite_weights", "reinitialize_bitwidths", "resolve_layer_class", "saved_variables",
+    "ConversionResult",
+    "LayerReport",
+    "build_from_config",
+    "convert",
+    "convert_qkeras_model",
+    "layer_report",
+    "load_legacy_weights",
+    "nonfinite_weights",
+    "reinitialize_bitwidths",
+    "resolve_layer_class",
+    "saved_variables",
 ]

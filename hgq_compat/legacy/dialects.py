@@ -23,24 +23,64 @@ from typing import Any
 from ..parsing import Call, parse_quantizer_string
 from .reader import LegacyConversionError, LegacyNotImplementedError
 
-METADATA_KEYS = ("__passive_serialization__", "module", "registered_name", "build_config",
-                 "shared_object_id", "compile_config")
+METADATA_KEYS = (
+    "__passive_serialization__",
+    "module",
+    "registered_name",
+    "build_config",
+    "shared_object_id",
+    "compile_config",
+)
 
 #: QKeras 0.9.0 layer classes (qkeras.qlayers, qconvolutional, qnormalization, qpooling, qrecurrent, ...).
-QKERAS_LAYERS = frozenset({
-    "QDense", "QConv1D", "QConv2D", "QConv2DTranspose", "QDepthwiseConv2D", "QSeparableConv1D",
-    "QSeparableConv2D", "QActivation", "QAdaptiveActivation", "QBatchNormalization", "QConv2DBatchnorm",
-    "QDepthwiseConv2DBatchnorm", "QDenseBatchnorm", "QAveragePooling2D", "QGlobalAveragePooling2D",
-    "QSimpleRNN", "QSimpleRNNCell", "QLSTM", "QLSTMCell", "QGRU", "QGRUCell", "QBidirectional",
-    "QDepthwiseConv2DTranspose", "QSeparableConv2DTranspose",  # QKeras master / qkeras-v3
-})
+QKERAS_LAYERS = frozenset(
+    {
+        "QDense",
+        "QConv1D",
+        "QConv2D",
+        "QConv2DTranspose",
+        "QDepthwiseConv2D",
+        "QSeparableConv1D",
+        "QSeparableConv2D",
+        "QActivation",
+        "QAdaptiveActivation",
+        "QBatchNormalization",
+        "QConv2DBatchnorm",
+        "QDepthwiseConv2DBatchnorm",
+        "QDenseBatchnorm",
+        "QAveragePooling2D",
+        "QGlobalAveragePooling2D",
+        "QSimpleRNN",
+        "QSimpleRNNCell",
+        "QLSTM",
+        "QLSTMCell",
+        "QGRU",
+        "QGRUCell",
+        "QBidirectional",
+        "QDepthwiseConv2DTranspose",
+        "QSeparableConv2DTranspose",  # QKeras master / qkeras-v3
+    }
+)
 
 #: QKeras 0.9.0 quantizers.
-QKERAS_QUANTIZERS = frozenset({
-    "quantized_bits", "quantized_relu", "quantized_ulaw", "quantized_tanh", "quantized_sigmoid",
-    "quantized_po2", "quantized_relu_po2", "binary", "stochastic_binary", "ternary", "stochastic_ternary",
-    "bernoulli", "quantized_hswish", "quantized_linear",
-})
+QKERAS_QUANTIZERS = frozenset(
+    {
+        "quantized_bits",
+        "quantized_relu",
+        "quantized_ulaw",
+        "quantized_tanh",
+        "quantized_sigmoid",
+        "quantized_po2",
+        "quantized_relu_po2",
+        "binary",
+        "stochastic_binary",
+        "ternary",
+        "stochastic_ternary",
+        "bernoulli",
+        "quantized_hswish",
+        "quantized_linear",
+    }
+)
 
 from .._safety import CODE_LAYERS  # noqa: E402  (layer classes that would run user code when loaded)
 
@@ -54,8 +94,11 @@ def strip_metadata(obj: Any) -> Any:
     """A deep copy of ``obj`` without serialization metadata on any object dict."""
     if isinstance(obj, dict):
         is_object = "class_name" in obj
-        return {k: strip_metadata(v) for k, v in obj.items() if not (is_object and k in METADATA_KEYS)
-                and k != "__passive_serialization__"}
+        return {
+            k: strip_metadata(v)
+            for k, v in obj.items()
+            if not (is_object and k in METADATA_KEYS) and k != "__passive_serialization__"
+        }
     if isinstance(obj, list):
         return [strip_metadata(v) for v in obj]
     return obj
@@ -85,6 +128,7 @@ def batch_shape_of(config: dict) -> list | None:
 
 
 # ---------------------------------------------------------------------------- quantizers
+
 
 def _quantizer_registry() -> dict:
     from ..quantizers import QUANTIZERS
@@ -153,7 +197,8 @@ def normalize_quantizer(value: Any, ctx: "Context", key: str) -> Any:
                     del cfg[k]  # e.g. qkeras-v3's post_training_scale=None
                 else:
                     raise ctx.not_implemented(
-                        f"{key}: {name} argument {k}={repr(cfg[k])[:80]} is not supported by hgq_compat")
+                        f"{key}: {name} argument {k}={repr(cfg[k])[:80]} is not supported by hgq_compat"
+                    )
             return {"class_name": name, "config": cfg}
         if name in QKERAS_QUANTIZERS:
             raise ctx.not_implemented(f"{key}: QKeras quantizer {name!r} is not available in hgq_compat yet")
@@ -164,6 +209,7 @@ def normalize_quantizer(value: Any, ctx: "Context", key: str) -> Any:
 
 
 # ---------------------------------------------------------------------------- initializers & constraints
+
 
 def _custom_weight_objects() -> dict:
     from ..constraints import Clip, QInitializer
@@ -180,9 +226,11 @@ def normalize_initializer(value: Any, ctx: "Context", key: str) -> Any:
 
         cfg = dict(value.get("config", {}) or {})
         try:
-            return QInitializer(initializer=normalize_initializer(cfg.get("initializer"), ctx, key),
-                                use_scale=cfg.get("use_scale", True),
-                                quantizer=normalize_quantizer(cfg.get("quantizer"), ctx, key + ".quantizer"))
+            return QInitializer(
+                initializer=normalize_initializer(cfg.get("initializer"), ctx, key),
+                use_scale=cfg.get("use_scale", True),
+                quantizer=normalize_quantizer(cfg.get("quantizer"), ctx, key + ".quantizer"),
+            )
         except LegacyConversionError:
             raise
         except Exception as exc:
@@ -200,13 +248,17 @@ def normalize_constraint(value: Any, ctx: "Context", key: str) -> Any:
         cfg = dict(value.get("config", {}) or {})
         quantizer = cfg.pop("quantizer", None)
         inner = cfg.pop("constraint", None)
-        return Clip(min_value=cfg.get("min_value", 0.0), max_value=cfg.get("max_value", 1.0),
-                    constraint=normalize_constraint(inner, ctx, key) if isinstance(inner, dict) else inner,
-                    quantizer=normalize_quantizer(quantizer, ctx, key + ".quantizer"))
+        return Clip(
+            min_value=cfg.get("min_value", 0.0),
+            max_value=cfg.get("max_value", 1.0),
+            constraint=normalize_constraint(inner, ctx, key) if isinstance(inner, dict) else inner,
+            quantizer=normalize_quantizer(quantizer, ctx, key + ".quantizer"),
+        )
     return value
 
 
 # ---------------------------------------------------------------------------- layers
+
 
 class Context:
     """Where we are (file, layer) for error messages."""
@@ -257,8 +309,11 @@ def normalize_layer_config(class_name: str, config: dict, ctx: Context, is_qkera
     for key, neutral in _DROP_IF.items():
         if key in cfg and cfg[key] in neutral:
             cfg.pop(key)
-    if class_name in ("BatchNormalization", "QBatchNormalization") and isinstance(cfg.get("axis"), list) \
-            and len(cfg["axis"]) == 1:
+    if (
+        class_name in ("BatchNormalization", "QBatchNormalization")
+        and isinstance(cfg.get("axis"), list)
+        and len(cfg["axis"]) == 1
+    ):
         cfg["axis"] = int(cfg["axis"][0])
     if "Separable" in class_name:
         # tf-keras' SeparableConv config repeats the Conv base's kernel_* keys; the layer has no `kernel`
@@ -340,7 +395,18 @@ def tensor_refs(value: Any) -> list[tuple[str, int, int]]:
 
 
 __all__ = [
-    "CODE_LAYERS", "Context", "MODEL_CLASSES", "QKERAS_LAYERS", "QKERAS_QUANTIZERS",
-    "batch_shape_of", "inbound_calls", "input_layer_args", "normalize_dtype", "normalize_layer_config",
-    "normalize_quantizer", "quantizer_text", "strip_metadata", "tensor_refs",
+    "CODE_LAYERS",
+    "Context",
+    "MODEL_CLASSES",
+    "QKERAS_LAYERS",
+    "QKERAS_QUANTIZERS",
+    "batch_shape_of",
+    "inbound_calls",
+    "input_layer_args",
+    "normalize_dtype",
+    "normalize_layer_config",
+    "normalize_quantizer",
+    "quantizer_text",
+    "strip_metadata",
+    "tensor_refs",
 ]

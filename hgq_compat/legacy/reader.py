@@ -36,7 +36,7 @@ class LegacyConversionError(ValueError):
 
     def __init__(self, path: str | None, why: str, layer: str | None = None, class_name: str | None = None):
         if len(why) > MAX_MESSAGE:
-            why = why[:MAX_MESSAGE - 3] + "..."
+            why = why[: MAX_MESSAGE - 3] + "..."
         if layer is not None and len(layer) > 200:
             layer = layer[:197] + "..."
         self.path = path
@@ -70,8 +70,13 @@ class SavedWeight:
 class WeightStore:
     """Saved weights by top-level layer name; ``positional`` when names carry no meaning (Keras 3 files)."""
 
-    def __init__(self, path: str, layers: dict[str, list[SavedWeight]], positional: bool = False,
-                 nested: dict[str, dict[str, list[SavedWeight]]] | None = None):
+    def __init__(
+        self,
+        path: str,
+        layers: dict[str, list[SavedWeight]],
+        positional: bool = False,
+        nested: dict[str, dict[str, list[SavedWeight]]] | None = None,
+    ):
         self.path = path
         self.layers = layers
         self.positional = positional
@@ -101,6 +106,7 @@ class LegacySource:
 
 # ---------------------------------------------------------------------------- helpers
 
+
 def _decode(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8")
@@ -128,8 +134,9 @@ def _open_h5(path: str) -> Any:
 
     _check_exists(path)
     if _signature(path) != HDF5_SIGNATURE:
-        raise LegacyConversionError(path, "not an HDF5 file (no HDF5 signature); expected a Keras 2 '.h5' "
-                                          "model or weights file")
+        raise LegacyConversionError(
+            path, "not an HDF5 file (no HDF5 signature); expected a Keras 2 '.h5' model or weights file"
+        )
     try:
         return h5py.File(path, "r")
     except OSError as exc:
@@ -140,8 +147,9 @@ def _read_dataset(path: str, layer: str, ds: Any) -> np.ndarray:
     try:
         return np.asarray(ds[()])
     except Exception as exc:  # h5py raises OSError/KeyError on truncated data
-        raise LegacyConversionError(path, f"cannot read weight {ds.name!r}; the file may be truncated ({exc})",
-                                    layer=layer) from exc
+        raise LegacyConversionError(
+            path, f"cannot read weight {ds.name!r}; the file may be truncated ({exc})", layer=layer
+        ) from exc
 
 
 def _layer_group_weights(path: str, group: Any, layer: str) -> list[SavedWeight]:
@@ -154,8 +162,9 @@ def _layer_group_weights(path: str, group: Any, layer: str) -> list[SavedWeight]
         try:
             ds = group[name]
         except Exception as exc:
-            raise LegacyConversionError(path, f"weight {name!r} is listed but missing from the file ({exc})",
-                                        layer=layer) from exc
+            raise LegacyConversionError(
+                path, f"weight {name!r} is listed but missing from the file ({exc})", layer=layer
+            ) from exc
         out.append(SavedWeight(name, _read_dataset(path, layer, ds)))
     return out
 
@@ -188,6 +197,7 @@ def _model_config_from_attr(path: str, f: Any) -> dict | None:
 
 
 # ---------------------------------------------------------------------------- entry points
+
 
 def read_weights_h5(path: str) -> WeightStore:
     """A Keras 2 weights file (``save_weights``) or the weights of a full-model ``.h5``."""
@@ -231,8 +241,9 @@ def _keras3_layer_weights(path: str, name: str, group: Any, prefix: str = "", de
         for key in sorted(vars_group.keys(), key=_keras3_var_key):
             out.append(SavedWeight(f"{prefix}vars/{key}", _read_dataset(path, name, vars_group[key])))
     children = [k for k in group if k not in ("vars", "layers") and isinstance(group[k], h5py.Group)]
-    children.sort(key=lambda k: (_KERAS3_CHILD_FIRST.index(k) if k in _KERAS3_CHILD_FIRST
-                                 else len(_KERAS3_CHILD_FIRST), k))
+    children.sort(
+        key=lambda k: (_KERAS3_CHILD_FIRST.index(k) if k in _KERAS3_CHILD_FIRST else len(_KERAS3_CHILD_FIRST), k)
+    )
     for key in children:
         out.extend(_keras3_layer_weights(path, name, group[key], f"{prefix}{key}/", depth + 1))
     return out
@@ -320,8 +331,10 @@ def parse_model_json(text: str | bytes | dict, path: str | None = None) -> dict:
     return config
 
 
-NOT_A_MODEL = ("not a model file; accepted: .keras (hgq_compat, Keras 3 or qkeras-v3), .h5 (Keras 3, or a QKeras / "
-               "Keras 2 full model), .json (QKeras model config, with its weights .h5)")
+NOT_A_MODEL = (
+    "not a model file; accepted: .keras (hgq_compat, Keras 3 or qkeras-v3), .h5 (Keras 3, or a QKeras / "
+    "Keras 2 full model), .json (QKeras model config, with its weights .h5)"
+)
 
 
 def read_source(path: Any, weights: Any = None, check_config: Any = None) -> LegacySource:
@@ -345,8 +358,10 @@ def read_source(path: Any, weights: Any = None, check_config: Any = None) -> Leg
             version = _decode(f.attrs.get("keras_version"))
         if config is None:
             raise LegacyConversionError(
-                path, "HDF5 file without a 'model_config' attribute: this is a weights-only file; pass the model "
-                      "JSON as the model and this file as the weights")
+                path,
+                "HDF5 file without a 'model_config' attribute: this is a weights-only file; pass the model "
+                "JSON as the model and this file as the weights",
+            )
         check(config)
         store = _weights_from(weights_path) if weights_path is not None else read_weights_h5(path)
         return LegacySource(path, "h5", config, store, weights_path=weights_path or path, keras_version=version)
@@ -362,8 +377,9 @@ def read_source(path: Any, weights: Any = None, check_config: Any = None) -> Leg
     config = parse_model_json(text, path)
     check(config)
     store = _weights_from(weights_path) if weights_path is not None else None
-    return LegacySource(path, "json", config, store, weights_path=weights_path,
-                        keras_version=config.get("keras_version"))
+    return LegacySource(
+        path, "json", config, store, weights_path=weights_path, keras_version=config.get("keras_version")
+    )
 
 
 def _weights_from(path: str) -> WeightStore:
@@ -382,6 +398,13 @@ def _weights_from(path: str) -> WeightStore:
 
 
 __all__ = [
-    "LegacyConversionError", "LegacyNotImplementedError", "LegacySource", "SavedWeight", "WeightStore",
-    "parse_model_json", "read_keras_archive", "read_source", "read_weights_h5",
+    "LegacyConversionError",
+    "LegacyNotImplementedError",
+    "LegacySource",
+    "SavedWeight",
+    "WeightStore",
+    "parse_model_json",
+    "read_keras_archive",
+    "read_source",
+    "read_weights_h5",
 ]

@@ -22,14 +22,32 @@ class TagMissingError(ValueError):
     pass
 
 
-LayerDataType = collections.namedtuple("LayerDataType", [
-    "input_quantizer_list", "multiplier", "accumulator", "weight_quantizer", "w_shapes", "bias_quantizer",
-    "b_shapes", "output_quantizer", "output_shapes", "operation_count"])
+LayerDataType = collections.namedtuple(
+    "LayerDataType",
+    [
+        "input_quantizer_list",
+        "multiplier",
+        "accumulator",
+        "weight_quantizer",
+        "w_shapes",
+        "bias_quantizer",
+        "b_shapes",
+        "output_quantizer",
+        "output_shapes",
+        "operation_count",
+    ],
+)
 
 QKERAS_LAYERS = ["QDense", "QConv1D", "QConv2D", "QDepthwiseConv2D", "QConv2D", "QConv2DTranspose"]
 KERAS_LAYERS = ["Dense", "Conv1D", "Conv2D", "DepthwiseConv2D", "Conv2DTranspose"]
-AVERAGE_POOLING_LAYERS = ["AveragePooling2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalAveragePooling2D",
-                          "QAveragePooling2D", "QGlobalAveragePooling2D"]
+AVERAGE_POOLING_LAYERS = [
+    "AveragePooling2D",
+    "AvgPool2D",
+    "GlobalAvgPool2D",
+    "GlobalAveragePooling2D",
+    "QAveragePooling2D",
+    "QGlobalAveragePooling2D",
+]
 
 
 def _defaults(factory: Any, n: int, keras_mode: str | None) -> list:
@@ -37,8 +55,16 @@ def _defaults(factory: Any, n: int, keras_mode: str | None) -> list:
     return [factory.make_default_quantizer(mode=mode) for _ in range(n)]
 
 
-def get_bn_quantizers(layer: Any, quantizer_factory: Any, cfg: Any, keras_quantizer: Any, input_quantizer: Any,
-                      is_inference: bool, for_reference: bool, model_weights_already_quantized: bool) -> tuple:
+def get_bn_quantizers(
+    layer: Any,
+    quantizer_factory: Any,
+    cfg: Any,
+    keras_quantizer: Any,
+    input_quantizer: Any,
+    is_inference: bool,
+    for_reference: bool,
+    model_weights_already_quantized: bool,
+) -> tuple:
     """(gamma, beta, mean, variance, inverse) data types of a batch normalization layer. A missing
     beta/mean quantizer takes the input type; other missing ones the default intermediate type."""
     if for_reference or not qtools_util.has_quantizers(layer):
@@ -66,8 +92,9 @@ def get_bn_quantizers(layer: Any, quantizer_factory: Any, cfg: Any, keras_quanti
     return gamma, beta, mean, variance, inverse
 
 
-def update_output_quantizer_in_graph(graph: Any, node_id: int, quantizer_factory: Any, new_quantizer: Any,
-                                     for_reference: bool) -> Any:
+def update_output_quantizer_in_graph(
+    graph: Any, node_id: int, quantizer_factory: Any, new_quantizer: Any, for_reference: bool
+) -> Any:
     """The node's output data type: its own output quantizer, else ``new_quantizer`` (then put on
     the outgoing edges)."""
     q = graph.nodes[node_id]["out_quantizer"]
@@ -77,8 +104,9 @@ def update_output_quantizer_in_graph(graph: Any, node_id: int, quantizer_factory
     return quantizer_factory.make_quantizer(q)
 
 
-def _weight_and_bias_quantizers(layer: Any, factory: Any, keras_quantizer: Any, for_reference: bool,
-                                optional_bias: bool) -> tuple:
+def _weight_and_bias_quantizers(
+    layer: Any, factory: Any, keras_quantizer: Any, for_reference: bool, optional_bias: bool
+) -> tuple:
     """(weight type, bias type, QKeras weight quantizer or None) of a dense/conv-like layer."""
     if for_reference or not qtools_util.has_quantizers(layer):
         weight, bias = _defaults(factory, 2, keras_quantizer)
@@ -100,11 +128,17 @@ def _reference_outputs(factory: Any, keras_accumulator: Any, *operators: Any) ->
             op.output = factory.make_default_quantizer(mode=mode)
 
 
-def generate_layer_data_type_map(graph: Any, source_quantizer_list: list, is_inference: bool,
-                                 keras_quantizer: Any = None, keras_accumulator: Any = None,
-                                 for_reference: bool = False, debug: bool = False,
-                                 model_weights_already_quantized: bool = True,
-                                 hw_weight_dict: dict | None = None) -> dict:
+def generate_layer_data_type_map(
+    graph: Any,
+    source_quantizer_list: list,
+    is_inference: bool,
+    keras_quantizer: Any = None,
+    keras_accumulator: Any = None,
+    for_reference: bool = False,
+    debug: bool = False,
+    model_weights_already_quantized: bool = True,
+    hw_weight_dict: dict | None = None,
+) -> dict:
     """The data type map of the graph's layers.
 
     Args:
@@ -123,10 +157,12 @@ def generate_layer_data_type_map(graph: Any, source_quantizer_list: list, is_inf
     """
     factory = quantizer_factory_module.QuantizerFactory()
     layer_data_type_map: dict = collections.OrderedDict()
-    output_layers = [graph.nodes[u]["layer"][0] for u in graph.predecessors(qgraph.SINK)
-                     if u not in (qgraph.SOURCE, qgraph.SINK)]
-    input_layers = [graph.nodes[u]["layer"][0] for u in graph.successors(qgraph.SOURCE)
-                    if u not in (qgraph.SOURCE, qgraph.SINK)]
+    output_layers = [
+        graph.nodes[u]["layer"][0] for u in graph.predecessors(qgraph.SINK) if u not in (qgraph.SOURCE, qgraph.SINK)
+    ]
+    input_layers = [
+        graph.nodes[u]["layer"][0] for u in graph.successors(qgraph.SOURCE) if u not in (qgraph.SOURCE, qgraph.SINK)
+    ]
     input_quantizer_list: list = []
     input_shape = None
     operation_count = 0
@@ -160,18 +196,39 @@ def generate_layer_data_type_map(graph: Any, source_quantizer_list: list, is_inf
         if qtools_util.is_merge_layers(layer):
             merge = quantized_operators.MergeFactory().make_quantizer(input_qe_list, class_name)
             if merge is None or not hasattr(merge, "output"):
-                raise NotImplementedError(f"QTools has no data type for the merge layer {class_name} "
-                                          f"({layer.name}); QKeras supports Add, Multiply, Maximum, Minimum, "
-                                          "Average and Concatenate")
+                raise NotImplementedError(
+                    f"QTools has no data type for the merge layer {class_name} "
+                    f"({layer.name}); QKeras supports Add, Multiply, Maximum, Minimum, "
+                    "Average and Concatenate"
+                )
             if for_reference:
                 _reference_outputs(factory, keras_accumulator, merge)
-            layer_data_type_map[layer] = LayerDataType(input_quantizer_list, merge, None, None, None, None, None,
-                                                       output_of(merge.output), output_shapes, operation_count)
+            layer_data_type_map[layer] = LayerDataType(
+                input_quantizer_list,
+                merge,
+                None,
+                None,
+                None,
+                None,
+                None,
+                output_of(merge.output),
+                output_shapes,
+                operation_count,
+            )
 
         elif qtools_util.is_shape_alternation_layers(layer) or "UpSampling" in class_name:
-            layer_data_type_map[layer] = LayerDataType(input_quantizer_list, None, None, None, None, None, None,
-                                                       output_of(input_quantizer_list[0]), output_shapes,
-                                                       operation_count)
+            layer_data_type_map[layer] = LayerDataType(
+                input_quantizer_list,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                output_of(input_quantizer_list[0]),
+                output_shapes,
+                operation_count,
+            )
 
         elif class_name in AVERAGE_POOLING_LAYERS:
             input_quantizer = input_qe_list[0][0]
@@ -182,8 +239,7 @@ def generate_layer_data_type_map(graph: Any, source_quantizer_list: list, is_inf
             multipliers = quantized_operators.MultiplierFactory()
             summed = multipliers.make_multiplier(input_quantizer, input_quantizer)
             summed.output = input_quantizer  # the sum of inputs, as an accumulator of "products" x
-            accumulator = quantized_operators.AccumulatorFactory().make_accumulator(pool_size, summed,
-                                                                                    use_bias=False)
+            accumulator = quantized_operators.AccumulatorFactory().make_accumulator(pool_size, summed, use_bias=False)
             average_quantizer = multiplier = None
             if class_name in ("QAveragePooling2D", "QGlobalAveragePooling2D"):
                 average_quantizer = factory.make_quantizer(qtools_util.layer_quantizers(layer)[0])
@@ -192,25 +248,36 @@ def generate_layer_data_type_map(graph: Any, source_quantizer_list: list, is_inf
                 _reference_outputs(factory, keras_accumulator, multiplier, accumulator)
             layer_quantizer = multiplier.output if multiplier is not None else accumulator.output
             layer_data_type_map[layer] = {
-                "input_quantizer_list": input_quantizer_list, "average_quantizer": average_quantizer,
-                "pool_sum_accumulator": accumulator, "pool_avg_multiplier": multiplier,
-                "output_quantizer": output_of(layer_quantizer), "output_shapes": output_shapes,
-                "operation_count": operation_count}
+                "input_quantizer_list": input_quantizer_list,
+                "average_quantizer": average_quantizer,
+                "pool_sum_accumulator": accumulator,
+                "pool_avg_multiplier": multiplier,
+                "output_quantizer": output_of(layer_quantizer),
+                "output_shapes": output_shapes,
+                "operation_count": operation_count,
+            }
 
         elif node_type in ("QActivation", "QAdaptiveActivation", "Activation"):
             if for_reference or not hasattr(layer, "quantizer") and node_type != "QAdaptiveActivation":
-                layer_quantizer = factory.make_default_quantizer(
-                    mode=keras_accumulator or cfg.default_interm_quantizer)
+                layer_quantizer = factory.make_default_quantizer(mode=keras_accumulator or cfg.default_interm_quantizer)
             else:
                 layer_quantizer = qtools_util.activation_quantizer(layer)
                 if not factory.is_quantizer_supported(layer_quantizer):
-                    raise TagMissingError(f"Unsupported activation quantizer {layer_quantizer} on this layer: "
-                                          f"{layer}")
+                    raise TagMissingError(f"Unsupported activation quantizer {layer_quantizer} on this layer: {layer}")
                 if not layer_quantizer:
                     layer_quantizer = factory.make_default_quantizer(mode=cfg.default_interm_quantizer)
-            layer_data_type_map[layer] = LayerDataType(input_quantizer_list, None, None, None, w_shapes, None,
-                                                       b_shapes, output_of(layer_quantizer), output_shapes,
-                                                       operation_count)
+            layer_data_type_map[layer] = LayerDataType(
+                input_quantizer_list,
+                None,
+                None,
+                None,
+                w_shapes,
+                None,
+                b_shapes,
+                output_of(layer_quantizer),
+                output_shapes,
+                operation_count,
+            )
 
         elif node_type in ("QBatchNormalization", "BatchNormalization"):
             input_quantizer = input_qe_list[0][0]
@@ -219,23 +286,41 @@ def generate_layer_data_type_map(graph: Any, source_quantizer_list: list, is_inf
                 if for_reference and keras_accumulator and not is_input_layer:
                     input_quantizer = factory.make_default_quantizer(mode=keras_accumulator)
                 layer_data_type_map[layer] = {
-                    "input_quantizer_list": input_quantizer_list, "output_quantizer": output_of(input_quantizer),
-                    "output_shapes": input_shape, "operation_count": operation_count}
+                    "input_quantizer_list": input_quantizer_list,
+                    "output_quantizer": output_of(input_quantizer),
+                    "output_shapes": input_shape,
+                    "operation_count": operation_count,
+                }
             else:
                 gamma, beta, mean, variance, _ = get_bn_quantizers(
-                    layer, factory, cfg, keras_quantizer, input_quantizer, is_inference, for_reference,
-                    model_weights_already_quantized)
+                    layer,
+                    factory,
+                    cfg,
+                    keras_quantizer,
+                    input_quantizer,
+                    is_inference,
+                    for_reference,
+                    model_weights_already_quantized,
+                )
                 qbn = quantized_operators.QBNFactory()
                 qbn.make_quantizer(input_quantizer, gamma, beta, mean, variance, layer.scale, layer.center)
                 if for_reference or not qtools_util.has_quantizers(layer):
                     interm = cfg.default_interm_quantizer
-                    for op in (qbn.internal_divide_quantizer, qbn.internal_multiplier, qbn.internal_accumulator,
-                               qbn.internal_output):
+                    for op in (
+                        qbn.internal_divide_quantizer,
+                        qbn.internal_multiplier,
+                        qbn.internal_accumulator,
+                        qbn.internal_output,
+                    ):
                         if op:
                             op.output = factory.make_default_quantizer(mode=interm)
                     if keras_accumulator:
-                        for op in (qbn.internal_divide_quantizer, qbn.internal_multiplier, qbn.internal_accumulator,
-                                   qbn.internal_output.output):  # (sic) QKeras sets the output's output
+                        for op in (
+                            qbn.internal_divide_quantizer,
+                            qbn.internal_multiplier,
+                            qbn.internal_accumulator,
+                            qbn.internal_output.output,
+                        ):  # (sic) QKeras sets the output's output
                             if op:
                                 op.output = factory.make_default_quantizer(mode=keras_accumulator)
                 if not layer.center:
@@ -243,20 +328,26 @@ def generate_layer_data_type_map(graph: Any, source_quantizer_list: list, is_inf
                 if not layer.scale:
                     qbn.gamma_quantizer = None
                 layer_data_type_map[layer] = {
-                    "input_quantizer_list": input_quantizer_list, "gamma_quantizer": gamma, "beta_quantizer": beta,
-                    "mean_quantizer": mean, "variance_quantizer": variance,
+                    "input_quantizer_list": input_quantizer_list,
+                    "gamma_quantizer": gamma,
+                    "beta_quantizer": beta,
+                    "mean_quantizer": mean,
+                    "variance_quantizer": variance,
                     "gamma_range": getattr(layer, "gamma_range", None),
                     "beta_range": getattr(layer, "beta_range", None),
                     "internal_divide_quantizer": qbn.internal_divide_quantizer,
                     "internal_multiplier": qbn.internal_multiplier,
                     "internal_accumulator": qbn.internal_accumulator,
-                    "output_quantizer": output_of(qbn.internal_output.output), "output_shapes": input_shape,
-                    "operation_count": operation_count}
+                    "output_quantizer": output_of(qbn.internal_output.output),
+                    "output_shapes": input_shape,
+                    "operation_count": operation_count,
+                }
 
         elif node_type in QKERAS_LAYERS or node_type in KERAS_LAYERS:
             input_quantizer = input_qe_list[0][0]
             weight_quantizer, bias_quantizer, q_weight = _weight_and_bias_quantizers(
-                layer, factory, keras_quantizer, for_reference, optional_bias=False)
+                layer, factory, keras_quantizer, for_reference, optional_bias=False
+            )
             if is_inference:
                 weights = qtools_util.get_weights(layer, model_weights_already_quantized)
                 if weight_quantizer.is_po2:
@@ -264,15 +355,19 @@ def generate_layer_data_type_map(graph: Any, source_quantizer_list: list, is_inf
                 if bias_quantizer.is_po2:
                     bias_quantizer.update_inference_values(weights[1])
             multiplier = quantized_operators.MultiplierFactory().make_multiplier(weight_quantizer, input_quantizer)
-            enable_bn_fusing = (hw_weight_dict is not None and hw_weight_dict.get(layer.name, None)
-                                and hw_weight_dict[layer.name].get("enable_bn_fusing", None))
+            enable_bn_fusing = (
+                hw_weight_dict is not None
+                and hw_weight_dict.get(layer.name, None)
+                and hw_weight_dict[layer.name].get("enable_bn_fusing", None)
+            )
             if enable_bn_fusing and q_weight:
                 qtools_util.adjust_multiplier_for_auto_po2(multiplier, q_weight)
             kernel_shape = layer.get_weights()[0].shape
             if node_type in ("QDepthwiseConv2D", "DepthwiseConv2D"):
                 kernel_shape = kernel_shape[:-2] + (1, 1)
             kernel_accumulator = quantized_operators.AccumulatorFactory().make_accumulator(
-                kernel_shape, multiplier, use_bias=False)
+                kernel_shape, multiplier, use_bias=False
+            )
             if not layer.use_bias:
                 bias_quantizer = None
                 accumulator = kernel_accumulator
@@ -286,44 +381,74 @@ def generate_layer_data_type_map(graph: Any, source_quantizer_list: list, is_inf
                 bn_layer = graph.nodes[list(graph.successors(node_id))[0]]["layer"][0]
                 assert bn_layer.name == bn_layer_name, (
                     "Batchnorm layer in the graph has different name from hw_weight_dict: "
-                    f"{layer.name} vs {bn_layer_name}. Check both places to ensure they are matching.")
+                    f"{layer.name} vs {bn_layer_name}. Check both places to ensure they are matching."
+                )
                 _, beta, mean, _, inverse = get_bn_quantizers(
-                    bn_layer, factory, cfg, keras_quantizer, input_quantizer, is_inference, for_reference,
-                    model_weights_already_quantized)
+                    bn_layer,
+                    factory,
+                    cfg,
+                    keras_quantizer,
+                    input_quantizer,
+                    is_inference,
+                    for_reference,
+                    model_weights_already_quantized,
+                )
                 fused_bn = FusedBNFactory()
-                fused_bn.make_quantizer(prev_output_quantizer=kernel_accumulator.output,
-                                        prev_bias_quantizer=bias_quantizer, beta_quantizer=beta,
-                                        mean_quantizer=mean, inverse_quantizer=inverse, use_beta=bn_layer.center,
-                                        use_bias=layer.use_bias,
-                                        qkeras_inverse_quantizer=getattr(bn_layer, "inverse_quantizer", None))
+                fused_bn.make_quantizer(
+                    prev_output_quantizer=kernel_accumulator.output,
+                    prev_bias_quantizer=bias_quantizer,
+                    beta_quantizer=beta,
+                    mean_quantizer=mean,
+                    inverse_quantizer=inverse,
+                    use_beta=bn_layer.center,
+                    use_bias=layer.use_bias,
+                    qkeras_inverse_quantizer=getattr(bn_layer, "inverse_quantizer", None),
+                )
                 if for_reference or not qtools_util.has_quantizers(layer):
                     _reference_outputs(factory, keras_accumulator, fused_bn.internal_accumulator)
                     fused_bn.internal_output.output = fused_bn.internal_accumulator.output
                 layer_data_type_map[layer] = {
-                    "input_quantizer_list": input_quantizer_list, "multiplier": multiplier,
-                    "accumulator": accumulator, "weight_quantizer": weight_quantizer, "w_shapes": w_shapes,
-                    "bias_quantizer": bias_quantizer, "b_shapes": b_shapes, "bn_inverse_quantizer": inverse,
-                    "bn_mean_quantizer": mean, "bn_beta_quantizer": beta,
+                    "input_quantizer_list": input_quantizer_list,
+                    "multiplier": multiplier,
+                    "accumulator": accumulator,
+                    "weight_quantizer": weight_quantizer,
+                    "w_shapes": w_shapes,
+                    "bias_quantizer": bias_quantizer,
+                    "b_shapes": b_shapes,
+                    "bn_inverse_quantizer": inverse,
+                    "bn_mean_quantizer": mean,
+                    "bn_beta_quantizer": beta,
                     "fused_accumulator": fused_bn.internal_accumulator,
                     "output_quantizer": output_of(fused_bn.internal_accumulator.output),
-                    "output_shapes": output_shapes, "operation_count": operation_count}
+                    "output_shapes": output_shapes,
+                    "operation_count": operation_count,
+                }
             else:
                 if "quantized_bits" in str(q_weight) and q_weight.alpha == "auto_po2":
                     fused_accumulator = qtools_util.adjust_accumulator_for_auto_po2(
-                        layer, multiplier, q_weight, bias_quantizer)
+                        layer, multiplier, q_weight, bias_quantizer
+                    )
                 else:
                     fused_accumulator = accumulator
                 layer_data_type_map[layer] = {
-                    "input_quantizer_list": input_quantizer_list, "multiplier": multiplier,
-                    "accumulator": accumulator, "weight_quantizer": weight_quantizer, "w_shapes": w_shapes,
-                    "bias_quantizer": bias_quantizer, "b_shapes": b_shapes, "fused_accumulator": fused_accumulator,
-                    "output_quantizer": output_of(accumulator.output), "output_shapes": output_shapes,
-                    "operation_count": operation_count}
+                    "input_quantizer_list": input_quantizer_list,
+                    "multiplier": multiplier,
+                    "accumulator": accumulator,
+                    "weight_quantizer": weight_quantizer,
+                    "w_shapes": w_shapes,
+                    "bias_quantizer": bias_quantizer,
+                    "b_shapes": b_shapes,
+                    "fused_accumulator": fused_accumulator,
+                    "output_quantizer": output_of(accumulator.output),
+                    "output_shapes": output_shapes,
+                    "operation_count": operation_count,
+                }
 
         elif node_type in ("QConv2DBatchnorm", "QDepthwiseConv2DBatchnorm"):
             input_quantizer = input_qe_list[0][0]
             weight_quantizer, bias_quantizer, q_weight = _weight_and_bias_quantizers(
-                layer, factory, keras_quantizer, for_reference, optional_bias=True)
+                layer, factory, keras_quantizer, for_reference, optional_bias=True
+            )
             if is_inference:
                 weights = qtools_util.get_weights(layer, model_weights_already_quantized)
                 if weight_quantizer.is_po2:
@@ -334,7 +459,8 @@ def generate_layer_data_type_map(graph: Any, source_quantizer_list: list, is_inf
             if q_weight:
                 qtools_util.adjust_multiplier_for_auto_po2(multiplier, q_weight)
             accumulator = quantized_operators.AccumulatorFactory().make_accumulator(
-                layer.get_weights()[0].shape, multiplier, use_bias=bool(bias_quantizer))
+                layer.get_weights()[0].shape, multiplier, use_bias=bool(bias_quantizer)
+            )
             if not bias_quantizer:  # the folded bias is as wide as the accumulator
                 bias_quantizer = copy.deepcopy(accumulator.output)
                 if not accumulator.output.is_floating_point:
@@ -343,17 +469,43 @@ def generate_layer_data_type_map(graph: Any, source_quantizer_list: list, is_inf
             if for_reference or not qtools_util.has_quantizers(layer):
                 _reference_outputs(factory, keras_accumulator, accumulator, multiplier)
             layer_data_type_map[layer] = LayerDataType(
-                input_quantizer_list, multiplier, accumulator, weight_quantizer, w_shapes, bias_quantizer, b_shapes,
-                output_of(accumulator.output), output_shapes, operation_count)
+                input_quantizer_list,
+                multiplier,
+                accumulator,
+                weight_quantizer,
+                w_shapes,
+                bias_quantizer,
+                b_shapes,
+                output_of(accumulator.output),
+                output_shapes,
+                operation_count,
+            )
 
         elif node_type:
-            print(f"[WARNING] QTools cannot parse {node_type}. The input quatnizer of this layer is directly passed "
-                  "through to the output!", file=sys.stderr)
+            print(
+                f"[WARNING] QTools cannot parse {node_type}. The input quatnizer of this layer is directly passed "
+                "through to the output!",
+                file=sys.stderr,
+            )
             input_quantizer = input_qe_list[0][0]
             if for_reference and keras_accumulator and not is_input_layer:
                 input_quantizer = factory.make_default_quantizer(mode=keras_accumulator)
-            layer_data_type_map[layer] = LayerDataType(input_quantizer_list, None, None, None, None, None, None,
-                                                       output_of(input_quantizer), output_shapes, operation_count)
+            layer_data_type_map[layer] = LayerDataType(
+                input_quantizer_list,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                output_of(input_quantizer),
+                output_shapes,
+                operation_count,
+            )
 
-    return {"source_quantizer_list": source_quantizer_list, "output_layers": output_layers,
-            "input_layers": input_layers, "layer_data_type_map": layer_data_type_map}
+    return {
+        "source_quantizer_list": source_quantizer_list,
+        "output_layers": output_layers,
+        "input_layers": input_layers,
+        "layer_data_type_map": layer_data_type_map,
+    }

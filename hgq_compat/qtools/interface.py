@@ -22,8 +22,11 @@ def print_qstats(graph: Any) -> None:
         if multiplier is None:
             continue
         detail = "{}_{}, total_bits:{}, int_bits:{}".format(
-            "signed" if multiplier.output.is_signed == 1 else "unsigned", multiplier.implemented_as(),
-            multiplier.output.bits, multiplier.output.int_bits)
+            "signed" if multiplier.output.is_signed == 1 else "unsigned",
+            multiplier.implemented_as(),
+            multiplier.output.bits,
+            multiplier.output.int_bits,
+        )
         print(f"{layer.name}: {count} x {detail}")
         counter[detail] += count
     print()
@@ -76,8 +79,14 @@ def map_to_json(mydict: dict) -> dict:
     if sources:
         output["source_quantizers"] = sources
 
-    def set_layer_item(item: dict, key: str, feature: Any, shape: Any = None, is_compound_datatype: bool = False,
-                       output_key_name: str | None = None) -> None:
+    def set_layer_item(
+        item: dict,
+        key: str,
+        feature: Any,
+        shape: Any = None,
+        is_compound_datatype: bool = False,
+        output_key_name: str | None = None,
+    ) -> None:
         """Adds ``feature``'s data type ``key`` (a compound one, i.e. an operator: its output type
         and op_type) to ``item`` under ``output_key_name`` or ``key``."""
         val = qtools_util.get_val(feature, key)
@@ -91,16 +100,23 @@ def map_to_json(mydict: dict) -> dict:
     for layer, feature in mydict["layer_data_type_map"].items():
         item: dict = collections.OrderedDict()
         item["layer_type"] = layer.__class__.__name__
-        item["input_quantizer_list"] = [populate_quantizer(q)
-                                        for q in qtools_util.get_val(feature, "input_quantizer_list")]
+        item["input_quantizer_list"] = [
+            populate_quantizer(q) for q in qtools_util.get_val(feature, "input_quantizer_list")
+        ]
         set_layer_item(item, "output_quantizer", feature, shape=qtools_util.get_val(feature, "output_shapes"))
         if item["layer_type"] in ("QBatchNormalization", "BatchNormalization"):
             for key in ("gamma_quantizer", "beta_quantizer", "mean_quantizer", "variance_quantizer"):
                 set_layer_item(item, key, feature)
             for key in ("internal_divide_quantizer", "internal_multiplier", "internal_accumulator"):
                 set_layer_item(item, key, feature, is_compound_datatype=True)
-        elif item["layer_type"] in ("AveragePooling2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalAveragePooling2D",
-                                    "QAveragePooling2D", "QGlobalAveragePooling2D"):
+        elif item["layer_type"] in (
+            "AveragePooling2D",
+            "AvgPool2D",
+            "GlobalAvgPool2D",
+            "GlobalAveragePooling2D",
+            "QAveragePooling2D",
+            "QGlobalAveragePooling2D",
+        ):
             set_layer_item(item, "average_quantizer", feature)
             for key in ("pool_sum_accumulator", "pool_avg_multiplier"):
                 set_layer_item(item, key, feature, is_compound_datatype=True)

@@ -80,8 +80,7 @@ def GraphAddSingleSourceSingleSink(graph: nx.DiGraph) -> None:
     graph.add_edges_from(edges)
 
 
-def GenerateInputQuantizerList(input_quantizers: Any, inputs_length: int,
-                               default_source_quantizer: str) -> list:
+def GenerateInputQuantizerList(input_quantizers: Any, inputs_length: int, default_source_quantizer: str) -> list:
     """One data type per model input: ``input_quantizers`` (a list, one per input, or a single
     quantizer for all), or the default source quantizer when None."""
     factory = quantizer_factory_module.QuantizerFactory()
@@ -92,8 +91,10 @@ def GenerateInputQuantizerList(input_quantizers: Any, inputs_length: int,
         return [factory.make_quantizer(q) for q in input_quantizers]
     if not isinstance(input_quantizers, list):
         return [factory.make_quantizer(input_quantizers) for _ in range(inputs_length)]
-    raise WrongInputQuantizerError(f"ERROR: Numer of input ({inputs_length}) must be the same as number of source "
-                                   f"quantizers ({len(input_quantizers)})")
+    raise WrongInputQuantizerError(
+        f"ERROR: Numer of input ({inputs_length}) must be the same as number of source "
+        f"quantizers ({len(input_quantizers)})"
+    )
 
 
 def _tensor_keys(tensors: Any) -> list[int]:
@@ -113,10 +114,14 @@ def GenerateGraphFromModel(model: Any, input_quantizers: Any, default_source_qua
     input_quantizer_map = {id(t): input_quantizer_list[i] for i, t in enumerate(model.inputs)}
 
     graph = nx.DiGraph()
-    nodes = [(SOURCE, {"layer": [None], "type": [None], "out_quantizer": None}),
-             (SINK, {"layer": [None], "type": [None], "out_quantizer": None})]
-    nodes += [(i, {"layer": [layer], "type": [layer.__class__.__name__], "out_quantizer": None})
-              for i, layer in enumerate(model.layers)]
+    nodes = [
+        (SOURCE, {"layer": [None], "type": [None], "out_quantizer": None}),
+        (SINK, {"layer": [None], "type": [None], "out_quantizer": None}),
+    ]
+    nodes += [
+        (i, {"layer": [layer], "type": [layer.__class__.__name__], "out_quantizer": None})
+        for i, layer in enumerate(model.layers)
+    ]
     node_dict = {id(layer): i for i, layer in enumerate(model.layers)}
     graph.add_nodes_from(nodes)
 
@@ -132,9 +137,17 @@ def GenerateGraphFromModel(model: Any, input_quantizers: Any, default_source_qua
             continue
         for key in _tensor_keys(v.input):
             for u in out_nodes.get(key, []):
-                edges.append((node_dict[id(u)], node_dict[id(v)], {
-                    "shape": qtools_util.layer_output_shape(u), "tensor": key,
-                    "quantizer": input_quantizer_map.get(key)}))
+                edges.append(
+                    (
+                        node_dict[id(u)],
+                        node_dict[id(v)],
+                        {
+                            "shape": qtools_util.layer_output_shape(u),
+                            "tensor": key,
+                            "quantizer": input_quantizer_map.get(key),
+                        },
+                    )
+                )
     graph.add_edges_from(edges)
     GraphAddHiddenInputLayer(model, graph, input_quantizer_map)
     return graph, input_quantizer_list
@@ -159,7 +172,10 @@ def GraphPropagateActivationsToEdges(graph: nx.DiGraph, debug: bool = False) -> 
             activation = qtools_util.activation_quantizer(layer) if layer is not None else None
             result = None
             if layer is not None and hasattr(layer, "activation"):
-                if graph.nodes[u]["type"][0] in ("QActivation", "QAdaptiveActivation") or getattr(activation, "__name__", None) != "linear":
+                if (
+                    graph.nodes[u]["type"][0] in ("QActivation", "QAdaptiveActivation")
+                    or getattr(activation, "__name__", None) != "linear"
+                ):
                     result = activation
             if debug:
                 print(f"  {u}->{v}: {result}")
@@ -172,25 +188,41 @@ def PrintGraph(graph: nx.DiGraph, msg: str = "") -> None:
     print()
     print(msg)
     print()
-    print("nodes:", [(u, graph.nodes[u]["layer"][0].name if graph.nodes[u]["layer"][0] is not None else "",
-                      graph.nodes[u]["type"]) for u in graph.nodes])
+    print(
+        "nodes:",
+        [
+            (
+                u,
+                graph.nodes[u]["layer"][0].name if graph.nodes[u]["layer"][0] is not None else "",
+                graph.nodes[u]["type"],
+            )
+            for u in graph.nodes
+        ],
+    )
     print()
     print("edges:", [(u, v, graph[u][v]["shape"], graph[u][v]["quantizer"]) for u, v in graph.edges])
 
 
-def CreateGraph(model: Any, input_quantizers: Any = None,
-                default_source_quantizer: str = cfg.default_source_quantizer, debug: bool = False) -> tuple:
+def CreateGraph(
+    model: Any,
+    input_quantizers: Any = None,
+    default_source_quantizer: str = cfg.default_source_quantizer,
+    debug: bool = False,
+) -> tuple:
     """(graph with SOURCE/SINK, Dropout and InputLayer nodes removed; input data types)."""
     if keras.backend.image_data_format() != "channels_last":
-        raise ValueError("QTools counts operations for channels_last data only (keras.backend.image_data_format() "
-                         f"is {keras.backend.image_data_format()!r}); QKeras switches the global setting, "
-                         "hgq_compat does not change it for you")
+        raise ValueError(
+            "QTools counts operations for channels_last data only (keras.backend.image_data_format() "
+            f"is {keras.backend.image_data_format()!r}); QKeras switches the global setting, "
+            "hgq_compat does not change it for you"
+        )
     for layer in model.layers:
         if getattr(layer, "hgq", False):
             raise NotImplementedError(
                 f"QTools: layer {layer.name!r} ({type(layer).__name__}) is in HGQ mode; its trained per-element "
                 "bitwidths are not QKeras quantizers, so QTools' data types would be wrong. Accepted: layers in "
-                "qkeras mode. For HGQ cost use hgq_compat.model_ebops / layer_ebops")
+                "qkeras mode. For HGQ cost use hgq_compat.model_ebops / layer_ebops"
+            )
     graph, source_quantizer_list = GenerateGraphFromModel(model, input_quantizers, default_source_quantizer)
     GraphAddSingleSourceSingleSink(graph)
     GraphRemoveNodeWithNodeType(graph, "Dropout")

@@ -10,8 +10,10 @@ import keras
 import numpy as np
 
 from . import quantized_operators
-from .quantized_operators.auto_po2 import (adjust_multiplier_for_auto_po2,  # noqa: F401 (QKeras' qtools_util names)
-                                            get_scale_from_quantized_bits_with_auto_po2)
+from .quantized_operators.auto_po2 import adjust_multiplier_for_auto_po2
+from .quantized_operators.auto_po2 import (
+    get_scale_from_quantized_bits_with_auto_po2 as get_scale_from_quantized_bits_with_auto_po2,  # QKeras' name here
+)
 
 
 def get_val(feature: Any, key: str, default_val: Any = None) -> Any:
@@ -70,8 +72,9 @@ def adaptive_activation_quantizer(layer: Any) -> Any:
     if integer.ndim == 1 and len(integer) == 1:
         integer = integer[0]
     if layer._activation_name == "quantized_relu":
-        q = quantizers.quantized_relu(bits=layer.total_bits, negative_slope=layer.relu_neg_slope,
-                                      relu_upper_bound=layer.relu_upper_bound)
+        q = quantizers.quantized_relu(
+            bits=layer.total_bits, negative_slope=layer.relu_neg_slope, relu_upper_bound=layer.relu_upper_bound
+        )
         q.is_quantized_clip = False
     else:
         q = quantizers.quantized_bits(bits=layer.total_bits, symmetric=layer.symmetric)
@@ -92,8 +95,16 @@ def is_shape_alternation_layers(layer: Any) -> bool:
 
 
 def is_merge_layers(layer: Any) -> bool:
-    return layer.__class__.__name__ in ("Add", "Multiply", "Subtract", "Average", "Maximum", "Minimum",
-                                        "Concatenate", "Dot")
+    return layer.__class__.__name__ in (
+        "Add",
+        "Multiply",
+        "Subtract",
+        "Average",
+        "Maximum",
+        "Minimum",
+        "Concatenate",
+        "Dot",
+    )
 
 
 def get_input_quantizers(graph: Any, node_id: int, quantizer_factory: Any, debug: bool = False) -> list:
@@ -108,8 +119,9 @@ def get_input_quantizers(graph: Any, node_id: int, quantizer_factory: Any, debug
     return output
 
 
-def get_input_quantizers_advanced(graph: Any, node_id: int, is_input_layer: bool, quantizer_factory: Any,
-                                  cfg: Any, debug: bool = False) -> list:
+def get_input_quantizers_advanced(
+    graph: Any, node_id: int, is_input_layer: bool, quantizer_factory: Any, cfg: Any, debug: bool = False
+) -> list:
     """As `get_input_quantizers`; an edge without a quantizer gets the default source quantizer
     (model inputs) or the default intermediate quantizer."""
     output = []
@@ -134,8 +146,13 @@ def get_operation_count(layer: Any, input_shape: Any) -> int:
     count = 0
     if is_merge_layers(layer) or is_shape_alternation_layers(layer):
         count = np.prod(input_shape[1:])
-    elif name in ("AveragePooling2D", "AvgPool2D", "GlobalAvgPool2D", "GlobalAveragePooling2D",
-                  "QGlobalAveragePooling2D"):
+    elif name in (
+        "AveragePooling2D",
+        "AvgPool2D",
+        "GlobalAvgPool2D",
+        "GlobalAveragePooling2D",
+        "QGlobalAveragePooling2D",
+    ):
         pool_size = layer.pool_size if hasattr(layer, "pool_size") else input_shape[1:-1]
         count = layer.compute_output_shape(input_shape)[-1] * np.prod(pool_size)
     elif "UpSampling" in name:
@@ -179,8 +196,9 @@ def get_weights(layer: Any, model_weights_already_quantized: bool = True) -> lis
     return out
 
 
-def adjust_accumulator_for_auto_po2(layer: Any, multiplier: Any, qkeras_weight_quantizer: Any,
-                                    bias_quantizer: Any) -> Any:
+def adjust_accumulator_for_auto_po2(
+    layer: Any, multiplier: Any, qkeras_weight_quantizer: Any, bias_quantizer: Any
+) -> Any:
     """The accumulator of `adjust_multiplier_for_auto_po2`'s widened multiplier (plus the bias)."""
     fused_multiplier = copy.deepcopy(multiplier)
     adjust_multiplier_for_auto_po2(fused_multiplier, qkeras_weight_quantizer)
@@ -189,7 +207,8 @@ def adjust_accumulator_for_auto_po2(layer: Any, multiplier: Any, qkeras_weight_q
         assert kernel_shape[-1] == 1, f"depth_multiplier must be 1, {kernel_shape[-1]} found instead!"
         kernel_shape = kernel_shape[:-2] + (1, 1)
     kernel_accumulator = quantized_operators.AccumulatorFactory().make_accumulator(
-        kernel_shape, fused_multiplier, use_bias=False)
+        kernel_shape, fused_multiplier, use_bias=False
+    )
     if not layer.use_bias:
         return kernel_accumulator
     return quantized_operators.adder_factory.IAdder().make_quantizer(kernel_accumulator.output, bias_quantizer)
@@ -203,14 +222,32 @@ def get_layer_info(layer: Any, attr_name: str) -> Any:
     """``layer_type``, ``input_channel``, ``output_channel``, ``kernel_height`` or ``kernel_width``
     of a layer QKeras' divide-and-conquer search supports (dense counts as a 1x1 kernel)."""
     layer_type = layer.__class__.__name__
-    supported = ["QDense", "QConv2D", "QDepthwiseConv2D", "MaxPooling2D", "GlobalMaxPooling2D", "QAveragePooling2D",
-                 "QGlobalAveragePooling2D", "UpSampling2D", "Concatenate", "QBatchNormalization", "QActivation",
-                 "Activation", "Dropout", "Reshape", "ZeroPadding2D"]
+    supported = [
+        "QDense",
+        "QConv2D",
+        "QDepthwiseConv2D",
+        "MaxPooling2D",
+        "GlobalMaxPooling2D",
+        "QAveragePooling2D",
+        "QGlobalAveragePooling2D",
+        "UpSampling2D",
+        "Concatenate",
+        "QBatchNormalization",
+        "QActivation",
+        "Activation",
+        "Dropout",
+        "Reshape",
+        "ZeroPadding2D",
+    ]
     assert layer_type in supported, f"For now only {supported} layers are supported. Found {layer_type} instead."
     kernel_height, kernel_width = layer.kernel_size if hasattr(layer, "kernel_size") else (1, 1)
-    info = {"layer_type": layer_type, "input_channel": layer_input_shape(layer)[-1],
-            "output_channel": layer_output_shape(layer)[-1], "kernel_height": kernel_height,
-            "kernel_width": kernel_width}
+    info = {
+        "layer_type": layer_type,
+        "input_channel": layer_input_shape(layer)[-1],
+        "output_channel": layer_output_shape(layer)[-1],
+        "kernel_height": kernel_height,
+        "kernel_width": kernel_width,
+    }
     return info.get(attr_name, None)
 
 

@@ -31,10 +31,19 @@ class QTools:
         fusing.
     """
 
-    def __init__(self, model: Any, process: str, source_quantizers: Any = None, is_inference: bool = False,
-                 weights_path: str | None = None, keras_quantizer: Any = None, keras_accumulator: Any = None,
-                 for_reference: bool = False, model_weights_already_quantized: bool = True,
-                 hw_weight_dict: dict | None = None):
+    def __init__(
+        self,
+        model: Any,
+        process: str,
+        source_quantizers: Any = None,
+        is_inference: bool = False,
+        weights_path: str | None = None,
+        keras_quantizer: Any = None,
+        keras_accumulator: Any = None,
+        for_reference: bool = False,
+        model_weights_already_quantized: bool = True,
+        hw_weight_dict: dict | None = None,
+    ):
         if model is not None:
             self._model = model
         if weights_path is not None:
@@ -43,8 +52,15 @@ class QTools:
         graph, source_quantizer_list = qgraph.CreateGraph(model, source_quantizers, cfg.default_source_quantizer)
         qgraph.GraphPropagateActivationsToEdges(graph)
         self._layer_map = generate_layer_data_type_map.generate_layer_data_type_map(
-            graph, source_quantizer_list, is_inference, keras_quantizer, keras_accumulator, for_reference,
-            model_weights_already_quantized=model_weights_already_quantized, hw_weight_dict=hw_weight_dict)
+            graph,
+            source_quantizer_list,
+            is_inference,
+            keras_quantizer,
+            keras_accumulator,
+            for_reference,
+            model_weights_already_quantized=model_weights_already_quantized,
+            hw_weight_dict=hw_weight_dict,
+        )
         self._output_dict = interface.map_to_json(self._layer_map)
         self.source_quantizer_list = source_quantizer_list
 
@@ -57,12 +73,19 @@ class QTools:
         """Prints the layer data types as JSON."""
         print(json.dumps(self._output_dict, indent=4, default=_json_default))
 
-    def pe(self, weights_on_memory: str = "dram", activations_on_memory: str = "dram", min_sram_size: float = 0,
-           rd_wr_on_io: bool = True, verbose: bool = False) -> dict:
+    def pe(
+        self,
+        weights_on_memory: str = "dram",
+        activations_on_memory: str = "dram",
+        min_sram_size: float = 0,
+        rd_wr_on_io: bool = True,
+        verbose: bool = False,
+    ) -> dict:
         """Energy per layer (pJ); see `qenergy.energy_estimate`."""
         assert weights_on_memory in ["dram", "sram", "fixed"]
-        energy = qenergy.energy_estimate(self._model, self._layer_map, weights_on_memory, activations_on_memory,
-                                         min_sram_size, rd_wr_on_io)
+        energy = qenergy.energy_estimate(
+            self._model, self._layer_map, weights_on_memory, activations_on_memory, min_sram_size, rd_wr_on_io
+        )
         if verbose:
             print("COST:")
             print(json.dumps(energy, indent=4))
@@ -82,20 +105,25 @@ class QTools:
             if name == "total_cost":
                 continue
             keys = cfg_setting.get(energy_dict[name]["class_name"], cfg_setting.get("default", []))
-            profile[name] = {"energy": energy_dict[name]["energy"],
-                             "total": sum(energy_dict[name]["energy"][key] for key in keys)}
+            profile[name] = {
+                "energy": energy_dict[name]["energy"],
+                "total": sum(energy_dict[name]["energy"][key] for key in keys),
+            }
         return profile
 
     def calculate_ace(self, default_float_bits: int) -> tuple:
         """(ACE, float ACE): multiplications x input bits x weight bits over conv/dense layers."""
+
         def ace(layer: Any) -> tuple:
             item = self._output_dict.get(layer.name)
             weight_quantizer = qtools_util.get_val(item, "weight_quantizer") if item is not None else None
             if not weight_quantizer:
                 return 0, 0
             count = item["operation_count"]
-            return (count * item["input_quantizer_list"][0]["bits"] * weight_quantizer["bits"],
-                    count * default_float_bits * default_float_bits)
+            return (
+                count * item["input_quantizer_list"][0]["bits"] * weight_quantizer["bits"],
+                count * default_float_bits * default_float_bits,
+            )
 
         print("WARNING: ACE are computed from conv/dense layers only!")
         values = [ace(layer) for layer in self._model.layers]
@@ -103,6 +131,7 @@ class QTools:
 
     def calculate_output_bytes(self, include_model_input_size: bool, default_float_bits: int) -> tuple:
         """(bytes, float bytes) of the QActivation outputs (plus the model input when asked)."""
+
         def size(layer: Any) -> tuple:
             if layer.__class__.__name__ != "QActivation":
                 return 0, 0
@@ -117,7 +146,8 @@ class QTools:
             if len(self._model.inputs) != 1:  # QKeras multiplies the Keras 2 list of input shapes and fails
                 raise NotImplementedError(
                     f"QTools: the model input size is counted for single-input models only (this model has "
-                    f"{len(self._model.inputs)} inputs); pass include_model_input_size=False")
+                    f"{len(self._model.inputs)} inputs); pass include_model_input_size=False"
+                )
             n = np.prod(tuple(self._model.inputs[0].shape)[1:])
             output_bytes += n * self.source_quantizer_list[0].bits / 8.0
             output_bytes_float += n * default_float_bits / 8.0
@@ -125,6 +155,7 @@ class QTools:
 
     def calculate_weight_bytes(self, default_float_bits: int) -> tuple:
         """(bytes, float bytes) of the conv/dense kernels and biases."""
+
         def size(layer: Any) -> tuple:
             item = self._output_dict.get(layer.name)
             weight_quantizer = qtools_util.get_val(item, "weight_quantizer") if item is not None else None
@@ -149,8 +180,14 @@ class QTools:
         ace = self.calculate_ace(default_float_bits)
         weights = self.calculate_weight_bytes(default_float_bits)
         outputs = self.calculate_output_bytes(include_model_input_size, default_float_bits)
-        return {"ACE": ace[0], "weight_in_bytes": weights[0], "activation_in_bytes": outputs[0],
-                "ACE_float": ace[1], "weight_in_bytes_float": weights[1], "activation_in_bytes_float": outputs[1]}
+        return {
+            "ACE": ace[0],
+            "weight_in_bytes": weights[0],
+            "activation_in_bytes": outputs[0],
+            "ACE_float": ace[1],
+            "weight_in_bytes_float": weights[1],
+            "activation_in_bytes_float": outputs[1],
+        }
 
 
 def _json_default(value: Any) -> Any:

@@ -27,7 +27,7 @@ class ConfigClass:
         self.fp32_mul = np.poly1d([3.7])
         self.sram_rd = np.poly1d([0.02455, -0.2656, 0.8661])
         self.dram_rd = np.poly1d([20.3125, 0])
-        self.sram_mul_factor = 1 / 64.
+        self.sram_mul_factor = 1 / 64.0
         self.dram_mul_factor = 1.0
         self.include_energy = {
             "default": ["inputs", "parameters", "op_cost"],

@@ -14,8 +14,15 @@ from keras import ops
 
 from ..core.spec import QuantSpec
 from . import functions as F
-from .base import (MAX_BITS, BaseQuantizer, check_bits, check_flag_arg, check_int_arg, check_number_arg,
-                   register_quantizer)
+from .base import (
+    MAX_BITS,
+    BaseQuantizer,
+    check_bits,
+    check_flag_arg,
+    check_int_arg,
+    check_number_arg,
+    register_quantizer,
+)
 from .fixed import quantized_bits
 
 
@@ -25,11 +32,15 @@ class quantized_tanh(BaseQuantizer):  # noqa: N801 (QKeras name)
     to ``bits`` bits in [-1, 1): ``clip(round(p * m) / m, -1 + symmetric / m, 1 - 1 / m)``,
     m = 2**(bits - 1)."""
 
-    def __init__(self, bits: int = 8, use_stochastic_rounding: bool = False, symmetric: bool = False,
-                 use_real_tanh: bool = False):
+    def __init__(
+        self, bits: int = 8, use_stochastic_rounding: bool = False, symmetric: bool = False, use_real_tanh: bool = False
+    ):
         check_bits("quantized_tanh", bits, 1)
-        for flag, value in (("use_stochastic_rounding", use_stochastic_rounding), ("symmetric", symmetric),
-                            ("use_real_tanh", use_real_tanh)):
+        for flag, value in (
+            ("use_stochastic_rounding", use_stochastic_rounding),
+            ("symmetric", symmetric),
+            ("use_real_tanh", use_real_tanh),
+        ):
             check_flag_arg("quantized_tanh", flag, value)
         self.bits = bits
         self.symmetric = symmetric
@@ -49,9 +60,16 @@ class quantized_tanh(BaseQuantizer):  # noqa: N801 (QKeras name)
     def to_spec(self) -> QuantSpec:
         exact = not self.use_real_tanh and F.get_internal_sigmoid() == "hard"
         rnd = "S_RND_CONV" if self.use_stochastic_rounding else "RND_CONV"
-        return QuantSpec.from_bits(self.bits, 0, 1, round_mode=rnd, overflow="SAT_SYM" if self.symmetric else "SAT",
-                                   ste="clip", prefn="hard_tanh" if exact else None,
-                                   kind="fixed" if exact else "function")
+        return QuantSpec.from_bits(
+            self.bits,
+            0,
+            1,
+            round_mode=rnd,
+            overflow="SAT_SYM" if self.symmetric else "SAT",
+            ste="clip",
+            prefn="hard_tanh" if exact else None,
+            kind="fixed" if exact else "function",
+        )
 
     def quantize(self, x: Any, training: bool = False) -> Any:
         x = ops.cast(x, "float32")
@@ -59,8 +77,9 @@ class quantized_tanh(BaseQuantizer):  # noqa: N801 (QKeras name)
         p = ops.tanh(x) if self.use_real_tanh else 2.0 * F.internal_sigmoid(x) - 1.0
         stoch = bool(self.use_stochastic_rounding)
         seed = self.seed_generator if stoch and training else None
-        return F.clip(F.round_through(p * m, stoch, 0.5, training, seed) / m,
-                      -1.0 + (1.0 * self.symmetric) / m, 1.0 - 1.0 / m)
+        return F.clip(
+            F.round_through(p * m, stoch, 0.5, training, seed) / m, -1.0 + (1.0 * self.symmetric) / m, 1.0 - 1.0 / m
+        )
 
     def max(self) -> float:
         return 1.0 - 1.0 / pow(2, self.bits - 1)
@@ -69,8 +88,12 @@ class quantized_tanh(BaseQuantizer):  # noqa: N801 (QKeras name)
         return -1.0 + (1.0 * self.symmetric) / pow(2, self.bits - 1)
 
     def get_config(self) -> dict:
-        return {"bits": self.bits, "symmetric": self.symmetric,
-                "use_stochastic_rounding": self.use_stochastic_rounding, "use_real_tanh": self.use_real_tanh}
+        return {
+            "bits": self.bits,
+            "symmetric": self.symmetric,
+            "use_stochastic_rounding": self.use_stochastic_rounding,
+            "use_real_tanh": self.use_real_tanh,
+        }
 
 
 @register_quantizer
@@ -78,11 +101,19 @@ class quantized_sigmoid(BaseQuantizer):  # noqa: N801 (QKeras name)
     """sigmoid (by default the internal, hard, sigmoid) quantized to ``bits`` unsigned fractional
     bits: ``clip(round(p * m) / m, symmetric / m, 1 - 1 / m)``, m = 2**bits."""
 
-    def __init__(self, bits: int = 8, symmetric: bool = False, use_real_sigmoid: bool = False,
-                 use_stochastic_rounding: bool = False):
+    def __init__(
+        self,
+        bits: int = 8,
+        symmetric: bool = False,
+        use_real_sigmoid: bool = False,
+        use_stochastic_rounding: bool = False,
+    ):
         check_bits("quantized_sigmoid", bits, 0)
-        for flag, value in (("symmetric", symmetric), ("use_real_sigmoid", use_real_sigmoid),
-                            ("use_stochastic_rounding", use_stochastic_rounding)):
+        for flag, value in (
+            ("symmetric", symmetric),
+            ("use_real_sigmoid", use_real_sigmoid),
+            ("use_stochastic_rounding", use_stochastic_rounding),
+        ):
             check_flag_arg("quantized_sigmoid", flag, value)
         self.bits = bits
         self.symmetric = symmetric
@@ -103,12 +134,20 @@ class quantized_sigmoid(BaseQuantizer):  # noqa: N801 (QKeras name)
         # symmetric=True clips at 1/m instead of 0: not a fixed-point range.
         exact = not self.use_real_sigmoid and F.get_internal_sigmoid() == "hard" and not self.symmetric
         rnd = "S_RND_CONV" if self.use_stochastic_rounding else "RND_CONV"
-        return QuantSpec.from_bits(self.bits, 0, 0, round_mode=rnd, overflow="SAT", ste="clip",
-                                   prefn="hard_sigmoid" if exact else None, kind="fixed" if exact else "function")
+        return QuantSpec.from_bits(
+            self.bits,
+            0,
+            0,
+            round_mode=rnd,
+            overflow="SAT",
+            ste="clip",
+            prefn="hard_sigmoid" if exact else None,
+            kind="fixed" if exact else "function",
+        )
 
     def quantize(self, x: Any, training: bool = False) -> Any:
         x = ops.cast(x, "float32")
-        m = float(2.0 ** self.bits)
+        m = float(2.0**self.bits)
         p = ops.sigmoid(x) if self.use_real_sigmoid else F.internal_sigmoid(x)
         stoch = bool(self.use_stochastic_rounding)
         seed = self.seed_generator if stoch and training else None
@@ -121,8 +160,12 @@ class quantized_sigmoid(BaseQuantizer):  # noqa: N801 (QKeras name)
         return (1.0 * self.symmetric) / pow(2, self.bits)
 
     def get_config(self) -> dict:
-        return {"bits": self.bits, "symmetric": self.symmetric, "use_real_sigmoid": self.use_real_sigmoid,
-                "use_stochastic_rounding": self.use_stochastic_rounding}
+        return {
+            "bits": self.bits,
+            "symmetric": self.symmetric,
+            "use_real_sigmoid": self.use_real_sigmoid,
+            "use_stochastic_rounding": self.use_stochastic_rounding,
+        }
 
 
 @register_quantizer
@@ -179,26 +222,53 @@ class quantized_hswish(quantized_bits):  # noqa: N801 (QKeras name)
     reaches below the parabola's minimum; here both return what they were written to return.
     """
 
-    def __init__(self, bits: int = 8, integer: int = 0, symmetric: int = 0, alpha: Any = None,
-                 use_stochastic_rounding: bool = False, scale_axis: int | None = None, qnoise_factor: float = 1.0,
-                 var_name: str | None = None, use_ste: bool = True, use_variables: bool = False,
-                 relu_shift: int = 3, relu_upper_bound: int = 6, *, keep_negative: bool = True):
+    def __init__(
+        self,
+        bits: int = 8,
+        integer: int = 0,
+        symmetric: int = 0,
+        alpha: Any = None,
+        use_stochastic_rounding: bool = False,
+        scale_axis: int | None = None,
+        qnoise_factor: float = 1.0,
+        var_name: str | None = None,
+        use_ste: bool = True,
+        use_variables: bool = False,
+        relu_shift: int = 3,
+        relu_upper_bound: int = 6,
+        *,
+        keep_negative: bool = True,
+    ):
         # keep_negative is not a QKeras argument, but QKeras writes it into get_config(), so its own
         # configs do not load back there; it is accepted (True only) so that they load here.
         if not keep_negative:
             raise ValueError("keep_negative=False is not accepted by quantized_hswish; accepted values: True")
         check_number_arg("quantized_hswish", "relu_shift", relu_shift)
         check_number_arg("quantized_hswish", "relu_upper_bound", relu_upper_bound)
-        super().__init__(bits=bits, integer=integer, symmetric=symmetric, keep_negative=True, alpha=alpha,
-                         use_stochastic_rounding=use_stochastic_rounding, scale_axis=scale_axis,
-                         qnoise_factor=qnoise_factor, var_name=var_name, use_ste=use_ste,
-                         use_variables=use_variables)
+        super().__init__(
+            bits=bits,
+            integer=integer,
+            symmetric=symmetric,
+            keep_negative=True,
+            alpha=alpha,
+            use_stochastic_rounding=use_stochastic_rounding,
+            scale_axis=scale_axis,
+            qnoise_factor=qnoise_factor,
+            var_name=var_name,
+            use_ste=use_ste,
+            use_variables=use_variables,
+        )
         self.relu_shift = relu_shift
         self.relu_upper_bound = relu_upper_bound
 
     def __str__(self) -> str:
-        flags = [str(self.bits), str(self.integer), str(int(self.symmetric)),
-                 "relu_shift=" + str(self.relu_shift), "relu_upper_bound=" + str(self.relu_upper_bound)]
+        flags = [
+            str(self.bits),
+            str(self.integer),
+            str(int(self.symmetric)),
+            "relu_shift=" + str(self.relu_shift),
+            "relu_upper_bound=" + str(self.relu_upper_bound),
+        ]
         if not self.keep_negative:
             flags.append("keep_negative=False")
         if self.alpha:
@@ -217,8 +287,9 @@ class quantized_hswish(quantized_bits):  # noqa: N801 (QKeras name)
             raise ValueError(f"relu_shift must be a positive value, found {self.relu_shift} instead")
         x = ops.cast(x, "float32")
         shift_x = x + self.relu_shift
-        relu_x = ops.where(shift_x <= self.relu_upper_bound, F.relu(shift_x),
-                           ops.ones_like(shift_x) * self.relu_upper_bound)
+        relu_x = ops.where(
+            shift_x <= self.relu_upper_bound, F.relu(shift_x), ops.ones_like(shift_x) * self.relu_upper_bound
+        )
         return (x * relu_x) / float(self.relu_upper_bound)
 
     def quantize(self, x: Any, training: bool = False) -> Any:

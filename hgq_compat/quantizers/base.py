@@ -8,7 +8,7 @@ also lowers itself to a `QuantSpec` (``to_spec``). Layers use the spec to build 
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from typing import Any
 
 import keras
 import numpy as np
@@ -43,7 +43,7 @@ _NUMBER_TYPES = (int, float, np.integer, np.floating)
 def _show(value: Any, width: int = 80) -> str:
     """``repr(value)``, cut to ``width`` characters."""
     text = repr(value)
-    return text if len(text) <= width else text[:width - 3] + "..."
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _is_number(value: Any) -> bool:
@@ -57,8 +57,10 @@ def check_int_arg(quantizer: str, name: str, value: Any, minimum: int = 0, maxim
     if ok and isinstance(value, (float, np.floating)):
         ok = bool(np.isfinite(value)) and float(value).is_integer()
     if not (ok and minimum <= value <= maximum):
-        raise ValueError(f"{quantizer}: {name}={_show(value)} is not accepted; accepted values: an integer from "
-                         f"{minimum} to {maximum}")
+        raise ValueError(
+            f"{quantizer}: {name}={_show(value)} is not accepted; accepted values: an integer from "
+            f"{minimum} to {maximum}"
+        )
 
 
 def check_bits(quantizer: str, value: Any, minimum: int = 0) -> None:
@@ -66,8 +68,9 @@ def check_bits(quantizer: str, value: Any, minimum: int = 0) -> None:
     check_int_arg(quantizer, "bits", value, minimum, MAX_BITS)
 
 
-def check_number_arg(quantizer: str, name: str, value: Any, minimum: float | None = None,
-                     allow_none: bool = False) -> None:
+def check_number_arg(
+    quantizer: str, name: str, value: Any, minimum: float | None = None, allow_none: bool = False
+) -> None:
     """ValueError unless ``value`` is a finite number (>= ``minimum`` if given), or None if allowed."""
     if value is None and allow_none:
         return
@@ -77,8 +80,11 @@ def check_number_arg(quantizer: str, name: str, value: Any, minimum: float | Non
         ok = False
     if not ok or (minimum is not None and value < minimum):
         what = "a finite number" + (f" >= {minimum:g}" if minimum is not None else "")
-        raise ValueError(f"{quantizer}: {name}={_show(value)} is not accepted; accepted values: "
-                         + ("None or " if allow_none else "") + what)
+        raise ValueError(
+            f"{quantizer}: {name}={_show(value)} is not accepted; accepted values: "
+            + ("None or " if allow_none else "")
+            + what
+        )
 
 
 def check_flag_arg(quantizer: str, name: str, value: Any) -> None:
@@ -91,8 +97,9 @@ def check_power_of_two_slope(quantizer: str, value: Any) -> None:
     """``negative_slope``: 0 or a positive power of two (finite)."""
     check_number_arg(quantizer, "negative_slope", value)
     if value < 0 or (value != 0 and np.mod(np.log2(float(value)), 1) != 0):
-        raise ValueError(f"{quantizer}: negative_slope={_show(value)} is not accepted; accepted values: 0 or a power "
-                         "of two")
+        raise ValueError(
+            f"{quantizer}: negative_slope={_show(value)} is not accepted; accepted values: 0 or a power of two"
+        )
 
 
 def check_alpha_arg(quantizer: str, alpha: Any) -> None:
@@ -107,8 +114,10 @@ def check_alpha_arg(quantizer: str, alpha: Any) -> None:
         except (TypeError, ValueError, OverflowError):
             ok = False
     if not ok:
-        raise ValueError(f"{quantizer}: alpha={_show(alpha)} is not accepted; accepted values: None, a finite number "
-                         "(or an array of them), 'auto', 'auto_po2'")
+        raise ValueError(
+            f"{quantizer}: alpha={_show(alpha)} is not accepted; accepted values: None, a finite number "
+            "(or an array of them), 'auto', 'auto_po2'"
+        )
 
 
 class BaseQuantizer:
@@ -152,7 +161,9 @@ class BaseQuantizer:
                 f"(kind {spec.kind!r}); use QKeras mode for it (see migration_guide/features.md)"
             )
         return spec.replace(
-            trainable_f=True, trainable_i=spec.overflow != "WRAP", ste="clip",
+            trainable_f=True,
+            trainable_i=spec.overflow != "WRAP",
+            ste="clip",
             granularity=normalize_granularity(granularity),
         )
 
@@ -196,6 +207,7 @@ class BaseQuantizer:
 
 # ---------------------------------------------------------------------------- lookup
 
+
 def _accepted_names() -> str:
     return ", ".join(sorted(QUANTIZERS))
 
@@ -203,15 +215,16 @@ def _accepted_names() -> str:
 def _construct(name: str, args: tuple, kwargs: dict, source: str) -> BaseQuantizer:
     cls = QUANTIZERS.get(name)
     if cls is None:
-        raise ValueError(f"unknown quantizer {snippet(str(name))} in {source}; accepted quantizers: "
-                         f"{_accepted_names()}")
+        raise ValueError(
+            f"unknown quantizer {snippet(str(name))} in {source}; accepted quantizers: {_accepted_names()}"
+        )
     params = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
     unknown = sorted(set(kwargs) - set(params))
     if unknown:
         raise ValueError(f"{name} got unknown keyword(s) {_show(unknown)} in {source}; accepted keywords: {params}")
     if len(args) > len(params):
         raise ValueError(f"{name} takes at most {len(params)} arguments ({params}), got {len(args)} in {source}")
-    twice = [p for p in params[:len(args)] if p in kwargs]
+    twice = [p for p in params[: len(args)] if p in kwargs]
     if twice:
         raise ValueError(f"{name} got {twice[0]!r} both as a positional and as a keyword argument in {source}")
     return cls(*args, **kwargs)
@@ -238,7 +251,8 @@ def get_quantizer(identifier: Any) -> Any:
         call = parse_quantizer_string(identifier)
         if call.name in NOT_IN_QKERAS:
             raise NotImplementedError(
-                f"{call.name!r} in {snippet(identifier)} is not part of QKeras 0.9.0: {NOT_IN_QKERAS[call.name]}")
+                f"{call.name!r} in {snippet(identifier)} is not part of QKeras 0.9.0: {NOT_IN_QKERAS[call.name]}"
+            )
         if call.name in QUANTIZERS:
             return _from_call(call, identifier)
         if "(" not in identifier:
@@ -252,10 +266,13 @@ def get_quantizer(identifier: Any) -> Any:
                 pass
         raise ValueError(
             f"unknown quantizer {snippet(call.name)} in {snippet(identifier)}; accepted quantizers: {_accepted_names()} "
-            "or a Keras activation name")
+            "or a Keras activation name"
+        )
     if callable(identifier):
         return identifier
-    raise ValueError(f"cannot interpret {_show(identifier)} as a quantizer; accepted: a quantizer object, string or config dict")
+    raise ValueError(
+        f"cannot interpret {_show(identifier)} as a quantizer; accepted: a quantizer object, string or config dict"
+    )
 
 
 def _argument(value: Any, source: str) -> Any:
@@ -286,6 +303,7 @@ def serialize_quantizer(q: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------- layers
+
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
 class QKerasModeQuantizer(keras.layers.Layer):
@@ -332,4 +350,3 @@ def make_quantizer_layer(quantizer: Any, mode: str, granularity: Any, is_weight:
 
 def is_quantizer(q: Any) -> bool:
     return isinstance(q, BaseQuantizer)
-

@@ -18,7 +18,6 @@ from ..core.spec import QuantSpec
 from . import functions as F
 from .base import BaseQuantizer, check_alpha_arg, check_flag_arg, check_int_arg, check_number_arg, register_quantizer
 
-
 MAX_UNROLLS = 100
 """Largest ``number_of_unrolls`` accepted (QKeras' default is 5)."""
 
@@ -58,6 +57,7 @@ def _reduce_axes(rank: int) -> list[int]:
 
 
 # ---------------------------------------------------------------------------- binary
+
 
 class _AlphaScaledQuantizer(BaseQuantizer):
     """Shared by binary and ternary: an alpha scale (alpha=None on a kernel becomes 'auto_po2')."""
@@ -100,8 +100,9 @@ class binary(_AlphaScaledQuantizer):  # noqa: N801 (QKeras name)
         return "binary(" + ",".join(flags) + ")"
 
     def to_spec(self) -> QuantSpec:
-        return QuantSpec(keep_negative=0 if self.use_01 else 1, integer=0, fractional=1 if self.use_01 else 0,
-                         kind="binary")
+        return QuantSpec(
+            keep_negative=0 if self.use_01 else 1, integer=0, fractional=1 if self.use_01 else 0, kind="binary"
+        )
 
     def quantize(self, x: Any, training: bool = False) -> Any:
         return self._binary(ops.cast(x, "float32"), training)
@@ -199,13 +200,19 @@ class stochastic_binary(binary):  # noqa: N801 (QKeras name)
 
 # ---------------------------------------------------------------------------- ternary
 
+
 @register_quantizer
 class ternary(_AlphaScaledQuantizer):  # noqa: N801 (QKeras name)
     """-alpha, 0 or +alpha: ``alpha * sign(x) * (|x| >= threshold)`` (threshold default 0.33);
     alpha 'auto'/'auto_po2' iterates scale and threshold (scale / 2) ``number_of_unrolls`` times."""
 
-    def __init__(self, alpha: Any = None, threshold: Any = None, use_stochastic_rounding: bool = False,
-                 number_of_unrolls: int = 5):
+    def __init__(
+        self,
+        alpha: Any = None,
+        threshold: Any = None,
+        use_stochastic_rounding: bool = False,
+        number_of_unrolls: int = 5,
+    ):
         name = type(self).__name__
         check_alpha_arg(name, alpha)
         check_number_arg(name, "threshold", threshold, allow_none=True)
@@ -286,16 +293,26 @@ class ternary(_AlphaScaledQuantizer):  # noqa: N801 (QKeras name)
         return -_alpha_bound(self.alpha)
 
     def get_config(self) -> dict:
-        return {"alpha": self.alpha, "threshold": self.threshold, "use_stochastic_rounding": self.use_stochastic_rounding,
-                "number_of_unrolls": self.number_of_unrolls}
+        return {
+            "alpha": self.alpha,
+            "threshold": self.threshold,
+            "use_stochastic_rounding": self.use_stochastic_rounding,
+            "number_of_unrolls": self.number_of_unrolls,
+        }
 
 
 @register_quantizer
 class stochastic_ternary(ternary):  # noqa: N801 (QKeras name)
     """Training: -scale/0/+scale drawn from two sigmoids around +-threshold; inference: ternary."""
 
-    def __init__(self, alpha: Any = None, threshold: Any = None, temperature: float = 8.0,
-                 use_real_sigmoid: bool = True, number_of_unrolls: int = 5):
+    def __init__(
+        self,
+        alpha: Any = None,
+        threshold: Any = None,
+        temperature: float = 8.0,
+        use_real_sigmoid: bool = True,
+        number_of_unrolls: int = 5,
+    ):
         if threshold == 1.0:
             raise ValueError("threshold=1.0 is not accepted by stochastic_ternary")
         super().__init__(alpha=alpha, threshold=threshold, number_of_unrolls=number_of_unrolls)
@@ -332,7 +349,7 @@ class stochastic_ternary(ternary):  # noqa: N801 (QKeras name)
         axes = _reduce_axes(len(x.shape))
         x_std = _std(x, axes)
         m = ops.max(ops.abs(x), axis=axes, keepdims=True)
-        scale = 2. * m / 3.
+        scale = 2.0 * m / 3.0
         if self.alpha == "auto_po2":
             scale = F.po2_round(scale)
         for _ in range(self.number_of_unrolls):
@@ -355,11 +372,17 @@ class stochastic_ternary(ternary):  # noqa: N801 (QKeras name)
         return _output(self.alpha, x, scale * q)
 
     def get_config(self) -> dict:
-        return {"alpha": self.alpha, "threshold": self.threshold, "temperature": self.temperature,
-                "use_real_sigmoid": self.use_real_sigmoid, "number_of_unrolls": self.number_of_unrolls}
+        return {
+            "alpha": self.alpha,
+            "threshold": self.threshold,
+            "temperature": self.temperature,
+            "use_real_sigmoid": self.use_real_sigmoid,
+            "number_of_unrolls": self.number_of_unrolls,
+        }
 
 
 # ---------------------------------------------------------------------------- bernoulli
+
 
 @register_quantizer
 class bernoulli(BaseQuantizer):  # noqa: N801 (QKeras name)

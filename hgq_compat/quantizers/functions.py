@@ -24,6 +24,7 @@ _state = {"sigmoid": _default_sigmoid_type}
 
 # ---------------------------------------------------------------------------- basic ops
 
+
 def clip(x: Any, lo: Any, hi: Any) -> Any:
     """``clip_by_value`` with TensorFlow's gradient (1 where lo <= x <= hi, else 0)."""
     x = ops.convert_to_tensor(x)
@@ -47,8 +48,9 @@ def nan_where_overflow(xq: Any, p: Any) -> Any:
     return ops.where(ops.isfinite(p), xq, ops.full_like(xq, np.nan))
 
 
-def round_through(x: Any, use_stochastic_rounding: bool = False, precision: float = 0.5,
-                  training: bool = False, seed: Any = None) -> Any:
+def round_through(
+    x: Any, use_stochastic_rounding: bool = False, precision: float = 0.5, training: bool = False, seed: Any = None
+) -> Any:
     """QKeras ``_round_through``: round (half to even) with identity gradient; with stochastic
     rounding (training only) to multiples of ``precision`` (QKeras' default 0.5)."""
     if use_stochastic_rounding and training:
@@ -91,8 +93,10 @@ def qkeras_output(x: Any, xq: Any, qnoise_factor: float = 1.0, use_ste: bool = T
 
 # ---------------------------------------------------------------------------- integer bits
 
-def integer_bits_for_range(min_value: Any, max_value: Any, bits: int, symmetric: bool, keep_negative: bool,
-                           is_clipping: bool) -> Any:
+
+def integer_bits_for_range(
+    min_value: Any, max_value: Any, bits: int, symmetric: bool, keep_negative: bool, is_clipping: bool
+) -> Any:
     """Integer bits (float tensor) covering [min_value, max_value] with ``bits`` bits (QKeras' rule:
     log2 of the bounds rounded (``is_clipping``) or ceiled, at most ``bits - keep_negative``)."""
     if not keep_negative:
@@ -115,13 +119,20 @@ def integer_bits_for_range(min_value: Any, max_value: Any, bits: int, symmetric:
     return ops.minimum(float(unsigned), integer)
 
 
-def _get_integer_bits(min_value: Any, max_value: Any, bits: int = 8, symmetric: bool = False,
-                      keep_negative: bool = False, is_clipping: bool = True) -> Any:
+def _get_integer_bits(
+    min_value: Any,
+    max_value: Any,
+    bits: int = 8,
+    symmetric: bool = False,
+    keep_negative: bool = False,
+    is_clipping: bool = True,
+) -> Any:
     """QKeras' ``_get_integer_bits``: `integer_bits_for_range` as an int32 tensor."""
     return ops.cast(integer_bits_for_range(min_value, max_value, bits, symmetric, keep_negative, is_clipping), "int32")
 
 
 # ---------------------------------------------------------------------------- sigmoids
+
 
 def set_internal_sigmoid(mode: str) -> None:
     """QKeras' ``set_internal_sigmoid``: the sigmoid used by quantized_tanh/sigmoid/ulaw,
@@ -176,12 +187,14 @@ def internal_sigmoid(x: Any) -> Any:
     return ops.sigmoid(x)
 
 
-QKERAS_FUNCTIONS = {f.__name__: f for f in (hard_sigmoid, smooth_sigmoid, binary_sigmoid, hard_tanh, smooth_tanh,
-                                             binary_tanh)}
+QKERAS_FUNCTIONS = {
+    f.__name__: f for f in (hard_sigmoid, smooth_sigmoid, binary_sigmoid, hard_tanh, smooth_tanh, binary_tanh)
+}
 """QKeras' own activation functions, which its ``get_quantizer`` resolves before Keras' ones."""
 
 
 # ---------------------------------------------------------------------------- scales
+
 
 def channel_axes(rank: int, scale_axis: int | None = None) -> list[int]:
     """QKeras ``_get_scaling_axis`` (channels_last): all axes but ``scale_axis`` (default the last)."""
@@ -235,6 +248,7 @@ def alpha_text(alpha: Any) -> str:
 
 # ---------------------------------------------------------------------------- QKeras helpers
 
+
 def get_weight_scale(quantizer: Any, x: Any = None) -> Any:
     """QKeras ``get_weight_scale``: the quantizer's last per-channel scale as NumPy (``alpha``
     'auto'/'auto_po2'), else 1.0. ``x`` is ignored (kept for QKeras' signature)."""
@@ -247,8 +261,12 @@ def get_weight_scale(quantizer: Any, x: Any = None) -> Any:
 def get_quantized_initializer(w_initializer: Any, w_range: float) -> Any:
     """QKeras ``get_quantized_initializer``: a named initializer scaled to ``w_range`` (he_*, glorot_*,
     random_uniform); anything else is returned as given."""
-    variance = {"he_normal": (2 * w_range, "fan_in", "normal"), "he_uniform": (2 * w_range, "fan_in", "uniform"),
-                "glorot_normal": (w_range, "fan_avg", "normal"), "glorot_uniform": (w_range, "fan_avg", "uniform")}
+    variance = {
+        "he_normal": (2 * w_range, "fan_in", "normal"),
+        "he_uniform": (2 * w_range, "fan_in", "uniform"),
+        "glorot_normal": (w_range, "fan_avg", "normal"),
+        "glorot_uniform": (w_range, "fan_avg", "uniform"),
+    }
     if isinstance(w_initializer, str):
         if w_initializer in variance:
             scale, mode, distribution = variance[w_initializer]

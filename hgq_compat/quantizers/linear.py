@@ -16,8 +16,17 @@ from keras import ops
 
 from ..core.spec import QuantSpec
 from . import functions as F
-from .base import (MAX_INTEGER, BaseQuantizer, _is_number, check_alpha_arg, check_bits, check_flag_arg, check_int_arg,
-                   check_number_arg, register_quantizer)
+from .base import (
+    MAX_INTEGER,
+    BaseQuantizer,
+    _is_number,
+    check_alpha_arg,
+    check_bits,
+    check_flag_arg,
+    check_int_arg,
+    check_number_arg,
+    register_quantizer,
+)
 
 
 @register_quantizer
@@ -40,14 +49,27 @@ class quantized_linear(BaseQuantizer):  # noqa: N801 (QKeras name)
 
     ALPHA_STRING_OPTIONS = ("auto", "auto_po2")
 
-    def __init__(self, bits: int = 8, integer: int = 0, symmetric: int = 1, keep_negative: bool = True,
-                 alpha: Any = None, use_stochastic_rounding: bool = False, scale_axis: int | None = None,
-                 qnoise_factor: float = 1.0, var_name: str | None = None, use_variables: bool = False):
+    def __init__(
+        self,
+        bits: int = 8,
+        integer: int = 0,
+        symmetric: int = 1,
+        keep_negative: bool = True,
+        alpha: Any = None,
+        use_stochastic_rounding: bool = False,
+        scale_axis: int | None = None,
+        qnoise_factor: float = 1.0,
+        var_name: str | None = None,
+        use_variables: bool = False,
+    ):
         name = "quantized_linear"
         check_bits(name, bits, 1)
         check_int_arg(name, "integer", integer, -MAX_INTEGER, MAX_INTEGER)
-        for flag, value in (("symmetric", symmetric), ("keep_negative", keep_negative),
-                            ("use_stochastic_rounding", use_stochastic_rounding)):
+        for flag, value in (
+            ("symmetric", symmetric),
+            ("keep_negative", keep_negative),
+            ("use_stochastic_rounding", use_stochastic_rounding),
+        ):
             check_flag_arg(name, flag, value)
         if alpha is not None and not isinstance(alpha, str) and not _is_number(alpha):
             alpha = np.asarray(ops.convert_to_numpy(alpha), dtype=np.float32)  # a tensor (e.g. another's scale)
@@ -158,9 +180,14 @@ class quantized_linear(BaseQuantizer):  # noqa: N801 (QKeras name)
             kind = "float_scale"
         elif self.qnoise_factor != 1.0:
             kind = "function"
-        return QuantSpec.from_bits(self.bits, self.integer, k,
-                                   round_mode="S_RND_CONV" if self.use_stochastic_rounding else "RND_CONV",
-                                   overflow="SAT_SYM" if self.symmetric and k else "SAT", kind=kind)
+        return QuantSpec.from_bits(
+            self.bits,
+            self.integer,
+            k,
+            round_mode="S_RND_CONV" if self.use_stochastic_rounding else "RND_CONV",
+            overflow="SAT_SYM" if self.symmetric and k else "SAT",
+            kind=kind,
+        )
 
     def _set_trainable_parameter(self) -> None:
         if self.alpha is None:
@@ -203,7 +230,11 @@ class quantized_linear(BaseQuantizer):  # noqa: N801 (QKeras name)
     def get_config(self) -> dict:
         alpha = self.alpha.tolist() if isinstance(self.alpha, np.ndarray) else self.alpha
         return {
-            "bits": self.bits, "integer": self.integer, "symmetric": self.symmetric, "alpha": alpha,
-            "keep_negative": self.keep_negative, "use_stochastic_rounding": self.use_stochastic_rounding,
+            "bits": self.bits,
+            "integer": self.integer,
+            "symmetric": self.symmetric,
+            "alpha": alpha,
+            "keep_negative": self.keep_negative,
+            "use_stochastic_rounding": self.use_stochastic_rounding,
             "qnoise_factor": self.qnoise_factor,
         }

@@ -9,7 +9,14 @@ from keras import ops
 
 from ..core.spec import QuantSpec
 from . import functions as F
-from .base import BaseQuantizer, check_bits, check_flag_arg, check_number_arg, check_power_of_two_slope, register_quantizer
+from .base import (
+    BaseQuantizer,
+    check_bits,
+    check_flag_arg,
+    check_number_arg,
+    check_power_of_two_slope,
+    register_quantizer,
+)
 
 LOG2_ROUNDINGS = ("rnd", "floor")
 
@@ -17,7 +24,7 @@ LOG2_ROUNDINGS = ("rnd", "floor")
 def _pow2(exponent: int) -> float:
     """2 ** exponent as QKeras computes it (an int for small exponents), without building a huge
     integer for large ones (inf beyond float range)."""
-    return 2 ** exponent if exponent <= 1023 else float("inf")
+    return 2**exponent if exponent <= 1023 else float("inf")
 
 
 def _need_exponent_sign_bit(max_value: Any) -> int:
@@ -28,8 +35,17 @@ def _need_exponent_sign_bit(max_value: Any) -> int:
     return 1 if max_value > 1 else 0
 
 
-def clip_power_of_two(x_abs: Any, min_exp: int, max_exp: int, max_value: Any, quadratic_approximation: bool,
-                      use_stochastic_rounding: bool, log2_rounding: str, training: bool, seed: Any) -> Any:
+def clip_power_of_two(
+    x_abs: Any,
+    min_exp: int,
+    max_exp: int,
+    max_value: Any,
+    quadratic_approximation: bool,
+    use_stochastic_rounding: bool,
+    log2_rounding: str,
+    training: bool,
+    seed: Any,
+) -> Any:
     """QKeras ``_clip_power_of_two``: the clipped exponent of ``x_abs`` (>= 0); min_exp below eps."""
     eps = F.EPSILON
     x_filter = ops.where(x_abs < eps, ops.ones_like(x_abs) * eps, x_abs)
@@ -58,16 +74,26 @@ class _Po2Base(BaseQuantizer):
         for flag in ("use_stochastic_rounding", "quadratic_approximation"):
             check_flag_arg(name, flag, getattr(self, flag))
         if self.log2_rounding not in LOG2_ROUNDINGS:
-            raise ValueError(f"{name}: log2_rounding={self.log2_rounding!r} is not accepted; accepted values: "
-                             "'rnd', 'floor'")
+            raise ValueError(
+                f"{name}: log2_rounding={self.log2_rounding!r} is not accepted; accepted values: 'rnd', 'floor'"
+            )
         if hasattr(self, "negative_slope"):
             check_power_of_two_slope(name, self.negative_slope)
 
     def _clip(self, x_abs: Any, training: bool) -> Any:
         stoch = bool(self.use_stochastic_rounding)
         seed = self.seed_generator if stoch and training else None
-        return clip_power_of_two(x_abs, self._min_exp, self._max_exp, self.max_value, self.quadratic_approximation,
-                                 stoch, self.log2_rounding, training, seed)
+        return clip_power_of_two(
+            x_abs,
+            self._min_exp,
+            self._max_exp,
+            self.max_value,
+            self.quadratic_approximation,
+            stoch,
+            self.log2_rounding,
+            training,
+            seed,
+        )
 
     def max(self) -> float:
         if self.max_value:
@@ -80,9 +106,18 @@ class quantized_po2(_Po2Base):  # noqa: N801 (QKeras name)
     """Sign times the nearest power of two (rounded in log2), exponents in [min_exp, max_exp]
     from ``bits`` (sign bit, exponent sign bit unless max_value <= 1) and ``max_value``."""
 
-    def __init__(self, bits: int = 8, max_value: Any = None, use_stochastic_rounding: bool = False,
-                 quadratic_approximation: bool = False, log2_rounding: str = "rnd", qnoise_factor: float = 1.0,
-                 var_name: str | None = None, use_ste: bool = True, use_variables: bool = False):
+    def __init__(
+        self,
+        bits: int = 8,
+        max_value: Any = None,
+        use_stochastic_rounding: bool = False,
+        quadratic_approximation: bool = False,
+        log2_rounding: str = "rnd",
+        qnoise_factor: float = 1.0,
+        var_name: str | None = None,
+        use_ste: bool = True,
+        use_variables: bool = False,
+    ):
         self.bits = bits
         self.max_value = max_value
         self.use_stochastic_rounding = use_stochastic_rounding
@@ -90,8 +125,8 @@ class quantized_po2(_Po2Base):  # noqa: N801 (QKeras name)
         self.quadratic_approximation = quadratic_approximation
         self._check()
         effect_bits = self.bits - 1 - _need_exponent_sign_bit(max_value)
-        self._min_exp = -2 ** effect_bits
-        self._max_exp = 2 ** effect_bits - 1
+        self._min_exp = -(2**effect_bits)
+        self._max_exp = 2**effect_bits - 1
         if quadratic_approximation:
             self._max_exp = 2 * (self._max_exp // 2)
         self.qnoise_factor = qnoise_factor
@@ -125,9 +160,14 @@ class quantized_po2(_Po2Base):  # noqa: N801 (QKeras name)
         return -max(1.0, _pow2(self._max_exp))
 
     def get_config(self) -> dict:
-        return {"bits": self.bits, "max_value": self.max_value, "use_stochastic_rounding": self.use_stochastic_rounding,
-                "quadratic_approximation": self.quadratic_approximation, "qnoise_factor": self.qnoise_factor,
-                "log2_rounding": self.log2_rounding}
+        return {
+            "bits": self.bits,
+            "max_value": self.max_value,
+            "use_stochastic_rounding": self.use_stochastic_rounding,
+            "quadratic_approximation": self.quadratic_approximation,
+            "qnoise_factor": self.qnoise_factor,
+            "log2_rounding": self.log2_rounding,
+        }
 
 
 @register_quantizer
@@ -135,10 +175,19 @@ class quantized_relu_po2(_Po2Base):  # noqa: N801 (QKeras name)
     """ReLU quantized to powers of two (``bits`` exponent bits, no sign bit), with an optional
     power-of-two negative slope giving negative powers of two."""
 
-    def __init__(self, bits: int = 8, max_value: Any = None, negative_slope: float = 0,
-                 use_stochastic_rounding: bool = False, quadratic_approximation: bool = False,
-                 log2_rounding: str = "rnd", qnoise_factor: float = 1.0, var_name: str | None = None,
-                 use_ste: bool = True, use_variables: bool = False):
+    def __init__(
+        self,
+        bits: int = 8,
+        max_value: Any = None,
+        negative_slope: float = 0,
+        use_stochastic_rounding: bool = False,
+        quadratic_approximation: bool = False,
+        log2_rounding: str = "rnd",
+        qnoise_factor: float = 1.0,
+        var_name: str | None = None,
+        use_ste: bool = True,
+        use_variables: bool = False,
+    ):
         self.bits = bits
         self.max_value = max_value
         self.negative_slope = negative_slope
@@ -147,7 +196,7 @@ class quantized_relu_po2(_Po2Base):  # noqa: N801 (QKeras name)
         self.quadratic_approximation = quadratic_approximation
         self._check()
         nesb = _need_exponent_sign_bit(max_value)
-        self._min_exp = -2 ** (self.bits - nesb)
+        self._min_exp = -(2 ** (self.bits - nesb))
         self._max_exp = 2 ** (self.bits - nesb) - 1
         if quadratic_approximation:
             self._max_exp = 2 * (self._max_exp // 2)
@@ -177,8 +226,9 @@ class quantized_relu_po2(_Po2Base):  # noqa: N801 (QKeras name)
         if self.max_value is None:
             x = F.relu(x_original, ns)
         else:
-            x = ops.where(x_original <= self.max_value, F.relu(x_original, ns),
-                          ops.ones_like(x_original) * self.max_value)
+            x = ops.where(
+                x_original <= self.max_value, F.relu(x_original, ns), ops.ones_like(x_original) * self.max_value
+            )
         pos = self._clip(F.relu(x_original), training)
         neg = self._clip(F.relu(-x_original) * ns, training)
         if ns == 0.0:
@@ -196,7 +246,12 @@ class quantized_relu_po2(_Po2Base):  # noqa: N801 (QKeras name)
         return _pow2(self._min_exp)
 
     def get_config(self) -> dict:
-        return {"bits": self.bits, "max_value": self.max_value, "negative_slope": self.negative_slope,
-                "use_stochastic_rounding": self.use_stochastic_rounding,
-                "quadratic_approximation": self.quadratic_approximation, "qnoise_factor": self.qnoise_factor,
-                "log2_rounding": self.log2_rounding}
+        return {
+            "bits": self.bits,
+            "max_value": self.max_value,
+            "negative_slope": self.negative_slope,
+            "use_stochastic_rounding": self.use_stochastic_rounding,
+            "quadratic_approximation": self.quadratic_approximation,
+            "qnoise_factor": self.qnoise_factor,
+            "log2_rounding": self.log2_rounding,
+        }

@@ -63,24 +63,29 @@ def _validate_axis_and_eps(x_shape: list[int], scale_axis: Any, elements_per_sca
     if isinstance(scale_axis, int) and isinstance(elements_per_scale, int):
         assert x_shape[scale_axis] % elements_per_scale == 0, (
             f"scaling axis of dimension {x_shape[scale_axis]} has to be divisible by thenumber of elements per "
-            f"scale, given {elements_per_scale}.")
+            f"scale, given {elements_per_scale}."
+        )
     elif isinstance(scale_axis, int) and isinstance(elements_per_scale, list):
-        raise AssertionError(f"scale_axis is an integer {scale_axis}, while {elements_per_scale} is a list of "
-                             "values which is ambigious.")
+        raise AssertionError(
+            f"scale_axis is an integer {scale_axis}, while {elements_per_scale} is a list of values which is ambigious."
+        )
     elif isinstance(scale_axis, list) and isinstance(elements_per_scale, int):
         for axis in scale_axis:
             assert x_shape[axis] % elements_per_scale == 0, (
                 f"scaling axis of dimension {x_shape[axis]} has to be divisible by the number of elements per "
-                f"scale, given {elements_per_scale}.")
+                f"scale, given {elements_per_scale}."
+            )
         elements_per_scale = [elements_per_scale] * len(scale_axis)
     elif isinstance(scale_axis, list) and isinstance(elements_per_scale, list):
         assert len(scale_axis) == len(elements_per_scale), (
             f"both scale_axis and elements_per_scale lists must match in length; Got {len(scale_axis)} and "
-            f"{len(elements_per_scale)}")
+            f"{len(elements_per_scale)}"
+        )
         for axis, eps in zip(scale_axis, elements_per_scale):
             assert x_shape[axis] % eps == 0, (
                 f"scaling axis of dimension {x_shape[axis]} has to be divisible by the corresponding number of "
-                f"elements per scale, given {eps}.")
+                f"elements per scale, given {eps}."
+            )
     return scale_axis, elements_per_scale
 
 
@@ -116,15 +121,22 @@ def _get_scale_mean(scale_axis: Any, x: Any, q: Any, elements_per_scale: Any) ->
 def _clip_po2_scale(scale: Any, min_po2_exponent: Any, max_po2_exponent: Any) -> Any:
     """``scale`` clipped to [2**min_po2_exponent, 2**max_po2_exponent] (either bound may be None)."""
     if min_po2_exponent is not None:
-        scale = ops.maximum(scale, 2.0 ** min_po2_exponent)
+        scale = ops.maximum(scale, 2.0**min_po2_exponent)
     if max_po2_exponent is not None:
-        scale = ops.minimum(scale, 2.0 ** max_po2_exponent)
+        scale = ops.minimum(scale, 2.0**max_po2_exponent)
     return scale
 
 
-def _get_least_squares_scale(alpha: Any, x: Any, q: Any, scale_axis: Any = None, per_channel_scale: bool = True,
-                             elements_per_scale: Any = None, min_po2_exponent: Any = None,
-                             max_po2_exponent: Any = None) -> Any:
+def _get_least_squares_scale(
+    alpha: Any,
+    x: Any,
+    q: Any,
+    scale_axis: Any = None,
+    per_channel_scale: bool = True,
+    elements_per_scale: Any = None,
+    min_po2_exponent: Any = None,
+    max_po2_exponent: Any = None,
+) -> Any:
     """Scale minimising |x - scale * q|^2 for alpha 'auto' (rounded to a power of two for 'auto_po2'):
     per channel (or per ``scale_axis``, per block of ``elements_per_scale``), one value when not
     ``per_channel_scale``, per element for 1-D tensors. Otherwise 1.0 (None), the array, or float(alpha)."""

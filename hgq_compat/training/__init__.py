@@ -2,11 +2,27 @@
 
 from .callbacks import BetaScheduler, FreeEBOPs
 from .determinism import enable_determinism
-from .model import (jitter_bitwidths, layer_ebops, model_ebops, quantized_layers, reset_minmax, set_beta,
-                    trace_minmax)
+from .model import jitter_bitwidths, layer_ebops, model_ebops, quantized_layers, reset_minmax, set_beta, trace_minmax
 from .pareto import ParetoFront, load_pareto_front, pareto_front, select_pareto_point
 from .schedules import BetaSchedule, LinearSchedule, LogSchedule, PieceWiseSchedule
 
-__all__ = ["BetaSchedule", "BetaScheduler", "FreeEBOPs", "enable_determinism", "LinearSchedule", "LogSchedule", "ParetoFront",
-           "PieceWiseSchedule", "jitter_bitwidths", "layer_ebops", "load_pareto_front", "model_ebops", "pareto_front", "quantized_layers",
-           "reset_minmax", "select_pareto_point", "set_beta", "trace_minmax"]
+__all__ = [
+    "BetaSchedule",
+    "BetaScheduler",
+    "FreeEBOPs",
+    "enable_determinism",
+    "LinearSchedule",
+    "LogSchedule",
+    "ParetoFront",
+    "PieceWiseSchedule",
+    "jitter_bitwidths",
+    "layer_ebops",
+    "load_pareto_front",
+    "model_ebops",
+    "pareto_front",
+    "quantized_layers",
+    "reset_minmax",
+    "select_pareto_point",
+    "set_beta",
+    "trace_minmax",
+]

@@ -37,8 +37,10 @@ class BetaScheduler(keras.callbacks.Callback):
     def __init__(self, schedule: BetaSchedule | Callable[[int], float], verbose: int = 0):
         super().__init__()
         if not callable(schedule):
-            raise ValueError(f"BetaScheduler: schedule={schedule!r} is not accepted; accepted values: a BetaSchedule "
-                             "(PieceWiseSchedule, LinearSchedule, LogSchedule) or a callable epoch -> beta")
+            raise ValueError(
+                f"BetaScheduler: schedule={schedule!r} is not accepted; accepted values: a BetaSchedule "
+                "(PieceWiseSchedule, LinearSchedule, LogSchedule) or a callable epoch -> beta"
+            )
         self.schedule = schedule
         self.verbose = verbose
         self.beta: float | None = None
@@ -46,8 +48,10 @@ class BetaScheduler(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         beta = self.schedule(epoch)
         if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not math.isfinite(beta) or beta < 0:
-            raise ValueError(f"BetaScheduler: the schedule gave beta={beta!r} at epoch {epoch}; "
-                             "accepted values: a finite number >= 0")
+            raise ValueError(
+                f"BetaScheduler: the schedule gave beta={beta!r} at epoch {epoch}; "
+                "accepted values: a finite number >= 0"
+            )
         beta = float(beta)
         set_beta(self.model, beta)
         if self.verbose and beta != self.beta:

@@ -36,8 +36,11 @@ def model_ebops(model: keras.Model) -> float:
 
 def layer_ebops(model: keras.Model) -> dict[str, float]:
     """EBOPs per quantized layer name."""
-    return {layer.name: float(ops.convert_to_numpy(layer.compute_ebops()))
-            for layer in quantized_layers(model) if layer.built and layer.has_ebops}
+    return {
+        layer.name: float(ops.convert_to_numpy(layer.compute_ebops()))
+        for layer in quantized_layers(model)
+        if layer.built and layer.has_ebops
+    }
 
 
 def set_beta(model: keras.Model, beta: float) -> None:
@@ -70,7 +73,7 @@ def trace_minmax(model: keras.Model, data: Any, batch_size: int = 1024, reset: b
     try:
         n = len(data)
         for start in range(0, n, batch_size):
-            model(np.asarray(data[start:start + batch_size]), training=False)
+            model(np.asarray(data[start : start + batch_size]), training=False)
     finally:
         for q in quantizers:
             q.tracing = False
@@ -86,8 +89,10 @@ def jitter_bitwidths(model: keras.Model, amount: float = 0.45, seed: int = 0) ->
     Jittered, they cross one by one. ``amount`` must be in [0, 0.5).
     """
     if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0 <= amount < 0.5:
-        raise ValueError(f"jitter_bitwidths: amount={amount!r} is not accepted; accepted values: 0 <= amount < 0.5 "
-                         "(bits), so that the rounded bitwidths stay as they are")
+        raise ValueError(
+            f"jitter_bitwidths: amount={amount!r} is not accepted; accepted values: 0 <= amount < 0.5 "
+            "(bits), so that the rounded bitwidths stay as they are"
+        )
     rng = np.random.default_rng(seed)
     for q in fixed_point_quantizers(model):
         for var in (q.i, q.f):

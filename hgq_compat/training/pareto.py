@@ -30,8 +30,10 @@ CSV_NAME = "pareto.csv"
 def _check_sides(sides: Sequence[int], n: int, where: str) -> tuple[int, ...]:
     sides = tuple(sides)
     if len(sides) != n or any(s not in (1, -1) or isinstance(s, bool) for s in sides):
-        raise ValueError(f"{where}: sides={sides!r} is not accepted; accepted values: one of 1 (higher is better) "
-                         f"or -1 (lower is better) per metric ({n} metrics)")
+        raise ValueError(
+            f"{where}: sides={sides!r} is not accepted; accepted values: one of 1 (higher is better) "
+            f"or -1 (lower is better) per metric ({n} metrics)"
+        )
     return sides
 
 
@@ -41,8 +43,9 @@ def weakly_dominates(a: Sequence[float], b: Sequence[float], sides: Sequence[int
     return all(s * x >= s * y for x, y, s in zip(a, b, sides))
 
 
-def update_front(front: Sequence[Sequence[float]], point: Sequence[float],
-                 sides: Sequence[int]) -> tuple[bool, list[int]]:
+def update_front(
+    front: Sequence[Sequence[float]], point: Sequence[float], sides: Sequence[int]
+) -> tuple[bool, list[int]]:
     """One step of the front: (accepted, indices of ``front`` that ``point`` makes dominated).
 
     ``point`` is rejected when some point of ``front`` is at least as good in every metric
@@ -109,25 +112,42 @@ class ParetoFront(keras.callbacks.Callback):
             ``filename`` (relative to ``path``) and ``path`` (full path).
     """
 
-    def __init__(self, path: str | os.PathLike, metrics: Sequence[str] = ("val_accuracy", "ebops"),
-                 sides: Sequence[int] = (1, -1), fname_format: str | None = None, csv_name: str = CSV_NAME,
-                 enable_if: Callable[[dict], bool] | None = None, resume: bool = False, verbose: int = 0):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        metrics: Sequence[str] = ("val_accuracy", "ebops"),
+        sides: Sequence[int] = (1, -1),
+        fname_format: str | None = None,
+        csv_name: str = CSV_NAME,
+        enable_if: Callable[[dict], bool] | None = None,
+        resume: bool = False,
+        verbose: int = 0,
+    ):
         super().__init__()
         if isinstance(metrics, str):
             metrics = (metrics,)
         self.metrics = tuple(metrics)
-        if not self.metrics or len(set(self.metrics)) != len(self.metrics) or \
-                not all(isinstance(m, str) and m.isidentifier() for m in self.metrics) or "epoch" in self.metrics \
-                or "filename" in self.metrics or "path" in self.metrics:
-            raise ValueError(f"ParetoFront: metrics={metrics!r} is not accepted; accepted values: distinct log names "
-                             "(Python identifiers such as 'val_accuracy', 'ebops'; not 'epoch', 'filename', 'path')")
+        if (
+            not self.metrics
+            or len(set(self.metrics)) != len(self.metrics)
+            or not all(isinstance(m, str) and m.isidentifier() for m in self.metrics)
+            or "epoch" in self.metrics
+            or "filename" in self.metrics
+            or "path" in self.metrics
+        ):
+            raise ValueError(
+                f"ParetoFront: metrics={metrics!r} is not accepted; accepted values: distinct log names "
+                "(Python identifiers such as 'val_accuracy', 'ebops'; not 'epoch', 'filename', 'path')"
+            )
         self.sides = _check_sides(sides, len(self.metrics), "ParetoFront")
         self.path = os.fspath(path)
         self.fname_format = fname_format if fname_format is not None else _default_fname_format(self.metrics)
         self._check_fname_format()
         if os.sep in csv_name or (os.altsep and os.altsep in csv_name) or not csv_name.endswith(".csv"):
-            raise ValueError(f"ParetoFront: csv_name={csv_name!r} is not accepted; accepted values: a file name "
-                             "ending in '.csv', without directories")
+            raise ValueError(
+                f"ParetoFront: csv_name={csv_name!r} is not accepted; accepted values: a file name "
+                "ending in '.csv', without directories"
+            )
         self.csv_name = csv_name
         self.enable_if = enable_if
         self.resume = bool(resume)
@@ -136,8 +156,10 @@ class ParetoFront(keras.callbacks.Callback):
 
     def _check_fname_format(self) -> None:
         fmt = self.fname_format
-        accepted = ("accepted values: a file name (no directories) ending in '.keras', with fields among "
-                    f"{{epoch}} and {', '.join('{' + m + '}' for m in self.metrics)}")
+        accepted = (
+            "accepted values: a file name (no directories) ending in '.keras', with fields among "
+            f"{{epoch}} and {', '.join('{' + m + '}' for m in self.metrics)}"
+        )
         if not isinstance(fmt, str) or not fmt.endswith(".keras") or os.sep in fmt or (os.altsep and os.altsep in fmt):
             raise ValueError(f"ParetoFront: fname_format={fmt!r} is not accepted; {accepted}")
         allowed = {"epoch", *self.metrics}
@@ -148,8 +170,9 @@ class ParetoFront(keras.callbacks.Callback):
                 raise KeyError(bad[0])
             fmt.format(epoch=0, **{m: 0.0 for m in self.metrics})
         except (KeyError, ValueError, IndexError, AttributeError) as e:
-            raise ValueError(f"ParetoFront: fname_format={fmt!r} does not format ({type(e).__name__}: {e}); "
-                             f"{accepted}") from None
+            raise ValueError(
+                f"ParetoFront: fname_format={fmt!r} does not format ({type(e).__name__}: {e}); {accepted}"
+            ) from None
 
     @property
     def csv_path(self) -> str:
@@ -163,8 +186,15 @@ class ParetoFront(keras.callbacks.Callback):
             missing = [m for m in self.metrics if records and m not in records[0]]
             if missing:
                 raise ValueError(f"ParetoFront(resume=True): {self.csv_path} has no column(s) {missing}")
-            self.records = [{"epoch": r["epoch"], **{m: r[m] for m in self.metrics}, "filename": r["filename"],
-                             "path": os.path.join(self.path, r["filename"])} for r in records]
+            self.records = [
+                {
+                    "epoch": r["epoch"],
+                    **{m: r[m] for m in self.metrics},
+                    "filename": r["filename"],
+                    "path": os.path.join(self.path, r["filename"]),
+                }
+                for r in records
+            ]
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is None:
@@ -185,8 +215,9 @@ class ParetoFront(keras.callbacks.Callback):
         model, drop dominated checkpoints, rewrite the CSV. Returns whether it was kept."""
         point = [float(values[m]) for m in self.metrics]
         if any(math.isnan(x) for x in point):
-            warnings.warn(f"ParetoFront: epoch {epoch} has a NaN metric {dict(zip(self.metrics, point))}; skipped",
-                          stacklevel=2)
+            warnings.warn(
+                f"ParetoFront: epoch {epoch} has a NaN metric {dict(zip(self.metrics, point))}; skipped", stacklevel=2
+            )
             return False
         front = [[r[m] for m in self.metrics] for r in self.records]
         accepted, drop = update_front(front, point, self.sides)
@@ -194,8 +225,9 @@ class ParetoFront(keras.callbacks.Callback):
             return False
         dropped = [r for n, r in enumerate(self.records) if n in drop]
         kept = [r for n, r in enumerate(self.records) if n not in drop]
-        filename = self._unique_filename(self.fname_format.format(epoch=epoch, **dict(zip(self.metrics, point))),
-                                         {r["filename"] for r in kept})
+        filename = self._unique_filename(
+            self.fname_format.format(epoch=epoch, **dict(zip(self.metrics, point))), {r["filename"] for r in kept}
+        )
         os.makedirs(self.path, exist_ok=True)
         full = os.path.join(self.path, filename)
         with atomic_path(full) as tmp:
@@ -208,13 +240,15 @@ class ParetoFront(keras.callbacks.Callback):
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(os.path.join(self.path, r["filename"]))
         if self.verbose:
-            print(f"\nEpoch {epoch + 1}: ParetoFront saved {full} "
-                  f"({len(self.records)} point(s) kept, {len(dropped)} dropped)")
+            print(
+                f"\nEpoch {epoch + 1}: ParetoFront saved {full} "
+                f"({len(self.records)} point(s) kept, {len(dropped)} dropped)"
+            )
         return True
 
     @staticmethod
     def _unique_filename(name: str, taken: set[str]) -> str:
-        stem, n = name[:-len(".keras")], 1
+        stem, n = name[: -len(".keras")], 1
         while name in taken:
             name, n = f"{stem}-{n}.keras", n + 1
         return name
@@ -250,8 +284,10 @@ def load_pareto_front(path: str | os.PathLike) -> list[dict]:
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         if not reader.fieldnames or "epoch" not in reader.fieldnames or "filename" not in reader.fieldnames:
-            raise ValueError(f"{path} is not a ParetoFront CSV (columns: epoch, <metrics>, filename); "
-                             f"found columns {reader.fieldnames}")
+            raise ValueError(
+                f"{path} is not a ParetoFront CSV (columns: epoch, <metrics>, filename); "
+                f"found columns {reader.fieldnames}"
+            )
         for row in reader:
             record: dict[str, Any] = {"epoch": int(row["epoch"])}
             for key, value in row.items():
@@ -263,8 +299,13 @@ def load_pareto_front(path: str | os.PathLike) -> list[dict]:
     return records
 
 
-def select_pareto_point(records: Sequence[dict] | str | os.PathLike, metric: str = "val_accuracy",
-                        tolerance: float = 0.0, side: int = 1, cost: str = "ebops") -> dict:
+def select_pareto_point(
+    records: Sequence[dict] | str | os.PathLike,
+    metric: str = "val_accuracy",
+    tolerance: float = 0.0,
+    side: int = 1,
+    cost: str = "ebops",
+) -> dict:
     """The cheapest point whose ``metric`` is within ``tolerance`` of the best one.
 
     Args:
@@ -284,11 +325,14 @@ def select_pareto_point(records: Sequence[dict] | str | os.PathLike, metric: str
     if not records:
         raise ValueError("select_pareto_point: no records (the Pareto front is empty)")
     if side not in (1, -1) or isinstance(side, bool):
-        raise ValueError(f"select_pareto_point: side={side!r} is not accepted; accepted values: 1 (higher is better), "
-                         "-1 (lower is better)")
+        raise ValueError(
+            f"select_pareto_point: side={side!r} is not accepted; accepted values: 1 (higher is better), "
+            "-1 (lower is better)"
+        )
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance >= 0:
-        raise ValueError(f"select_pareto_point: tolerance={tolerance!r} is not accepted; "
-                         "accepted values: a number >= 0")
+        raise ValueError(
+            f"select_pareto_point: tolerance={tolerance!r} is not accepted; accepted values: a number >= 0"
+        )
     for key in (metric, cost):
         if key not in records[0]:
             raise ValueError(f"select_pareto_point: records have no {key!r}; keys: {sorted(records[0])}")
@@ -298,5 +342,11 @@ def select_pareto_point(records: Sequence[dict] | str | os.PathLike, metric: str
     return min(ok, key=lambda r: (r[cost], r["epoch"]))
 
 
-__all__ = ["ParetoFront", "load_pareto_front", "pareto_front", "select_pareto_point", "update_front",
-           "weakly_dominates"]
+__all__ = [
+    "ParetoFront",
+    "load_pareto_front",
+    "pareto_front",
+    "select_pareto_point",
+    "update_front",
+    "weakly_dominates",
+]

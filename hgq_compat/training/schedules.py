@@ -43,11 +43,14 @@ class BetaSchedule:
             self.interpolation = interpolation
         name = type(self).__name__
         if self.interpolation not in INTERPOLATIONS:
-            raise ValueError(f"{name}: interpolation={self.interpolation!r} is not accepted; "
-                             f"accepted values: {', '.join(repr(i) for i in INTERPOLATIONS)}")
+            raise ValueError(
+                f"{name}: interpolation={self.interpolation!r} is not accepted; "
+                f"accepted values: {', '.join(repr(i) for i in INTERPOLATIONS)}"
+            )
         log = self.interpolation == "log"
-        accepted = ("accepted: a non-empty list of (epoch, beta) pairs with epochs >= 0 and strictly "
-                    "increasing, " + ("betas > 0 (log interpolation)" if log else "betas >= 0"))
+        accepted = "accepted: a non-empty list of (epoch, beta) pairs with epochs >= 0 and strictly increasing, " + (
+            "betas > 0 (log interpolation)" if log else "betas >= 0"
+        )
         try:
             entries = list(points)
         except TypeError:
@@ -64,8 +67,9 @@ class BetaSchedule:
             if not _is_number(epoch) or epoch < 0:
                 raise ValueError(f"{where}: epoch {epoch!r} is not a number >= 0; {accepted}")
             if epochs and epoch <= epochs[-1]:
-                raise ValueError(f"{where}: epoch {epoch!r} is not greater than the previous epoch {entries[n - 1][0]!r}; "
-                                 f"{accepted}")
+                raise ValueError(
+                    f"{where}: epoch {epoch!r} is not greater than the previous epoch {entries[n - 1][0]!r}; {accepted}"
+                )
             if not _is_number(beta) or beta < 0 or (log and beta == 0):
                 raise ValueError(f"{where}: beta {beta!r} is not a number {'> 0' if log else '>= 0'}; {accepted}")
             epochs.append(float(epoch))

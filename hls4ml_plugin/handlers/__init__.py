@@ -8,19 +8,38 @@ unrolls QSimpleRNN/QLSTM/QGRU over time; `keras_layers` extends hls4ml's own Add
 handlers to more than two inputs.
 """
 
-from . import (activation, conv, conv_extra, dense, folded, keras_layers, normalization, pooling, quantizer, recurrent,
-               refused, softmax)
-from . import input_layer, nested  # noqa: F401  (an input named 'input'; the nested-model handler)
+from . import (  # noqa: F401  (an input named 'input'; the nested-model handler)
+    activation,
+    conv,
+    conv_extra,
+    dense,
+    folded,
+    input_layer,
+    keras_layers,
+    nested,
+    normalization,
+    pooling,
+    quantizer,
+    recurrent,
+    refused,
+    softmax,
+)
 
 _MODULES = (activation, conv, conv_extra, dense, folded, normalization, pooling, quantizer, recurrent, softmax)
+
 
 def _keys(modules: tuple, refused_handlers: bool) -> list[str]:
     """Registry keys of the handler classes defined in ``modules`` that refuse (named 'Refused*',
     or in `refused`) or that convert."""
-    return sorted(h for mod in modules for cls in vars(mod).values()
-                  if isinstance(cls, type) and cls.__module__ == mod.__name__
-                  and (mod is refused or cls.__name__.startswith("Refused")) == refused_handlers
-                  for h in getattr(cls, "handles", ()))
+    return sorted(
+        h
+        for mod in modules
+        for cls in vars(mod).values()
+        if isinstance(cls, type)
+        and cls.__module__ == mod.__name__
+        and (mod is refused or cls.__name__.startswith("Refused")) == refused_handlers
+        for h in getattr(cls, "handles", ())
+    )
 
 
 HANDLED = _keys(_MODULES, False)

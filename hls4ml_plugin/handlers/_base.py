@@ -37,8 +37,13 @@ class QLayerHandler(KerasV3LayerHandler):
             self._codes = None
         if split is None:
             return config
-        alpha = scale_shift_node(f"{layer.name}_alpha", split[1], quantized_weight(layer, "bias"),
-                                 tuple(out_tensors[0].shape[1:]), layer.name)
+        alpha = scale_shift_node(
+            f"{layer.name}_alpha",
+            split[1],
+            quantized_weight(layer, "bias"),
+            tuple(out_tensors[0].shape[1:]),
+            layer.name,
+        )
         node = {**config, "name": layer.name, "class_name": self.default_config["class_name"]}
         return chain(self, layer, [node, alpha], in_tensors, out_tensors)
 

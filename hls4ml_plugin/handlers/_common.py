@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ir import Attr, ROUND_MODES, describe, quantizer_config
+from ..ir import ROUND_MODES, Attr, describe, quantizer_config
 from ..ir.exactness import SOFTMAX_ALTERNATIVES, constant_problem, wide_constant
 
 """IR config key: [(Keras layer name, refusal)] of approximations a handler made; the
@@ -33,6 +33,7 @@ def attach_deferred(layer: Any, config: dict[str, Any]) -> dict[str, Any]:
     messages = _deferred.pop(layer, [])
     return {**config, Attr.INEXACT: [(layer.name, m) for m in messages]} if messages else config
 
+
 def quantizer_kif(quantizer: Any, layer_name: str, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
     """(k, i, f) per element (broadcast to ``shape``), round and overflow mode of a quantizer
     layer (`FixedPointQuantizer` in HGQ mode, `QKerasModeQuantizer` in QKeras mode).
@@ -44,28 +45,33 @@ def quantizer_kif(quantizer: Any, layer_name: str, shape: tuple[int, ...]) -> tu
         raise NotImplementedError(
             f"layer {layer_name!r}: quantizer {describe(quantizer)} is not fixed point (kind {spec.kind!r}); "
             "the hls4ml export supports fixed-point quantizers only (quantized_bits with alpha=1 or None, "
-            "quantized_relu, HGQ quantizers); change this quantizer to one of those")
+            "quantized_relu, HGQ quantizers); change this quantizer to one of those"
+        )
     if spec.po2_scale:
         raise NotImplementedError(
             f"layer {layer_name!r}: quantizer {describe(quantizer)} has a per-channel power-of-two scale, "
-            "which the hls4ml export supports on weights only; use alpha=1 for activations")
+            "which the hls4ml export supports on weights only; use alpha=1 for activations"
+        )
     if spec.prefn not in (None, "relu") or (spec.prefn == "relu" and (spec.keep_negative or spec.overflow == "WRAP")):
         raise NotImplementedError(
             f"layer {layer_name!r}: quantizer {describe(quantizer)} applies {spec.prefn!r} before quantizing, "
-            "which has no exact hls4ml counterpart yet; use quantized_bits or quantized_relu instead")
+            "which has no exact hls4ml counterpart yet; use quantized_bits or quantized_relu instead"
+        )
     if hasattr(quantizer, "kif"):  # HGQ FixedPointQuantizer: per-element integer bitwidths
         k, i, f = quantizer.kif()
     else:
         k, i, f = spec.keep_negative, spec.integer, spec.fractional
         if i != int(i) or f != int(f):
             raise NotImplementedError(
-                f"layer {layer_name!r}: quantizer {describe(quantizer)} has non-integer bits (i={i}, f={f})")
+                f"layer {layer_name!r}: quantizer {describe(quantizer)} has non-integer bits (i={i}, f={f})"
+            )
     k, i, f = (np.broadcast_to(np.asarray(a, np.int64), shape) for a in (k, i, f))
     return k, i, f, spec.round_mode, spec.overflow
 
 
-def quantizer_node(quantizer: Any, name: str, layer_name: str, shape: tuple[int, ...], input_name: str,
-                   output_name: str) -> dict[str, Any]:
+def quantizer_node(
+    quantizer: Any, name: str, layer_name: str, shape: tuple[int, ...], input_name: str, output_name: str
+) -> dict[str, Any]:
     """IR config of the per-element quantizer node applying ``quantizer`` to a tensor."""
     if any(d is None for d in shape):
         raise ValueError(f"layer {layer_name!r}: every non-batch dimension must be known for hls4ml, got {shape}")
@@ -119,10 +125,14 @@ def alpha_split(layer: Any, role: str) -> tuple[np.ndarray, np.ndarray] | None:
     for f in range(MAX_ALPHA_CODE_FRACTIONAL_BITS + 1):
         codes = np.round(ratio * 2.0**f) / 2.0**f
         if np.array_equal((channel[0] * codes.astype(np.float32)).astype(np.float32), value):
-            defer_refusal(layer, (
-                f"layer {layer.name!r}: {role} quantizer {describe(quantizer)} has float per-channel scales "
-                f"(alpha='auto'), so Keras' float32 products with them round where hls4ml computes exactly (hls4ml "
-                "applies the scale after the product, ApplyAlpha); use alpha='auto_po2' or alpha=1"))
+            defer_refusal(
+                layer,
+                (
+                    f"layer {layer.name!r}: {role} quantizer {describe(quantizer)} has float per-channel scales "
+                    f"(alpha='auto'), so Keras' float32 products with them round where hls4ml computes exactly (hls4ml "
+                    "applies the scale after the product, ApplyAlpha); use alpha='auto_po2' or alpha=1"
+                ),
+            )
             return codes, channel[0].astype(np.float64)
     return None
 
@@ -138,17 +148,29 @@ def check_constant(layer: Any, role: str, value: np.ndarray, quantizer: Any) -> 
     if quantizer is None:
         raise ValueError(
             f"layer {layer.name!r}: {role} has no quantizer and its float values are {problem}, so hls4ml cannot "
-            f"hold them exactly; give the layer a {role}_quantizer (e.g. quantized_bits(8,0,alpha=1))")
-    defer_refusal(layer, (
-        f"layer {layer.name!r}: {role} quantizer {describe(quantizer)} gives values {problem}, so "
-        "they are not exact fixed-point constants for hls4ml and float32 Keras; use quantized_bits with "
-        "alpha=1, None or 'auto_po2' (for alpha='auto': alpha='auto_po2' or alpha=1), or a po2 quantizer with "
-        "fewer bits"))
+            f"hold them exactly; give the layer a {role}_quantizer (e.g. quantized_bits(8,0,alpha=1))"
+        )
+    defer_refusal(
+        layer,
+        (
+            f"layer {layer.name!r}: {role} quantizer {describe(quantizer)} gives values {problem}, so "
+            "they are not exact fixed-point constants for hls4ml and float32 Keras; use quantized_bits with "
+            "alpha=1, None or 'auto_po2' (for alpha='auto': alpha='auto_po2' or alpha=1), or a po2 quantizer with "
+            "fewer bits"
+        ),
+    )
     return wide_constant(value)
 
 
-def activation_node(fn: Any, name: str, layer_name: str, shape: tuple[int, ...], input_name: str,
-                    output_name: str, after_quantizer: bool) -> dict[str, Any] | None:
+def activation_node(
+    fn: Any,
+    name: str,
+    layer_name: str,
+    shape: tuple[int, ...],
+    input_name: str,
+    output_name: str,
+    after_quantizer: bool,
+) -> dict[str, Any] | None:
     """IR config applying the Keras activation ``fn`` (a function, or an elementwise Keras activation
     layer) to a tensor bit-exactly: None for linear, hls4ml's relu for relu, otherwise a lookup table
     of the float32 function on the input's fixed-point grid (`lut.LutFunction`). A softmax (not
@@ -162,15 +184,25 @@ def activation_node(fn: Any, name: str, layer_name: str, shape: tuple[int, ...],
     if fn is None or fn is keras.activations.linear:
         return None
     if fn is keras.activations.relu:
-        return {"name": name, "class_name": "Activation", "activation": "relu", "n_in": int(np.prod(shape)),
-                "input_keras_tensor_names": [input_name], "output_keras_tensor_names": [output_name],
-                Attr.KERAS_LAYER: layer_name}
+        return {
+            "name": name,
+            "class_name": "Activation",
+            "activation": "relu",
+            "n_in": int(np.prod(shape)),
+            "input_keras_tensor_names": [input_name],
+            "output_keras_tensor_names": [output_name],
+            Attr.KERAS_LAYER: layer_name,
+        }
     if not is_elementwise_activation(fn):
         what = activation_name(fn)
-        hint = SOFTMAX_ALTERNATIVES if "softmax" in what else (
-            "use a quantizer activation (quantized_relu, quantized_tanh, ...) or an elementwise Keras activation")
-        raise ValueError(f"layer {layer_name!r}: activation {what!r} cannot be reproduced bit for bit by hls4ml; "
-                         f"{hint}")
+        hint = (
+            SOFTMAX_ALTERNATIVES
+            if "softmax" in what
+            else ("use a quantizer activation (quantized_relu, quantized_tanh, ...) or an elementwise Keras activation")
+        )
+        raise ValueError(
+            f"layer {layer_name!r}: activation {what!r} cannot be reproduced bit for bit by hls4ml; {hint}"
+        )
     if not after_quantizer and not is_arithmetic_activation(fn):
         what = activation_name(fn)
         raise NotImplementedError(
@@ -178,7 +210,8 @@ def activation_node(fn: Any, name: str, layer_name: str, shape: tuple[int, ...],
             f"sum or normalization); TensorFlow may fuse it into that computation with a {what} that differs in the "
             "last bit, so no table can match Keras exactly. Quantize first and apply it separately, e.g. "
             f"activation='quantized_bits(8,3,alpha=1)' on the layer, then QActivation('{what}'); or use a quantizer "
-            "activation (quantized_tanh, quantized_sigmoid, quantized_relu)")
+            "activation (quantized_tanh, quantized_sigmoid, quantized_relu)"
+        )
     return lut_node(fn, name, layer_name, shape, input_name, output_name)
 
 
@@ -186,6 +219,7 @@ def quantizer_output(tensor: Any) -> bool:
     """True if ``tensor`` is the output of a quantizer (an hgq_compat layer's output quantizer or a
     quantizer layer), possibly through layers that only move values (Flatten, Reshape, ...)."""
     import keras
+
     from hgq_compat.core.quantizer import FixedPointQuantizer
 
     movers = (keras.layers.Flatten, keras.layers.Reshape, keras.layers.Dropout, keras.layers.Permute)
@@ -237,9 +271,15 @@ def output_node(layer: Any, shape: tuple[int, ...], input_name: str, output_name
         from ..ir.lut import activation_name
 
         what = activation_name(fn)
-        node = {"name": name, "class_name": "Softmax" if what == "softmax" else "Activation", "activation": what,
-                "n_in": int(np.prod(shape)), "input_keras_tensor_names": [input_name],
-                "output_keras_tensor_names": [output_name], Attr.KERAS_LAYER: layer.name}
+        node = {
+            "name": name,
+            "class_name": "Softmax" if what == "softmax" else "Activation",
+            "activation": what,
+            "n_in": int(np.prod(shape)),
+            "input_keras_tensor_names": [input_name],
+            "output_keras_tensor_names": [output_name],
+            Attr.KERAS_LAYER: layer.name,
+        }
         if what == "softmax":
             node["axis"] = -1
         return node

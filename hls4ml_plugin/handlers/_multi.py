@@ -22,8 +22,9 @@ def shapes(layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[tuple[int, ..
     """Feature shapes (no batch axis) of the single input and output; all dimensions known."""
     in_shape, out_shape = tuple(in_tensors[0].shape[1:]), tuple(out_tensors[0].shape[1:])
     if None in in_shape or None in out_shape:
-        raise ValueError(f"layer {layer.name!r}: hls4ml needs fixed input and output shapes, got {in_shape} -> "
-                         f"{out_shape}")
+        raise ValueError(
+            f"layer {layer.name!r}: hls4ml needs fixed input and output shapes, got {in_shape} -> {out_shape}"
+        )
     return in_shape, out_shape
 
 
@@ -31,11 +32,13 @@ def check_dilation(layer: Any) -> None:
     if any(d != 1 for d in np.atleast_1d(getattr(layer, "dilation_rate", 1))):
         raise NotImplementedError(
             f"layer {layer.name!r} ({type(layer).__name__}): dilation_rate={layer.dilation_rate} is not supported by "
-            "hls4ml; use dilation_rate=1")
+            "hls4ml; use dilation_rate=1"
+        )
 
 
-def chain(handler: Any, layer: Any, nodes: Sequence[dict[str, Any]], in_tensors: Any,
-          out_tensors: Any) -> tuple[dict[str, Any], ...]:
+def chain(
+    handler: Any, layer: Any, nodes: Sequence[dict[str, Any]], in_tensors: Any, out_tensors: Any
+) -> tuple[dict[str, Any], ...]:
     """Complete IR configs of ``nodes`` applied in sequence to the layer's input(s), followed by
     the layer's output quantizer (or relu activation). Each node needs 'name' and 'class_name';
     the first also gets the handler's default config."""
@@ -59,19 +62,47 @@ def chain(handler: Any, layer: Any, nodes: Sequence[dict[str, Any]], in_tensors:
     return tuple(configs)
 
 
-def conv_node(name: str, kernel: np.ndarray, bias: np.ndarray | None, in_shape: tuple[int, ...],
-              out_shape: tuple[int, ...], strides: Sequence[int], padding: str) -> dict[str, Any]:
+def conv_node(
+    name: str,
+    kernel: np.ndarray,
+    bias: np.ndarray | None,
+    in_shape: tuple[int, ...],
+    out_shape: tuple[int, ...],
+    strides: Sequence[int],
+    padding: str,
+) -> dict[str, Any]:
     """Conv1D/Conv2D node (channels_last) with an already-quantized (*kernel_px, C_in, C_out) kernel."""
     rank = kernel.ndim - 2
-    config = gen_conv_config(in_shape=in_shape, out_shape=out_shape, ker_px_shape=tuple(kernel.shape[:-2]),
-                             strides=tuple(strides), padding=padding, data_format="channels_last", name=name)
-    config.update({"name": name, "class_name": f"Conv{rank}D", "data_format": "channels_last",
-                   "weight_data": kernel, "bias_data": bias})
+    config = gen_conv_config(
+        in_shape=in_shape,
+        out_shape=out_shape,
+        ker_px_shape=tuple(kernel.shape[:-2]),
+        strides=tuple(strides),
+        padding=padding,
+        data_format="channels_last",
+        name=name,
+    )
+    config.update(
+        {
+            "name": name,
+            "class_name": f"Conv{rank}D",
+            "data_format": "channels_last",
+            "weight_data": kernel,
+            "bias_data": bias,
+        }
+    )
     return config
 
 
-def depthwise_node(name: str, kernel: np.ndarray, bias: np.ndarray | None, in_shape: tuple[int, ...],
-                   out_shape: tuple[int, ...], strides: Sequence[int], padding: str) -> dict[str, Any]:
+def depthwise_node(
+    name: str,
+    kernel: np.ndarray,
+    bias: np.ndarray | None,
+    in_shape: tuple[int, ...],
+    out_shape: tuple[int, ...],
+    strides: Sequence[int],
+    padding: str,
+) -> dict[str, Any]:
     """Depthwise convolution with a (*kernel_px, C, depth_multiplier) kernel (Keras layout).
 
     Depth multiplier 1 becomes hgq-compat's depthwise node (hls4ml's DepthwiseConv with a correct
@@ -84,27 +115,48 @@ def depthwise_node(name: str, kernel: np.ndarray, bias: np.ndarray | None, in_sh
     if multiplier != 1:
         full = np.zeros((*px, channels, channels * multiplier), kernel.dtype)
         for c in range(channels):
-            full[..., c, c * multiplier:(c + 1) * multiplier] = kernel[..., c, :]
+            full[..., c, c * multiplier : (c + 1) * multiplier] = kernel[..., c, :]
         return conv_node(name, full, bias, in_shape, out_shape, strides, padding)
-    config = gen_conv_config(in_shape=in_shape, out_shape=out_shape, ker_px_shape=tuple(px), strides=tuple(strides),
-                             padding=padding, data_format="channels_last", name=name)
-    config.update({"name": name, "class_name": DEPTHWISE_1D if rank == 1 else DEPTHWISE_2D,
-                   "data_format": "channels_last", "depth_multiplier": 1, "weight_data": kernel,
-                   "depthwise_data": kernel, "bias_data": bias})
+    config = gen_conv_config(
+        in_shape=in_shape,
+        out_shape=out_shape,
+        ker_px_shape=tuple(px),
+        strides=tuple(strides),
+        padding=padding,
+        data_format="channels_last",
+        name=name,
+    )
+    config.update(
+        {
+            "name": name,
+            "class_name": DEPTHWISE_1D if rank == 1 else DEPTHWISE_2D,
+            "data_format": "channels_last",
+            "depth_multiplier": 1,
+            "weight_data": kernel,
+            "depthwise_data": kernel,
+            "bias_data": bias,
+        }
+    )
     return config
 
 
-def scale_shift_node(name: str, scale: np.ndarray, shift: np.ndarray | None, shape: Sequence[int],
-                     keras_layer: str) -> dict[str, Any]:
+def scale_shift_node(
+    name: str, scale: np.ndarray, shift: np.ndarray | None, shape: Sequence[int], keras_layer: str
+) -> dict[str, Any]:
     """``x * scale + shift`` per channel (last axis) of a tensor of feature ``shape``: hls4ml's
     BatchNormalization / ApplyAlpha computation (`ir.layers.ScaleShift`, whose bit_exact rule checks
     it against Keras' float32 arithmetic)."""
     channels = int(shape[-1])
     shift = np.zeros(channels) if shift is None else shift
-    return {"name": name, "class_name": SCALE_SHIFT, "n_in": prod(shape), "n_filt": channels,
-            "scale_data": np.broadcast_to(np.asarray(scale, np.float64), (channels,)).copy(),
-            "bias_data": np.broadcast_to(np.asarray(shift, np.float64), (channels,)).copy(),
-            Attr.KERAS_LAYER: keras_layer}
+    return {
+        "name": name,
+        "class_name": SCALE_SHIFT,
+        "n_in": prod(shape),
+        "n_filt": channels,
+        "scale_data": np.broadcast_to(np.asarray(scale, np.float64), (channels,)).copy(),
+        "bias_data": np.broadcast_to(np.asarray(shift, np.float64), (channels,)).copy(),
+        Attr.KERAS_LAYER: keras_layer,
+    }
 
 
 def reshape_node(name: str, target_shape: Sequence[int]) -> dict[str, Any]:
@@ -113,8 +165,15 @@ def reshape_node(name: str, target_shape: Sequence[int]) -> dict[str, Any]:
 
 def pool_counts(in_px: Sequence[int], pool: Sequence[int], strides: Sequence[int], padding: str) -> np.ndarray:
     """Number of input pixels (padding excluded, as Keras) in each pooling window."""
-    config = gen_conv_config(in_shape=(*in_px, 1), out_shape=(*in_px, 1), ker_px_shape=tuple(pool),
-                             strides=tuple(strides), padding=padding, data_format="channels_last", name="pool")
+    config = gen_conv_config(
+        in_shape=(*in_px, 1),
+        out_shape=(*in_px, 1),
+        ker_px_shape=tuple(pool),
+        strides=tuple(strides),
+        padding=padding,
+        data_format="channels_last",
+        name="pool",
+    )
     if len(in_px) == 1:
         pads = [(config["pad_left"], config["pad_right"])]
     else:

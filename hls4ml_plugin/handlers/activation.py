@@ -16,10 +16,20 @@ class QActivationHandler(KerasV3LayerHandler):
     def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[dict[str, Any], ...]:
         shape = tuple(in_tensors[0].shape[1:])
         if layer.output_quantizer is not None:
-            return (quantizer_node(layer.output_quantizer, layer.name, layer.name, shape,
-                                   in_tensors[0].name, out_tensors[0].name),)
-        node = activation_node(layer.activation, layer.name, layer.name, shape, in_tensors[0].name,
-                               out_tensors[0].name, after_quantizer=quantizer_output(in_tensors[0]))
+            return (
+                quantizer_node(
+                    layer.output_quantizer, layer.name, layer.name, shape, in_tensors[0].name, out_tensors[0].name
+                ),
+            )
+        node = activation_node(
+            layer.activation,
+            layer.name,
+            layer.name,
+            shape,
+            in_tensors[0].name,
+            out_tensors[0].name,
+            after_quantizer=quantizer_output(in_tensors[0]),
+        )
         if node is None:  # linear: hls4ml drops it
             return ({**self.default_config, "class_name": "Activation", "activation": "linear"},)
         return (node,)

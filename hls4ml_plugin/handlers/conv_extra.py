@@ -37,8 +37,15 @@ class QDepthwiseConv2DHandler(KerasV3LayerHandler):
     def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[dict[str, Any], ...]:
         check_dilation(layer)
         in_shape, out_shape = shapes(layer, in_tensors, out_tensors)
-        node = depthwise_node(layer.name, quantized_weight(layer, "depthwise_kernel"), quantized_weight(layer, "bias"),
-                              in_shape, out_shape, layer.strides, layer.padding)
+        node = depthwise_node(
+            layer.name,
+            quantized_weight(layer, "depthwise_kernel"),
+            quantized_weight(layer, "bias"),
+            in_shape,
+            out_shape,
+            layer.strides,
+            layer.padding,
+        )
         return chain(self, layer, [node], in_tensors, out_tensors)
 
 
@@ -52,15 +59,24 @@ class QSeparableConvHandler(KerasV3LayerHandler):
         pw_kernel = quantized_weight(layer, "pointwise_kernel")
         mid_shape = (*out_shape[:-1], in_shape[-1] * layer.depth_multiplier)
         rank = len(in_shape) - 1
-        depthwise = depthwise_node(f"{layer.name}_depthwise", dw_kernel, None, in_shape, mid_shape, layer.strides,
-                                   layer.padding)
-        pointwise = conv_node(layer.name, pw_kernel, quantized_weight(layer, "bias"), mid_shape,
-                              out_shape, (1,) * rank, "valid")
+        depthwise = depthwise_node(
+            f"{layer.name}_depthwise", dw_kernel, None, in_shape, mid_shape, layer.strides, layer.padding
+        )
+        pointwise = conv_node(
+            layer.name, pw_kernel, quantized_weight(layer, "bias"), mid_shape, out_shape, (1,) * rank, "valid"
+        )
         return chain(self, layer, [depthwise, pointwise], in_tensors, out_tensors)
 
 
-def transpose_matrix_nodes(layer: Any, kernel: np.ndarray, bias: np.ndarray | None, in_shape: tuple[int, ...],
-                           out_shape: tuple[int, ...], output_padding: Any, name: str) -> list[dict[str, Any]]:
+def transpose_matrix_nodes(
+    layer: Any,
+    kernel: np.ndarray,
+    bias: np.ndarray | None,
+    in_shape: tuple[int, ...],
+    out_shape: tuple[int, ...],
+    output_padding: Any,
+    name: str,
+) -> list[dict[str, Any]]:
     """Flatten -> Dense -> Reshape nodes of a transposed convolution (``layer``'s strides, padding and
     dilation) with the quantized (*kernel_px, C_out, C_in) ``kernel``: the dense matrix is Keras' own
     ``conv_transpose`` of the unit inputs, each entry one kernel value or 0."""
@@ -69,23 +85,42 @@ def transpose_matrix_nodes(layer: Any, kernel: np.ndarray, bias: np.ndarray | No
     cls = type(layer).__name__
     n_in, n_out = prod(in_shape), prod(out_shape)
     if n_in * n_out > MAX_TRANSPOSE_MATRIX:
-        defer_refusal(layer, (
-            f"layer {layer.name!r} ({cls}): hls4ml 1.3.0 has no transposed convolution; hgq-compat "
-            f"exports it as a dense {n_in}x{n_out} matrix, larger than the limit of {MAX_TRANSPOSE_MATRIX} "
-            "entries (the matrix is exact but costly to compile and build); use a smaller input, or UpSampling2D "
-            "followed by QConv2D"))
+        defer_refusal(
+            layer,
+            (
+                f"layer {layer.name!r} ({cls}): hls4ml 1.3.0 has no transposed convolution; hgq-compat "
+                f"exports it as a dense {n_in}x{n_out} matrix, larger than the limit of {MAX_TRANSPOSE_MATRIX} "
+                "entries (the matrix is exact but costly to compile and build); use a smaller input, or UpSampling2D "
+                "followed by QConv2D"
+            ),
+        )
     units = np.eye(n_in, dtype=np.float32).reshape(n_in, *in_shape)
-    y = ops.conv_transpose(units, kernel.astype(np.float32), strides=layer.strides, padding=layer.padding,
-                           output_padding=output_padding, dilation_rate=layer.dilation_rate,
-                           data_format="channels_last")
+    y = ops.conv_transpose(
+        units,
+        kernel.astype(np.float32),
+        strides=layer.strides,
+        padding=layer.padding,
+        output_padding=output_padding,
+        dilation_rate=layer.dilation_rate,
+        data_format="channels_last",
+    )
     matrix = np.asarray(ops.convert_to_numpy(y), np.float64).reshape(n_in, n_out)
     if not np.all(np.isin(matrix, np.append(kernel.ravel(), 0.0))):
-        raise NotImplementedError(f"layer {layer.name!r} ({cls}): overlapping kernel taps; "
-                                  "this configuration is not supported by the hls4ml export")
+        raise NotImplementedError(
+            f"layer {layer.name!r} ({cls}): overlapping kernel taps; "
+            "this configuration is not supported by the hls4ml export"
+        )
     if bias is not None:
         bias = np.broadcast_to(bias, out_shape).reshape(-1)
-    dense = {"name": name, "class_name": "Dense", "data_format": "channels_last", "weight_data": matrix,
-             "bias_data": bias, "n_in": n_in, "n_out": n_out}
+    dense = {
+        "name": name,
+        "class_name": "Dense",
+        "data_format": "channels_last",
+        "weight_data": matrix,
+        "bias_data": bias,
+        "n_in": n_in,
+        "n_out": n_out,
+    }
     return [reshape_node(f"{name}_flatten", (n_in,)), dense, reshape_node(f"{name}_reshape", out_shape)]
 
 
@@ -95,8 +130,15 @@ class QConv2DTransposeHandler(KerasV3LayerHandler):
     def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[dict[str, Any], ...]:
         check_dilation(layer)
         in_shape, out_shape = shapes(layer, in_tensors, out_tensors)
-        nodes = transpose_matrix_nodes(layer, quantized_weight(layer, "kernel"), quantized_weight(layer, "bias"),
-                                       in_shape, out_shape, layer.output_padding, layer.name)
+        nodes = transpose_matrix_nodes(
+            layer,
+            quantized_weight(layer, "kernel"),
+            quantized_weight(layer, "bias"),
+            in_shape,
+            out_shape,
+            layer.output_padding,
+            layer.name,
+        )
         return chain(self, layer, nodes, in_tensors, out_tensors)
 
 
@@ -106,11 +148,15 @@ def _check_master_transpose(layer: Any) -> None:
 
     cls = type(layer).__name__
     if layer.activation is not keras.activations.linear:
-        raise NotImplementedError(f"layer {layer.name!r} ({cls}): activation={layer.activation.__name__!r} is not "
-                                  "applied by the layer (as in QKeras); set activation=None to export it")
+        raise NotImplementedError(
+            f"layer {layer.name!r} ({cls}): activation={layer.activation.__name__!r} is not "
+            "applied by the layer (as in QKeras); set activation=None to export it"
+        )
     for key, fn in layer.float_activations().items():
-        raise NotImplementedError(f"layer {layer.name!r} ({cls}): {key}={fn.__name__!r} is a float function; "
-                                  "the export accepts a QKeras quantizer or None")
+        raise NotImplementedError(
+            f"layer {layer.name!r} ({cls}): {key}={fn.__name__!r} is a float function; "
+            "the export accepts a QKeras quantizer or None"
+        )
 
 
 class QDepthwiseConv2DTransposeHandler(KerasV3LayerHandler):
@@ -143,9 +189,18 @@ class QSeparableConv2DTransposeHandler(KerasV3LayerHandler):
         depthwise = np.asarray(QSeparableConv2DTranspose._diagonal(quantized_weight(layer, "depthwise_kernel")))
         nodes = transpose_matrix_nodes(layer, depthwise, None, in_shape, mid_shape, None, f"{layer.name}_depthwise")
         if layer.depthwise_activation_quantizer is not None:
-            nodes.append(quantizer_node(layer.depthwise_activation_quantizer, f"{layer.name}_depthwise_quantizer",
-                                        layer.name, mid_shape, "", ""))
+            nodes.append(
+                quantizer_node(
+                    layer.depthwise_activation_quantizer,
+                    f"{layer.name}_depthwise_quantizer",
+                    layer.name,
+                    mid_shape,
+                    "",
+                    "",
+                )
+            )
         pointwise = np.transpose(quantized_weight(layer, "pointwise_kernel"), (0, 1, 3, 2))  # (1, 1, C, filters)
-        nodes.append(conv_node(layer.name, pointwise, quantized_weight(layer, "bias"), mid_shape, out_shape, (1, 1),
-                               "valid"))
+        nodes.append(
+            conv_node(layer.name, pointwise, quantized_weight(layer, "bias"), mid_shape, out_shape, (1, 1), "valid")
+        )
         return chain(self, layer, nodes, in_tensors, out_tensors)

@@ -38,7 +38,8 @@ def folded_weights(layer: Any) -> tuple[np.ndarray, np.ndarray]:
                 f"layer {layer.name!r} ({type(layer).__name__}): the folded {role} is "
                 f"{'not quantized' if quantizer is None else 'quantized by ' + describe(quantizer)}, and its float "
                 f"values are {problem}, so hls4ml cannot hold them exactly; give the "
-                f"layer a fixed-point {role.replace('_kernel', '')}_quantizer (e.g. quantized_bits(8,2,alpha=1))")
+                f"layer a fixed-point {role.replace('_kernel', '')}_quantizer (e.g. quantized_bits(8,2,alpha=1))"
+            )
         out.append(value)
     return out[0], out[1]
 
@@ -71,6 +72,13 @@ class QDenseBatchnormHandler(KerasV3LayerHandler):
     def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[dict[str, Any], ...]:
         shapes(layer, in_tensors, out_tensors)
         kernel, bias = folded_weights(layer)
-        node = {"name": layer.name, "class_name": "Dense", "data_format": "channels_last", "weight_data": kernel,
-                "bias_data": bias, "n_in": kernel.shape[0], "n_out": kernel.shape[1]}
+        node = {
+            "name": layer.name,
+            "class_name": "Dense",
+            "data_format": "channels_last",
+            "weight_data": kernel,
+            "bias_data": bias,
+            "n_in": kernel.shape[0],
+            "n_out": kernel.shape[1],
+        }
         return chain(self, layer, [node], in_tensors, out_tensors)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from hls4ml.converters.keras_v3.core import InputHandler
+
 from ..ir import Attr
 
 RESERVED_NAME = "input"

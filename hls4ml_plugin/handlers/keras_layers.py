@@ -36,8 +36,10 @@ from ._common import activation_node, made_by_hgq_compat, quantizer_output
 
 ADD = "keras.src.layers.merging.add.Add"
 CONCATENATE = "keras.src.layers.merging.concatenate.Concatenate"
-GLOBAL_POOLING = {"keras.src.layers.pooling.global_max_pooling2d.GlobalMaxPooling2D": "Max",
-                  "keras.src.layers.pooling.global_average_pooling2d.GlobalAveragePooling2D": "Average"}
+GLOBAL_POOLING = {
+    "keras.src.layers.pooling.global_max_pooling2d.GlobalMaxPooling2D": "Max",
+    "keras.src.layers.pooling.global_average_pooling2d.GlobalAveragePooling2D": "Average",
+}
 
 
 class ExactActivationMixin:
@@ -51,8 +53,15 @@ class ExactActivationMixin:
     def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> Any:
         fn = self.activation(layer)
         if fn is not None and is_elementwise_activation(fn) and made_by_hgq_compat(in_tensors[0]):
-            node = activation_node(fn, layer.name, layer.name, tuple(in_tensors[0].shape[1:]), in_tensors[0].name,
-                                   out_tensors[0].name, after_quantizer=quantizer_output(in_tensors[0]))
+            node = activation_node(
+                fn,
+                layer.name,
+                layer.name,
+                tuple(in_tensors[0].shape[1:]),
+                in_tensors[0].name,
+                out_tensors[0].name,
+                after_quantizer=quantizer_output(in_tensors[0]),
+            )
             if node is not None:
                 return (node,)
         return super().handle(layer, in_tensors, out_tensors)  # type: ignore[misc]
@@ -71,8 +80,12 @@ class KerasReLUHandler(ExactActivationMixin, ReLUHandler):
     def activation(self, layer: Any) -> Any:
         import keras
 
-        plain = (isinstance(layer, keras.layers.ReLU) and layer.max_value in (None, float("inf"))
-                 and float(layer.threshold) == 0.0 and float(layer.negative_slope) == 0.0)
+        plain = (
+            isinstance(layer, keras.layers.ReLU)
+            and layer.max_value in (None, float("inf"))
+            and float(layer.threshold) == 0.0
+            and float(layer.negative_slope) == 0.0
+        )
         return keras.activations.relu if plain else layer
 
 
@@ -110,9 +123,16 @@ class MultiInputMergeHandler(MergeHandler):
             if "axis" in config:
                 shape[config["axis"]] += tensor.shape[1:][config["axis"]]
             name = out if last else f"{out}_{layer.name}_{j}"
-            configs.append({**self.default_config, **config, "name": layer.name if last else f"{layer.name}_{j}",
-                            Attr.KERAS_LAYER: layer.name,
-                            "output_shape": list(shape), "input_keras_tensor_names": [prev, tensor.name],
-                            "output_keras_tensor_names": [name]})
+            configs.append(
+                {
+                    **self.default_config,
+                    **config,
+                    "name": layer.name if last else f"{layer.name}_{j}",
+                    Attr.KERAS_LAYER: layer.name,
+                    "output_shape": list(shape),
+                    "input_keras_tensor_names": [prev, tensor.name],
+                    "output_keras_tensor_names": [name],
+                }
+            )
             prev = name
         return tuple(configs)

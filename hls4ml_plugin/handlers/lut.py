@@ -27,8 +27,9 @@ def needs_lut(quantizer: Any) -> bool:
     return spec.prefn not in (None, "relu") or (spec.prefn == "relu" and signed_or_wrapped)
 
 
-def lut_node(quantizer: Any, name: str, layer_name: str, shape: tuple[int, ...], input_name: str,
-             output_name: str) -> dict[str, Any]:
+def lut_node(
+    quantizer: Any, name: str, layer_name: str, shape: tuple[int, ...], input_name: str, output_name: str
+) -> dict[str, Any]:
     """IR config of the UnaryLUT node applying ``quantizer`` (a quantizer layer, or an elementwise
     activation function or layer) elementwise; its table is built for the final input type by
     ``passes.lut``."""

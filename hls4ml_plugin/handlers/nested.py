@@ -24,10 +24,12 @@ def inline_nested_model(layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[
         raise NotImplementedError(
             f"layer {layer.name!r}: a nested model called with {len(in_tensors)} inputs and {len(out_tensors)} "
             f"outputs but built with {len(model.inputs)} and {len(model.outputs)} cannot be inlined; "
-            "build the model without nesting")
+            "build the model without nesting"
+        )
     if {t.name for t in model.outputs} & {t.name for t in model.inputs}:
         raise NotImplementedError(
-            f"layer {layer.name!r}: the nested model returns an input unchanged; build the model without nesting")
+            f"layer {layer.name!r}: the nested model returns an input unchanged; build the model without nesting"
+        )
     configs, input_layers, _, _ = parse_keras_v3_model(model)
     rename = {t.name: o.name for t, o in zip(model.inputs, in_tensors)}
     rename.update({t.name: o.name for t, o in zip(model.outputs, out_tensors)})

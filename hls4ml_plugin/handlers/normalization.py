@@ -29,9 +29,12 @@ class QBatchNormalizationHandler(KerasV3LayerHandler):
         in_shape, _ = shapes(layer, in_tensors, out_tensors)
         axis = layer.axis if isinstance(layer.axis, int) else layer.axis[0]
         if axis % (len(in_shape) + 1) != len(in_shape):
-            raise NotImplementedError(f"layer {layer.name!r} (QBatchNormalization): axis={layer.axis}; the hls4ml "
-                                      "export supports the last (channel) axis only")
-        scale, shift = (np.asarray(ops.convert_to_numpy(ops.cast(v, "float32")), np.float64)
-                        for v in layer.inference_scale_shift())
+            raise NotImplementedError(
+                f"layer {layer.name!r} (QBatchNormalization): axis={layer.axis}; the hls4ml "
+                "export supports the last (channel) axis only"
+            )
+        scale, shift = (
+            np.asarray(ops.convert_to_numpy(ops.cast(v, "float32")), np.float64) for v in layer.inference_scale_shift()
+        )
         node = scale_shift_node(layer.name, scale, shift, in_shape, layer.name)
         return chain(self, layer, [node], in_tensors, out_tensors)

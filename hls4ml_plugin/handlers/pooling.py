@@ -34,8 +34,10 @@ class QAveragePoolingHandler(KerasV3LayerHandler):
 
     def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[dict[str, Any], ...]:
         if layer.data_format != "channels_last":
-            raise NotImplementedError(f"layer {layer.name!r} ({type(layer).__name__}): data_format="
-                                      f"{layer.data_format!r} is not exported; accepted: 'channels_last'")
+            raise NotImplementedError(
+                f"layer {layer.name!r} ({type(layer).__name__}): data_format="
+                f"{layer.data_format!r} is not exported; accepted: 'channels_last'"
+            )
         in_shape, out_shape = shapes(layer, in_tensors, out_tensors)
         *px, channels = in_shape
         is_global = type(layer).__name__ == "QGlobalAveragePooling2D"
@@ -48,19 +50,33 @@ class QAveragePoolingHandler(KerasV3LayerHandler):
                 raise NotImplementedError(
                     f"{label}: averages over {sorted(set(counts.ravel().tolist()))} pixels; Keras divides in float32, "
                     "which rounds unless every count is a power of two, so hls4ml cannot match it bit for bit. Use a "
-                    "power-of-two pool size (with padding='valid' or an input size that needs no padding)")
-            config = gen_conv_config(in_shape=in_shape, out_shape=out_shape, ker_px_shape=tuple(pool),
-                                     strides=tuple(strides), padding=padding, data_format="channels_last",
-                                     name=layer.name)
+                    "power-of-two pool size (with padding='valid' or an input size that needs no padding)"
+                )
+            config = gen_conv_config(
+                in_shape=in_shape,
+                out_shape=out_shape,
+                ker_px_shape=tuple(pool),
+                strides=tuple(strides),
+                padding=padding,
+                data_format="channels_last",
+                name=layer.name,
+            )
             config["pool_height"], config["pool_width"] = config.pop("filt_height"), config.pop("filt_width")
-            config.update({"name": layer.name, "data_format": "channels_last", "pool_op": "Average",
-                           "class_name": GLOBAL_POOLING_2D if is_global else "AveragePooling2D"})
+            config.update(
+                {
+                    "name": layer.name,
+                    "data_format": "channels_last",
+                    "pool_op": "Average",
+                    "class_name": GLOBAL_POOLING_2D if is_global else "AveragePooling2D",
+                }
+            )
             return chain(self, layer, [config], in_tensors, out_tensors)
         if not is_power_of_two(area) or np.any(counts != area):
             raise NotImplementedError(
                 f"{label}: with an average_quantizer Keras computes average * {area} * average_quantizer(1/{area}) "
                 "in float32, exact only for a power-of-two pool area whose windows padding never cuts; use such a "
-                "pool size (padding='valid' or an input size that needs no padding), or average_quantizer=None")
+                "pool size (padding='valid' or an input size that needs no padding), or average_quantizer=None"
+            )
         kernel = np.full((*pool, channels, 1), average_factor(layer, area))
         pooled = (*counts.shape, channels)
         nodes = [depthwise_node(layer.name, kernel, None, in_shape, pooled, strides, padding)]

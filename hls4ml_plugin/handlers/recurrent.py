@@ -47,7 +47,8 @@ def _refuse_unsupported_settings(layer: Any) -> None:
         if getattr(layer, attr, False) == bad:
             raise NotImplementedError(
                 f"layer {layer.name!r} ({type(layer).__name__}): {attr}={bad} is not supported by the hls4ml export; "
-                f"use {attr}={not bad}")
+                f"use {attr}={not bad}"
+            )
 
 
 class _Unrolled:
@@ -62,17 +63,34 @@ class _Unrolled:
 
     def add(self, name: str, inputs: list[str], out: str | None = None, **config: Any) -> str:
         out = out or f"{self.prefix}_{name}"
-        self.nodes.append({**self.base, **config, "name": f"{self.prefix}_{name}", "input_keras_tensor_names": inputs,
-                           "output_keras_tensor_names": [out], Attr.WEIGHTS_CHECKED: True})
+        self.nodes.append(
+            {
+                **self.base,
+                **config,
+                "name": f"{self.prefix}_{name}",
+                "input_keras_tensor_names": inputs,
+                "output_keras_tensor_names": [out],
+                Attr.WEIGHTS_CHECKED: True,
+            }
+        )
         return out
 
     def dense(self, name: str, src: str, kernel: np.ndarray, bias: np.ndarray | None, out: str | None = None) -> str:
-        return self.add(name, [src], out, class_name="Dense", weight_data=kernel, bias_data=bias,
-                        n_in=kernel.shape[0], n_out=kernel.shape[1])
+        return self.add(
+            name,
+            [src],
+            out,
+            class_name="Dense",
+            weight_data=kernel,
+            bias_data=bias,
+            n_in=kernel.shape[0],
+            n_out=kernel.shape[1],
+        )
 
     def merge(self, name: str, op: str, a: str, b: str, out: str | None = None) -> str:
-        return self.add(name, [a, b], out, class_name="Merge", op=op, output_shape=[self.units],
-                        hgq_compat_float32_sum=True)
+        return self.add(
+            name, [a, b], out, class_name="Merge", op=op, output_shape=[self.units], hgq_compat_float32_sum=True
+        )
 
     def apply(self, name: str, fn: Any, src: str, out: str | None = None) -> str:
         """``fn`` (an activation of the cell, or a quantizer layer) applied elementwise."""
@@ -87,7 +105,8 @@ class _Unrolled:
             node[Attr.LUT].too_wide_hint = (
                 "inside a recurrent cell, use fewer kernel, recurrent-kernel or state_quantizer bits, or a quantized "
                 "recurrent_activation (e.g. 'quantized_sigmoid(6)') so that the gate inputs stay narrow; "
-                f"{ALLOW_INEXACT}")
+                f"{ALLOW_INEXACT}"
+            )
         self.nodes.append({**self.base, **node})
         return out
 
@@ -116,17 +135,21 @@ def elementwise_node(layer: Any, fn: Any, name: str, shape: tuple[int, ...], src
     if is_elementwise_activation(fn):
         # a table of the float32 function Keras computes on the gate's grid: refused unless allow_inexact
         # (TensorFlow may fuse it into the matrix products with another implementation)
-        defer_refusal(layer, f"layer {layer.name!r} ({type(layer).__name__}): activation {label!r} is a float function, "
-                             "which hls4ml approximates with tables, so the C simulation is not guaranteed to equal "
-                             "Keras bit for bit; use a quantizer activation such as activation='quantized_tanh(8)' or "
-                             "'quantized_relu(8,2)' (or 'relu'; recurrent_activation 'hard_sigmoid' or "
-                             "'quantized_sigmoid(8)')")
+        defer_refusal(
+            layer,
+            f"layer {layer.name!r} ({type(layer).__name__}): activation {label!r} is a float function, "
+            "which hls4ml approximates with tables, so the C simulation is not guaranteed to equal "
+            "Keras bit for bit; use a quantizer activation such as activation='quantized_tanh(8)' or "
+            "'quantized_relu(8,2)' (or 'relu'; recurrent_activation 'hard_sigmoid' or "
+            "'quantized_sigmoid(8)')",
+        )
         return lut_node(fn, name, layer.name, shape, src, dst)
     raise ValueError(
         f"layer {layer.name!r} ({type(layer).__name__}): activation {label!r} is a float function, which hls4ml "
         "approximates with tables, so the C simulation cannot equal Keras bit for bit; use a quantizer activation "
         "such as activation='quantized_tanh(8)' or 'quantized_relu(8,2)' (or 'relu'; recurrent_activation "
-        f"'hard_sigmoid' or 'quantized_sigmoid(8)'); {ALLOW_INEXACT}")
+        f"'hard_sigmoid' or 'quantized_sigmoid(8)'); {ALLOW_INEXACT}"
+    )
 
 
 def _check_activations(layer: Any) -> None:
@@ -136,8 +159,11 @@ def _check_activations(layer: Any) -> None:
 
     cell = layer.cell
     for fn in (cell.activation, getattr(cell, "recurrent_activation", None)):
-        if fn is not None and fn not in (keras.activations.linear, keras.activations.relu) \
-                and not is_elementwise_activation(fn):
+        if (
+            fn is not None
+            and fn not in (keras.activations.linear, keras.activations.relu)
+            and not is_elementwise_activation(fn)
+        ):
             elementwise_node(layer, fn, "check", (1,), "in", "out")
 
 
@@ -164,8 +190,10 @@ def _lstm_step(g: _Unrolled, t: int, x: list[str], state: list[str] | None, out:
     _, recurrent, _ = g.weights
     z = list(x)
     if state is not None:
-        z = [g.merge(f"z{j}_{t}", "add", x[j], g.dense(f"r{j}_{t}", state[0], recurrent[:, j * u:(j + 1) * u], None))
-             for j in range(4)]
+        z = [
+            g.merge(f"z{j}_{t}", "add", x[j], g.dense(f"r{j}_{t}", state[0], recurrent[:, j * u : (j + 1) * u], None))
+            for j in range(4)
+        ]
     i, f, o = (g.apply(f"{n}{t}", cell.recurrent_activation, z[j]) for n, j in (("i", 0), ("f", 1), ("o", 3)))
     c = g.merge(f"ig{t}", "multiply", i, g.apply(f"g{t}", cell.activation, z[2]))
     if state is not None:
@@ -182,16 +210,30 @@ def _gru_step(g: _Unrolled, t: int, x: list[str], state: list[str] | None, out: 
     rbias = bias[1] if cell.reset_after and bias is not None else np.zeros(3 * u)
     if state is None:  # the previous state is 0: only the recurrent bias is left (folded into x[j] for z, r)
         z, r = (g.apply(f"{n}{t}", cell.recurrent_activation, x[j]) for n, j in (("z", 0), ("r", 1)))
-        rec_h = g.dense(f"rh{t}", r, np.diag(rbias[2 * u:]), None) if np.any(rbias[2 * u:]) else None
+        rec_h = g.dense(f"rh{t}", r, np.diag(rbias[2 * u :]), None) if np.any(rbias[2 * u :]) else None
     else:
-        z, r = (g.apply(f"{n}{t}", cell.recurrent_activation, g.merge(
-            f"{n}s{t}", "add", x[j], g.dense(f"r{n}{t}", state[0], recurrent[:, j * u:(j + 1) * u],
-                                             rbias[j * u:(j + 1) * u] if cell.reset_after else None)))
-                for n, j in (("z", 0), ("r", 1)))
+        z, r = (
+            g.apply(
+                f"{n}{t}",
+                cell.recurrent_activation,
+                g.merge(
+                    f"{n}s{t}",
+                    "add",
+                    x[j],
+                    g.dense(
+                        f"r{n}{t}",
+                        state[0],
+                        recurrent[:, j * u : (j + 1) * u],
+                        rbias[j * u : (j + 1) * u] if cell.reset_after else None,
+                    ),
+                ),
+            )
+            for n, j in (("z", 0), ("r", 1))
+        )
         if cell.reset_after:
-            rec_h = g.merge(f"rh{t}", "multiply", r, g.dense(f"uh{t}", state[0], recurrent[:, 2 * u:], rbias[2 * u:]))
+            rec_h = g.merge(f"rh{t}", "multiply", r, g.dense(f"uh{t}", state[0], recurrent[:, 2 * u :], rbias[2 * u :]))
         else:
-            rec_h = g.dense(f"rh{t}", g.merge(f"rs{t}", "multiply", r, state[0]), recurrent[:, 2 * u:], None)
+            rec_h = g.dense(f"rh{t}", g.merge(f"rs{t}", "multiply", r, state[0]), recurrent[:, 2 * u :], None)
     pre = x[2] if rec_h is None else g.merge(f"hs{t}", "add", x[2], rec_h)
     hh = g.apply(f"hh{t}", cell.activation, pre)
     one_minus_z = g.dense(f"nz{t}", z, -np.eye(u), np.ones(u))  # 1 - z, exact
@@ -205,8 +247,9 @@ def _gru_step(g: _Unrolled, t: int, x: list[str], state: list[str] | None, out: 
 _CELLS = {"QSimpleRNN": (1, _simple_rnn_step), "QLSTM": (4, _lstm_step), "QGRU": (3, _gru_step)}
 
 
-def rnn_nodes(handler: Any, layer: Any, src: str, dst: str, steps: int, n_in: int, prefix: str,
-              assemble: bool = True) -> tuple[list[dict[str, Any]], list[str]]:
+def rnn_nodes(
+    handler: Any, layer: Any, src: str, dst: str, steps: int, n_in: int, prefix: str, assemble: bool = True
+) -> tuple[list[dict[str, Any]], list[str]]:
     """IR configs of the unrolled QSimpleRNN/QLSTM/QGRU ``layer`` from tensor ``src`` (steps, n_in)
     to ``dst``: (units,) or, with return_sequences, (steps, units) in the order Keras returns; and
     the names of the per-step outputs. ``assemble=False``: no sequence output (the caller merges
@@ -218,7 +261,7 @@ def rnn_nodes(handler: Any, layer: Any, src: str, dst: str, steps: int, n_in: in
     kernel, _, bias = g.weights
     u = g.units
     if bias is not None and bias.ndim == 2:  # GRU reset_after: input bias; z, r recurrent biases at step 0
-        bias0 = bias[0] + np.concatenate([bias[1][:2 * u], np.zeros(u)])
+        bias0 = bias[0] + np.concatenate([bias[1][: 2 * u], np.zeros(u)])
         bias = bias[0]
     else:
         bias0 = bias
@@ -231,9 +274,9 @@ def rnn_nodes(handler: Any, layer: Any, src: str, dst: str, steps: int, n_in: in
         xs = []
         for j in range(n_gates):
             block = np.zeros((steps * n_in, u))
-            block[p * n_in:(p + 1) * n_in] = kernel[:, j * u:(j + 1) * u]
+            block[p * n_in : (p + 1) * n_in] = kernel[:, j * u : (j + 1) * u]
             b = bias if t > 0 else bias0
-            xs.append(g.dense(f"x{j}_{t}", flat, block, None if b is None else b[j * u:(j + 1) * u]))
+            xs.append(g.dense(f"x{j}_{t}", flat, block, None if b is None else b[j * u : (j + 1) * u]))
         h, new_state = step(g, t, xs, state, h_name)
         outputs.append(h)
         if not last:
@@ -252,13 +295,28 @@ def sequence_nodes(base: dict, prefix: str, parts: list[list[str]], sizes: list[
     for j, (name, size) in enumerate(pieces[1:], start=1):
         total += size
         out = f"{prefix}_cat{j}"
-        nodes.append({**base, "name": out, "class_name": "Concatenate", "op": "Concatenate1d", "axis": -1,
-                      "output_shape": [total], "input_keras_tensor_names": [prev, name],
-                      "output_keras_tensor_names": [out]})
+        nodes.append(
+            {
+                **base,
+                "name": out,
+                "class_name": "Concatenate",
+                "op": "Concatenate1d",
+                "axis": -1,
+                "output_shape": [total],
+                "input_keras_tensor_names": [prev, name],
+                "output_keras_tensor_names": [out],
+            }
+        )
         prev = out
     seq = f"{prefix}_seq"
-    nodes.append({**base, **reshape_node(seq, [len(parts), sum(sizes)]), "input_keras_tensor_names": [prev],
-                  "output_keras_tensor_names": [dst]})
+    nodes.append(
+        {
+            **base,
+            **reshape_node(seq, [len(parts), sum(sizes)]),
+            "input_keras_tensor_names": [prev],
+            "output_keras_tensor_names": [dst],
+        }
+    )
     return nodes
 
 
@@ -270,8 +328,11 @@ def _sequence_shape(layer: Any, in_tensors: Any) -> tuple[int, int]:
 
 
 class QRecurrentHandler(KerasV3LayerHandler):
-    handles = ("hgq_compat.layers.recurrent.simple_rnn.QSimpleRNN", "hgq_compat.layers.recurrent.lstm.QLSTM",
-               "hgq_compat.layers.recurrent.gru.QGRU")
+    handles = (
+        "hgq_compat.layers.recurrent.simple_rnn.QSimpleRNN",
+        "hgq_compat.layers.recurrent.lstm.QLSTM",
+        "hgq_compat.layers.recurrent.gru.QGRU",
+    )
 
     def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[dict[str, Any], ...]:
         steps, n_in = _sequence_shape(layer, in_tensors)
@@ -286,11 +347,13 @@ class QBidirectionalHandler(KerasV3LayerHandler):
             if type(inner).__name__ not in _CELLS:
                 raise NotImplementedError(
                     f"layer {inner.name!r} ({type(inner).__name__}) inside {layer.name!r} (QBidirectional) is not "
-                    f"converted by the hls4ml export; accepted: {', '.join(_CELLS)}")
+                    f"converted by the hls4ml export; accepted: {', '.join(_CELLS)}"
+                )
         if layer.merge_mode not in ("concat", "sum"):
             raise NotImplementedError(
                 f"layer {layer.name!r} (QBidirectional): merge_mode={layer.merge_mode!r} is not supported by the "
-                "hls4ml export; accepted: 'concat', 'sum'")
+                "hls4ml export; accepted: 'concat', 'sum'"
+            )
         steps, n_in = _sequence_shape(layer, in_tensors)
         src, dst = in_tensors[0].name, out_tensors[0].name
         base = {k: v for k, v in self.default_config.items() if k not in ("class_name", "name")}
@@ -312,9 +375,18 @@ class QBidirectionalHandler(KerasV3LayerHandler):
             merged = []
             for t, (a, b) in enumerate(pairs):
                 out = dst if not seq else f"{layer.name}_sum{t}"
-                nodes.append({**base, "name": f"{layer.name}_add{t}", "class_name": "Merge", "op": "add",
-                              "output_shape": [units], "input_keras_tensor_names": [a, b],
-                              "output_keras_tensor_names": [out], "hgq_compat_float32_sum": True})
+                nodes.append(
+                    {
+                        **base,
+                        "name": f"{layer.name}_add{t}",
+                        "class_name": "Merge",
+                        "op": "add",
+                        "output_shape": [units],
+                        "input_keras_tensor_names": [a, b],
+                        "output_keras_tensor_names": [out],
+                        "hgq_compat_float32_sum": True,
+                    }
+                )
                 merged.append([out])
             if seq:
                 nodes += sequence_nodes(base, layer.name, merged, [units], dst)
@@ -322,20 +394,33 @@ class QBidirectionalHandler(KerasV3LayerHandler):
         if seq:
             nodes += sequence_nodes(base, layer.name, pairs, [units, b_units], dst)
         else:
-            nodes.append({**base, "name": f"{layer.name}_concat", "class_name": "Concatenate", "op": "Concatenate1d",
-                          "axis": -1, "output_shape": [units + b_units], "input_keras_tensor_names": pairs[0],
-                          "output_keras_tensor_names": [dst]})
+            nodes.append(
+                {
+                    **base,
+                    "name": f"{layer.name}_concat",
+                    "class_name": "Concatenate",
+                    "op": "Concatenate1d",
+                    "axis": -1,
+                    "output_shape": [units + b_units],
+                    "input_keras_tensor_names": pairs[0],
+                    "output_keras_tensor_names": [dst],
+                }
+            )
         return tuple(nodes)
 
 
 class RefusedRecurrentHandler(KerasV3LayerHandler):
-    handles = ("hgq_compat.layers.recurrent.simple_rnn.QSimpleRNNCell", "hgq_compat.layers.recurrent.lstm.QLSTMCell",
-               "hgq_compat.layers.recurrent.gru.QGRUCell")
+    handles = (
+        "hgq_compat.layers.recurrent.simple_rnn.QSimpleRNNCell",
+        "hgq_compat.layers.recurrent.lstm.QLSTMCell",
+        "hgq_compat.layers.recurrent.gru.QGRUCell",
+    )
 
     def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> Any:
         raise NotImplementedError(
             f"layer {layer.name!r} ({type(layer).__name__}): a bare recurrent cell is not converted by the hls4ml "
-            "export; use the layer (QSimpleRNN, QLSTM, QGRU) that wraps it")
+            "export; use the layer (QSimpleRNN, QLSTM, QGRU) that wraps it"
+        )
 
 
 __all__ = ["QBidirectionalHandler", "QRecurrentHandler", "RefusedRecurrentHandler", "elementwise_node", "rnn_nodes"]

@@ -23,7 +23,8 @@ class QAdaptiveActivationHandler(KerasV3LayerHandler):
         raise NotImplementedError(
             f"layer {layer.name!r} (QAdaptiveActivation): its integer bits follow a running estimate of the input "
             "range and its output is computed as x + (q(x) - x) in float32, which is not a fixed-point quantizer; "
-            f"replace it with a fixed quantizer after training, e.g. {suggestion}")
+            f"replace it with a fixed quantizer after training, e.g. {suggestion}"
+        )
 
 
 class QScaleShiftHandler(KerasV3LayerHandler):
@@ -33,5 +34,5 @@ class QScaleShiftHandler(KerasV3LayerHandler):
         raise NotImplementedError(
             f"layer {layer.name!r} (QScaleShift): the hls4ml export of QKeras master's QScaleShift is not provided; "
             "express the per-channel scale and shift as a QDepthwiseConv2D with a 1x1 kernel (or a QDense) with the "
-            "same quantizers, which export exactly")
-
+            "same quantizers, which export exactly"
+        )

@@ -22,8 +22,13 @@ from ..ir import Attr, quantizer_config
 def fixed_type(spec: Any) -> FixedPrecisionType:
     """The ap_fixed type of a per-tensor `QuantSpec`."""
     k, i, f = int(spec.keep_negative), int(spec.integer), int(spec.fractional)
-    return FixedPrecisionType(k + i + f, k + i, bool(k), rounding_mode=RoundingMode[spec.round_mode],
-                              saturation_mode=SaturationMode[spec.overflow])
+    return FixedPrecisionType(
+        k + i + f,
+        k + i,
+        bool(k),
+        rounding_mode=RoundingMode[spec.round_mode],
+        saturation_mode=SaturationMode[spec.overflow],
+    )
 
 
 class QSoftmaxHandler(KerasV3LayerHandler):
@@ -36,7 +41,7 @@ class QSoftmaxHandler(KerasV3LayerHandler):
         ax = layer.axis % len(full)
         if ax == 0:
             raise ValueError(f"layer {layer.name!r} (QSoftmax): a softmax over the batch axis cannot be exported")
-        n_outer, n_inner = prod(full[1:ax]), prod(full[ax + 1:])
+        n_outer, n_inner = prod(full[1:ax]), prod(full[ax + 1 :])
         stable = layer.implementation == "stable"
         config = {
             **self.default_config,
@@ -62,7 +67,16 @@ class QSoftmaxHandler(KerasV3LayerHandler):
             return (config,)
         q = layer.input_spec_q
         mid = f"{out_tensors[0].name}_{layer.name}_input"
-        node = quantizer_config(f"{layer.name}_input", q.keep_negative, q.integer, q.fractional, full[1:],
-                                q.round_mode, q.overflow, in_tensors[0].name, mid)
+        node = quantizer_config(
+            f"{layer.name}_input",
+            q.keep_negative,
+            q.integer,
+            q.fractional,
+            full[1:],
+            q.round_mode,
+            q.overflow,
+            in_tensors[0].name,
+            mid,
+        )
         config["input_keras_tensor_names"] = [mid]
         return node, config

@@ -16,8 +16,15 @@ from .attr import Attr
 from .exactness import ExactnessError
 from .layers import register_ir_layers
 from .lut import register_lut_ir
-from .quantizer import (IR_CLASS_NAME, ROUND_MODES, FixedPointQuantizer, describe, mask_kbi, quantizer_config,
-                        register_quantizer_ir)
+from .quantizer import (
+    IR_CLASS_NAME,
+    ROUND_MODES,
+    FixedPointQuantizer,
+    describe,
+    mask_kbi,
+    quantizer_config,
+    register_quantizer_ir,
+)
 
 
 def register_ir() -> None:
@@ -27,5 +34,14 @@ def register_ir() -> None:
     register_lut_ir()
 
 
-__all__ = ["Attr", "ExactnessError", "FixedPointQuantizer", "IR_CLASS_NAME", "ROUND_MODES", "describe", "mask_kbi",
-           "quantizer_config", "register_ir"]
+__all__ = [
+    "Attr",
+    "ExactnessError",
+    "FixedPointQuantizer",
+    "IR_CLASS_NAME",
+    "ROUND_MODES",
+    "describe",
+    "mask_kbi",
+    "quantizer_config",
+    "register_ir",
+]

@@ -4,7 +4,9 @@
 class Attr:
     """Keys of what the plugin records on hls4ml IR nodes and models, in one place."""
 
-    KERAS_LAYER = "hgq_compat_keras_layer"  # name of the Keras layer a node comes from (errors and LayerName settings name it)
+    KERAS_LAYER = (
+        "hgq_compat_keras_layer"  # name of the Keras layer a node comes from (errors and LayerName settings name it)
+    )
     LUT = "hgq_compat_lut"  # the LutFunction of a lookup-table activation node
     WEIGHTS_CHECKED = "hgq_compat_weights_checked"  # the handler checked the node's constants are exact in hls4ml
     ORIGINAL_TYPE = "hgq_compat_orig"  # a quantizer node's (kbi masks, rounding, overflow) before hls4ml's bit_exact passes changed it

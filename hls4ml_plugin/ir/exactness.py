@@ -14,9 +14,12 @@ from typing import Any
 import numpy as np
 
 from .attr import Attr
-from .limits import (HLS4ML_MAX_FRACTIONAL_BITS, MAX_CONSTANT_BITS, MAX_CONSTANT_FRACTIONAL_BITS,
-                     MAX_QUANTIZED_CONSTANT_BITS)
-
+from .limits import (
+    HLS4ML_MAX_FRACTIONAL_BITS,
+    MAX_CONSTANT_BITS,
+    MAX_CONSTANT_FRACTIONAL_BITS,
+    MAX_QUANTIZED_CONSTANT_BITS,
+)
 
 ALLOW_INEXACT_KEY = "AllowInexact"
 """``hls_config['Model'][ALLOW_INEXACT_KEY] = True`` opts in to approximate exports."""
@@ -25,7 +28,8 @@ INEXACT_HINT = (
     ". Or opt in to an approximate export where hls4ml has one: hls4ml_plugin.convert(..., allow_inexact=True), "
     "hgq-compat synth --allow-inexact, or hls_config['Model']['AllowInexact'] = True with "
     "hls4ml.converters.convert_from_keras_model; the C simulation then differs from Keras and synth reports the "
-    "measured difference")
+    "measured difference"
+)
 """Appended to every refusal that `allow_inexact` lifts."""
 
 WIDE_CONSTANT_SIGNIFICANT_BITS = 24
@@ -59,10 +63,12 @@ def wide_constant(values: np.ndarray) -> np.ndarray:
     return np.round(v * 2.0**f) / 2.0**f
 
 
-FOLD_HINT = ("use a folded layer instead (QConv2DBatchnorm / QDepthwiseConv2DBatchnorm / QDenseBatchnorm: the "
-             "normalization is folded into the quantized kernel and bias, exactly), e.g. "
-             "hgq_compat.utils.convert_to_folded_model(model), hls4ml_plugin.convert(..., fold_batchnorm=True) or "
-             "hgq-compat synth --fold-bn, or fold it into the preceding layer's weights before training")
+FOLD_HINT = (
+    "use a folded layer instead (QConv2DBatchnorm / QDepthwiseConv2DBatchnorm / QDenseBatchnorm: the "
+    "normalization is folded into the quantized kernel and bias, exactly), e.g. "
+    "hgq_compat.utils.convert_to_folded_model(model), hls4ml_plugin.convert(..., fold_batchnorm=True) or "
+    "hgq-compat synth --fold-bn, or fold it into the preceding layer's weights before training"
+)
 """The exact alternative to a batch normalization, named in every refusal of one."""
 
 
@@ -70,7 +76,8 @@ SOFTMAX_ALTERNATIVES = (
     "for a bit-exact softmax use hgq_compat.swap_softmax(model, ...), which replaces every float softmax with "
     "QSoftmax (hls4ml's table-based softmax, computed the same way in Keras) and reports the change on your data; "
     "or accept hls4ml's approximate softmax with convert(..., allow_inexact=True); or remove it and apply it to "
-    "the predictions in software (softmax keeps the argmax)")
+    "the predictions in software (softmax keeps the argmax)"
+)
 """What a refusal of a float softmax offers instead."""
 
 
@@ -84,7 +91,7 @@ def constant_type_problem(values: np.ndarray, max_bits: int) -> str | None:
     if nz.size == 0:
         return None
     k, i, f = (int(np.max(a)) for a in minimal_kif(v))
-    exact = np.all(nz * 2.0 ** f == np.round(nz * 2.0 ** f)) and np.all((nz >= -k * 2.0 ** i) & (nz < 2.0 ** i))
+    exact = np.all(nz * 2.0**f == np.round(nz * 2.0**f)) and np.all((nz >= -k * 2.0**i) & (nz < 2.0**i))
     lo, hi = float(np.min(np.abs(nz))), float(np.max(np.abs(nz)))
     if not exact or f > HLS4ML_MAX_FRACTIONAL_BITS:
         return f"as small as {lo!r}, finer than the 2**-{HLS4ML_MAX_FRACTIONAL_BITS} step hls4ml gives constants"

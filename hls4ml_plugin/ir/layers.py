@@ -91,8 +91,9 @@ def window_sums(values: np.ndarray, pool: Sequence[int], strides: Sequence[int])
     """Sum of ``values`` over each (unpadded, strided) pooling window, as integers."""
     for axis, (p, s) in enumerate(zip(pool, strides)):
         n_out = (values.shape[axis] - p) // s + 1
-        values = np.stack([np.take(values, range(o * s, o * s + p), axis=axis).sum(axis=axis)
-                           for o in range(n_out)], axis=axis)
+        values = np.stack(
+            [np.take(values, range(o * s, o * s + p), axis=axis).sum(axis=axis) for o in range(n_out)], axis=axis
+        )
     return values.astype(np.int64)
 
 
@@ -130,7 +131,7 @@ def _float32_exact(q: QIntervalArray) -> np.ndarray:
     top = np.maximum(np.abs(q.min), np.abs(q.max))
     with np.errstate(divide="ignore", invalid="ignore"):
         steps = np.where(top == 0, 0.0, top / q.delta)
-    return steps <= 2.0 ** FLOAT32_SIGNIFICAND_BITS
+    return steps <= 2.0**FLOAT32_SIGNIFICAND_BITS
 
 
 def _produce_scale_shift(layer: hl.Layer) -> tuple[np.ndarray, ...]:
@@ -143,7 +144,8 @@ def _produce_scale_shift(layer: hl.Layer) -> tuple[np.ndarray, ...]:
         if np.any(scaled != np.round(scaled)):
             problems.append(
                 f"layer {what!r}: its {label} needs more than {MAX_CONSTANT_FRACTIONAL_BITS} fractional bits, beyond "
-                f"hls4ml's exact constant types; {FOLD_HINT}")
+                f"hls4ml's exact constant types; {FOLD_HINT}"
+            )
             if inexact:
                 layer.attributes[key].data = wide_constant(values)
     q = QIntervalArray.from_kif(*_be.get_input_kifs(layer)[0])
@@ -155,7 +157,8 @@ def _produce_scale_shift(layer: hl.Layer) -> tuple[np.ndarray, ...]:
             f"layer {what!r}: Keras computes x * scale + shift in float32, and for {int(np.sum(bad))} element(s) the "
             f"exact result needs more than {FLOAT32_SIGNIFICAND_BITS} significant bits (scale = gamma / "
             "sqrt(variance + epsilon) is rarely a short binary fraction), so Keras rounds where hls4ml does not. "
-            f"{FOLD_HINT[0].upper()}{FOLD_HINT[1:]}")
+            f"{FOLD_HINT[0].upper()}{FOLD_HINT[1:]}"
+        )
     if problems and not inexact:
         raise ExactnessError(problems[0] + INEXACT_HINT)
     if problems:

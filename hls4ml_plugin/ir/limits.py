@@ -26,5 +26,3 @@ wider than 24 significant bits: `passes.checks.CheckFloat32Accumulation` warns a
 
 MAX_QUANTIZED_CONSTANT_BITS = 24
 """Widest type of weights made by a quantizer that is not fixed point (`exactness.constant_problem`)."""
-
-

@@ -79,23 +79,39 @@ IR_LUT_CLASS_NAME = "HgqCompatUnaryLUT"
 
 def raw_grid(width: int, integer: int, signed: bool) -> np.ndarray:
     """Every value of ``ap_(u)fixed<width, integer>``, indexed by its raw bit pattern (float64)."""
-    raw = np.arange(2 ** width, dtype=np.int64)
+    raw = np.arange(2**width, dtype=np.int64)
     if signed:
-        raw = np.where(raw >= 2 ** (width - 1), raw - 2 ** width, raw)
+        raw = np.where(raw >= 2 ** (width - 1), raw - 2**width, raw)
     return raw * 2.0 ** (integer - width)
 
 
 def significant_bits(values: np.ndarray) -> np.ndarray:
     """Bits from the highest to the lowest set bit of each |value| (0 for 0)."""
     mant, _ = np.frexp(np.abs(np.asarray(values, np.float64)))
-    m = (mant * 2.0 ** 53).astype(np.int64)  # exact: 2**52 <= m < 2**53 for non-zero values
+    m = (mant * 2.0**53).astype(np.int64)  # exact: 2**52 <= m < 2**53 for non-zero values
     low = m & -m
     return np.where(m == 0, 0, 53 - np.log2(np.where(m == 0, 1, low)).astype(np.int64))
 
 
-ARITHMETIC_ACTIVATIONS = ("relu", "relu6", "leaky_relu", "hard_sigmoid", "hard_tanh", "hard_silu", "hard_swish",
-                          "hard_shrink", "soft_shrink", "threshold", "linear", "smooth_sigmoid", "smooth_tanh",
-                          "binary_sigmoid", "binary_tanh", "ReLU", "LeakyReLU")
+ARITHMETIC_ACTIVATIONS = (
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "hard_sigmoid",
+    "hard_tanh",
+    "hard_silu",
+    "hard_swish",
+    "hard_shrink",
+    "soft_shrink",
+    "threshold",
+    "linear",
+    "smooth_sigmoid",
+    "smooth_tanh",
+    "binary_sigmoid",
+    "binary_tanh",
+    "ReLU",
+    "LeakyReLU",
+)
 """Activations computed with exact-rounding arithmetic only (compare, clip, round, multiply by a
 constant): the same float32 values wherever TensorFlow runs them. Transcendental ones (tanh,
 sigmoid, elu, ...) are table-exact only where their input comes from a quantizer: applied to a
@@ -118,6 +134,7 @@ def is_elementwise_activation(fn: Any) -> bool:
     """True for the Keras and QKeras activation functions that act on each element alone, and for
     Keras' elementwise activation layers (ReLU, LeakyReLU, ELU)."""
     import keras
+
     from hgq_compat.quantizers.functions import QKERAS_FUNCTIONS
 
     if isinstance(fn, (keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU)):
@@ -152,8 +169,10 @@ class LutFunction:
     tie) is reported as a warning.
     """
 
-    too_wide_hint = ("put a quantizer with fewer bits before this activation, e.g. "
-                     "QActivation('quantized_bits(8,3,alpha=1)'), or use fewer bits in the layer feeding it")
+    too_wide_hint = (
+        "put a quantizer with fewer bits before this activation, e.g. "
+        "QActivation('quantized_bits(8,3,alpha=1)'), or use fewer bits in the layer feeding it"
+    )
     """What to change when the table input is too wide (recurrent handlers set their own)."""
 
     def __init__(self, quantizer: Any, layer_name: str) -> None:
@@ -202,7 +221,8 @@ class LutFunction:
                 raise self._refuse(
                     f"becomes a lookup table indexed by its input, which has {width} bits ({kind}<{width},{integer}>), "
                     f"more than the {MAX_LUT_INPUT_BITS} bits (2**{MAX_LUT_INPUT_BITS} entries) supported",
-                    self.too_wide_hint)
+                    self.too_wide_hint,
+                )
             grid = raw_grid(*key)
             table, eager = self.evaluate(grid)
             self._check(grid, table)
@@ -212,7 +232,9 @@ class LutFunction:
                 warnings.warn(
                     f"layer {self.layer_name!r}: {self.description} gives {float(eager[j])!r} for {float(grid[j])!r} "
                     f"when run eagerly but {float(table[j])!r} in model.predict ({differ.size} of {grid.size} table "
-                    "inputs differ); the hls4ml table follows model.predict", stacklevel=2)
+                    "inputs differ); the hls4ml table follows model.predict",
+                    stacklevel=2,
+                )
             self._tables[key] = table
         return self._tables[key]
 
@@ -250,16 +272,19 @@ class LutFunction:
     def _check(self, grid: np.ndarray, table: np.ndarray) -> None:
         bad = np.flatnonzero(~np.isfinite(table))
         if bad.size:
-            raise self._refuse(f"gives {float(table[bad[0]])} for input {float(grid[bad[0]])}",
-                               "use a quantizer with finite outputs")
+            raise self._refuse(
+                f"gives {float(table[bad[0]])} for input {float(grid[bad[0]])}", "use a quantizer with finite outputs"
+            )
         sig = significant_bits(table)
         if not self.is_activation and sig.max() > MAX_LUT_SIGNIFICANT_BITS:
             j = int(np.argmax(sig))
             raise self._refuse(
                 f"gives {float(table[j])!r} for input {float(grid[j])!r}, a float32 result with {sig[j]} significant "
                 "bits, not an exact fixed-point number (e.g. quantized_ulaw, or an alpha scale that is not a short "
-                "binary fraction)", "the hls4ml export needs exact outputs: use a fixed-point activation, "
-                "quantized_tanh, quantized_sigmoid, a po2 quantizer or alpha=1")
+                "binary fraction)",
+                "the hls4ml export needs exact outputs: use a fixed-point activation, "
+                "quantized_tanh, quantized_sigmoid, a po2 quantizer or alpha=1",
+            )
         if self.is_activation:
             k, i, f = exact_kif(table)
             if k + i + f > MAX_LUT_OUTPUT_BITS:
@@ -268,12 +293,15 @@ class LutFunction:
                     f"gives float32 outputs from {float(nz.min())!r} to {float(nz.max())!r} in magnitude on the input "
                     f"range of its lookup table, needing a {k + i + f}-bit fixed-point table (> {MAX_LUT_OUTPUT_BITS})",
                     "put a quantizer with a smaller range before it, e.g. QActivation('quantized_bits(8,2,alpha=1)'), "
-                    "or use a quantizer activation (quantized_tanh, quantized_sigmoid)")
+                    "or use a quantizer activation (quantized_tanh, quantized_sigmoid)",
+                )
             return
         problem = constant_type_problem(table, MAX_LUT_OUTPUT_BITS)
         if problem:
-            raise self._refuse(f"gives outputs {problem}",
-                               "use fewer exponent bits or a max_value (po2 quantizers give 2**min_exp for 0)")
+            raise self._refuse(
+                f"gives outputs {problem}",
+                "use fewer exponent bits or a max_value (po2 quantizers give 2**min_exp for 0)",
+            )
 
 
 def _activation_layer(fn: Any, layer_name: str) -> Any:
@@ -285,7 +313,8 @@ def _activation_layer(fn: Any, layer_name: str) -> Any:
         raise NotImplementedError(
             f"layer {layer_name!r}: activation {activation_name(fn)!r} is not an elementwise Keras or QKeras "
             "activation, so no lookup table can reproduce it; use a quantizer activation (quantized_relu, "
-            "quantized_tanh, ...) or one of keras.activations' elementwise functions")
+            "quantized_tanh, ...) or one of keras.activations' elementwise functions"
+        )
     if isinstance(fn, keras.layers.Layer):
         return type(fn).from_config({**fn.get_config(), "name": f"{layer_name}_lut"})
     return keras.layers.Activation(fn, name=f"{layer_name}_lut")
@@ -303,11 +332,19 @@ def _evaluation_layer(quantizer: Any, layer_name: str, description: str) -> Any:
     if isinstance(quantizer, FixedPointQuantizer):  # HGQ mode with a pre-function
         k, i, f = quantizer.kif()
         if any(np.unique(a).size > 1 for a in (k, i, f)):
-            raise refuse("has per-element bitwidths and a non-linear pre-function, which hls4ml can only "
-                         "implement with one lookup table per tensor",
-                         "use activation_granularity='per-tensor' for this layer, or QKeras mode")
-        spec = quantizer.spec.replace(integer=float(i.flat[0]), fractional=float(f.flat[0]), granularity="per-tensor",
-                                      trainable_i=False, trainable_f=False, range_tracking=False)
+            raise refuse(
+                "has per-element bitwidths and a non-linear pre-function, which hls4ml can only "
+                "implement with one lookup table per tensor",
+                "use activation_granularity='per-tensor' for this layer, or QKeras mode",
+            )
+        spec = quantizer.spec.replace(
+            integer=float(i.flat[0]),
+            fractional=float(f.flat[0]),
+            granularity="per-tensor",
+            trainable_i=False,
+            trainable_f=False,
+            range_tracking=False,
+        )
         return FixedPointQuantizer(spec, name=f"{layer_name}_lut")
     qk = getattr(quantizer, "quantizer", None)
     if not isinstance(quantizer, QKerasModeQuantizer) or qk is None:
@@ -317,8 +354,10 @@ def _evaluation_layer(quantizer: Any, layer_name: str, description: str) -> Any:
     # they compute their deterministic counterpart, as QKeras does
     alpha = getattr(qk, "alpha", None)
     if isinstance(alpha, str):
-        raise refuse(f"computes its scale (alpha={alpha!r}) from the values of each batch, so it is not an "
-                     "elementwise function", "give alpha a number (or None) for activations")
+        raise refuse(
+            f"computes its scale (alpha={alpha!r}) from the values of each batch, so it is not an elementwise function",
+            "give alpha a number (or None) for activations",
+        )
     if alpha is not None and np.size(alpha) != 1:
         raise refuse("has a per-channel alpha", "give alpha one number for activations")
     return QKerasModeQuantizer(qk, name=f"{layer_name}_lut")
@@ -332,8 +371,11 @@ when the input bit_exact inferred is too wide (`LutFunction.saturation_clip`), e
 def saturated(node: "UnaryLUT") -> bool:
     """True once the table's input variable has the saturating type in `CLIP_ATTR`."""
     precision = node.get_input_variable().type.precision
-    return (isinstance(precision, FixedPrecisionType) and type_key(precision) == node.attributes[CLIP_ATTR]
-            and precision.saturation_mode == SaturationMode.SAT)
+    return (
+        isinstance(precision, FixedPrecisionType)
+        and type_key(precision) == node.attributes[CLIP_ATTR]
+        and precision.saturation_mode == SaturationMode.SAT
+    )
 
 
 class UnaryLUT(_HlsUnaryLUT):

@@ -32,11 +32,16 @@ from hls4ml.model.optimizer.passes.hgq_proxy_model import FixedPointQuantizer as
 
 from .attr import Attr
 
-
 IR_CLASS_NAME = "HgqCompatFixedPointQuantizer"
 
-ROUND_MODES = {"TRN": "TRN", "RND": "RND", "RND_CONV": "RND_CONV", "RND_INF": "RND_INF",
-               "S_RND": "RND", "S_RND_CONV": "RND_CONV"}
+ROUND_MODES = {
+    "TRN": "TRN",
+    "RND": "RND",
+    "RND_CONV": "RND_CONV",
+    "RND_INF": "RND_INF",
+    "S_RND": "RND",
+    "S_RND_CONV": "RND_CONV",
+}
 """QuantSpec round modes -> ap_fixed modes at inference (stochastic rounding is training-only)."""
 
 
@@ -58,8 +63,18 @@ def mask_kbi(k: Any, i: Any, f: Any, shape: tuple[int, ...], overflow: str) -> t
     return tuple(np.where(on, a, 0).astype(np.int16)[None] for a in (k, width, k + i))
 
 
-def quantizer_config(name: str, k: Any, i: Any, f: Any, shape: tuple[int, ...], round_mode: str, overflow: str,
-                     input_name: str, output_name: str, keras_layer: str | None = None) -> dict[str, Any]:
+def quantizer_config(
+    name: str,
+    k: Any,
+    i: Any,
+    f: Any,
+    shape: tuple[int, ...],
+    round_mode: str,
+    overflow: str,
+    input_name: str,
+    output_name: str,
+    keras_layer: str | None = None,
+) -> dict[str, Any]:
     """A complete IR-layer config of a per-element quantizer node (of Keras layer ``keras_layer``)."""
     return {
         "name": name,
@@ -100,8 +115,8 @@ def _produce_kif(layer: FixedPointQuantizer) -> tuple[np.ndarray, ...]:
     else:
         i = i + (dropped & (iq > li) & (k == 1))
         i = np.where(dropped & (k == 1), np.maximum(i, np.minimum(iq, -fq)), i)  # fix 2
-    top_q = 2.0 ** iq - 2.0 ** -fq.astype(np.float64)
-    top_in = 2.0 ** li - 2.0 ** -lf.astype(np.float64)
+    top_q = 2.0**iq - 2.0 ** -fq.astype(np.float64)
+    top_in = 2.0**li - 2.0 ** -lf.astype(np.float64)
     if sat in ("SAT", "SAT_SM"):
         reach = top_in > top_q  # fix 1
         f, i = np.where(reach, fq, f), np.where(reach, iq, i)

@@ -29,14 +29,21 @@ from .lut import RebuildLUTTables
 from .outputs import CopyAliasedOutputs, RecordOutputNames
 from .resources import RemoveRedundantQuantizers
 
-PASSES = ((ApplyLayerConfig, "channels_last_converter"),
-          # before hls4ml fuses a float BatchNormalization into the layer before it (with config_from_keras_model's
-          # 'auto' result types it does, silently changing quantized weights): the check must see the BN node
-          (DeclareInputPrecision, "fuse_consecutive_batch_normalization"),
-          (CheckExactness, "fuse_consecutive_batch_normalization"), (RemoveRedundantQuantizers, "fuse_fixed_point_quantizer"),
-          (KeepConsecutiveQuantizers, "fuse_fixed_point_quantizer"), (RecordOutputNames, "fuse_fixed_point_quantizer"),
-          (WidenInputPrecision, None), (RebuildLUTTables, None), (CopyAliasedOutputs, None), (CheckInferredTypes, None),
-          (CheckFloat32Accumulation, None))
+PASSES = (
+    (ApplyLayerConfig, "channels_last_converter"),
+    # before hls4ml fuses a float BatchNormalization into the layer before it (with config_from_keras_model's
+    # 'auto' result types it does, silently changing quantized weights): the check must see the BN node
+    (DeclareInputPrecision, "fuse_consecutive_batch_normalization"),
+    (CheckExactness, "fuse_consecutive_batch_normalization"),
+    (RemoveRedundantQuantizers, "fuse_fixed_point_quantizer"),
+    (KeepConsecutiveQuantizers, "fuse_fixed_point_quantizer"),
+    (RecordOutputNames, "fuse_fixed_point_quantizer"),
+    (WidenInputPrecision, None),
+    (RebuildLUTTables, None),
+    (CopyAliasedOutputs, None),
+    (CheckInferredTypes, None),
+    (CheckFloat32Accumulation, None),
+)
 """(pass, name of the pass it must precede or None to append) in the 'convert' flow."""
 
 

@@ -8,15 +8,33 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from hls4ml.model.layers import (Activation, BatchNormalization, GlobalPooling1D, GlobalPooling2D, Input, Layer,
-                                 ParametrizedActivation, Pooling1D, Pooling2D, Softmax)
+from hls4ml.model.layers import (
+    Activation,
+    BatchNormalization,
+    GlobalPooling1D,
+    GlobalPooling2D,
+    Input,
+    Layer,
+    ParametrizedActivation,
+    Pooling1D,
+    Pooling2D,
+    Softmax,
+)
 from hls4ml.model.optimizer.optimizer import ModelOptimizerPass
 from hls4ml.model.optimizer.passes.bit_exact import get_output_layers
 from hls4ml.model.optimizer.passes.hgq_proxy_model import FixedPointQuantizer as HlsFixedPointQuantizer
 
 from ..ir import Attr, FixedPointQuantizer
-from ..ir.exactness import (FOLD_HINT, INEXACT_HINT, SOFTMAX_ALTERNATIVES, ExactnessError, allow_inexact,
-                            constant_problem, record_inexact, wide_constant)
+from ..ir.exactness import (
+    FOLD_HINT,
+    INEXACT_HINT,
+    SOFTMAX_ALTERNATIVES,
+    ExactnessError,
+    allow_inexact,
+    constant_problem,
+    record_inexact,
+    wide_constant,
+)
 from ..ir.layers import FLOAT32_SIGNIFICAND_BITS, ScaleShift, window_sums
 
 
@@ -25,8 +43,10 @@ def _uses_plugin(model) -> bool:
     the first (pre-bit_exact) check: fusion may remove every such node later."""
     if getattr(model, "_hgq_compat_model", False):
         return True
-    found = any(isinstance(node, FixedPointQuantizer) or node.get_attr(Attr.WEIGHTS_CHECKED, False)
-                for node in model.graph.values())
+    found = any(
+        isinstance(node, FixedPointQuantizer) or node.get_attr(Attr.WEIGHTS_CHECKED, False)
+        for node in model.graph.values()
+    )
     if found:
         model._hgq_compat_model = True
     return found
@@ -68,7 +88,8 @@ class CheckExactness(ModelOptimizerPass):
                         f"hls4ml supports with io_type='io_parallel' only (got {io_type!r}: a stream carries one type "
                         "for all channels of a pixel); convert with io_type='io_parallel', or build the model with "
                         "per-tensor activation bitwidths, "
-                        "hgq_compat.quantization_config(activation_granularity='per-tensor')")
+                        "hgq_compat.quantization_config(activation_granularity='per-tensor')"
+                    )
             else:
                 self._check_layer(model, node, inexact)
         return True  # a model pass that returns True is not run again on the changed graph
@@ -82,15 +103,18 @@ class CheckExactness(ModelOptimizerPass):
         if conf.get("BitExact") is False:
             raise ExactnessError(
                 "config['Model']['BitExact'] is False, but hgq-compat's export infers every type with hls4ml's "
-                "bit_exact pass (the only way the C simulation equals Keras); remove the key or set it to True")
+                "bit_exact pass (the only way the C simulation equals Keras); remove the key or set it to True"
+            )
         model.config.config["HLSConfig"]["Model"] = {**conf, "BitExact": True}  # a copy: the user's dict stays
 
     @staticmethod
     def _check_batch_normalization(model, node: Layer, inexact: bool) -> None:
         """hls4ml's own BatchNormalization node (from a float keras BatchNormalization): Keras computes
         it in float32 with a float scale; kept, with constants hls4ml holds exactly, when allowed."""
-        reason = (f"layer {node.name!r}: a float BatchNormalization is not exact (Keras computes x * scale + shift "
-                  f"in float32 with scale = gamma / sqrt(variance + epsilon)); {FOLD_HINT}")
+        reason = (
+            f"layer {node.name!r}: a float BatchNormalization is not exact (Keras computes x * scale + shift "
+            f"in float32 with scale = gamma / sqrt(variance + epsilon)); {FOLD_HINT}"
+        )
         if not inexact:
             raise ExactnessError(reason + INEXACT_HINT)
         for var in ("scale", "bias"):
@@ -108,22 +132,27 @@ class CheckExactness(ModelOptimizerPass):
                 "a float input; declare the fixed-point type the hardware receives, "
                 "hls4ml_plugin.convert(..., input_precision='fixed<16,6>') or hgq-compat synth --input-precision "
                 "'fixed<16,6>' (hls4ml's default; the inputs are then quantized to it on entry, in Keras too), "
-                "or add an input quantizer right after the Input, e.g. QActivation('quantized_bits(8,3,alpha=1)')")
+                "or add an input quantizer right after the Input, e.g. QActivation('quantized_bits(8,3,alpha=1)')"
+            )
 
     @staticmethod
     def _check_layer(model, node: Layer, inexact: bool) -> None:
         act = str(node.get_attr("activation", "")).lower()
         reason = None
         if isinstance(node, Softmax) and not node.get_attr(Attr.EXACT_SOFTMAX, False):  # QSoftmax is exact
-            reason = (f"layer {node.name!r}: a float softmax cannot be reproduced bit for bit by hls4ml (it computes "
-                      f"softmax from lookup tables); {SOFTMAX_ALTERNATIVES}")
+            reason = (
+                f"layer {node.name!r}: a float softmax cannot be reproduced bit for bit by hls4ml (it computes "
+                f"softmax from lookup tables); {SOFTMAX_ALTERNATIVES}"
+            )
         elif not isinstance(node, Softmax) and (
-                isinstance(node, ParametrizedActivation) or (isinstance(node, Activation)
-                                                             and act not in ("linear", "relu"))):
-            reason = (f"layer {node.name!r} ({node.class_name} {act}) cannot be reproduced bit for bit by hls4ml "
-                      "(non-linear activations are table approximations); use a quantizer activation or put a "
-                      "quantizer before it (after a quantizer, elementwise Keras activations export as exact lookup "
-                      "tables)")
+            isinstance(node, ParametrizedActivation) or (isinstance(node, Activation) and act not in ("linear", "relu"))
+        ):
+            reason = (
+                f"layer {node.name!r} ({node.class_name} {act}) cannot be reproduced bit for bit by hls4ml "
+                "(non-linear activations are table approximations); use a quantizer activation or put a "
+                "quantizer before it (after a quantizer, elementwise Keras activations export as exact lookup "
+                "tables)"
+            )
         if reason is not None:
             if not inexact:
                 raise ExactnessError(reason + ("" if "allow_inexact" in reason else INEXACT_HINT))
@@ -135,7 +164,8 @@ class CheckExactness(ModelOptimizerPass):
                 raise ExactnessError(
                     f"layer {node.name!r} averages over {sorted(set(counts.ravel().tolist()))} pixels; Keras divides "
                     "in float32, which rounds unless every count is a power of two, so hls4ml cannot match it bit for "
-                    "bit; use a power-of-two pool size (and padding='valid' or an input size that needs no padding)")
+                    "bit; use a power-of-two pool size (and padding='valid' or an input size that needs no padding)"
+                )
         if node.get_attr(Attr.WEIGHTS_CHECKED, False):
             return
         for var in ("weight", "bias"):
@@ -146,7 +176,8 @@ class CheckExactness(ModelOptimizerPass):
             if problem:
                 raise ExactnessError(
                     f"layer {node.name!r} has unquantized {var}s {problem}, so hls4ml cannot hold them exactly; "
-                    "use the quantized layer (QDense, QConv2D, ...) with a quantizer")
+                    "use the quantized layer (QDense, QConv2D, ...) with a quantizer"
+                )
 
 
 def _pool_counts(node: Layer) -> np.ndarray:
@@ -161,8 +192,11 @@ def _pool_counts(node: Layer) -> np.ndarray:
     sides = {"height": ("pad_top", "pad_bottom"), "width": ("pad_left", "pad_right")}
     size = [node.get_attr("n_in") if one_d else node.get_attr(f"in_{d}") for d in dims]
     pads = [tuple(node.get_attr(p, 0) for p in sides[d]) for d in dims]
-    return window_sums(np.pad(np.ones(size), pads), [node.get_attr(f"pool_{d}") for d in dims],
-                       [node.get_attr(f"stride_{d}") for d in dims])
+    return window_sums(
+        np.pad(np.ones(size), pads),
+        [node.get_attr(f"pool_{d}") for d in dims],
+        [node.get_attr(f"stride_{d}") for d in dims],
+    )
 
 
 class CheckInferredTypes(ModelOptimizerPass):
@@ -189,7 +223,8 @@ class CheckInferredTypes(ModelOptimizerPass):
                 raise ExactnessError(
                     f"layer {node.name!r}: hls4ml 1.3.0 pads max pooling with 2**(I-1) for unsigned inputs (the most "
                     "negative value only for signed ones), so padded windows give wrong maxima; use padding='valid', "
-                    "or keras.layers.ZeroPadding2D/1D (exact for non-negative inputs) followed by a 'valid' pooling")
+                    "or keras.layers.ZeroPadding2D/1D (exact for non-negative inputs) followed by a 'valid' pooling"
+                )
         return True
 
 
@@ -224,5 +259,6 @@ class CheckFloat32Accumulation(ModelOptimizerPass):
                     f"layer {node.name!r}: the exact accumulator needs {width} bits, more than float32's "
                     f"{FLOAT32_SIGNIFICAND_BITS}; Keras may round where hls4ml does not, so the C simulation is "
                     "not guaranteed to equal Keras bit for bit. Use fewer weight or input bits.",
-                    stacklevel=2)
+                    stacklevel=2,
+                )
         return True

@@ -71,7 +71,8 @@ class KeepConsecutiveQuantizers(ModelOptimizerPass):
                     f"layer {node.name!r}: a quantizer right after another quantizer (before {upstream.name!r}'s "
                     f"output) cannot be exported exactly with io_type={io_type!r}: hls4ml merges both into one "
                     "type, which drops the first rounding, and keeps separate quantizers with io_parallel only; "
-                    "use io_type='io_parallel', or remove one of the two quantizers")
+                    "use io_type='io_parallel', or remove one of the two quantizers"
+                )
             node.attributes["bit_exact_transformed"] = False
             node.attributes["hgq_compat_kept_unfused"] = True
         return True

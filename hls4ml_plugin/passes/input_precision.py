@@ -21,9 +21,10 @@ from hls4ml.model.optimizer import OptimizerPass
 from hls4ml.model.optimizer.optimizer import ModelOptimizerPass
 from hls4ml.model.optimizer.passes.bit_exact import get_output_layers
 from hls4ml.model.optimizer.passes.hgq_proxy_model import FixedPointQuantizer as HlsFixedPointQuantizer
+from hls4ml.model.types import FixedPrecisionType, NamedType
+
 from .. import InputQuantizedWarning
 from ..ir import Attr, FixedPointQuantizer  # only hgq-compat's own quantizer nodes, never HGQ2's or others'
-from hls4ml.model.types import FixedPrecisionType, NamedType
 
 """Input-node attribute: the declared input type (str(InputPrecision)) of a float input."""
 
@@ -34,10 +35,14 @@ def configured_input_precision(model, node) -> tuple[str, str]:
     the model default. 'auto' counts as not set."""
     hls = model.config.config.get("HLSConfig", {})
     keras_name = node.get_attr(Attr.KERAS_LAYER, node.name)
-    candidates = [(hls.get("LayerName", {}).get(name, {}), f"config['LayerName'][{name!r}]['Precision']")
-                  for name in dict.fromkeys((node.name, keras_name))]
-    candidates += [(hls.get("LayerType", {}).get("Input", {}), "config['LayerType']['Input']['Precision']"),
-                   (hls.get("Model", {}), "config['Model']['Precision']")]
+    candidates = [
+        (hls.get("LayerName", {}).get(name, {}), f"config['LayerName'][{name!r}]['Precision']")
+        for name in dict.fromkeys((node.name, keras_name))
+    ]
+    candidates += [
+        (hls.get("LayerType", {}).get("Input", {}), "config['LayerType']['Input']['Precision']"),
+        (hls.get("Model", {}), "config['Model']['Precision']"),
+    ]
     for conf, key in candidates:
         prec = conf.get("Precision") if isinstance(conf, dict) else None
         if isinstance(prec, dict):
@@ -73,8 +78,10 @@ class DeclareInputPrecision(ModelOptimizerPass):
             try:
                 p = parse_input_precision(text.replace(",0>", ">") if text.count(",") == 4 else text)
             except ValueError as exc:
-                raise ValueError(f"model input {node.name!r} feeds {direct} directly, so its float inputs are "
-                                 f"quantized to the input type {key} = {text!r} on entry; {exc}") from None
+                raise ValueError(
+                    f"model input {node.name!r} feeds {direct} directly, so its float inputs are "
+                    f"quantized to the input type {key} = {text!r} on entry; {exc}"
+                ) from None
             precision = FixedPrecisionType(p.width, p.integer, p.signed, p.rounding, p.overflow)
             new_type = NamedType(f"{node.name}_t", precision)
             node.get_output_variable().type = new_type
@@ -87,8 +94,11 @@ class DeclareInputPrecision(ModelOptimizerPass):
                 f"(hls4ml's input type, from {key}); the C simulation equals the Keras model with its inputs quantized "
                 f"to {p} (hls4ml_plugin.quantize_inputs) bit for bit. Set another type with "
                 f"config['LayerName'][{node.name!r}]['Precision'] or hls4ml_plugin.convert(..., input_precision=...)",
-                InputQuantizedWarning, stacklevel=2)
+                InputQuantizedWarning,
+                stacklevel=2,
+            )
         return True
+
 
 INPUT_GUARD_BITS = 24
 """Fractional bits on the input beyond the largest f of the quantizers it feeds: float32 has a
@@ -112,8 +122,11 @@ class WidenInputPrecision(OptimizerPass):
     name = "hgq_compat_widen_input_precision"
 
     def match(self, node) -> bool:
-        return (isinstance(node, Input) and node.attributes.get("bit_exact_transformed", False)
-                and not node.attributes.get(Attr.INPUT_WIDENED, False))
+        return (
+            isinstance(node, Input)
+            and node.attributes.get("bit_exact_transformed", False)
+            and not node.attributes.get(Attr.INPUT_WIDENED, False)
+        )
 
     def transform(self, model, node) -> bool:
         node.attributes[Attr.INPUT_WIDENED] = True

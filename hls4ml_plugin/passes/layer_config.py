@@ -59,8 +59,11 @@ def _configured_precisions(node, precision) -> list[tuple[str, str]]:
         return []
     if not isinstance(precision, dict):
         return [] if str(precision) == "auto" else [("", str(precision))]
-    defaults = {a.name[:-2] if a.name.endswith("_t") else a.name: str(a.default)
-                for a in type(node).expected_attributes if isinstance(a, TypeAttribute) and a.default is not None}
+    defaults = {
+        a.name[:-2] if a.name.endswith("_t") else a.name: str(a.default)
+        for a in type(node).expected_attributes
+        if isinstance(a, TypeAttribute) and a.default is not None
+    }
     return [(k, str(v)) for k, v in precision.items() if str(v) != "auto" and str(v) != defaults.get(k)]
 
 
@@ -93,7 +96,8 @@ class ApplyLayerConfig(ModelOptimizerPass):
                 raise ValueError(
                     f"config['LayerName'][{key!r}] names no layer of the model; the keys are the Keras layer names "
                     f"(hls4ml.utils.config_from_keras_model(model, granularity='name') lists them): "
-                    f"{sorted(keras_names | set(model.graph))}")
+                    f"{sorted(keras_names | set(model.graph))}"
+                )
             if not isinstance(conf, dict):
                 raise ValueError(f"config['LayerName'][{key!r}] must be a dict of settings, got {conf!r}")
             self._warn_precision(key, conf, targets)
@@ -129,11 +133,16 @@ class ApplyLayerConfig(ModelOptimizerPass):
                 set_here = [(k, v) for k, v in set_here if k not in ("",) + INPUT_PRECISION_KEYS]
             for entry, value in set_here:
                 where = f"config['LayerName'][{key!r}]['Precision']" + (f"[{entry!r}]" if entry else "")
-                why = (f"model input {node.name!r} feeds quantizers only, which convert its float inputs exactly"
-                       if isinstance(node, Input) else
-                       f"layer {key!r} takes its hls4ml types from its quantizers (bit_exact inference, which keeps "
-                       "the C simulation equal to Keras; hls4ml's HGQ2 layers do the same)")
-                warnings.warn(f"{where} = {value!r} is ignored: {why}; change the quantizer to change the type",
-                              IgnoredPrecisionWarning, stacklevel=2)
+                why = (
+                    f"model input {node.name!r} feeds quantizers only, which convert its float inputs exactly"
+                    if isinstance(node, Input)
+                    else f"layer {key!r} takes its hls4ml types from its quantizers (bit_exact inference, which keeps "
+                    "the C simulation equal to Keras; hls4ml's HGQ2 layers do the same)"
+                )
+                warnings.warn(
+                    f"{where} = {value!r} is ignored: {why}; change the quantizer to change the type",
+                    IgnoredPrecisionWarning,
+                    stacklevel=2,
+                )
             if set_here:
                 return  # once per key

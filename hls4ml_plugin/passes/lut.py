@@ -40,9 +40,12 @@ class RebuildLUTTables(OptimizerPass):
         var = producer.get_output_variable()
         if len(_be.get_output_layers(producer)) != 1 or var.name in node.model.outputs:
             fn: LutFunction = node.attributes[Attr.LUT]
-            raise fn._refuse(f"becomes a lookup table indexed by its input, which has "
-                             f"{var.type.precision.width} bits; saturating its input to {clip[0]} bits would keep "
-                             f"every output, but {producer.name!r} also feeds other layers", fn.too_wide_hint)
+            raise fn._refuse(
+                f"becomes a lookup table indexed by its input, which has "
+                f"{var.type.precision.width} bits; saturating its input to {clip[0]} bits would keep "
+                f"every output, but {producer.name!r} also feeds other layers",
+                fn.too_wide_hint,
+            )
         new_type = NamedType(f"{producer.name}_result_t", FixedPrecisionType(clip[0], clip[1], clip[2], "TRN", "SAT"))
         var.type = new_type
         producer.attributes["result_t"] = new_type
@@ -54,7 +57,8 @@ class RebuildLUTTables(OptimizerPass):
         if not isinstance(precision, FixedPrecisionType):
             raise NotImplementedError(
                 f"layer {node.attributes[Attr.LUT].layer_name!r}: the input of its lookup table has type "
-                f"{precision}; a table needs a fixed-point input (convert with bit_exact, the default)")
+                f"{precision}; a table needs a fixed-point input (convert with bit_exact, the default)"
+            )
         return precision
 
     def transform(self, model, node: UnaryLUT) -> bool:
@@ -62,5 +66,3 @@ class RebuildLUTTables(OptimizerPass):
         set_table(node, self._input_precision(node))
         set_table_type(node)
         return False  # the graph is unchanged
-
-

@@ -56,8 +56,12 @@ class CopyAliasedOutputs(ModelOptimizerPass):
                 name += "_copy"
             model.outputs = [name if (k == j) else o for k, o in enumerate(model.outputs)]
             in_var = source.get_output_variable()
-            node = model.make_node("Activation", name, {"activation": "linear", "n_in": in_var.size(),
-                                                        "hgq_compat_output_copy": True}, [out])
+            node = model.make_node(
+                "Activation",
+                name,
+                {"activation": "linear", "n_in": in_var.size(), "hgq_compat_output_copy": True},
+                [out],
+            )
             precision = copy(in_var.type.precision)
             new_type = NamedType("result_t" if len(model.outputs) == 1 else f"{name}_t", precision)
             if in_var.type.name == new_type.name:

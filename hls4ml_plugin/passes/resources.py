@@ -44,8 +44,13 @@ class RemoveRedundantQuantizers(ModelOptimizerPass):
         pass
 
     def transform(self, model) -> bool:
-        nodes = [n for n in model.graph.values() if isinstance(n, FixedPointQuantizer)
-                 and n.attributes.get("bit_exact_transformed", False) and Attr.ORIGINAL_TYPE in n.attributes]
+        nodes = [
+            n
+            for n in model.graph.values()
+            if isinstance(n, FixedPointQuantizer)
+            and n.attributes.get("bit_exact_transformed", False)
+            and Attr.ORIGINAL_TYPE in n.attributes
+        ]
         if not nodes:
             return False  # bit_exact has not run (or is disabled): nothing is known yet
         try:

@@ -10,12 +10,19 @@ from tests.conftest import to_np
 
 
 def _dense_model(mode):
-    return keras.Sequential([
-        keras.Input((4,)),
-        hq.QActivation("quantized_relu(4,1)", mode=mode, name="act"),
-        hq.QDense(3, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer="quantized_bits(5,2,alpha=1)",
-                  mode=mode, name="dense"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((4,)),
+            hq.QActivation("quantized_relu(4,1)", mode=mode, name="act"),
+            hq.QDense(
+                3,
+                kernel_quantizer="quantized_bits(6,0,alpha=1)",
+                bias_quantizer="quantized_bits(5,2,alpha=1)",
+                mode=mode,
+                name="dense",
+            ),
+        ]
+    )
 
 
 KERNEL = np.array([[0.5, -0.25, 0.0], [0.125, 0.0, 0.75], [-0.5, 0.25, 0.375], [0.0625, -0.125, 0.5]], np.float32)
@@ -56,12 +63,20 @@ def test_qdense_ebops_per_element_bits():
 
 @pytest.mark.parametrize("padding, pairs", [("valid", 9 * 4), ("same", 7 * 7)])
 def test_qconv2d_ebops(padding, pairs):
-    model = keras.Sequential([
-        keras.Input((4, 4, 1)),
-        hq.QActivation("quantized_relu(3,0)"),
-        hq.QConv2D(2, (2, 2), padding=padding, kernel_quantizer="quantized_bits(4,0,alpha=1)",
-                   bias_quantizer="quantized_bits(6,2,alpha=1)", name="conv"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((4, 4, 1)),
+            hq.QActivation("quantized_relu(3,0)"),
+            hq.QConv2D(
+                2,
+                (2, 2),
+                padding=padding,
+                kernel_quantizer="quantized_bits(4,0,alpha=1)",
+                bias_quantizer="quantized_bits(6,2,alpha=1)",
+                name="conv",
+            ),
+        ]
+    )
     kernel = np.full((2, 2, 1, 2), 0.25, np.float32)
     kernel[0, 0, 0, 1] = 0.0  # one zero weight in filter 1
     model.get_layer("conv").set_weights([kernel, np.array([0.5, 0.25], np.float32)])
@@ -74,20 +89,26 @@ def test_qconv2d_ebops(padding, pairs):
 
 
 def test_unquantized_input_counts_default_bits():
-    model = keras.Sequential([keras.Input((2,)), hq.QDense(1, kernel_quantizer="quantized_bits(4,0,alpha=1)",
-                                                          use_bias=False, default_input_bits=10)])
+    model = keras.Sequential(
+        [
+            keras.Input((2,)),
+            hq.QDense(1, kernel_quantizer="quantized_bits(4,0,alpha=1)", use_bias=False, default_input_bits=10),
+        ]
+    )
     model.layers[0].set_weights([np.array([[0.5], [0.25]], np.float32)])
     assert model_ebops(model) == 2 * 10 * 4
 
 
 def test_bits_flow_through_flatten_and_pooling():
-    model = keras.Sequential([
-        keras.Input((4, 4, 2)),
-        hq.QActivation("quantized_relu(5,1)"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Flatten(),
-        keras.layers.Dropout(0.1),
-        hq.QDense(1, kernel_quantizer="quantized_bits(3,0,alpha=1)", use_bias=False, name="d"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((4, 4, 2)),
+            hq.QActivation("quantized_relu(5,1)"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dropout(0.1),
+            hq.QDense(1, kernel_quantizer="quantized_bits(3,0,alpha=1)", use_bias=False, name="d"),
+        ]
+    )
     model.get_layer("d").set_weights([np.full((8, 1), 0.25, np.float32)])
     assert model_ebops(model) == 8 * 5 * 3

@@ -17,12 +17,15 @@ def q(x, k, i, f, rnd="RND_CONV", ovf="SAT", **kw):
 TIES = [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5]
 
 
-@pytest.mark.parametrize("mode, expected", [
-    ("TRN", [-3, -2, -1, 0, 1, 2]),
-    ("RND", [-2, -1, 0, 1, 2, 3]),
-    ("RND_CONV", [-2, -2, 0, 0, 2, 2]),
-    ("RND_INF", [-3, -2, -1, 1, 2, 3]),
-])
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        ("TRN", [-3, -2, -1, 0, 1, 2]),
+        ("RND", [-2, -1, 0, 1, 2, 3]),
+        ("RND_CONV", [-2, -2, 0, 0, 2, 2]),
+        ("RND_INF", [-3, -2, -1, 1, 2, 3]),
+    ],
+)
 def test_rounding_ties(mode, expected):
     np.testing.assert_array_equal(q(TIES, 1, 3, 0, mode), expected)
 
@@ -38,13 +41,16 @@ def test_rounding_with_fractional_bits():
 OVF_X = [-5.0, -4.25, -4.0, 3.5, 3.75, 4.0, 5.0]
 
 
-@pytest.mark.parametrize("mode, expected", [
-    # k=1, i=2, f=1: range [-4, 3.5], step 0.5
-    ("SAT", [-4, -4, -4, 3.5, 3.5, 3.5, 3.5]),
-    ("SAT_SYM", [-3.5, -3.5, -3.5, 3.5, 3.5, 3.5, 3.5]),
-    # codes -10, -8, -8, 7, 8, 8, 10 wrapped into [-8, 7]
-    ("WRAP", [3.0, -4, -4, 3.5, -4, -4, -3]),
-])
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        # k=1, i=2, f=1: range [-4, 3.5], step 0.5
+        ("SAT", [-4, -4, -4, 3.5, 3.5, 3.5, 3.5]),
+        ("SAT_SYM", [-3.5, -3.5, -3.5, 3.5, 3.5, 3.5, 3.5]),
+        # codes -10, -8, -8, 7, 8, 8, 10 wrapped into [-8, 7]
+        ("WRAP", [3.0, -4, -4, 3.5, -4, -4, -3]),
+    ],
+)
 def test_overflow_signed(mode, expected):
     np.testing.assert_array_equal(q(OVF_X, 1, 2, 1, "RND_CONV", mode), expected)
 
@@ -104,8 +110,9 @@ def test_gradient_wrt_f_sign_and_size():
 
 def test_gradient_under_saturation_goes_to_bounds():
     x = np.array([5.0, -6.0, 0.3], np.float32)
-    gx, gi, gf = grad(lambda xx, ii, ff: ops.sum(fixed_point.quantize(xx, 1, ii, ff, ste="clip")),
-                      x, np.full(3, 1.0), np.full(3, 2.0))
+    gx, gi, gf = grad(
+        lambda xx, ii, ff: ops.sum(fixed_point.quantize(xx, 1, ii, ff, ste="clip")), x, np.full(3, 1.0), np.full(3, 2.0)
+    )
     # hi = 2^i - 2^-f: dhi/di = ln2 * 2^i = 2 ln2, dhi/df = ln2 * 2^-f; lo = -2^i: dlo/di = -2 ln2
     np.testing.assert_allclose(gi, [2 * math.log(2), -2 * math.log(2), 0.0], rtol=1e-5)
     np.testing.assert_allclose(gf[:2], [math.log(2) * 0.25, 0.0], rtol=1e-5)
@@ -119,7 +126,9 @@ def test_identity_ste_without_surrogate():
 
 
 def test_bits_of():
-    np.testing.assert_array_equal(to_np(fixed_point.bits_of(1.0, np.array([2.0, -3.0]), np.array([3.0, 1.0]))), [6.0, 0.0])
+    np.testing.assert_array_equal(
+        to_np(fixed_point.bits_of(1.0, np.array([2.0, -3.0]), np.array([3.0, 1.0]))), [6.0, 0.0]
+    )
 
 
 @pytest.mark.parametrize("round_mode", ["RND", "RND_INF", "RND_CONV", "TRN"])
@@ -128,15 +137,24 @@ def test_large_values_are_exact_in_float32(round_mode, overflow):
     """|x * 2**f| beyond 2**23 (where v + 0.5 rounds) and 2**24 (where v - lo rounds): compare with
     a float64 reference of fixed<16,6> (k=1, i=5, f=10)."""
     rng = np.random.default_rng(5)
-    x = np.concatenate([rng.uniform(-1e5, 1e5, 4000), rng.uniform(-3e7, 3e7, 4000),
-                        np.nextafter(np.float32(0.5), 0) * np.float32([1, -1]) / 1024]).astype(np.float32)
+    x = np.concatenate(
+        [
+            rng.uniform(-1e5, 1e5, 4000),
+            rng.uniform(-3e7, 3e7, 4000),
+            np.nextafter(np.float32(0.5), 0) * np.float32([1, -1]) / 1024,
+        ]
+    ).astype(np.float32)
     got = to_np(fixed_point.quantize_values(ops.convert_to_tensor(x), 1.0, 5.0, 10.0, round_mode, overflow))
     v = x.astype(np.float64) * 1024
     fl = np.floor(v)
-    r = {"TRN": fl, "RND": fl + (v - fl >= 0.5), "RND_CONV": np.round(v),
-         "RND_INF": np.sign(v) * (np.floor(np.abs(v)) + (np.abs(v) - np.floor(np.abs(v)) >= 0.5))}[round_mode]
+    r = {
+        "TRN": fl,
+        "RND": fl + (v - fl >= 0.5),
+        "RND_CONV": np.round(v),
+        "RND_INF": np.sign(v) * (np.floor(np.abs(v)) + (np.abs(v) - np.floor(np.abs(v)) >= 0.5)),
+    }[round_mode]
     if overflow == "WRAP":
-        r = np.mod(r + 2 ** 15, 2 ** 16) - 2 ** 15
+        r = np.mod(r + 2**15, 2**16) - 2**15
     else:
-        r = np.clip(r, -2 ** 15, 2 ** 15 - 1)
+        r = np.clip(r, -(2**15), 2**15 - 1)
     np.testing.assert_array_equal(got, (r / 1024).astype(np.float32))

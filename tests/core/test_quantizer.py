@@ -1,15 +1,18 @@
 """FixedPointQuantizer: granularity, trainable bitwidths, range tracking, serialization."""
 
+import keras
 import numpy as np
 import pytest
-import keras
 
 from hgq_compat.core import FixedPointQuantizer, QuantSpec
 from hgq_compat.training import trace_minmax
 from tests.conftest import to_np
 
 
-@pytest.mark.parametrize("gran, shape", [("per-tensor", (1, 1)), ("per-channel", (1, 3)), ("per-element", (4, 3)), ((0,), (1, 3)), ((1,), (4, 1))])
+@pytest.mark.parametrize(
+    "gran, shape",
+    [("per-tensor", (1, 1)), ("per-channel", (1, 3)), ("per-element", (4, 3)), ((0,), (1, 3)), ((1,), (4, 1))],
+)
 def test_variable_shapes_for_activations(gran, shape):
     q = FixedPointQuantizer(QuantSpec(granularity=gran, trainable_f=True))
     q.build((None, 4, 3))
@@ -46,8 +49,9 @@ def test_per_element_bitwidths_apply_elementwise():
 
 
 def test_range_tracking_running_max_and_trace_minmax():
-    spec = QuantSpec(keep_negative=1, integer=0, fractional=2, overflow="WRAP", range_tracking=True,
-                     granularity="per-element")
+    spec = QuantSpec(
+        keep_negative=1, integer=0, fractional=2, overflow="WRAP", range_tracking=True, granularity="per-element"
+    )
     q = FixedPointQuantizer(spec)
     q.build((None, 2))
     # training updates the running range: max |x| = 2.9 and 0.4 -> i = ceil(log2(amax + 2^-f))

@@ -36,8 +36,9 @@ def compile_all(models: dict, tmp_path, workers: int = 2, backends: dict | None 
     hls_models = {}
     for name, model in models.items():
         for backend in (backends or {}).get(name, BACKENDS):
-            hm = hls4ml_plugin.convert(model, tmp_path / f"{name}_{backend}", backend=backend, compile=False,
-                                       **convert_kwargs)
+            hm = hls4ml_plugin.convert(
+                model, tmp_path / f"{name}_{backend}", backend=backend, compile=False, **convert_kwargs
+            )
             hm.write()
             hls_models[(name, backend)] = hm
 
@@ -55,8 +56,10 @@ def assert_bit_exact(model: keras.Model, hls_model, x: np.ndarray, label: str) -
     y_keras = np.asarray(model.predict(x, verbose=0, batch_size=2048))
     y_hls = np.asarray(hls_model.predict(np.ascontiguousarray(x))).reshape(y_keras.shape)
     mismatches = int(np.sum(y_keras != y_hls))
-    print(f"{label}: {x.shape[0]} inputs, {y_keras.size} outputs, {mismatches} mismatches, "
-          f"{np.count_nonzero(y_keras)} nonzero")
+    print(
+        f"{label}: {x.shape[0]} inputs, {y_keras.size} outputs, {mismatches} mismatches, "
+        f"{np.count_nonzero(y_keras)} nonzero"
+    )
     assert np.count_nonzero(y_keras) > y_keras.size // 10, f"{label}: degenerate model (outputs mostly zero)"
     assert np.array_equal(y_keras, y_hls), f"{label}: {mismatches} of {y_keras.size} outputs differ"
     return mismatches

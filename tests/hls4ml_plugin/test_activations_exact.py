@@ -43,17 +43,34 @@ BRANCHES = {  # branch name -> layer applied to the fixed<8,4> input quantizer's
     "k_leaky": lambda: keras.layers.LeakyReLU(negative_slope=0.25, name="k_leaky"),
     "k_elu": lambda: keras.layers.ELU(name="k_elu"),
 }
-LUT_BRANCHES = ("binary_tanh", "binary_sigmoid", "hard_tanh", "hard_sigmoid", "qa_tanh", "q_hswish", "k_tanh",
-                "k_sigmoid", "k_ReLU6", "k_leaky", "k_elu", "d_binary_tanh_activation", "d_q_tanh",
-                "d_hard_sigmoid_activation", "c_hard_tanh_activation")
+LUT_BRANCHES = (
+    "binary_tanh",
+    "binary_sigmoid",
+    "hard_tanh",
+    "hard_sigmoid",
+    "qa_tanh",
+    "q_hswish",
+    "k_tanh",
+    "k_sigmoid",
+    "k_ReLU6",
+    "k_leaky",
+    "k_elu",
+    "d_binary_tanh_activation",
+    "d_q_tanh",
+    "d_hard_sigmoid_activation",
+    "c_hard_tanh_activation",
+)
 
 
 def activations_model() -> keras.Model:
     inp = keras.Input((8,))
     x = QActivation("quantized_bits(8,4,alpha=1)", name="in_q")(inp)
     outs = [make()(x) for make in BRANCHES.values()]
-    outs.append(QActivation("quantized_bits(6,2,alpha=1)", name="after_linear")(
-        keras.layers.Activation("linear", name="k_linear")(x)))
+    outs.append(
+        QActivation("quantized_bits(6,2,alpha=1)", name="after_linear")(
+            keras.layers.Activation("linear", name="k_linear")(x)
+        )
+    )
     narrow = QActivation("quantized_bits(5,2,alpha=1)", name="narrow")(x)
     outs.append(QDense(4, activation="binary_tanh", name="d_binary_tanh", **W)(narrow))
     outs.append(QActivation("tanh", name="d_q_tanh")(QDense(4, activation="quantized_bits(8,3,alpha=1)", **W)(narrow)))
@@ -104,12 +121,16 @@ def _model(layer: keras.layers.Layer, before: keras.layers.Layer | None = None) 
     return keras.Model(inp, layer(x))
 
 
-@pytest.mark.parametrize("layer", [
-    lambda: keras.layers.Activation("softmax", name="sm"),
-    lambda: keras.layers.Softmax(name="sm"),
-    lambda: QDense(4, activation="softmax", name="sm", **W),
-    lambda: QActivation("softmax", name="sm"),
-], ids=["Activation", "Softmax", "QDense", "QActivation"])
+@pytest.mark.parametrize(
+    "layer",
+    [
+        lambda: keras.layers.Activation("softmax", name="sm"),
+        lambda: keras.layers.Softmax(name="sm"),
+        lambda: QDense(4, activation="softmax", name="sm", **W),
+        lambda: QActivation("softmax", name="sm"),
+    ],
+    ids=["Activation", "Softmax", "QDense", "QActivation"],
+)
 def test_float_softmax_refusal_names_alternatives(tmp_path, layer):
     with pytest.raises((ValueError, NotImplementedError), match="sm") as info:
         hls4ml_plugin.convert(_model(layer()), tmp_path / "p", compile=False)
@@ -125,10 +146,14 @@ def test_wide_sigmoid_refused(tmp_path):
         hls4ml_plugin.convert(model, tmp_path / "p", compile=False)
 
 
-@pytest.mark.parametrize("fused", [
-    lambda: (QDense(4, activation="tanh", name="fused", **W), None),
-    lambda: (keras.layers.Activation("sigmoid", name="fused"), QDense(4, name="acc", **W)),
-], ids=["QDense-activation", "Activation-after-accumulator"])
+@pytest.mark.parametrize(
+    "fused",
+    [
+        lambda: (QDense(4, activation="tanh", name="fused", **W), None),
+        lambda: (keras.layers.Activation("sigmoid", name="fused"), QDense(4, name="acc", **W)),
+    ],
+    ids=["QDense-activation", "Activation-after-accumulator"],
+)
 def test_transcendental_on_accumulator_refused(tmp_path, fused):
     """TensorFlow (oneDNN) fuses tanh/sigmoid into the matrix product with another implementation."""
     layer, before = fused()
@@ -141,7 +166,8 @@ def test_plain_keras_model_keeps_hls4ml_conversion(tmp_path):
     inp = keras.Input((6,))
     x = keras.layers.Dense(4, name="dense")(inp)
     x = keras.layers.Activation("tanh", name="act")(x)
-    hm = hls4ml.converters.convert_from_keras_model(keras.Model(inp, x), output_dir=str(tmp_path / "p"),
-                                                    backend="Vitis")
+    hm = hls4ml.converters.convert_from_keras_model(
+        keras.Model(inp, x), output_dir=str(tmp_path / "p"), backend="Vitis"
+    )
     node = hm.graph["act"]
     assert (node.class_name, node.get_attr("activation")) == ("Activation", "tanh")  # not a lookup table

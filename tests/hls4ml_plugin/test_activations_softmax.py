@@ -10,7 +10,6 @@ io_stream (Vivado). 3 compiles.
 from __future__ import annotations
 
 import keras
-import numpy as np
 import pytest
 
 import hls4ml_plugin
@@ -31,8 +30,9 @@ def float_softmax_classifier() -> keras.Model:
         QDense(10, activation="softmax", name="logits", **W)(h),
         keras.layers.Softmax(name="sm_layer")(QDense(6, activation=Q8, name="d6", **W)(h)),
         QSoftmax(name="lat", **LATENCY)(QDense(5, activation=Q8, name="d5", **W)(h)),
-        keras.layers.Flatten()(QSoftmax(axis=1, name="multi")(
-            keras.layers.Reshape((4, 3))(QDense(12, activation=Q8, name="d12", **W)(h)))),
+        keras.layers.Flatten()(
+            QSoftmax(axis=1, name="multi")(keras.layers.Reshape((4, 3))(QDense(12, activation=Q8, name="d12", **W)(h)))
+        ),
     ]
     return keras.Model(inp, keras.layers.Concatenate()(heads))
 
@@ -66,8 +66,11 @@ def test_swapped_classifier_bit_exact(swapped):
             assert int(node.get_attr("inv_table_size")) == 2 ** int(layer.sum_spec.bits)
             assert int(node.get_attr("exp_table_size")) == 2 ** int(layer.input_spec_q.bits)
             prec = node.get_attr("exp_table_t").precision
-            assert (prec.width, prec.integer, prec.signed) == (int(layer.exp_spec.bits), int(layer.exp_spec.integer),
-                                                               False)
+            assert (prec.width, prec.integer, prec.signed) == (
+                int(layer.exp_spec.bits),
+                int(layer.exp_spec.integer),
+                False,
+            )
         assert nodes["multi"].get_attr("n_inner") == 3 and nodes["multi"].get_attr("axis") == 1
         assert_bit_exact(new, hm, x, f"{name}/{backend} ({seconds:.0f} s compile)")
 

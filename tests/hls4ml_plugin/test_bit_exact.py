@@ -26,10 +26,20 @@ def digits():
 def qkeras_mlp() -> keras.Model:
     inp = keras.Input((64,))
     x = QActivation("quantized_bits(8,3,alpha=1)", name="in_q")(inp)
-    x = QDense(24, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer=B6,
-               activation="quantized_relu(6,2)", name="d1")(x)
-    x = QDense(16, kernel_quantizer="quantized_bits(4,0)", bias_quantizer=B6,  # alpha=None -> auto_po2
-               activation="quantized_relu(5,1)", name="d2")(x)
+    x = QDense(
+        24,
+        kernel_quantizer="quantized_bits(6,0,alpha=1)",
+        bias_quantizer=B6,
+        activation="quantized_relu(6,2)",
+        name="d1",
+    )(x)
+    x = QDense(
+        16,
+        kernel_quantizer="quantized_bits(4,0)",
+        bias_quantizer=B6,  # alpha=None -> auto_po2
+        activation="quantized_relu(5,1)",
+        name="d2",
+    )(x)
     x = QDense(10, kernel_quantizer="quantized_bits(6,1,1,alpha=1)", bias_quantizer=B6, name="d3")(x)
     x = QActivation("quantized_bits(10,4,alpha=1)", name="out_q")(x)
     model = keras.Model(inp, x)
@@ -43,10 +53,20 @@ def hgq_mlp() -> keras.Model:
     with quantization_config(mode="hgq", beta=1e-4):
         inp = keras.Input((64,))
         x = QActivation("quantized_bits(8,3,alpha=1)", name="in_q")(inp)
-        x = QDense(24, kernel_quantizer="quantized_bits(8,0,alpha=1)", bias_quantizer="quantized_bits(8,2,alpha=1)",
-                   activation="quantized_relu(8,3)", name="d1")(x)
-        x = QDense(10, kernel_quantizer="quantized_bits(8,0,alpha=1)", bias_quantizer="quantized_bits(8,2,alpha=1)",
-                   activation="quantized_bits(10,4,alpha=1)", name="d2")(x)
+        x = QDense(
+            24,
+            kernel_quantizer="quantized_bits(8,0,alpha=1)",
+            bias_quantizer="quantized_bits(8,2,alpha=1)",
+            activation="quantized_relu(8,3)",
+            name="d1",
+        )(x)
+        x = QDense(
+            10,
+            kernel_quantizer="quantized_bits(8,0,alpha=1)",
+            bias_quantizer="quantized_bits(8,2,alpha=1)",
+            activation="quantized_bits(10,4,alpha=1)",
+            name="d2",
+        )(x)
     model = keras.Model(inp, x)
     xd, yd = digits()
     model.compile(keras.optimizers.Adam(3e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
@@ -63,13 +83,32 @@ def hgq_mlp() -> keras.Model:
 def qconv2d_net() -> keras.Model:
     inp = keras.Input((8, 8, 1))
     x = QActivation("quantized_bits(8,3,alpha=1)", name="in_q")(inp)
-    x = QConv2D(4, 3, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer=B6,
-                activation="quantized_relu(6,2)", name="c1")(x)
-    x = QConv2D(4, 3, strides=2, padding="same", kernel_quantizer="quantized_bits(5,0)", bias_quantizer=B6,
-                activation="quantized_relu(6,2)", name="c2")(x)
+    x = QConv2D(
+        4,
+        3,
+        kernel_quantizer="quantized_bits(6,0,alpha=1)",
+        bias_quantizer=B6,
+        activation="quantized_relu(6,2)",
+        name="c1",
+    )(x)
+    x = QConv2D(
+        4,
+        3,
+        strides=2,
+        padding="same",
+        kernel_quantizer="quantized_bits(5,0)",
+        bias_quantizer=B6,
+        activation="quantized_relu(6,2)",
+        name="c2",
+    )(x)
     x = keras.layers.Flatten()(x)
-    x = QDense(10, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer=B6,
-               activation="quantized_bits(10,4,alpha=1)", name="d")(x)
+    x = QDense(
+        10,
+        kernel_quantizer="quantized_bits(6,0,alpha=1)",
+        bias_quantizer=B6,
+        activation="quantized_bits(10,4,alpha=1)",
+        name="d",
+    )(x)
     return keras.Model(inp, x)
 
 
@@ -77,11 +116,22 @@ def qconv1d_net() -> keras.Model:
     with quantization_config(mode="hgq"):
         inp = keras.Input((16, 2))
         x = QActivation("quantized_bits(8,3,alpha=1)", name="in_q")(inp)
-        x = QConv1D(4, 3, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer=B6,
-                    activation="quantized_relu(6,2)", name="c1")(x)
+        x = QConv1D(
+            4,
+            3,
+            kernel_quantizer="quantized_bits(6,0,alpha=1)",
+            bias_quantizer=B6,
+            activation="quantized_relu(6,2)",
+            name="c1",
+        )(x)
         x = keras.layers.Flatten()(x)
-        x = QDense(4, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer=B6,
-                   activation="quantized_bits(10,4,alpha=1)", name="d")(x)
+        x = QDense(
+            4,
+            kernel_quantizer="quantized_bits(6,0,alpha=1)",
+            bias_quantizer=B6,
+            activation="quantized_bits(10,4,alpha=1)",
+            name="d",
+        )(x)
     model = keras.Model(inp, x)
     rng = np.random.default_rng(3)
     for layer in model.layers:  # heterogeneous per-element bitwidths without training
@@ -116,5 +166,3 @@ def test_convs_bit_exact(tmp_path):
     models = {"qconv2d": qconv2d_net(), "qconv1d": qconv1d_net()}
     inputs = {"qconv2d": random_inputs((8, 8, 1)), "qconv1d": random_inputs((16, 2), seed=1)}
     _check(models, inputs, tmp_path)
-
-

@@ -19,22 +19,31 @@ def _convert(model, tmp_path, **kw):
 def test_float_input_takes_the_configured_type_and_a_wrong_type_is_refused_naming_the_key(tmp_path):
     inp = keras.Input((4,), name="x")
     model = keras.Model(inp, QDense(3, name="first_dense", activation="quantized_relu(6,2)", **KQ)(inp))
-    with pytest.warns(hls4ml_plugin.InputQuantizedWarning, match=r"model input 'x' feeds \['first_dense'\] directly: "
-                      r"its float inputs are quantized to fixed<16,6,TRN,WRAP> on entry"):
+    with pytest.warns(
+        hls4ml_plugin.InputQuantizedWarning,
+        match=r"model input 'x' feeds \['first_dense'\] directly: "
+        r"its float inputs are quantized to fixed<16,6,TRN,WRAP> on entry",
+    ):
         _convert(model, tmp_path)
-    config = {"Model": {"Precision": "fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency"},
-              "LayerName": {"x": {"Precision": {"result": "fixed<32,16,TRN,SAT>"}}}}
-    with pytest.raises(ValueError, match=r"model input 'x' feeds \['first_dense'\] directly.*"
-                       r"config\['LayerName'\]\['x'\]\['Precision'\]\['result'\] = 'fixed<32,16,TRN,SAT>'.*"
-                       r"width 32 is outside 1..24"):
+    config = {
+        "Model": {"Precision": "fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency"},
+        "LayerName": {"x": {"Precision": {"result": "fixed<32,16,TRN,SAT>"}}},
+    }
+    with pytest.raises(
+        ValueError,
+        match=r"model input 'x' feeds \['first_dense'\] directly.*"
+        r"config\['LayerName'\]\['x'\]\['Precision'\]\['result'\] = 'fixed<32,16,TRN,SAT>'.*"
+        r"width 32 is outside 1..24",
+    ):
         _convert(model, tmp_path / "wide", hls_config=config)
 
 
 def test_non_fixed_point_quantizer_is_refused(tmp_path):
     inp = keras.Input((4,))
     x = QActivation("quantized_bits(8,3,alpha=1)")(inp)
-    x = QDense(3, name="scaled", kernel_quantizer="quantized_bits(6,0,alpha=0.3)",
-               bias_quantizer="quantized_bits(6,2,alpha=1)")(x)
+    x = QDense(
+        3, name="scaled", kernel_quantizer="quantized_bits(6,0,alpha=0.3)", bias_quantizer="quantized_bits(6,2,alpha=1)"
+    )(x)
     with pytest.raises(NotImplementedError, match=r"scaled.*alpha=0.3.*not exact fixed-point constants"):
         _convert(keras.Model(inp, x), tmp_path)
 
@@ -46,8 +55,11 @@ def test_io_stream_with_per_element_activations_is_refused(tmp_path):
         x = QDense(3, name="het", activation="quantized_bits(8,3,alpha=1)", **KQ)(x)
     model = keras.Model(inp, x)
     model.get_layer("het").output_quantizer.assign_bitwidths(fractional=[2.0, 3.0, 4.0])
-    with pytest.raises(ValueError, match=r"layer 'het': its activation quantizer has per-element or per-channel "
-                       r"precision.*io_type='io_parallel'.*activation_granularity='per-tensor'"):
+    with pytest.raises(
+        ValueError,
+        match=r"layer 'het': its activation quantizer has per-element or per-channel "
+        r"precision.*io_type='io_parallel'.*activation_granularity='per-tensor'",
+    ):
         _convert(model, tmp_path, io_type="io_stream")
 
 
@@ -82,8 +94,11 @@ def test_unquantized_float_weights_are_accepted_with_a_warning_or_refused(tmp_pa
         hm = _convert(model, tmp_path)
     assert hm.graph["nobias"].get_weights("bias").data.tolist() == keras.ops.convert_to_numpy(bias).tolist()
     bias.assign([0.1, 2.0**-40, 0.0])
-    with pytest.raises(ValueError, match=r"layer 'nobias': bias has no quantizer and its float values are as small as "
-                       r"9.094947017729282e-13, finer than the 2\*\*-32 step.*bias_quantizer"):
+    with pytest.raises(
+        ValueError,
+        match=r"layer 'nobias': bias has no quantizer and its float values are as small as "
+        r"9.094947017729282e-13, finer than the 2\*\*-32 step.*bias_quantizer",
+    ):
         _convert(model, tmp_path / "fine")
     bias.assign([2.0**40, -(2.0**-30), 0.0])  # 1 + 41 + 30 bits
     with pytest.raises(ValueError, match=r"'nobias': bias has no quantizer.*needing a 72-bit fixed-point type \(> 64"):
@@ -119,11 +134,17 @@ def _model(shape, layer, in_quantizer=S8):
 def test_recurrent_float_activations_are_refused(tmp_path, kind):
     import hgq_compat
 
-    rnn = (hgq_compat.QBidirectional(hgq_compat.QLSTM(3, recurrent_activation="sigmoid"), name="rnn")
-           if kind == "QBidirectional" else getattr(hgq_compat, kind)(3, activation="tanh", name="rnn"))
-    where, act = ((r"'forward_qlstm\w*' \(QLSTM\)", "sigmoid") if kind == "QBidirectional"
-                  else (rf"'rnn' \({kind}\)", "tanh"))
-    with pytest.raises((ValueError, NotImplementedError), match=rf"{where}: activation '{act}' is a float function.*allow_inexact"):
+    rnn = (
+        hgq_compat.QBidirectional(hgq_compat.QLSTM(3, recurrent_activation="sigmoid"), name="rnn")
+        if kind == "QBidirectional"
+        else getattr(hgq_compat, kind)(3, activation="tanh", name="rnn")
+    )
+    where, act = (
+        (r"'forward_qlstm\w*' \(QLSTM\)", "sigmoid") if kind == "QBidirectional" else (rf"'rnn' \({kind}\)", "tanh")
+    )
+    with pytest.raises(
+        (ValueError, NotImplementedError), match=rf"{where}: activation '{act}' is a float function.*allow_inexact"
+    ):
         _convert(_model((5, 2), rnn), tmp_path)
 
 
@@ -150,11 +171,15 @@ def test_non_power_of_two_average_pooling_is_refused(tmp_path):
     with pytest.raises(NotImplementedError, match=r"'avg3' \(QAveragePooling2D\): averages over \[9\] pixels"):
         _convert(_model((6, 6, 1), QAveragePooling2D(3, name="avg3")), tmp_path)
     with pytest.raises(NotImplementedError, match=r"'gavg' \(QGlobalAveragePooling2D\).*power-of-two pool area"):
-        _convert(_model((3, 3, 1), QGlobalAveragePooling2D(average_quantizer="quantized_bits(8,0,alpha=1)",
-                                                           name="gavg")), tmp_path / "g")
+        _convert(
+            _model((3, 3, 1), QGlobalAveragePooling2D(average_quantizer="quantized_bits(8,0,alpha=1)", name="gavg")),
+            tmp_path / "g",
+        )
     with pytest.raises(ValueError, match=r"'plain_avg' averages over .* pixels.*power of two"):
-        _convert(_model((5, 5, 1), keras.layers.AveragePooling2D(3, strides=2, padding="same", name="plain_avg")),
-                 tmp_path / "p")
+        _convert(
+            _model((5, 5, 1), keras.layers.AveragePooling2D(3, strides=2, padding="same", name="plain_avg")),
+            tmp_path / "p",
+        )
 
 
 def test_channels_first_average_pooling_is_refused(tmp_path):
@@ -186,11 +211,17 @@ def test_conv_settings_without_hls4ml_counterpart_are_refused(tmp_path):
     from hgq_compat import QConv2DBatchnorm, QConv2DTranspose, QDepthwiseConv2D
 
     with pytest.raises(NotImplementedError, match=r"'dil' \(QDepthwiseConv2D\): dilation_rate"):
-        _convert(_model((8, 8, 1), QDepthwiseConv2D(3, dilation_rate=2, name="dil",
-                                                    depthwise_quantizer="quantized_bits(6,0,alpha=1)")), tmp_path)
+        _convert(
+            _model(
+                (8, 8, 1),
+                QDepthwiseConv2D(3, dilation_rate=2, name="dil", depthwise_quantizer="quantized_bits(6,0,alpha=1)"),
+            ),
+            tmp_path,
+        )
     with pytest.raises(NotImplementedError, match=r"'big' \(QConv2DTranspose\).*dense 1024x4096 matrix"):
-        _convert(_model((16, 16, 4), QConv2DTranspose(4, 3, strides=2, padding="same", name="big", **KQ)),
-                 tmp_path / "t")
+        _convert(
+            _model((16, 16, 4), QConv2DTranspose(4, 3, strides=2, padding="same", name="big", **KQ)), tmp_path / "t"
+        )
     # an unquantized folded kernel is accepted where hls4ml holds it exactly (warned: float32 sums), else refused
     fold = _model((6, 6, 1), QConv2DBatchnorm(2, 3, name="fold", bias_quantizer="quantized_bits(8,3,alpha=1)"))
     with pytest.warns(UserWarning, match=r"layer 'fold': the exact accumulator needs \d+ bits, more than float32's 24"):
@@ -199,17 +230,25 @@ def test_conv_settings_without_hls4ml_counterpart_are_refused(tmp_path):
     tiny = keras.ops.convert_to_numpy(kernel).copy()
     tiny.flat[0] = 2.0**-40
     kernel.assign(tiny)
-    with pytest.raises(NotImplementedError, match=r"'fold' \(QConv2DBatchnorm\): the folded kernel is not quantized.*"
-                       r"finer than the 2\*\*-32 step"):
+    with pytest.raises(
+        NotImplementedError,
+        match=r"'fold' \(QConv2DBatchnorm\): the folded kernel is not quantized.*"
+        r"finer than the 2\*\*-32 step",
+    ):
         _convert(fold, tmp_path / "f2")
-
 
 
 @pytest.mark.parametrize("cls", ["QDepthwiseConv2DTranspose", "QSeparableConv2DTranspose"])
 def test_qkeras_master_transposed_convolution_with_a_float_activation_is_refused(tmp_path, cls):
     import hgq_compat
 
-    layer = getattr(hgq_compat, cls)(2, (2, 2), strides=(2, 2), depthwise_activation="relu", name="tconv",
-                                      depthwise_kernel_quantizer="quantized_bits(4,0,1,alpha=1)")
+    layer = getattr(hgq_compat, cls)(
+        2,
+        (2, 2),
+        strides=(2, 2),
+        depthwise_activation="relu",
+        name="tconv",
+        depthwise_kernel_quantizer="quantized_bits(4,0,1,alpha=1)",
+    )
     with pytest.raises(NotImplementedError, match=rf"'tconv' \({cls}\): depthwise_activation='relu' is a float"):
         _convert(_model((3, 3, 2), layer), tmp_path)

@@ -51,7 +51,7 @@ REFUSED = {
     "branch": r"layer 'act_b': quantized_tanh\(4\) becomes a lookup table indexed by its input, which has 34 bits",
     "cnn": r"layer 'bn1': a float BatchNormalization is not exact",
     "rnn": r"layer 'lstm': activation 'hard_sigmoid' becomes a lookup table indexed by its input, which has 22 bits.*inside a "
-           r"recurrent cell, use fewer kernel.*allow_inexact=True",
+    r"recurrent cell, use fewer kernel.*allow_inexact=True",
     "strings": r"layer 'qbn'",
 }
 
@@ -72,7 +72,7 @@ REFUSED_WITH_INPUT_PRECISION = {
     "branch": r"layer 'act_b': quantized_tanh\(4\) becomes a lookup table indexed by its input, which has 34 bits",
     "cnn": r"layer 'bn1': a float BatchNormalization is not exact",
     "rnn": r"layer 'lstm': activation 'hard_sigmoid' becomes a lookup table indexed by its input, which has 22 bits.*inside a "
-           r"recurrent cell, use fewer kernel.*allow_inexact=True",
+    r"recurrent cell, use fewer kernel.*allow_inexact=True",
     "strings": r"layer 'qbn': Keras computes x \* scale \+ shift in float32",
 }
 
@@ -89,9 +89,12 @@ def test_fixture_float_inputs_take_hls4ml_default_type(tmp_path, name):
     model = _load(name)
     if isinstance(model.layers[-1], keras.layers.Activation):
         model = _without_softmax(model)
-    with pytest.warns(hls4ml_plugin.InputQuantizedWarning, match=rf"model input '{inp}' feeds \[{layers}\] directly: "
-                      r"its float inputs are quantized to fixed<16,6,TRN,WRAP> on entry \(hls4ml's input type, from "
-                      r"config\['Model'\]\['Precision'\]\)"):
+    with pytest.warns(
+        hls4ml_plugin.InputQuantizedWarning,
+        match=rf"model input '{inp}' feeds \[{layers}\] directly: "
+        r"its float inputs are quantized to fixed<16,6,TRN,WRAP> on entry \(hls4ml's input type, from "
+        r"config\['Model'\]\['Precision'\]\)",
+    ):
         hm = hls4ml_plugin.convert(model, tmp_path / "prj", compile=False)
     assert str(hm.hgq_compat_keras_model.hgq_compat_input_precision) == "fixed<16,6,TRN,WRAP>"
 
@@ -160,8 +163,9 @@ def test_non_fixed_weight_quantizers_give_exact_constants(tmp_path):
     def model(kernel_quantizer: str) -> keras.Model:
         inp = keras.Input((4,))
         x = QActivation("quantized_bits(8,3,alpha=1)")(inp)
-        return keras.Model(inp, QDense(3, name="d", kernel_quantizer=kernel_quantizer,
-                                       bias_quantizer="quantized_bits(6,2,alpha=1)")(x))
+        return keras.Model(
+            inp, QDense(3, name="d", kernel_quantizer=kernel_quantizer, bias_quantizer="quantized_bits(6,2,alpha=1)")(x)
+        )
 
     for quantizer in ("quantized_po2(4,1)", "quantized_bits(6,0,alpha=0.5)", "ternary(alpha=0.25, threshold=0.1)"):
         m = model(quantizer)
@@ -176,8 +180,10 @@ def test_non_fixed_weight_quantizers_give_exact_constants(tmp_path):
 
 # ------------------------------------------------------------- float inputs, declared input precision
 
-def _declared_inputs(shape: tuple[int, ...], real: list[np.ndarray], n_grid: int = 13_000,
-                     n_off: int | None = None) -> tuple[np.ndarray, ...]:
+
+def _declared_inputs(
+    shape: tuple[int, ...], real: list[np.ndarray], n_grid: int = 13_000, n_off: int | None = None
+) -> tuple[np.ndarray, ...]:
     """(inputs on the fixed<16,6> grid, inputs off it). On the grid: grid_inputs (uniform codes,
     small codes), random_inputs and the real data quantized to the type; >= 10,000 of them. Off
     it: random_inputs as they are (the input conversion rounds and wraps them) and the
@@ -187,14 +193,21 @@ def _declared_inputs(shape: tuple[int, ...], real: list[np.ndarray], n_grid: int
     kept = np.all(p.quantize_np(grid) == grid, axis=tuple(range(1, grid.ndim)))
     off = np.concatenate([grid[~kept], random_inputs(shape, n=2000, seed=3)])
     off = off[np.random.default_rng(6).permutation(len(off))[:n_off]]
-    on = np.concatenate([grid[kept], p.quantize_np(random_inputs(shape, n=2000, seed=4))]
-                        + [p.quantize_np(r) for r in real])
+    on = np.concatenate(
+        [grid[kept], p.quantize_np(random_inputs(shape, n=2000, seed=4))] + [p.quantize_np(r) for r in real]
+    )
     assert len(on) >= 10_000 and np.array_equal(p.quantize_np(on), on)
     return on, off
 
 
-def _check_declared(models: dict, inputs: dict, tmp_path, references: dict | None = None,
-                    warned: dict | None = None, io_type: str = "io_parallel") -> dict:
+def _check_declared(
+    models: dict,
+    inputs: dict,
+    tmp_path,
+    references: dict | None = None,
+    warned: dict | None = None,
+    io_type: str = "io_parallel",
+) -> dict:
     """Compile every model with the declared input precision on Vivado and Vitis; the C simulation
     must equal the Keras model with the input quantizer on every input, the original model on the
     inputs on the grid, and real QKeras where the goldens' inputs are on the grid. ``warned``:
@@ -212,6 +225,7 @@ def _check_declared(models: dict, inputs: dict, tmp_path, references: dict | Non
         assert named == expected, f"{name}: accumulator warnings {acc}"
     if not warned:
         assert not acc, acc
+
     def simulate(item):  # the C simulations run in parallel: ctypes releases the GIL
         (name, _), (hm, _) = item
         return np.asarray(hm.predict(np.ascontiguousarray(np.concatenate(inputs[name]))))
@@ -229,13 +243,18 @@ def _check_declared(models: dict, inputs: dict, tmp_path, references: dict | Non
         y_keras = np.asarray(wrapper.predict(x, verbose=0, batch_size=2048))
         y_hls = y_hls.reshape(y_keras.shape)
         measured[(name, backend)] = mismatches = int(np.sum(y_keras != y_hls))
-        print(f"{label}: {len(on)} inputs on the grid + {len(off)} off it, {y_keras.size} outputs, "
-              f"{mismatches} mismatches, {np.count_nonzero(y_keras)} nonzero")
+        print(
+            f"{label}: {len(on)} inputs on the grid + {len(off)} off it, {y_keras.size} outputs, "
+            f"{mismatches} mismatches, {np.count_nonzero(y_keras)} nonzero"
+        )
         assert np.count_nonzero(y_keras) > y_keras.size // 10, f"{label}: degenerate model"
         assert mismatches == 0, f"{label}: {mismatches} of {y_keras.size} outputs differ"
         y_orig = np.asarray(models[name].predict(on, verbose=0, batch_size=2048))
-        np.testing.assert_array_equal(y_hls[: len(on)].reshape(y_orig.shape), y_orig,
-                                      err_msg=f"{label}: C simulation vs the original model on grid inputs")
+        np.testing.assert_array_equal(
+            y_hls[: len(on)].reshape(y_orig.shape),
+            y_orig,
+            err_msg=f"{label}: C simulation vs the original model on grid inputs",
+        )
         if references and name in references:
             ref_x, ref_y = references[name]  # outputs computed by real QKeras 0.9.0 on inputs on the grid
             y = np.asarray(hm.predict(np.ascontiguousarray(ref_x))).reshape(ref_y.shape)

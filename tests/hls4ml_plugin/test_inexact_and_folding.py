@@ -9,8 +9,8 @@ measured here from the compiled project.
 
 from __future__ import annotations
 
-import glob
 import ctypes
+import glob
 from concurrent.futures import ThreadPoolExecutor
 
 import hls4ml
@@ -32,8 +32,9 @@ def _bn_weights(model: keras.Model, seed: int = 0) -> None:
     for layer in model.layers:
         if type(layer) is keras.layers.BatchNormalization:
             c = layer.gamma.shape[0]
-            layer.set_weights([rng.uniform(0.5, 2, c), rng.normal(0, 0.3, c), rng.normal(0, 0.3, c),
-                               rng.uniform(0.3, 3, c)])
+            layer.set_weights(
+                [rng.uniform(0.5, 2, c), rng.normal(0, 0.3, c), rng.normal(0, 0.3, c), rng.uniform(0.3, 3, c)]
+            )
 
 
 def cnn() -> keras.Model:
@@ -82,16 +83,26 @@ def approximated() -> keras.Model:
     """Layers hls4ml converts approximately: float scales, u-law kernels, float batch norms."""
     inp = keras.Input((8,))
     x = QActivation("quantized_bits(8,3,alpha=1)", name="q_in")(inp)
-    x = QDense(6, name="auto", kernel_quantizer="quantized_bits(6,0,alpha='auto')",
-               bias_quantizer="quantized_bits(8,3,alpha=1)")(x)
+    x = QDense(
+        6,
+        name="auto",
+        kernel_quantizer="quantized_bits(6,0,alpha='auto')",
+        bias_quantizer="quantized_bits(8,3,alpha=1)",
+    )(x)
     x = keras.layers.BatchNormalization(name="bn")(x)
     x = QActivation("quantized_relu(8,3)", name="a1")(x)
     x = QBatchNormalization(name="qbn")(x)
     x = QActivation("quantized_bits(8,3,alpha=1)", name="a2")(x)
-    x = QDense(5, name="ulaw", kernel_quantizer="quantized_ulaw(8,0,1)", bias_quantizer="quantized_bits(8,3,alpha=1)",
-               activation="quantized_bits(8,3,alpha=1)")(x)
-    x = QDense(4, name="tern", kernel_quantizer="ternary(alpha='auto')",
-               bias_quantizer="quantized_bits(8,3,alpha=1)")(x)  # raw sums: the float32 rounding shows
+    x = QDense(
+        5,
+        name="ulaw",
+        kernel_quantizer="quantized_ulaw(8,0,1)",
+        bias_quantizer="quantized_bits(8,3,alpha=1)",
+        activation="quantized_bits(8,3,alpha=1)",
+    )(x)
+    x = QDense(4, name="tern", kernel_quantizer="ternary(alpha='auto')", bias_quantizer="quantized_bits(8,3,alpha=1)")(
+        x
+    )  # raw sums: the float32 rounding shows
     model = keras.Model(inp, x)
     _bn_weights(model, 2)
     return model
@@ -105,8 +116,9 @@ def folded_cnn(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("fold")
     projects = {}
     for backend, io_type in (("Vivado", "io_parallel"), ("Vitis", "io_stream")):
-        hm = hls4ml_plugin.convert(model, tmp / f"{backend}_{io_type}", backend=backend, io_type=io_type,
-                                   compile=False, fold_batchnorm=True)
+        hm = hls4ml_plugin.convert(
+            model, tmp / f"{backend}_{io_type}", backend=backend, io_type=io_type, compile=False, fold_batchnorm=True
+        )
         hm.write()
         projects[(backend, io_type)] = hm
     with ThreadPoolExecutor(2) as pool:
@@ -122,15 +134,21 @@ def test_folded_cnn_is_exact(folded_cnn):
         assert hm.hgq_compat_inexact == {}
         folded = hm.hgq_compat_keras_model
         assert [type(folded.get_layer(n)).__name__ for n in ("c1", "c2", "d")] == [
-            "QConv2DBatchnorm", "QConv2DBatchnorm", "QDenseBatchnorm"]
+            "QConv2DBatchnorm",
+            "QConv2DBatchnorm",
+            "QDenseBatchnorm",
+        ]
         assert assert_bit_exact(folded, hm, x, f"folded cnn {backend} {io_type}") == 0
     y = folded.predict(x, verbose=0)
     assert set(np.unique(y[:, 6:12])) == {-1.0, 0.0, 1.0} and set(np.unique(y[:, 12:])) == {-1.0, 1.0}
 
 
 def test_unfolded_cnn_is_refused_naming_folding_and_allow_inexact(tmp_path):
-    with pytest.raises(ValueError, match=r"'bn1': a float BatchNormalization is not exact.*fold_batchnorm=True.*"
-                                         r"--fold-bn.*allow_inexact=True"):
+    with pytest.raises(
+        ValueError,
+        match=r"'bn1': a float BatchNormalization is not exact.*fold_batchnorm=True.*"
+        r"--fold-bn.*allow_inexact=True",
+    ):
         hls4ml_plugin.convert(cnn(), tmp_path / "p", compile=False)
 
 
@@ -155,8 +173,11 @@ def test_hgq_folding_keeps_bitwidths_and_reports_its_change(tmp_path):
 
 def test_approximated_layers_are_refused_by_default(tmp_path):
     model = approximated()
-    with pytest.raises(NotImplementedError, match=r"'auto': kernel quantizer quantized_bits\(6,0,1,alpha='auto'\).*"
-                                                  r"alpha='auto_po2' or alpha=1.*allow_inexact=True"):
+    with pytest.raises(
+        NotImplementedError,
+        match=r"'auto': kernel quantizer quantized_bits\(6,0,1,alpha='auto'\).*"
+        r"alpha='auto_po2' or alpha=1.*allow_inexact=True",
+    ):
         hls4ml_plugin.convert(model, tmp_path / "p", compile=False)
 
 
@@ -193,8 +214,9 @@ def test_allow_inexact_through_the_hls_config_and_transposed_conv(tmp_path):
 
     model = approximated()
     config = {"Model": {"Precision": "fixed<16,6>", "ReuseFactor": 1, "Strategy": "Latency", "AllowInexact": True}}
-    hm = hls4ml.converters.convert_from_keras_model(model, output_dir=str(tmp_path / "direct"), backend="Vitis",
-                                                    hls_config=config)
+    hm = hls4ml.converters.convert_from_keras_model(
+        model, output_dir=str(tmp_path / "direct"), backend="Vitis", hls_config=config
+    )
     assert sorted(hm.hgq_compat_inexact) == ["auto", "bn", "qbn", "tern", "ulaw"]
     # alpha='auto' kernels as hls4ml's QKeras converter: the codes, then the per-channel scale (ApplyAlpha)
     codes = hm.graph["auto"].get_weights("weight").data
@@ -208,8 +230,13 @@ def test_allow_inexact_through_the_hls_config_and_transposed_conv(tmp_path):
     ulaw_keras = keras.ops.convert_to_numpy(model.get_layer("ulaw").quantized_weight("kernel"))
     assert np.max(np.abs(ulaw - ulaw_keras)) < 2**-23
     cin = keras.Input((6, 6, 2))
-    conv = QConv2D(3, 3, kernel_quantizer="quantized_bits(4,0,alpha='auto')",
-                   bias_quantizer="quantized_bits(8,3,alpha=1)", name="ca")(QActivation("quantized_bits(8,3,alpha=1)")(cin))
+    conv = QConv2D(
+        3,
+        3,
+        kernel_quantizer="quantized_bits(4,0,alpha='auto')",
+        bias_quantizer="quantized_bits(8,3,alpha=1)",
+        name="ca",
+    )(QActivation("quantized_bits(8,3,alpha=1)")(cin))
     hm = hls4ml_plugin.convert(keras.Model(cin, conv), tmp_path / "conv", compile=False, allow_inexact=True)
     assert [n.class_name for n in hm.graph.values()][-2:] == ["Conv2D", "BatchNormalization"]
     inp = keras.Input((8, 8, 5))

@@ -60,8 +60,15 @@ def _conventions_model() -> keras.Model:
     inp = keras.Input((6, 6, 2), name="input")
     x = QActivation("quantized_bits(8,2)", name="q_in")(inp)
     q4 = "quantized_bits(4,0,alpha=1)"
-    x = QSeparableConv2D(4, 3, name="sep", depthwise_quantizer=q4, pointwise_quantizer=q4, bias_quantizer=q4,
-                         activation="quantized_relu(6,2)")(x)
+    x = QSeparableConv2D(
+        4,
+        3,
+        name="sep",
+        depthwise_quantizer=q4,
+        pointwise_quantizer=q4,
+        bias_quantizer=q4,
+        activation="quantized_relu(6,2)",
+    )(x)
     x = keras.layers.Flatten(name="flat")(x)
     return keras.Model(inp, QDense(3, name="dense", **KQ)(x))
 
@@ -69,8 +76,9 @@ def _conventions_model() -> keras.Model:
 def _predict_all(model, hls_model, xs):
     y_keras = model.predict(xs, verbose=0, batch_size=2048)
     y_keras = [np.asarray(y) for y in (y_keras if isinstance(y_keras, list) else [y_keras])]
-    y_hls = hls_model.predict([np.ascontiguousarray(x) for x in xs] if isinstance(xs, list) else
-                              np.ascontiguousarray(xs))
+    y_hls = hls_model.predict(
+        [np.ascontiguousarray(x) for x in xs] if isinstance(xs, list) else np.ascontiguousarray(xs)
+    )
     y_hls = y_hls if isinstance(y_hls, list) else [y_hls]
     return y_keras, [np.asarray(h).reshape(k.shape) for h, k in zip(y_hls, y_keras)]
 
@@ -80,8 +88,9 @@ def _assert_exact(model, hls_model, xs, label: str) -> None:
     n = (xs[0] if isinstance(xs, list) else xs).shape[0]
     for j, (k, h) in enumerate(zip(y_keras, y_hls)):
         mismatches = int(np.sum(k != h))
-        print(f"{label} output {j}: {n} inputs, {k.size} outputs, {mismatches} mismatches, "
-              f"{np.count_nonzero(k)} nonzero")
+        print(
+            f"{label} output {j}: {n} inputs, {k.size} outputs, {mismatches} mismatches, {np.count_nonzero(k)} nonzero"
+        )
         assert np.count_nonzero(k) > k.size // 10, f"{label}: degenerate model (outputs mostly zero)"
         assert np.array_equal(k, h), f"{label} output {j}: {mismatches} of {k.size} outputs differ"
 
@@ -109,13 +118,33 @@ def compiled(tmp_path_factory):
         "relu_Vitis_parallel": (q_relu, dict(backend="Vitis", io_type="io_parallel"), False),
         "relu_Vivado_stream": (q_relu, dict(backend="Vivado", io_type="io_stream"), False),
         "two_Vivado_parallel": (two, dict(backend="Vivado", io_type="io_parallel"), False),
-        "mlp_default_Vitis_parallel": (mlp, dict(backend="Vitis", io_type="io_parallel", hls_config=_config(mlp)),
-                                       True),
-        "mlp_custom_Vivado_stream": (mlp, dict(backend="Vivado", io_type="io_stream", hls_config=_config(
-            mlp, features={"Precision": {"result": CUSTOM_INPUT}})), False),
-        "conv_Vitis_parallel": (conv, dict(backend="Vitis", io_type="io_parallel", hls_config=_config(
-            conv, sep={"ReuseFactor": 2}, dense={"Strategy": "Resource", "ReuseFactor": 4,
-                                                  "Precision": {"weight": "fixed<8,2>"}})), True),
+        "mlp_default_Vitis_parallel": (
+            mlp,
+            dict(backend="Vitis", io_type="io_parallel", hls_config=_config(mlp)),
+            True,
+        ),
+        "mlp_custom_Vivado_stream": (
+            mlp,
+            dict(
+                backend="Vivado",
+                io_type="io_stream",
+                hls_config=_config(mlp, features={"Precision": {"result": CUSTOM_INPUT}}),
+            ),
+            False,
+        ),
+        "conv_Vitis_parallel": (
+            conv,
+            dict(
+                backend="Vitis",
+                io_type="io_parallel",
+                hls_config=_config(
+                    conv,
+                    sep={"ReuseFactor": 2},
+                    dense={"Strategy": "Resource", "ReuseFactor": 4, "Precision": {"weight": "fixed<8,2>"}},
+                ),
+            ),
+            True,
+        ),
     }
     hls_models = {}
     for name, (model, kwargs, plain) in jobs.items():
@@ -125,8 +154,11 @@ def compiled(tmp_path_factory):
                 hm = hls4ml.converters.convert_from_keras_model(model, output_dir=str(tmp / name), **kwargs)
             else:
                 hm = hls4ml_plugin.convert(model, tmp / name, compile=False, **kwargs)
-        caught[name] = [w for w in record if issubclass(w.category, (hls4ml_plugin.InputQuantizedWarning,
-                                                                      hls4ml_plugin.IgnoredPrecisionWarning))]
+        caught[name] = [
+            w
+            for w in record
+            if issubclass(w.category, (hls4ml_plugin.InputQuantizedWarning, hls4ml_plugin.IgnoredPrecisionWarning))
+        ]
         hm.write()
         hls_models[name] = hm
 
@@ -142,8 +174,9 @@ def compiled(tmp_path_factory):
     return {name: (jobs[name][0], hm, caught[name]) for name, hm in hls_models.items()}
 
 
-@pytest.mark.parametrize("name", ["bits_Vivado_parallel", "bits_Vitis_stream", "relu_Vitis_parallel",
-                                  "relu_Vivado_stream"])
+@pytest.mark.parametrize(
+    "name", ["bits_Vivado_parallel", "bits_Vitis_stream", "relu_Vitis_parallel", "relu_Vivado_stream"]
+)
 def test_model_that_is_only_an_input_quantizer_compiles_and_is_exact(compiled, name):
     model, hm, caught = compiled[name]
     assert not caught  # no float input: nothing quantized on entry
@@ -158,10 +191,13 @@ def test_two_inputs_into_quantizers_with_add_concatenate_and_a_fused_quantizer_o
     _assert_exact(model, hm, xs, "two inputs")
 
 
-@pytest.mark.parametrize("name, precision, key", [
-    ("mlp_default_Vitis_parallel", "fixed<16,6,TRN,WRAP>", "config['Model']['Precision']['default']"),
-    ("mlp_custom_Vivado_stream", CUSTOM_INPUT, "config['LayerName']['features']['Precision']['result']"),
-])
+@pytest.mark.parametrize(
+    "name, precision, key",
+    [
+        ("mlp_default_Vitis_parallel", "fixed<16,6,TRN,WRAP>", "config['Model']['Precision']['default']"),
+        ("mlp_custom_Vivado_stream", CUSTOM_INPUT, "config['LayerName']['features']['Precision']['result']"),
+    ],
+)
 def test_float_inputs_take_the_configured_type_exactly(compiled, name, precision, key):
     model, hm, caught = compiled[name]
     messages = [str(w.message) for w in caught]
@@ -169,7 +205,8 @@ def test_float_inputs_take_the_configured_type_exactly(compiled, name, precision
         f"model input 'features' feeds ['fc1'] directly: its float inputs are quantized to {precision} on entry "
         f"(hls4ml's input type, from {key}); the C simulation equals the Keras model with its inputs quantized to "
         f"{precision} (hls4ml_plugin.quantize_inputs) bit for bit. Set another type with "
-        "config['LayerName']['features']['Precision'] or hls4ml_plugin.convert(..., input_precision=...)"]
+        "config['LayerName']['features']['Precision'] or hls4ml_plugin.convert(..., input_precision=...)"
+    ]
     assert hm.graph["features"].get_attr("hgq_compat_input_precision") == precision
     p = parse_input_precision(precision)
     n_grid = N_RANDOM // 2
@@ -185,7 +222,8 @@ def test_layer_name_settings_reach_the_generated_hls_and_a_layer_named_input_con
     assert [str(w.message) for w in caught] == [
         "config['LayerName']['dense']['Precision']['weight'] = 'fixed<8,2>' is ignored: layer 'dense' takes its "
         "hls4ml types from its quantizers (bit_exact inference, which keeps the C simulation equal to Keras; "
-        "hls4ml's HGQ2 layers do the same); change the quantizer to change the type"]
+        "hls4ml's HGQ2 layers do the same); change the quantizer to change the type"
+    ]
     assert hm.graph["input_0"].class_name == "Input"  # 'input' is reserved by hls4ml
     keys = set(hls4ml.utils.config_from_keras_model(model, granularity="name")["LayerName"])
     assert keys >= {"q_in", "sep", "flat", "dense", "input_0"}  # the Keras layer names ('input' renamed)
@@ -205,8 +243,11 @@ def test_unknown_layer_name_key_is_refused_naming_it(tmp_path):
     model = _float_mlp()
     config = _config(model)
     config["LayerName"]["fc3"] = {"ReuseFactor": 2}
-    with pytest.raises(ValueError, match=r"config\['LayerName'\]\['fc3'\] names no layer of the model; the keys are "
-                       r"the Keras layer names.*: \['fc1', 'fc1_quantizer', 'fc2', 'features'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"config\['LayerName'\]\['fc3'\] names no layer of the model; the keys are "
+        r"the Keras layer names.*: \['fc1', 'fc1_quantizer', 'fc2', 'features'\]",
+    ):
         hls4ml_plugin.convert(model, tmp_path / "prj", hls_config=config, compile=False)
 
 
@@ -217,7 +258,10 @@ def test_per_channel_activations_in_io_stream_are_refused_pointing_at_per_tensor
         x = QDense(3, name="chan", activation="quantized_bits(8,3,alpha=1)", **KQ)(x)
     model = keras.Model(inp, x)
     model.get_layer("chan").output_quantizer.assign_bitwidths(fractional=[2.0, 3.0, 4.0])
-    with pytest.raises(ValueError, match=r"layer 'chan': its activation quantizer has per-element or per-channel "
-                       r"precision, which hls4ml supports with io_type='io_parallel' only \(got 'io_stream'.*"
-                       r"activation_granularity='per-tensor'"):
+    with pytest.raises(
+        ValueError,
+        match=r"layer 'chan': its activation quantizer has per-element or per-channel "
+        r"precision, which hls4ml supports with io_type='io_parallel' only \(got 'io_stream'.*"
+        r"activation_granularity='per-tensor'",
+    ):
         hls4ml_plugin.convert(model, tmp_path / "prj", io_type="io_stream", compile=False)

@@ -12,9 +12,20 @@ import numpy as np
 import pytest
 
 import hgq_compat
-from hgq_compat import (QActivation, QAveragePooling2D, QBatchNormalization, QConv2DBatchnorm, QConv2DTranspose,
-                        QDense, QDepthwiseConv2D, QDepthwiseConv2DBatchnorm, QGlobalAveragePooling2D,
-                        QSeparableConv1D, QSeparableConv2D, quantization_config)
+from hgq_compat import (
+    QActivation,
+    QAveragePooling2D,
+    QBatchNormalization,
+    QConv2DBatchnorm,
+    QConv2DTranspose,
+    QDense,
+    QDepthwiseConv2D,
+    QDepthwiseConv2DBatchnorm,
+    QGlobalAveragePooling2D,
+    QSeparableConv1D,
+    QSeparableConv2D,
+    quantization_config,
+)
 from hgq_compat.core.quantizer import FixedPointQuantizer
 
 from .conftest import assert_bit_exact, compile_all, random_inputs
@@ -74,9 +85,15 @@ def conv_family(hgq: bool) -> keras.Model:
         d = QDepthwiseConv2DBatchnorm(2, depth_multiplier=2, activation=S8, name="dw_bn", **DW)(t)
         d = keras.layers.Dropout(0.25)(d)
         e = QAveragePooling2D(2, padding="same", activation=S8, name="avg_same")(t)  # windows of 4, 2 and 1
-        parts = [keras.layers.Flatten()(m), g, keras.layers.GlobalMaxPooling2D()(d),
-                 keras.layers.GlobalAveragePooling2D()(d), keras.layers.Flatten()(a), keras.layers.Flatten()(t),
-                 keras.layers.Flatten()(e)]
+        parts = [
+            keras.layers.Flatten()(m),
+            g,
+            keras.layers.GlobalMaxPooling2D()(d),
+            keras.layers.GlobalAveragePooling2D()(d),
+            keras.layers.Flatten()(a),
+            keras.layers.Flatten()(t),
+            keras.layers.Flatten()(e),
+        ]
         out = keras.layers.Concatenate()(parts)
     model = keras.Model(inp, out)
     randomize_batchnorm(model)
@@ -106,8 +123,9 @@ def one_d_and_merges() -> keras.Model:
     rs = keras.layers.Reshape((2, 4))(keras.layers.Dropout(0.5)(b))
     gap = keras.layers.GlobalAveragePooling1D()(keras.layers.MaxPooling1D(3)(s))  # 4 steps
     gmp = keras.layers.GlobalMaxPooling1D()(s)
-    out = keras.layers.Concatenate()([added, diff, bn, keras.layers.Flatten()(rs), keras.layers.Flatten()(ap), gap,
-                                      gmp, keras.layers.Flatten()(s1)])
+    out = keras.layers.Concatenate()(
+        [added, diff, bn, keras.layers.Flatten()(rs), keras.layers.Flatten()(ap), gap, gmp, keras.layers.Flatten()(s1)]
+    )
     model = keras.Model(inp, out)
     rng = np.random.default_rng(2)
     layer = model.get_layer("bn")
@@ -178,8 +196,11 @@ def test_every_layer_is_handled_or_refused():
 
     from hls4ml_plugin.handlers import HANDLED, REFUSED
 
-    layers = [cls for name in hgq_compat.layers.__all__
-              if isinstance(cls := getattr(hgq_compat.layers, name), type) and issubclass(cls, keras.layers.Layer)]
+    layers = [
+        cls
+        for name in hgq_compat.layers.__all__
+        if isinstance(cls := getattr(hgq_compat.layers, name), type) and issubclass(cls, keras.layers.Layer)
+    ]
     assert len(layers) >= 20
     for cls in layers:
         key = f"{cls.__module__}.{cls.__name__}"

@@ -31,8 +31,9 @@ def lut_model_a() -> keras.Model:
     x = QActivation("quantized_bits(8,3,alpha=1)", name="in_q")(inp)
     r = QActivation("quantized_relu(6,2)", mode="hgq", name="relu_het")(x)
     t = QActivation("quantized_tanh(4)", name="tanh_act")(r)
-    w = FixedPointQuantizer(QuantSpec(keep_negative=1, integer=1, fractional=3, overflow="WRAP", round_mode="TRN"),
-                            name="wrap_q")(r)
+    w = FixedPointQuantizer(
+        QuantSpec(keep_negative=1, integer=1, fractional=3, overflow="WRAP", round_mode="TRN"), name="wrap_q"
+    )(r)
     x = keras.layers.Concatenate()([t, w])
     x = QDense(12, activation="quantized_relu_po2(3,4)", name="d_relu_po2", **Q4)(x)
     x = QDense(12, activation="quantized_sigmoid(4)", name="d_sigmoid", **Q3)(x)
@@ -72,12 +73,14 @@ def test_lut_activations_bit_exact(tmp_path):
         assert set(LUT_LAYERS[name]) <= set(luts), f"{name}: LUT nodes {sorted(luts)}"
         for node in luts.values():
             width, _, signed = node.attributes["hgq_compat_lut_for"]
-            assert node.attributes["table_size"] == 2 ** width == node.attributes["table"].data.size
+            assert node.attributes["table_size"] == 2**width == node.attributes["table"].data.size
             assert node.get_input_variable().type.precision.width == width
         if name == "lut_a":  # produced unsigned, rebuilt for the signed type of a WRAP consumer's request
             assert luts["tanh_act"].attributes["hgq_compat_lut_for"][2]
-        print(f"{name}/{backend}: compile {seconds:.1f} s, tables "
-              + ", ".join(f"{n}:{luts[n].attributes['table_size']}" for n in LUT_LAYERS[name]))
+        print(
+            f"{name}/{backend}: compile {seconds:.1f} s, tables "
+            + ", ".join(f"{n}:{luts[n].attributes['table_size']}" for n in LUT_LAYERS[name])
+        )
         x = random_inputs((16,), seed={"lut_a": 1, "lut_b": 2}[name])
         assert_bit_exact(models[name], hm, x, f"{name}/{backend}")
 
@@ -97,21 +100,29 @@ def test_too_wide_lut_input_is_refused(tmp_path):
     an 18-bit input of this saturating quantized_tanh converts, see test_qkeras_usage_patterns)."""
     inp = keras.Input((16,))
     x = QActivation("quantized_bits(16,3,alpha=1)")(inp)
-    x = QDense(4, kernel_quantizer="quantized_bits(12,0,alpha=1)", bias_quantizer="quantized_bits(8,0,alpha=1)",
-               activation="quantized_tanh(4)", name="wide_dense")(x)
+    x = QDense(
+        4,
+        kernel_quantizer="quantized_bits(12,0,alpha=1)",
+        bias_quantizer="quantized_bits(8,0,alpha=1)",
+        activation="quantized_tanh(4)",
+        name="wide_dense",
+    )(x)
     message = r"wide_dense.*quantized_tanh\(4\).*3\d bits.*quantizer with fewer bits"
     with pytest.raises(NotImplementedError, match=message):
         _convert(keras.Model(inp, x), tmp_path)
 
 
-@pytest.mark.parametrize("quantizer, message", [
-    ("quantized_ulaw(8,0)", r"24 significant bits, not an exact fixed-point number"),
-    ("quantized_bits(4,0,alpha=0.3,use_ste=False)", r"24 significant bits, not an exact fixed-point number"),
-    ("quantized_po2(8)", r"finer than the 2\*\*-32 step"),
-    ("stochastic_binary(alpha='auto')", r"from the values of each batch"),  # stochastic_binary(): exact, see
-    # test_inexact_and_folding (random only while training)
-    ("binary(alpha='auto_po2')", r"from the values of each batch"),
-])
+@pytest.mark.parametrize(
+    "quantizer, message",
+    [
+        ("quantized_ulaw(8,0)", r"24 significant bits, not an exact fixed-point number"),
+        ("quantized_bits(4,0,alpha=0.3,use_ste=False)", r"24 significant bits, not an exact fixed-point number"),
+        ("quantized_po2(8)", r"finer than the 2\*\*-32 step"),
+        ("stochastic_binary(alpha='auto')", r"from the values of each batch"),  # stochastic_binary(): exact, see
+        # test_inexact_and_folding (random only while training)
+        ("binary(alpha='auto_po2')", r"from the values of each batch"),
+    ],
+)
 def test_inexact_or_non_elementwise_quantizers_are_refused(tmp_path, quantizer, message):
     with pytest.raises(NotImplementedError, match=r"the_act.*" + message):
         _convert(_act_model(quantizer), tmp_path)

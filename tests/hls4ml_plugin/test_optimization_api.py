@@ -14,8 +14,10 @@ import pytest
 from hgq_compat import QActivation, QConv2D, QDense, QGlobalAveragePooling2D
 from hls4ml_plugin.optimization import import_optimization_api
 
-pytestmark = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
-                                reason="hls4ml's optimization API uses tf.GradientTape (TensorFlow backend only)")
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="hls4ml's optimization API uses tf.GradientTape (TensorFlow backend only)",
+)
 
 Q = "quantized_bits(10,2,alpha=1)"
 
@@ -23,15 +25,17 @@ Q = "quantized_bits(10,2,alpha=1)"
 def _model() -> keras.Model:
     keras.utils.set_random_seed(3)
     reg = dict(kernel_regularizer=keras.regularizers.L1(1e-4))  # hls4ml's own regularizers fail on Keras 3
-    return keras.Sequential([
-        keras.Input((6, 6, 2)),
-        QConv2D(6, 3, kernel_quantizer=Q, bias_quantizer=Q, name="conv", **reg),
-        QActivation("quantized_relu(8,3)", name="act1"),
-        QGlobalAveragePooling2D(name="pool"),
-        QDense(12, kernel_quantizer=Q, bias_quantizer=Q, name="dense1", **reg),
-        QActivation("quantized_relu(8,3)", name="act2"),
-        QDense(3, kernel_quantizer=Q, bias_quantizer=Q, name="dense2", **reg),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((6, 6, 2)),
+            QConv2D(6, 3, kernel_quantizer=Q, bias_quantizer=Q, name="conv", **reg),
+            QActivation("quantized_relu(8,3)", name="act1"),
+            QGlobalAveragePooling2D(name="pool"),
+            QDense(12, kernel_quantizer=Q, bias_quantizer=Q, name="dense1", **reg),
+            QActivation("quantized_relu(8,3)", name="act2"),
+            QDense(3, kernel_quantizer=Q, bias_quantizer=Q, name="dense2", **reg),
+        ]
+    )
 
 
 def _prune(model: keras.Model, attributes: dict, objective: type, sparsity: float) -> dict:
@@ -43,8 +47,9 @@ def _prune(model: keras.Model, attributes: dict, objective: type, sparsity: floa
     y = keras.utils.to_categorical(rng.integers(0, 3, 256), 3)
     for layer in model.layers:
         if isinstance(layer, api.SUPPORTED_LAYERS):
-            attributes[layer.name].optimizable, attributes[layer.name].optimization_attributes = \
+            attributes[layer.name].optimizable, attributes[layer.name].optimization_attributes = (
                 objective.is_layer_optimizable(attributes[layer.name])
+            )
         else:
             attributes[layer.name].optimizable = False
     model.compile(keras.optimizers.Adam(1e-3), "categorical_crossentropy")
@@ -58,8 +63,11 @@ def _prune(model: keras.Model, attributes: dict, objective: type, sparsity: floa
     backprop.update_masks(masks)
     for _ in range(2):
         for start in range(0, len(x), 32):
-            backprop(keras.ops.convert_to_tensor(x[start:start + 32]), keras.ops.convert_to_tensor(y[start:start + 32]),
-                     sparsity)
+            backprop(
+                keras.ops.convert_to_tensor(x[start : start + 32]),
+                keras.ops.convert_to_tensor(y[start : start + 32]),
+                sparsity,
+            )
     return masks
 
 
@@ -78,6 +86,7 @@ def test_hgq_compat_layers_are_qkeras_layers_for_hls4ml_optimization():
     lazy = keras.Sequential([QDense(2, kernel_quantizer=Q), QDense(1, kernel_quantizer=Q)])  # Keras probes hasattr
     assert tuple(lazy(np.ones((2, 3), "float32")).shape) == (2, 1)
     import sys
+
     assert "qkeras" not in sys.modules  # the alias lasted for hls4ml's import only
 
 

@@ -21,13 +21,26 @@ import numpy as np
 import pytest
 
 import hls4ml_plugin
-from hgq_compat import (QActivation, QConv2D, QConv2DBatchnorm, QDense, QLSTM, QSeparableConv1D, binary,
-                        convert_qkeras_model, quantized_bits, quantized_po2, quantized_relu, swap_softmax, ternary)
+from hgq_compat import (
+    QLSTM,
+    QActivation,
+    QConv2D,
+    QConv2DBatchnorm,
+    QDense,
+    QSeparableConv1D,
+    binary,
+    convert_qkeras_model,
+    quantized_bits,
+    quantized_po2,
+    quantized_relu,
+    swap_softmax,
+    ternary,
+)
 
 from ..legacy.helpers import PUBLISHED_DIR
 from .conftest import N_RANDOM
 
-GRID = 2.0 ** -10  # hls4ml's tests round inputs to fixed<16,6>'s step
+GRID = 2.0**-10  # hls4ml's tests round inputs to fixed<16,6>'s step
 
 
 def _grid_inputs(shape: tuple[int, ...], seed: int, n: int = N_RANDOM) -> np.ndarray:
@@ -50,12 +63,19 @@ def _single_quantizer() -> keras.Model:
 
 def _dense_relu() -> keras.Model:
     """test_single_dense_activation_exact with alpha='auto_po2' (QKeras' per-channel po2 scales)."""
-    model = keras.Sequential([
-        keras.Input((16,)),
-        QDense(16, name="fc1", kernel_quantizer=quantized_bits(4, 0, alpha="auto_po2"),
-               bias_quantizer=quantized_bits(4, 0, alpha=1), kernel_initializer="lecun_uniform"),
-        QActivation(activation=quantized_relu(4, 0), name="relu1"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((16,)),
+            QDense(
+                16,
+                name="fc1",
+                kernel_quantizer=quantized_bits(4, 0, alpha="auto_po2"),
+                bias_quantizer=quantized_bits(4, 0, alpha=1),
+                kernel_initializer="lecun_uniform",
+            ),
+            QActivation(activation=quantized_relu(4, 0), name="relu1"),
+        ]
+    )
     return _set_weights(model, 1)
 
 
@@ -67,8 +87,9 @@ def _btnn() -> keras.Model:
     inp = keras.Input((10,))
     t = QDense(10, kernel_quantizer=ternary(alpha=1), bias_quantizer=quantized_bits(5, 2), name="dense_t")(inp)
     b = QDense(10, kernel_quantizer=binary(), bias_quantizer=quantized_bits(5, 2), name="dense_b")(inp)
-    model = _set_weights(keras.Model(inp, [QActivation("binary_tanh", name="bt")(t),
-                                           QActivation(binary(), name="bin")(b)]), 2)
+    model = _set_weights(
+        keras.Model(inp, [QActivation("binary_tanh", name="bt")(t), QActivation(binary(), name="bin")(b)]), 2
+    )
     kernel, bias = model.get_layer("dense_t").get_weights()
     bias[:3] = 0.0  # units whose pre-activation is exactly 0 for a zero input (binary_tanh's tie)
     model.get_layer("dense_t").set_weights([kernel, bias])
@@ -79,8 +100,13 @@ def _activation_kwargs() -> keras.Model:
     """test_qactivation_kwarg (activation strings on QDense), quantized_po2 kernels and a relu with a
     negative slope."""
     inp = keras.Input((10,))
-    a = QDense(10, activation="quantized_relu(2, 0)", kernel_quantizer="quantized_bits(4, 0, alpha=1)",
-               bias_quantizer="quantized_bits(4, 0, alpha=1)", name="qdense")(inp)
+    a = QDense(
+        10,
+        activation="quantized_relu(2, 0)",
+        kernel_quantizer="quantized_bits(4, 0, alpha=1)",
+        bias_quantizer="quantized_bits(4, 0, alpha=1)",
+        name="qdense",
+    )(inp)
     p = QDense(6, kernel_quantizer=quantized_po2(4), bias_quantizer=quantized_bits(8, 3, alpha=1), name="po2")(inp)
     # a 23-bit sum; this relu is not constant beyond a 16-bit range, so (as the refusal says) a quantizer first
     p = QActivation("quantized_bits(8,3,alpha=1)", name="pre_leaky")(p)
@@ -91,27 +117,54 @@ def _activation_kwargs() -> keras.Model:
 def _po2_wide_input() -> keras.Model:
     """test_quantised_po2_bit_width's shape (26 -> 6, quantized_po2 kernel) with a 32-bit default
     precision: float inputs enter as fixed<32,16> (signed WRAP types up to 32 bits are exact)."""
-    return _set_weights(keras.Sequential([keras.Input((26,)), QDense(6, name="dense", kernel_quantizer=quantized_po2(4),
-                                                                     bias_quantizer="quantized_bits(8,3,alpha=1)")]), 6)
+    return _set_weights(
+        keras.Sequential(
+            [
+                keras.Input((26,)),
+                QDense(
+                    6, name="dense", kernel_quantizer=quantized_po2(4), bias_quantizer="quantized_bits(8,3,alpha=1)"
+                ),
+            ]
+        ),
+        6,
+    )
 
 
 def _qconv2dbn() -> keras.Model:
     """test_qconv2dbn: QConv2DBatchnorm with ones kernel, config default precision fixed<24,8>."""
-    return keras.Sequential([keras.Input((8, 8, 1)), QConv2DBatchnorm(
-        4, kernel_size=(3, 3), kernel_quantizer="quantized_bits(8, 0, alpha=1)", kernel_initializer="ones",
-        bias_quantizer="quantized_bits(8, 0, alpha=1)", bias_initializer="zeros", activation="quantized_relu(8, 0)")])
+    return keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            QConv2DBatchnorm(
+                4,
+                kernel_size=(3, 3),
+                kernel_quantizer="quantized_bits(8, 0, alpha=1)",
+                kernel_initializer="ones",
+                bias_quantizer="quantized_bits(8, 0, alpha=1)",
+                bias_initializer="zeros",
+                activation="quantized_relu(8, 0)",
+            ),
+        ]
+    )
 
 
 def _tutorial_cnn() -> keras.Model:
     """The tutorial's QConv2D -> BatchNormalization -> QActivation block with a dense head."""
     inp = keras.Input((8, 8, 1))
-    x = QConv2D(4, (3, 3), kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer="quantized_bits(6,0,alpha=1)",
-                use_bias=True, name="conv1")(inp)
+    x = QConv2D(
+        4,
+        (3, 3),
+        kernel_quantizer="quantized_bits(6,0,alpha=1)",
+        bias_quantizer="quantized_bits(6,0,alpha=1)",
+        use_bias=True,
+        name="conv1",
+    )(inp)
     x = keras.layers.BatchNormalization(name="bn1")(x)
     x = QActivation("quantized_relu(6)", name="relu1")(x)
     x = keras.layers.Flatten()(x)
-    x = QDense(3, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer="quantized_bits(6,0,alpha=1)",
-               name="out")(x)
+    x = QDense(
+        3, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer="quantized_bits(6,0,alpha=1)", name="out"
+    )(x)
     model = keras.Model(inp, x)
     rng = np.random.default_rng(4)
     bn = model.get_layer("bn1")
@@ -125,15 +178,22 @@ def _tutorial_cnn() -> keras.Model:
 def _separable() -> keras.Model:
     """test_qseparableconv1d: input named 'input_layer', config Precision on the input and 'dw_output'."""
     x_in = keras.Input((13, 20), name="input_layer")
-    x = QSeparableConv1D(5, 3, depthwise_quantizer=quantized_bits(8, 3, alpha=1),
-                         pointwise_quantizer=quantized_bits(8, 3, alpha=1), bias_quantizer=quantized_bits(8, 3, alpha=1),
-                         name="qsepconv_1")(x_in)
+    x = QSeparableConv1D(
+        5,
+        3,
+        depthwise_quantizer=quantized_bits(8, 3, alpha=1),
+        pointwise_quantizer=quantized_bits(8, 3, alpha=1),
+        bias_quantizer=quantized_bits(8, 3, alpha=1),
+        name="qsepconv_1",
+    )(x_in)
     return _set_weights(keras.Model(x_in, x), 5)
 
 
 def _jet_tagger() -> keras.Model:
     """The published QKeras jet tagger (hls4ml's example model) with its softmax head."""
-    return convert_qkeras_model(PUBLISHED_DIR / "qkeras_3layer.json", weights=PUBLISHED_DIR / "qkeras_3layer_weights.h5")
+    return convert_qkeras_model(
+        PUBLISHED_DIR / "qkeras_3layer.json", weights=PUBLISHED_DIR / "qkeras_3layer_weights.h5"
+    )
 
 
 def _config(model: keras.Model, **kwargs) -> dict:
@@ -160,8 +220,13 @@ CASES = {
     "dense_relu_auto_po2": (_dense_relu, _config, "Vitis", "io_parallel", (16,)),
     "btnn": (_btnn, _config, "Vivado", "io_parallel", (10,)),
     "activation_kwargs": (_activation_kwargs, _config, "Vitis", "io_parallel", (10,)),
-    "po2_wide_input": (_po2_wide_input, lambda m: _config(m, default_precision="fixed<32,16>"), "Vivado",
-                       "io_parallel", (26,)),
+    "po2_wide_input": (
+        _po2_wide_input,
+        lambda m: _config(m, default_precision="fixed<32,16>"),
+        "Vivado",
+        "io_parallel",
+        (26,),
+    ),
     "qconv2dbn": (_qconv2dbn, lambda m: _config(m, default_precision="fixed<24,8>"), "Vivado", "io_stream", (8, 8, 1)),
     "separable": (_separable, _separable_config, "Vitis", "io_stream", (13, 20)),
 }
@@ -176,8 +241,9 @@ def compiled(tmp_path_factory):
     built = {}
     for name, (build, config, backend, io_type, _) in CASES.items():
         model = build()
-        hm = hls4ml.converters.convert_from_keras_model(model, hls_config=config(model), backend=backend,
-                                                        io_type=io_type, output_dir=str(root / name))
+        hm = hls4ml.converters.convert_from_keras_model(
+            model, hls_config=config(model), backend=backend, io_type=io_type, output_dir=str(root / name)
+        )
         hm.write()
         built[name] = (model, hm)
     with ThreadPoolExecutor(2) as pool:
@@ -235,17 +301,20 @@ def test_softmax_head_refused_then_exact_swapped_or_inexact(tmp_path):
     predicted class mostly stays)."""
     model = _jet_tagger()
     with pytest.raises((ValueError, NotImplementedError), match="softmax.*swap_softmax.*allow_inexact"):
-        hls4ml.converters.convert_from_keras_model(model, hls_config=_softmax_config(model), backend="Vitis",
-                                                   output_dir=str(tmp_path / "refused"))
+        hls4ml.converters.convert_from_keras_model(
+            model, hls_config=_softmax_config(model), backend="Vitis", output_dir=str(tmp_path / "refused")
+        )
     x = _grid_inputs((16,), seed=11)
     swapped, report = swap_softmax(model, x)
     assert report.swapped == ("softmax",) and report.argmax_agreement > 0.95
-    exact = hls4ml.converters.convert_from_keras_model(swapped, hls_config=_config(swapped), backend="Vitis",
-                                                       output_dir=str(tmp_path / "exact"))
+    exact = hls4ml.converters.convert_from_keras_model(
+        swapped, hls_config=_config(swapped), backend="Vitis", output_dir=str(tmp_path / "exact")
+    )
     config = _softmax_config(model)
     config["Model"]["AllowInexact"] = True
-    inexact = hls4ml.converters.convert_from_keras_model(model, hls_config=config, backend="Vivado",
-                                                         output_dir=str(tmp_path / "inexact"))
+    inexact = hls4ml.converters.convert_from_keras_model(
+        model, hls_config=config, backend="Vivado", output_dir=str(tmp_path / "inexact")
+    )
     assert "softmax" in inexact.hgq_compat_inexact
     t0 = time.perf_counter()
     for hm in (exact, inexact):
@@ -268,10 +337,12 @@ def test_tutorial_cnn_batchnorm_refused_then_exact_folded(tmp_path):
     ``fold_batchnorm=True`` exports the folded model bit for bit."""
     model = _tutorial_cnn()
     with pytest.raises((ValueError, NotImplementedError), match="bn1.*fold.*allow_inexact"):
-        hls4ml.converters.convert_from_keras_model(model, hls_config=_config(model), backend="Vivado",
-                                                   output_dir=str(tmp_path / "refused"))
-    hm = hls4ml_plugin.convert(model, tmp_path / "folded", backend="Vitis", hls_config=_config(model),
-                               fold_batchnorm=True)
+        hls4ml.converters.convert_from_keras_model(
+            model, hls_config=_config(model), backend="Vivado", output_dir=str(tmp_path / "refused")
+        )
+    hm = hls4ml_plugin.convert(
+        model, tmp_path / "folded", backend="Vitis", hls_config=_config(model), fold_batchnorm=True
+    )
     assert hm.hgq_compat_folded == ["conv1"]
     reference = hm.hgq_compat_keras_model  # the folded model, inputs quantized to fixed<16,6> on entry
     x = _grid_inputs((8, 8, 1), seed=12)
@@ -283,12 +354,25 @@ def test_tutorial_cnn_batchnorm_refused_then_exact_folded(tmp_path):
 def test_qlstm_with_float_activations_refused_naming_the_fix(tmp_path):
     """test_qlstm's QLSTM (float tanh / sigmoid, 8-bit quantizers): refused by default, naming the
     quantizer activations that make it exact and allow_inexact."""
-    model = keras.Sequential([keras.Input((5, 2)), QLSTM(
-        4, kernel_quantizer="quantized_bits(8, 0, alpha=1)", recurrent_quantizer="quantized_bits(8, 0, alpha=1)",
-        bias_quantizer="quantized_bits(8, 0, alpha=1)", state_quantizer="quantized_bits(8, 0, alpha=1)",
-        activation="tanh", recurrent_activation="sigmoid")])
+    model = keras.Sequential(
+        [
+            keras.Input((5, 2)),
+            QLSTM(
+                4,
+                kernel_quantizer="quantized_bits(8, 0, alpha=1)",
+                recurrent_quantizer="quantized_bits(8, 0, alpha=1)",
+                bias_quantizer="quantized_bits(8, 0, alpha=1)",
+                state_quantizer="quantized_bits(8, 0, alpha=1)",
+                activation="tanh",
+                recurrent_activation="sigmoid",
+            ),
+        ]
+    )
     config = _config(model, default_precision="ap_fixed<8,1>")
-    with pytest.raises((ValueError, NotImplementedError),
-                       match=r"\(QLSTM\): activation '(tanh|sigmoid)' is a float function.*quantized_tanh.*allow_inexact"):
-        hls4ml.converters.convert_from_keras_model(model, hls_config=config, backend="Vivado",
-                                                   output_dir=str(tmp_path / "lstm"))
+    with pytest.raises(
+        (ValueError, NotImplementedError),
+        match=r"\(QLSTM\): activation '(tanh|sigmoid)' is a float function.*quantized_tanh.*allow_inexact",
+    ):
+        hls4ml.converters.convert_from_keras_model(
+            model, hls_config=config, backend="Vivado", output_dir=str(tmp_path / "lstm")
+        )

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import hls4ml_plugin
-from hgq_compat import QActivation, QBidirectional, QGRU, QLSTM, QSimpleRNN, quantization_config
+from hgq_compat import QGRU, QLSTM, QActivation, QBidirectional, QSimpleRNN, quantization_config
 
 from .conftest import assert_bit_exact, compile_all, random_inputs
 
@@ -45,16 +45,28 @@ def recurrent_model() -> keras.Model:
     inp = keras.Input((T, N))
     x = QActivation(IN, name="qin")(inp)
     a = QSimpleRNN(4, activation="quantized_tanh(6)", return_sequences=True, name="rnn_tanh", **W)(x)
-    a = QSimpleRNN(3, activation="quantized_relu(6,2)", state_quantizer="quantized_bits(8,3)", go_backwards=True,
-                   name="rnn_relu", **W)(a)
-    b = QBidirectional(QSimpleRNN(3, activation="relu", state_quantizer="quantized_bits(8,3)", return_sequences=True,
-                                  **W), name="bi_concat")(x)
+    a = QSimpleRNN(
+        3,
+        activation="quantized_relu(6,2)",
+        state_quantizer="quantized_bits(8,3)",
+        go_backwards=True,
+        name="rnn_relu",
+        **W,
+    )(a)
+    b = QBidirectional(
+        QSimpleRNN(3, activation="relu", state_quantizer="quantized_bits(8,3)", return_sequences=True, **W),
+        name="bi_concat",
+    )(x)
     b = QActivation("quantized_bits(6,2,alpha=1)", name="mid")(b)
-    b = QBidirectional(QSimpleRNN(2, activation="quantized_relu(6,2)", state_quantizer="quantized_bits(8,3)", **W),
-                       merge_mode="sum", name="bi_sum")(b)
+    b = QBidirectional(
+        QSimpleRNN(2, activation="quantized_relu(6,2)", state_quantizer="quantized_bits(8,3)", **W),
+        merge_mode="sum",
+        name="bi_sum",
+    )(b)
     with quantization_config(mode="hgq"):  # trainable per-element weight and state bitwidths
-        c = QSimpleRNN(2, activation="quantized_relu(6,2)", state_quantizer="quantized_bits(8,3)", name="rnn_hgq",
-                       **W)(x)
+        c = QSimpleRNN(2, activation="quantized_relu(6,2)", state_quantizer="quantized_bits(8,3)", name="rnn_hgq", **W)(
+            x
+        )
     model = keras.Model(inp, keras.layers.Concatenate(name="all")([a, b, c]))
     _randomize(model)
     return model
@@ -64,21 +76,48 @@ def gated_model() -> keras.Model:
     """QLSTM (quantized_sigmoid gates, quantized_tanh), QGRU (QKeras' float hard_sigmoid, sequences,
     going backwards), QGRU reset_after=True with relu, and QBidirectional of a 2-unit QLSTM and a
     3-unit QGRU."""
-    w = dict(kernel_quantizer="quantized_bits(4,1,alpha=1)", recurrent_quantizer="quantized_bits(4,1,alpha=1)",
-             bias_quantizer="quantized_bits(4,1,alpha=1)")
+    w = dict(
+        kernel_quantizer="quantized_bits(4,1,alpha=1)",
+        recurrent_quantizer="quantized_bits(4,1,alpha=1)",
+        bias_quantizer="quantized_bits(4,1,alpha=1)",
+    )
     state = "quantized_bits(6,2)"
     inp = keras.Input((2, 2))  # two steps: the first and one recurrent step (compile time)
     x = QActivation("quantized_bits(4,2,alpha=1)", name="qin")(inp)
-    a = QLSTM(2, activation="quantized_tanh(4)", recurrent_activation="quantized_sigmoid(4)", state_quantizer=state,
-              name="lstm", **w)(x)
-    b = QGRU(2, activation="quantized_tanh(4)", state_quantizer=state, return_sequences=True, go_backwards=True,
-             name="gru", **w)(x)
-    c = QGRU(2, activation="relu", recurrent_activation="quantized_sigmoid(4)", state_quantizer=state,
-             reset_after=True, name="gru_after", **w)(x)
+    a = QLSTM(
+        2,
+        activation="quantized_tanh(4)",
+        recurrent_activation="quantized_sigmoid(4)",
+        state_quantizer=state,
+        name="lstm",
+        **w,
+    )(x)
+    b = QGRU(
+        2,
+        activation="quantized_tanh(4)",
+        state_quantizer=state,
+        return_sequences=True,
+        go_backwards=True,
+        name="gru",
+        **w,
+    )(x)
+    c = QGRU(
+        2,
+        activation="relu",
+        recurrent_activation="quantized_sigmoid(4)",
+        state_quantizer=state,
+        reset_after=True,
+        name="gru_after",
+        **w,
+    )(x)
     sig = "quantized_sigmoid(4)"
-    d = QBidirectional(QLSTM(2, activation="quantized_relu(4,1)", recurrent_activation=sig, state_quantizer=state, **w),
-                       backward_layer=QGRU(3, activation="quantized_tanh(4)", recurrent_activation=sig,
-                                           state_quantizer=state, go_backwards=True, **w), name="bi_gated")(x)
+    d = QBidirectional(
+        QLSTM(2, activation="quantized_relu(4,1)", recurrent_activation=sig, state_quantizer=state, **w),
+        backward_layer=QGRU(
+            3, activation="quantized_tanh(4)", recurrent_activation=sig, state_quantizer=state, go_backwards=True, **w
+        ),
+        name="bi_gated",
+    )(x)
     model = keras.Model(inp, keras.layers.Concatenate(name="all")([a, keras.layers.Flatten(name="flat")(b), c, d]))
     _randomize(model, 2)
     return model
@@ -90,8 +129,9 @@ def compiled(tmp_path_factory):
     models = {"rnn": recurrent_model(), "gated": gated_model()}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        hls = compile_all(models, tmp_path_factory.mktemp("recurrent"),
-                          backends={"rnn": ("Vivado",), "gated": ("Vitis",)})
+        hls = compile_all(
+            models, tmp_path_factory.mktemp("recurrent"), backends={"rnn": ("Vivado",), "gated": ("Vitis",)}
+        )
     float32 = [str(w.message) for w in caught if "float32" in str(w.message)]
     assert not float32, float32  # every sum fits float32: exactness is guaranteed, not just observed
     return models, hls
@@ -119,9 +159,13 @@ def test_recurrent_refusals_name_the_fix(tmp_path):
     assert "quantized_sigmoid" in message
     inp = keras.Input((T, N))
     outs = QSimpleRNN(3, activation="quantized_relu(6,2)", return_state=True, name="with_state", **W)(
-        QActivation(IN)(inp))
+        QActivation(IN)(inp)
+    )
     with pytest.raises(NotImplementedError, match="with_state.*return_state=True"):
         hls4ml_plugin.convert(keras.Model(inp, outs[0]), tmp_path / "state", compile=False)
-    message = _refused(QBidirectional(QSimpleRNN(3, activation="quantized_relu(6,2)", **W), merge_mode="mul",
-                                      name="bi_mul"), tmp_path, "bi_mul")
+    message = _refused(
+        QBidirectional(QSimpleRNN(3, activation="quantized_relu(6,2)", **W), merge_mode="mul", name="bi_mul"),
+        tmp_path,
+        "bi_mul",
+    )
     assert "'concat', 'sum'" in message

@@ -10,10 +10,9 @@ import keras
 import numpy as np
 import pytest
 
-from hgq_compat.legacy import LegacyConversionError
-
 from hgq_compat import QActivation, QDense, quantization_config
 from hgq_compat.cli import main
+from hgq_compat.legacy import LegacyConversionError
 from hgq_compat.training import layer_ebops, model_ebops
 from hls4ml_plugin.synth import SynthError, load_model, random_inputs, synthesize
 
@@ -24,10 +23,16 @@ def small_hgq_model() -> keras.Model:
     with quantization_config(mode="hgq"):
         inp = keras.Input((12,))
         x = QActivation("quantized_bits(8,3,alpha=1)", name="in_q")(inp)
-        x = QDense(8, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer="quantized_bits(6,2,alpha=1)",
-                   activation="quantized_relu(6,2)", name="d1")(x)
-        x = QDense(4, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer="quantized_bits(6,2,alpha=1)",
-                   name="d2")(x)
+        x = QDense(
+            8,
+            kernel_quantizer="quantized_bits(6,0,alpha=1)",
+            bias_quantizer="quantized_bits(6,2,alpha=1)",
+            activation="quantized_relu(6,2)",
+            name="d1",
+        )(x)
+        x = QDense(
+            4, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer="quantized_bits(6,2,alpha=1)", name="d2"
+        )(x)
     model = keras.Model(inp, x)
     rng = np.random.default_rng(3)
     d1 = model.get_layer("d1")
@@ -70,7 +75,10 @@ def test_cli_synth_qkeras_file_with_check_data(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert rc == 0
     first = printed.splitlines()[0]
-    assert first == f"EXACT: the C simulation equals Keras bit for bit on {len(x)} inputs ({len(x) * 10} outputs, check data)"
+    assert (
+        first
+        == f"EXACT: the C simulation equals Keras bit for bit on {len(x)} inputs ({len(x) * 10} outputs, check data)"
+    )
     from hgq_compat import convert_qkeras_model
 
     total = model_ebops(convert_qkeras_model(FIXTURE))  # the uniform 8-bit QKeras MLP
@@ -92,10 +100,13 @@ def test_failed_synth_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("name, message", [
-    ("missing.keras", "model file does not exist"),
-    ("model.onnx", r"model.onnx: not a model file; accepted: .keras \(hgq_compat, Keras 3 or qkeras-v3\), .h5"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("missing.keras", "model file does not exist"),
+        ("model.onnx", r"model.onnx: not a model file; accepted: .keras \(hgq_compat, Keras 3 or qkeras-v3\), .h5"),
+    ],
+)
 def test_load_model_errors(tmp_path, name, message):
     path = tmp_path / name
     if name.endswith(".onnx"):
@@ -108,7 +119,9 @@ def test_bad_arguments(tmp_path):
     model = small_hgq_model()
     with pytest.raises(SynthError, match="backend='Quartus' is not accepted; accepted: 'Vivado', 'Vitis'"):
         synthesize(model, tmp_path / "p", backend="Quartus")
-    with pytest.raises(SynthError, match=r"check data has shape \(5, 3\) but the model expects inputs of shape \(n, 12\)"):
+    with pytest.raises(
+        SynthError, match=r"check data has shape \(5, 3\) but the model expects inputs of shape \(n, 12\)"
+    ):
         synthesize(model, tmp_path / "p", check_data=np.zeros((5, 3)))
     (tmp_path / "file").write_text("x")
     with pytest.raises(SynthError, match="exists and is not a folder"):
@@ -126,39 +139,50 @@ def test_random_inputs_cover_ties_and_overflow():
 
 # ------------------------------------------------------------------ declared input precision
 
-@pytest.mark.parametrize("text, parsed", [
-    ("fixed<16,6>", "fixed<16,6,TRN,WRAP>"),  # hls4ml's default: ap_fixed's default modes
-    ("ap_fixed<16, 6, AP_RND_CONV, AP_SAT>", "fixed<16,6,RND_CONV,SAT>"),
-    ("fixed<16,6>,RND_CONV,SAT", "fixed<16,6,RND_CONV,SAT>"),
-    ("ufixed<8,0,SAT>", "ufixed<8,0,TRN,SAT>"),
-    ("FIXED<8,-2,SAT_SYM,RND>", "fixed<8,-2,RND,SAT_SYM>"),
-])
+
+@pytest.mark.parametrize(
+    "text, parsed",
+    [
+        ("fixed<16,6>", "fixed<16,6,TRN,WRAP>"),  # hls4ml's default: ap_fixed's default modes
+        ("ap_fixed<16, 6, AP_RND_CONV, AP_SAT>", "fixed<16,6,RND_CONV,SAT>"),
+        ("fixed<16,6>,RND_CONV,SAT", "fixed<16,6,RND_CONV,SAT>"),
+        ("ufixed<8,0,SAT>", "ufixed<8,0,TRN,SAT>"),
+        ("FIXED<8,-2,SAT_SYM,RND>", "fixed<8,-2,RND,SAT_SYM>"),
+    ],
+)
 def test_input_precision_parser(text, parsed):
     from hls4ml_plugin.inputs import parse_input_precision
 
     assert str(parse_input_precision(text)) == parsed
 
 
-@pytest.mark.parametrize("text, why", [
-    ("fixed<16>", "not of the accepted form"),
-    ("int<8>", "not of the accepted form"),
-    ("__import__('os').system('true')", "not of the accepted form"),
-    ("fixed<16,6,RND_ZERO>", "mode RND_ZERO is not supported"),
-    ("fixed<16,6,RND,RND_CONV>", "more than one rounding or overflow mode"),
-    ("fixed<16,6,RND>,SAT", "modes given both inside and after the brackets"),
-    ("fixed<25,6,RND,SAT>", "width 25 is outside 1..24"),
-    ("fixed<33,6>", "width 33 is outside 1..32"),
-    ("ufixed<25,6>", "width 25 is outside 1..24"),
-    ("fixed<0,0>", "width 0 is outside 1..32"),
-    ("fixed<8,40>", "integer bits 40 outside -32..32"),
-    ("fixed<1,1,SAT_SYM>", "a signed 1-bit SAT_SYM type holds only 0"),
-    (16, "type int, not a string"),
-])
+@pytest.mark.parametrize(
+    "text, why",
+    [
+        ("fixed<16>", "not of the accepted form"),
+        ("int<8>", "not of the accepted form"),
+        ("__import__('os').system('true')", "not of the accepted form"),
+        ("fixed<16,6,RND_ZERO>", "mode RND_ZERO is not supported"),
+        ("fixed<16,6,RND,RND_CONV>", "more than one rounding or overflow mode"),
+        ("fixed<16,6,RND>,SAT", "modes given both inside and after the brackets"),
+        ("fixed<25,6,RND,SAT>", "width 25 is outside 1..24"),
+        ("fixed<33,6>", "width 33 is outside 1..32"),
+        ("ufixed<25,6>", "width 25 is outside 1..24"),
+        ("fixed<0,0>", "width 0 is outside 1..32"),
+        ("fixed<8,40>", "integer bits 40 outside -32..32"),
+        ("fixed<1,1,SAT_SYM>", "a signed 1-bit SAT_SYM type holds only 0"),
+        (16, "type int, not a string"),
+    ],
+)
 def test_input_precision_parser_errors(text, why):
     from hls4ml_plugin.inputs import parse_input_precision
 
-    with pytest.raises(ValueError, match=re.escape(f"input_precision={text!r} is not accepted ({why}") + r".*\); "
-                       + re.escape("accepted: '[ap_]fixed<W,I[,ROUND[,OVERFLOW]]>'")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(f"input_precision={text!r} is not accepted ({why}")
+        + r".*\); "
+        + re.escape("accepted: '[ap_]fixed<W,I[,ROUND[,OVERFLOW]]>'"),
+    ):
         parse_input_precision(text)
 
 
@@ -178,7 +202,7 @@ def test_input_quantizer_is_exact_for_every_float32():
 
     rng = np.random.default_rng(0)
     x = (rng.normal(0, 1, 20_000) * 10.0 ** rng.integers(-6, 9, 20_000)).astype(np.float32)
-    x = np.concatenate([x, np.float32([16383.999, (2.0**24 - 1) / 2**10, -2.0**30 - 64, 0.0])])
+    x = np.concatenate([x, np.float32([16383.999, (2.0**24 - 1) / 2**10, -(2.0**30) - 64, 0.0])])
     for text in ("fixed<16,6>", "ufixed<8,0>", "fixed<24,12>", "fixed<8,-2>"):
         for modes in ("TRN,WRAP", "RND,WRAP", "RND_CONV,WRAP", "RND,SAT", "RND_CONV,SAT_SYM"):
             p = parse_input_precision(f"{text[:-1]},{modes}>")
@@ -200,7 +224,8 @@ def test_synth_with_input_precision_first_line_and_consecutive_quantizers(tmp_pa
     assert report.status_line() == (
         "EXACT: the C simulation equals Keras bit for bit on 4000 inputs (16000 outputs, 4000 random inputs, 2000 "
         "of them on the input type's grid or half a step off it) (inputs quantized to fixed<12,5,RND_CONV,SAT> on "
-        "entry)")
+        "entry)"
+    )
     saved = json.loads((out / "hgq_compat_report.json").read_text())
     assert saved["input_precision"] == "fixed<12,5,RND_CONV,SAT>" and saved["status"] == report.status_line()
     assert (out / "hgq_compat_report.txt").read_text().splitlines()[0] == report.status_line()
@@ -211,16 +236,19 @@ def test_synth_with_input_precision_first_line_and_consecutive_quantizers(tmp_pa
     hm = convert(model, tmp_path / "again", backend="Vitis", input_precision="fixed<12,5,RND_CONV,SAT>")
     assert "in_q" in hm.graph  # kept as a node after the fused input quantizer
     rng = np.random.default_rng(7)
-    x = (rng.integers(-60, 60, (3000, 12)) / 16 + 1 / 32 + rng.choice([2.0**-9, -(2.0**-9), 0.0], (3000, 12)))
+    x = rng.integers(-60, 60, (3000, 12)) / 16 + 1 / 32 + rng.choice([2.0**-9, -(2.0**-9), 0.0], (3000, 12))
     x = x.astype(np.float32)
     wrapper = quantize_inputs(model, "fixed<12,5,RND_CONV,SAT>")
     np.testing.assert_array_equal(hm.predict(x).reshape(-1, 4), wrapper.predict(x, verbose=0))
     grid = np.round(x * 128) / 128  # on the input grid: the original model
     np.testing.assert_array_equal(hm.predict(grid).reshape(-1, 4), model.predict(grid, verbose=0))
     inp = keras.Input((12,))  # uniform quantizers only: io_stream refuses the kept node, naming it
-    uniform = keras.Model(inp, QDense(4, name="d", kernel_quantizer="quantized_bits(6,0,alpha=1)",
-                                      bias_quantizer="quantized_bits(6,2,alpha=1)")(
-        QActivation("quantized_bits(8,3,alpha=1)", name="in_q")(inp)))
+    uniform = keras.Model(
+        inp,
+        QDense(
+            4, name="d", kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer="quantized_bits(6,2,alpha=1)"
+        )(QActivation("quantized_bits(8,3,alpha=1)", name="in_q")(inp)),
+    )
     with pytest.raises(NotImplementedError, match=r"'in_q': a quantizer right after another quantizer.*io_stream"):
         convert(uniform, tmp_path / "stream", io_type="io_stream", input_precision="fixed<12,5>", compile=False)
 
@@ -238,6 +266,7 @@ def test_cli_synth_float_bias_model_with_input_precision_is_not_guaranteed(tmp_p
         "EXACTNESS NOT GUARANTEED: 0 mismatches on 3000 inputs (3000 random inputs, 1500 of them on the input type's "
         "grid or half a step off it) (inputs quantized to fixed<16,6,TRN,WRAP> on entry), but 1 warning(s): layer "
         "'fc': the exact accumulator needs 34 bits, more than float32's 24; Keras may round where hls4ml does not, so "
-        "the C simulation is not guaranteed to equal Keras bit for bit. Use fewer weight or input bits.")
+        "the C simulation is not guaranteed to equal Keras bit for bit. Use fewer weight or input bits."
+    )
     saved = json.loads((tmp_path / "prj" / "hgq_compat_report.json").read_text())
     assert saved["exact"] is False and saved["mismatches"] == 0 and saved["input_precision"] == "fixed<16,6,TRN,WRAP>"

@@ -21,9 +21,19 @@ def test_qconv2d_mask(i, tmp_path):
     case = _case(f"QConv2D_mask/{i}")
     x = golden.array("master", _case("QConv2D_mask/input")["x"])
     ref = golden.array("master", case["output"])
-    m = keras.Sequential([keras.Input(shape=(5, 5, 2)), hgq_compat.QConv2D(
-        3, 3, kernel_quantizer="quantized_bits(4,0,1,alpha=1)", bias_quantizer="quantized_bits(4,0,1,alpha=1)",
-        mask=np.array(case["mask"]), name="conv")])
+    m = keras.Sequential(
+        [
+            keras.Input(shape=(5, 5, 2)),
+            hgq_compat.QConv2D(
+                3,
+                3,
+                kernel_quantizer="quantized_bits(4,0,1,alpha=1)",
+                bias_quantizer="quantized_bits(4,0,1,alpha=1)",
+                mask=np.array(case["mask"]),
+                name="conv",
+            ),
+        ]
+    )
     m.set_weights([golden.array("master", k) for k in case["weights"]])
     # convolutions accumulate in float32 (in QKeras too): float32 tolerance
     np.testing.assert_allclose(keras.ops.convert_to_numpy(m(x)), ref, rtol=1e-5, atol=1e-6)

@@ -4,7 +4,6 @@ batchnorm and QAdaptiveActivation: EBOPs hand counts, HGQ mode, saving, bad argu
 import keras
 import numpy as np
 import pytest
-from keras import ops
 
 from hgq_compat.layers.adaptive import QAdaptiveActivation
 from hgq_compat.layers.conv_extra import QConv2DTranspose, QDepthwiseConv2D, QSeparableConv1D, QSeparableConv2D
@@ -17,30 +16,98 @@ Q4 = "quantized_bits(4,0,alpha=1)"
 Q6B = "quantized_bits(6,2,alpha=1)"
 
 CONFIGS = {
-    "depthwise": (QDepthwiseConv2D, (6, 6, 3), dict(kernel_size=3, depth_multiplier=2, padding="same",
-                                                    depthwise_quantizer="quantized_bits(4,0)", bias_quantizer=Q6B,
-                                                    activation="quantized_relu(6,2)")),
-    "separable1d": (QSeparableConv1D, (10, 3), dict(filters=4, kernel_size=3, depthwise_quantizer=Q4,
-                                                    pointwise_quantizer="quantized_bits(6,0)", bias_quantizer=Q6B)),
-    "separable2d": (QSeparableConv2D, (6, 6, 2), dict(filters=3, kernel_size=3, strides=2, padding="same",
-                                                      depth_multiplier=2, depthwise_quantizer="quantized_bits(4,0)",
-                                                      pointwise_quantizer=Q4, bias_quantizer=Q6B,
-                                                      activation="quantized_relu(4,1)")),
-    "transpose": (QConv2DTranspose, (4, 4, 2), dict(filters=3, kernel_size=3, strides=2,
-                                                    kernel_quantizer="quantized_bits(4,0)", bias_quantizer=Q6B)),
-    "batchnorm": (QBatchNormalization, (5,), dict(gamma_quantizer=Q6B, beta_quantizer=Q6B, mean_quantizer=Q6B,
-                                                  variance_quantizer="quantized_bits(8,3,alpha=1)")),
-    "avgpool": (QAveragePooling2D, (6, 6, 2), dict(pool_size=3, average_quantizer="quantized_bits(4,0,1)",
-                                                   activation="quantized_bits(8,2,alpha=1)")),
-    "gavgpool": (QGlobalAveragePooling2D, (5, 5, 3), dict(average_quantizer="quantized_bits(6,0,1)",
-                                                          activation="quantized_relu(4,1)")),
-    "conv_bn": (QConv2DBatchnorm, (6, 6, 3), dict(filters=4, kernel_size=3, kernel_quantizer="quantized_bits(4,0)",
-                                                  bias_quantizer=Q6B, activation="quantized_relu(6,2)")),
-    "conv_bn_batch": (QConv2DBatchnorm, (5, 5, 2), dict(filters=3, kernel_size=3, padding="same", kernel_quantizer=Q4,
-                                                        bias_quantizer=Q6B, folding_mode="batch_stats_folding",
-                                                        ema_freeze_delay=10)),
-    "dw_bn": (QDepthwiseConv2DBatchnorm, (6, 6, 3), dict(kernel_size=3, depth_multiplier=2,
-                                                         depthwise_quantizer="quantized_bits(4,0)", bias_quantizer=Q6B)),
+    "depthwise": (
+        QDepthwiseConv2D,
+        (6, 6, 3),
+        dict(
+            kernel_size=3,
+            depth_multiplier=2,
+            padding="same",
+            depthwise_quantizer="quantized_bits(4,0)",
+            bias_quantizer=Q6B,
+            activation="quantized_relu(6,2)",
+        ),
+    ),
+    "separable1d": (
+        QSeparableConv1D,
+        (10, 3),
+        dict(
+            filters=4,
+            kernel_size=3,
+            depthwise_quantizer=Q4,
+            pointwise_quantizer="quantized_bits(6,0)",
+            bias_quantizer=Q6B,
+        ),
+    ),
+    "separable2d": (
+        QSeparableConv2D,
+        (6, 6, 2),
+        dict(
+            filters=3,
+            kernel_size=3,
+            strides=2,
+            padding="same",
+            depth_multiplier=2,
+            depthwise_quantizer="quantized_bits(4,0)",
+            pointwise_quantizer=Q4,
+            bias_quantizer=Q6B,
+            activation="quantized_relu(4,1)",
+        ),
+    ),
+    "transpose": (
+        QConv2DTranspose,
+        (4, 4, 2),
+        dict(filters=3, kernel_size=3, strides=2, kernel_quantizer="quantized_bits(4,0)", bias_quantizer=Q6B),
+    ),
+    "batchnorm": (
+        QBatchNormalization,
+        (5,),
+        dict(
+            gamma_quantizer=Q6B,
+            beta_quantizer=Q6B,
+            mean_quantizer=Q6B,
+            variance_quantizer="quantized_bits(8,3,alpha=1)",
+        ),
+    ),
+    "avgpool": (
+        QAveragePooling2D,
+        (6, 6, 2),
+        dict(pool_size=3, average_quantizer="quantized_bits(4,0,1)", activation="quantized_bits(8,2,alpha=1)"),
+    ),
+    "gavgpool": (
+        QGlobalAveragePooling2D,
+        (5, 5, 3),
+        dict(average_quantizer="quantized_bits(6,0,1)", activation="quantized_relu(4,1)"),
+    ),
+    "conv_bn": (
+        QConv2DBatchnorm,
+        (6, 6, 3),
+        dict(
+            filters=4,
+            kernel_size=3,
+            kernel_quantizer="quantized_bits(4,0)",
+            bias_quantizer=Q6B,
+            activation="quantized_relu(6,2)",
+        ),
+    ),
+    "conv_bn_batch": (
+        QConv2DBatchnorm,
+        (5, 5, 2),
+        dict(
+            filters=3,
+            kernel_size=3,
+            padding="same",
+            kernel_quantizer=Q4,
+            bias_quantizer=Q6B,
+            folding_mode="batch_stats_folding",
+            ema_freeze_delay=10,
+        ),
+    ),
+    "dw_bn": (
+        QDepthwiseConv2DBatchnorm,
+        (6, 6, 3),
+        dict(kernel_size=3, depth_multiplier=2, depthwise_quantizer="quantized_bits(4,0)", bias_quantizer=Q6B),
+    ),
 }
 HGQ_CONFIGS = list(CONFIGS)
 
@@ -134,8 +201,14 @@ def test_ebops_zero_weights_cost_nothing():
 
 
 def test_ebops_separable_hand_count():
-    layer = QSeparableConv1D(3, 3, depthwise_quantizer=Q4, pointwise_quantizer="quantized_bits(6,0,alpha=1)",
-                             use_bias=False, default_input_bits=8)
+    layer = QSeparableConv1D(
+        3,
+        3,
+        depthwise_quantizer=Q4,
+        pointwise_quantizer="quantized_bits(6,0,alpha=1)",
+        use_bias=False,
+        default_input_bits=8,
+    )
     layer.build((None, 5, 2))
     _fill(layer, depthwise_kernel=0.5, pointwise_kernel=0.5)
     depthwise = 3 * 2 * 3 * 8 * 4  # positions x channels x taps x bits(x) x bits(w)
@@ -161,8 +234,9 @@ def test_ebops_pooling_hand_count():
 
 
 def test_ebops_batchnorm_hand_count():
-    layer = QBatchNormalization(gamma_quantizer=Q6B, beta_quantizer=Q6B, mean_quantizer=None,
-                                variance_quantizer=None, default_input_bits=8)
+    layer = QBatchNormalization(
+        gamma_quantizer=Q6B, beta_quantizer=Q6B, mean_quantizer=None, variance_quantizer=None, default_input_bits=8
+    )
     layer.build((None, 4))
     _fill(layer, gamma=1.5, beta=1.0)
     assert float(to_np(layer.compute_ebops())) == 4 * 8 * 6 + 4 * 6
@@ -180,8 +254,15 @@ def test_ebops_folded_conv_hand_count():
 
 @pytest.mark.parametrize("padding", ["valid", "same"])
 def test_conv2d_transpose_equals_float_keras_with_quantized_kernel(padding):
-    layer = QConv2DTranspose(3, 3, strides=2, padding=padding, kernel_quantizer="quantized_bits(4,0)",
-                             bias_quantizer=Q6B, activation="quantized_relu(6,2)")
+    layer = QConv2DTranspose(
+        3,
+        3,
+        strides=2,
+        padding=padding,
+        kernel_quantizer="quantized_bits(4,0)",
+        bias_quantizer=Q6B,
+        activation="quantized_relu(6,2)",
+    )
     layer.build((None, 4, 4, 2))
     _randomize(layer)
     ref = keras.layers.Conv2DTranspose(3, 3, strides=2, padding=padding)
@@ -197,8 +278,9 @@ def test_conv2d_transpose_equals_float_keras_with_quantized_kernel(padding):
 
 
 def test_folded_conv_inference_equals_conv_then_batchnorm_up_to_quantization():
-    layer = QConv2DBatchnorm(3, 3, kernel_quantizer="quantized_bits(16,2,alpha=1)",
-                             bias_quantizer="quantized_bits(16,4,alpha=1)")
+    layer = QConv2DBatchnorm(
+        3, 3, kernel_quantizer="quantized_bits(16,2,alpha=1)", bias_quantizer="quantized_bits(16,4,alpha=1)"
+    )
     layer.build((None, 5, 5, 2))
     _randomize(layer)
     x = _input((5, 5, 2))
@@ -207,8 +289,7 @@ def test_folded_conv_inference_equals_conv_then_batchnorm_up_to_quantization():
     conv.set_weights([to_np(layer.kernel), to_np(layer.bias)])
     bn = keras.layers.BatchNormalization(epsilon=layer.epsilon)
     bn.build((None, 3, 3, 3))
-    bn.set_weights([to_np(layer.gamma), to_np(layer.bn_beta), to_np(layer.moving_mean),
-                    to_np(layer.moving_variance)])
+    bn.set_weights([to_np(layer.gamma), to_np(layer.bn_beta), to_np(layer.moving_mean), to_np(layer.moving_variance)])
     np.testing.assert_allclose(to_np(layer(x)), to_np(bn(conv(x))), atol=2e-3)
 
 
@@ -229,8 +310,10 @@ def test_adaptive_activation_tracks_range():
 # ---------------------------------------------------------------- saving
 
 
-ROUND_TRIP = [(k, {}) for k in CONFIGS] + [(k, {"mode": "hgq", "beta": 1e-5}) for k in
-                                          ("depthwise", "separable2d", "transpose", "batchnorm", "conv_bn", "avgpool")]
+ROUND_TRIP = [(k, {}) for k in CONFIGS] + [
+    (k, {"mode": "hgq", "beta": 1e-5})
+    for k in ("depthwise", "separable2d", "transpose", "batchnorm", "conv_bn", "avgpool")
+]
 
 
 @pytest.mark.parametrize("key,extra", ROUND_TRIP, ids=[f"{k}-{e.get('mode', 'qkeras')}" for k, e in ROUND_TRIP])
@@ -272,25 +355,52 @@ def test_adaptive_activation_round_trip(tmp_path):
 # ---------------------------------------------------------------- bad arguments
 
 
-@pytest.mark.parametrize("make,exc,words", [
-    (lambda: QDepthwiseConv2D(3, data_format="channels_first"), NotImplementedError, ["QDepthwiseConv2D", "data_format"]),
-    (lambda: QSeparableConv2D(2, 3, data_format="channels_first"), NotImplementedError,
-     ["QSeparableConv2D", "data_format"]),
-    (lambda: QSeparableConv1D(2, 3, data_format="channels_first"), NotImplementedError,
-     ["QSeparableConv1D", "data_format"]),
-    (lambda: QConv2DTranspose(2, 3, data_format="channels_first"), NotImplementedError,
-     ["QConv2DTranspose", "data_format"]),
-    (lambda: QConv2DBatchnorm(2, 3, folding_mode="tflite"), ValueError, ["QConv2DBatchnorm", "folding_mode"]),
-    (lambda: QDepthwiseConv2DBatchnorm(3, renorm=True), NotImplementedError, ["QDepthwiseConv2DBatchnorm", "renorm"]),
-    (lambda: QConv2DBatchnorm(2, 3, axis=1), NotImplementedError, ["QConv2DBatchnorm", "axis"]),
-    (lambda: QAdaptiveActivation("relu", 4), ValueError, ["QAdaptiveActivation", "activation"]),
-    (lambda: QAdaptiveActivation("quantized_relu", 4, mode="hgq"), NotImplementedError, ["QAdaptiveActivation", "mode"]),
-    (lambda: QBatchNormalization(mode="hgq"), NotImplementedError, ["QBatchNormalization", "gamma_quantizer"]),
-    (lambda: QSeparableConv2D(2, 3, pointwise_quantizer="quantized_nothing(4)"), ValueError, ["quantized_nothing"]),
-    (lambda: QAveragePooling2D(average_quantizer="quantized_nothing(4)"), ValueError, ["quantized_nothing"]),
-    (lambda: QDepthwiseConv2D(3, depthwise_quantizer="quantized_bits(4,0,alpha=0.5)", mode="hgq"), NotImplementedError,
-     ["QDepthwiseConv2D", "depthwise_kernel_quantizer"]),
-])
+@pytest.mark.parametrize(
+    "make,exc,words",
+    [
+        (
+            lambda: QDepthwiseConv2D(3, data_format="channels_first"),
+            NotImplementedError,
+            ["QDepthwiseConv2D", "data_format"],
+        ),
+        (
+            lambda: QSeparableConv2D(2, 3, data_format="channels_first"),
+            NotImplementedError,
+            ["QSeparableConv2D", "data_format"],
+        ),
+        (
+            lambda: QSeparableConv1D(2, 3, data_format="channels_first"),
+            NotImplementedError,
+            ["QSeparableConv1D", "data_format"],
+        ),
+        (
+            lambda: QConv2DTranspose(2, 3, data_format="channels_first"),
+            NotImplementedError,
+            ["QConv2DTranspose", "data_format"],
+        ),
+        (lambda: QConv2DBatchnorm(2, 3, folding_mode="tflite"), ValueError, ["QConv2DBatchnorm", "folding_mode"]),
+        (
+            lambda: QDepthwiseConv2DBatchnorm(3, renorm=True),
+            NotImplementedError,
+            ["QDepthwiseConv2DBatchnorm", "renorm"],
+        ),
+        (lambda: QConv2DBatchnorm(2, 3, axis=1), NotImplementedError, ["QConv2DBatchnorm", "axis"]),
+        (lambda: QAdaptiveActivation("relu", 4), ValueError, ["QAdaptiveActivation", "activation"]),
+        (
+            lambda: QAdaptiveActivation("quantized_relu", 4, mode="hgq"),
+            NotImplementedError,
+            ["QAdaptiveActivation", "mode"],
+        ),
+        (lambda: QBatchNormalization(mode="hgq"), NotImplementedError, ["QBatchNormalization", "gamma_quantizer"]),
+        (lambda: QSeparableConv2D(2, 3, pointwise_quantizer="quantized_nothing(4)"), ValueError, ["quantized_nothing"]),
+        (lambda: QAveragePooling2D(average_quantizer="quantized_nothing(4)"), ValueError, ["quantized_nothing"]),
+        (
+            lambda: QDepthwiseConv2D(3, depthwise_quantizer="quantized_bits(4,0,alpha=0.5)", mode="hgq"),
+            NotImplementedError,
+            ["QDepthwiseConv2D", "depthwise_kernel_quantizer"],
+        ),
+    ],
+)
 def test_bad_arguments_raise_naming_layer_and_argument(make, exc, words):
     with pytest.raises(exc) as info:
         make()

@@ -11,9 +11,15 @@ from tests import golden
 from tests.conftest import grad, to_np
 
 MODULES = {
-    "QDepthwiseConv2D": "conv_extra", "QSeparableConv1D": "conv_extra", "QSeparableConv2D": "conv_extra",
-    "QConv2DTranspose": "conv_extra", "QBatchNormalization": "normalization", "QAveragePooling2D": "pooling",
-    "QGlobalAveragePooling2D": "pooling", "QConv2DBatchnorm": "folded", "QDepthwiseConv2DBatchnorm": "folded",
+    "QDepthwiseConv2D": "conv_extra",
+    "QSeparableConv1D": "conv_extra",
+    "QSeparableConv2D": "conv_extra",
+    "QConv2DTranspose": "conv_extra",
+    "QBatchNormalization": "normalization",
+    "QAveragePooling2D": "pooling",
+    "QGlobalAveragePooling2D": "pooling",
+    "QConv2DBatchnorm": "folded",
+    "QDepthwiseConv2DBatchnorm": "folded",
     "QAdaptiveActivation": "adaptive",
 }
 CASES = [c for cls in MODULES for c in golden.cases("layers", **{"class": cls})]

@@ -12,20 +12,24 @@ def np_quantized_bits(x, bits, integer, keep_negative=True, symmetric=False):
     """QKeras 0.9.0's formula, written independently with numpy (half-to-even rounding)."""
     k = int(keep_negative)
     m = 2.0 ** (bits - k)
-    mi = 2.0 ** integer
+    mi = 2.0**integer
     return mi * np.clip(np.round(x * m / mi), k * (symmetric - m), m - 1) / m
 
 
 def np_quantized_relu(x, bits, integer):
-    m, mi = 2.0 ** bits, 2.0 ** integer
+    m, mi = 2.0**bits, 2.0**integer
     return mi * np.clip(np.round(x * m / mi) / m, 0, 1 - 1 / m)
 
 
 def test_qdense_matches_qkeras_formula():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(32, 6)).astype(np.float32)
-    layer = hq.QDense(4, kernel_quantizer=hq.quantized_bits(4, 0, alpha=1), bias_quantizer="quantized_bits(6,2,alpha=1)",
-                      activation="quantized_relu(5,2)")
+    layer = hq.QDense(
+        4,
+        kernel_quantizer=hq.quantized_bits(4, 0, alpha=1),
+        bias_quantizer="quantized_bits(6,2,alpha=1)",
+        activation="quantized_relu(5,2)",
+    )
     layer.build((None, 6))
     kernel = rng.normal(scale=0.6, size=(6, 4)).astype(np.float32)
     bias = rng.normal(size=(4,)).astype(np.float32)
@@ -47,27 +51,35 @@ def test_alpha_none_kernel_becomes_auto_po2_like_qkeras():
 
 
 def test_auto_po2_reference_vector_through_qdense():
-    x = np.array([[.23, 2.76, .1, .33], [.53, .16, .3, 1.43]], np.float32)
+    x = np.array([[0.23, 2.76, 0.1, 0.33], [0.53, 0.16, 0.3, 1.43]], np.float32)
     layer = hq.QDense(4, kernel_quantizer="quantized_bits(4,2)", use_bias=False)
     layer.build((None, 2))
     layer.set_weights([x])
-    np.testing.assert_array_equal(to_np(layer.quantized_weight("kernel")),
-                                  [[.25, 3, .09375, .25], [.4375, 0, .21875, 1.5]])
+    np.testing.assert_array_equal(
+        to_np(layer.quantized_weight("kernel")), [[0.25, 3, 0.09375, 0.25], [0.4375, 0, 0.21875, 1.5]]
+    )
 
 
 @pytest.mark.parametrize("padding", ["valid", "same"])
 def test_qconv2d_matches_float_conv_of_quantized_weights(padding):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(3, 6, 6, 2)).astype(np.float32)
-    layer = hq.QConv2D(3, (3, 3), padding=padding, kernel_quantizer="quantized_bits(5,0,alpha=1)",
-                       bias_quantizer="quantized_bits(5,0,alpha=1)")
+    layer = hq.QConv2D(
+        3,
+        (3, 3),
+        padding=padding,
+        kernel_quantizer="quantized_bits(5,0,alpha=1)",
+        bias_quantizer="quantized_bits(5,0,alpha=1)",
+    )
     layer.build((None, 6, 6, 2))
     kernel = rng.normal(scale=0.3, size=(3, 3, 2, 3)).astype(np.float32)
     bias = rng.normal(scale=0.3, size=(3,)).astype(np.float32)
     layer.set_weights([kernel, bias])
     ref_layer = keras.layers.Conv2D(3, (3, 3), padding=padding)
     ref_layer.build((None, 6, 6, 2))
-    ref_layer.set_weights([np_quantized_bits(kernel, 5, 0).astype(np.float32), np_quantized_bits(bias, 5, 0).astype(np.float32)])
+    ref_layer.set_weights(
+        [np_quantized_bits(kernel, 5, 0).astype(np.float32), np_quantized_bits(bias, 5, 0).astype(np.float32)]
+    )
     np.testing.assert_allclose(to_np(layer(x)), to_np(ref_layer(x)), rtol=1e-6, atol=1e-6)
 
 
@@ -85,8 +97,8 @@ def test_qconv1d_with_activation_quantizer():
 
 
 def test_qactivation_forms():
-    x = np.array([[-3, 0, 2.5625, 3.3671875, 1.5625, 1.046875, .054688]], np.float32)
-    expected = [[0, 0, 2.5625, 3.375, 1.5625, 1.0625, .0625]]
+    x = np.array([[-3, 0, 2.5625, 3.3671875, 1.5625, 1.046875, 0.054688]], np.float32)
+    expected = [[0, 0, 2.5625, 3.375, 1.5625, 1.0625, 0.0625]]
     np.testing.assert_array_equal(to_np(hq.QActivation("quantized_relu(6,2)")(x)), expected)
     np.testing.assert_array_equal(to_np(hq.QActivation(hq.quantized_relu(6, 2))(x)), expected)
     np.testing.assert_array_equal(to_np(hq.QActivation("relu")(x)), np.maximum(x, 0))
@@ -94,13 +106,20 @@ def test_qactivation_forms():
 
 
 def _mlp(**kw):
-    return keras.Sequential([
-        keras.Input((8,)),
-        hq.QActivation("quantized_bits(6,2)", **kw),
-        hq.QDense(6, kernel_quantizer="quantized_bits(4,0)", bias_quantizer="quantized_bits(6,2,alpha=1)",
-                  activation="quantized_relu(6,2)", **kw),
-        hq.QDense(3, kernel_quantizer="quantized_bits(5,0,alpha=1)", **kw),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((8,)),
+            hq.QActivation("quantized_bits(6,2)", **kw),
+            hq.QDense(
+                6,
+                kernel_quantizer="quantized_bits(4,0)",
+                bias_quantizer="quantized_bits(6,2,alpha=1)",
+                activation="quantized_relu(6,2)",
+                **kw,
+            ),
+            hq.QDense(3, kernel_quantizer="quantized_bits(5,0,alpha=1)", **kw),
+        ]
+    )
 
 
 def test_hgq_mode_starts_at_qkeras_numbers():
@@ -144,19 +163,33 @@ def test_set_beta_for_whole_model():
         hq.set_beta(model, -1)
 
 
-@pytest.mark.parametrize("make, words", [
-    (lambda: hq.QDense(3, kernel_quantizer="quantized_bits(4,0"), ["quantized_bits(4,0", "expected"]),
-    (lambda: hq.QDense(3, kernel_quantizer="quantised_bits(4,0)"), ["unknown quantizer 'quantised_bits'", "quantized_relu"]),
-    (lambda: hq.QDense(3, kernel_quantizer="quantized_bits(4,0,alpah=1)"), ["unknown keyword", "alpah", "accepted keywords"]),
-    (lambda: hq.QDense(3, kernel_quantizer=hq.quantized_bits(-2, 0)), ["quantized_bits: bits=-2", "an integer from 0 to 32"]),
-    (lambda: hq.QActivation("quantized_relu(-1)"), ["bits=-1"]),
-    (lambda: hq.QDense(3, kernel_quantizer="quantized_bits(4,0,alpha=1)", mode="hgq", granularity=(2,)),
-     ["granularity=(2,)", "rank 2", "accepted axes"]),
-    (lambda: hq.QDense(3, mode="fast"), ["mode='fast'", "'qkeras', 'hgq'"]),
-    (lambda: hq.QDense(3, mode="hgq", granularity="per-neuron"), ["granularity='per-neuron'", "per-element"]),
-    (lambda: hq.QuantSpec(round_mode="NEAREST"), ["round_mode='NEAREST'", "RND_CONV"]),
-    (lambda: hq.QuantSpec(overflow="saturate"), ["overflow='saturate'", "SAT_SYM"]),
-])
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: hq.QDense(3, kernel_quantizer="quantized_bits(4,0"), ["quantized_bits(4,0", "expected"]),
+        (
+            lambda: hq.QDense(3, kernel_quantizer="quantised_bits(4,0)"),
+            ["unknown quantizer 'quantised_bits'", "quantized_relu"],
+        ),
+        (
+            lambda: hq.QDense(3, kernel_quantizer="quantized_bits(4,0,alpah=1)"),
+            ["unknown keyword", "alpah", "accepted keywords"],
+        ),
+        (
+            lambda: hq.QDense(3, kernel_quantizer=hq.quantized_bits(-2, 0)),
+            ["quantized_bits: bits=-2", "an integer from 0 to 32"],
+        ),
+        (lambda: hq.QActivation("quantized_relu(-1)"), ["bits=-1"]),
+        (
+            lambda: hq.QDense(3, kernel_quantizer="quantized_bits(4,0,alpha=1)", mode="hgq", granularity=(2,)),
+            ["granularity=(2,)", "rank 2", "accepted axes"],
+        ),
+        (lambda: hq.QDense(3, mode="fast"), ["mode='fast'", "'qkeras', 'hgq'"]),
+        (lambda: hq.QDense(3, mode="hgq", granularity="per-neuron"), ["granularity='per-neuron'", "per-element"]),
+        (lambda: hq.QuantSpec(round_mode="NEAREST"), ["round_mode='NEAREST'", "RND_CONV"]),
+        (lambda: hq.QuantSpec(overflow="saturate"), ["overflow='saturate'", "SAT_SYM"]),
+    ],
+)
 def test_bad_input_raises_value_error_at_construction(make, words):
     with pytest.raises(ValueError) as err:
         make()

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from hgq_compat import QActivation, QConv1D, QDense, QLSTM, quantized_bits
+from hgq_compat import QLSTM, QActivation, QConv1D, QDense, quantized_bits
 from tests.conftest import to_np
 
 POLICIES = ["mixed_float16", "mixed_bfloat16"]
@@ -25,13 +25,22 @@ def _model(mode: str = "qkeras") -> keras.Model:
     inp = keras.Input((6, 4))
     h = keras.layers.Dense(4, name="plain")(inp)  # exact in float16 and bfloat16 on the inputs below
     h = QActivation("quantized_bits(16,6,alpha=1)", mode=mode)(h)
-    h = QConv1D(3, 2, kernel_quantizer="quantized_bits(12,2,alpha=1)", bias_quantizer="quantized_bits(12,2,alpha=1)",
-                mode=mode)(h)
-    h = QLSTM(3, kernel_quantizer="quantized_bits(10,1,alpha=1)", recurrent_quantizer="quantized_bits(10,1,alpha=1)",
-              bias_quantizer="quantized_bits(10,1,alpha=1)", state_quantizer="quantized_bits(14,3,alpha=1)",
-              activation="quantized_tanh(10)", recurrent_activation="hard_sigmoid", mode=mode)(h)
-    h = QDense(5, kernel_quantizer="quantized_bits(12,2,alpha=1)", bias_quantizer="quantized_bits(12,2,alpha=1)",
-               mode=mode)(h)
+    h = QConv1D(
+        3, 2, kernel_quantizer="quantized_bits(12,2,alpha=1)", bias_quantizer="quantized_bits(12,2,alpha=1)", mode=mode
+    )(h)
+    h = QLSTM(
+        3,
+        kernel_quantizer="quantized_bits(10,1,alpha=1)",
+        recurrent_quantizer="quantized_bits(10,1,alpha=1)",
+        bias_quantizer="quantized_bits(10,1,alpha=1)",
+        state_quantizer="quantized_bits(14,3,alpha=1)",
+        activation="quantized_tanh(10)",
+        recurrent_activation="hard_sigmoid",
+        mode=mode,
+    )(h)
+    h = QDense(
+        5, kernel_quantizer="quantized_bits(12,2,alpha=1)", bias_quantizer="quantized_bits(12,2,alpha=1)", mode=mode
+    )(h)
     return keras.Model(inp, QActivation("quantized_bits(16,5,alpha=1)", mode=mode)(h))
 
 

@@ -12,17 +12,26 @@ import numpy as np
 import pytest
 
 import hgq_compat
-from hgq_compat import (GetActivationSuffix, QActivation, QDepthwiseConv2DTranspose, QOctaveConv2D,
-                        QSeparableConv2DTranspose, quantization_config)
+from hgq_compat import (
+    GetActivationSuffix,
+    QActivation,
+    QDepthwiseConv2DTranspose,
+    QOctaveConv2D,
+    QSeparableConv2DTranspose,
+    quantization_config,
+)
 from hgq_compat.qdepthwise_conv2d_transpose import QDepthwiseConv2DTranspose as QDT_path
-from hgq_compat.qoctave import GetActivationSuffix as GAS_path, QOctaveConv2D as QOC_path
+from hgq_compat.qoctave import GetActivationSuffix as GAS_path
+from hgq_compat.qoctave import QOctaveConv2D as QOC_path
 from hgq_compat.qseparable_conv2d_transpose import QSeparableConv2DTranspose as QST_path
 from tests import golden
 from tests.conftest import to_np
 
 NAME = "master_octave_transpose"
-CLASSES = {"QDepthwiseConv2DTranspose": QDepthwiseConv2DTranspose,
-           "QSeparableConv2DTranspose": QSeparableConv2DTranspose}
+CLASSES = {
+    "QDepthwiseConv2DTranspose": QDepthwiseConv2DTranspose,
+    "QSeparableConv2DTranspose": QSeparableConv2DTranspose,
+}
 LAYER_CASES = [c for c in golden.cases(NAME) if c["id"].split("/")[0] in CLASSES]
 OCTAVE_CASES = [c for c in golden.load(NAME)[0] if c["id"].startswith("QOctaveConv2D/")]
 
@@ -36,8 +45,12 @@ def _golden_layer(case):
 
 
 def test_qkeras_module_paths_and_star_import():
-    assert (QDT_path, QST_path, QOC_path, GAS_path) == (QDepthwiseConv2DTranspose, QSeparableConv2DTranspose,
-                                                         QOctaveConv2D, GetActivationSuffix)
+    assert (QDT_path, QST_path, QOC_path, GAS_path) == (
+        QDepthwiseConv2DTranspose,
+        QSeparableConv2DTranspose,
+        QOctaveConv2D,
+        GetActivationSuffix,
+    )
     for name in ("QDepthwiseConv2DTranspose", "QSeparableConv2DTranspose", "QOctaveConv2D", "GetActivationSuffix"):
         assert name in hgq_compat.__all__
     for module in ("qdepthwise_conv2d_transpose", "qseparable_conv2d_transpose", "qoctave"):
@@ -58,8 +71,10 @@ def test_layer_matches_qkeras_master(case):
     for key, value in case["config"].items():
         got = config[key]
         if isinstance(value, dict):  # quantizers: master's config adds post_training_scale=None
-            value = {**value, "config": {k: v for k, v in value["config"].items()
-                                         if not (k == "post_training_scale" and v is None)}}
+            value = {
+                **value,
+                "config": {k: v for k, v in value["config"].items() if not (k == "post_training_scale" and v is None)},
+            }
         assert (list(got) if isinstance(got, tuple) else got) == value, key
 
 
@@ -74,8 +89,9 @@ def test_layer_refuses_what_qkeras_master_refuses(case):
         CLASSES[case["id"].split("/")[0]](**case["kwargs"])
 
 
-@pytest.mark.parametrize("case", [c for c in golden.load(NAME)[0] if c["id"].startswith("GetActivationSuffix/")],
-                         ids=lambda c: c["id"])
+@pytest.mark.parametrize(
+    "case", [c for c in golden.load(NAME)[0] if c["id"].startswith("GetActivationSuffix/")], ids=lambda c: c["id"]
+)
 def test_get_activation_suffix(case):
     assert GetActivationSuffix(case["text"]) == case["result"]
 
@@ -110,15 +126,28 @@ def _models(mode):
     with quantization_config(mode=mode):
         inp = keras.Input((4, 5, 4))
         x = QActivation("quantized_bits(6,2,1,alpha=1)", name="q_in")(inp)
-        dw = QDepthwiseConv2DTranspose(2, (3, 3), group_size=2, strides=(2, 2), padding="same",
-                                       depthwise_kernel_quantizer="quantized_bits(4,0,1,alpha=1)",
-                                       depthwise_activation="quantized_bits(8,3,1)", name="dwt")(x)
-        sep = QSeparableConv2DTranspose(3, (2, 3), strides=(2, 1), padding="valid",
-                                        depthwise_kernel_quantizer="quantized_bits(4,1,1,alpha=1)",
-                                        pointwise_kernel_quantizer="quantized_bits(4,0,1,alpha=1)",
-                                        bias_quantizer="quantized_bits(4,2,1)",
-                                        depthwise_activation="quantized_bits(6,2,1)",
-                                        pointwise_activation="quantized_relu(6,2)", name="sept")(x)
+        dw = QDepthwiseConv2DTranspose(
+            2,
+            (3, 3),
+            group_size=2,
+            strides=(2, 2),
+            padding="same",
+            depthwise_kernel_quantizer="quantized_bits(4,0,1,alpha=1)",
+            depthwise_activation="quantized_bits(8,3,1)",
+            name="dwt",
+        )(x)
+        sep = QSeparableConv2DTranspose(
+            3,
+            (2, 3),
+            strides=(2, 1),
+            padding="valid",
+            depthwise_kernel_quantizer="quantized_bits(4,1,1,alpha=1)",
+            pointwise_kernel_quantizer="quantized_bits(4,0,1,alpha=1)",
+            bias_quantizer="quantized_bits(4,2,1)",
+            depthwise_activation="quantized_bits(6,2,1)",
+            pointwise_activation="quantized_relu(6,2)",
+            name="sept",
+        )(x)
         return keras.Model(inp, [dw, sep])
 
 
@@ -142,7 +171,7 @@ def test_hgq_mode_equals_qkeras_mode_at_initial_bitwidths_and_counts_ebops():
     dwt, sept = h.get_layer("dwt"), h.get_layer("sept")
     # depthwise (group_size=2): every input element (6 bits) times the nonzero kernel taps of its group
     kq = to_np(dwt.quantized_weight("depthwise_kernel"))  # (3, 3, 4, 2): 4 bits each
-    per_in_channel = [np.count_nonzero(kq[:, :, (c // 2) * 2:(c // 2) * 2 + 2, c % 2]) for c in range(4)]
+    per_in_channel = [np.count_nonzero(kq[:, :, (c // 2) * 2 : (c // 2) * 2 + 2, c % 2]) for c in range(4)]
     expected = sum(4 * 5 * 6 * 4 * n for n in per_in_channel)
     assert float(to_np(dwt.compute_ebops())) == pytest.approx(expected)
     # separable: depthwise part + pointwise part at the 6 bits of depthwise_activation + bias
@@ -150,8 +179,9 @@ def test_hgq_mode_equals_qkeras_mode_at_initial_bitwidths_and_counts_ebops():
     p = to_np(sept.quantized_weight("pointwise_kernel"))
     b = to_np(sept.quantized_weight("bias"))
     n_pos = 8 * 7
-    expected = (4 * 5 * 6 * 4 * np.count_nonzero(d) + n_pos * 6 * 4 * np.count_nonzero(p)
-                + n_pos * 4 * np.count_nonzero(b))
+    expected = (
+        4 * 5 * 6 * 4 * np.count_nonzero(d) + n_pos * 6 * 4 * np.count_nonzero(p) + n_pos * 4 * np.count_nonzero(b)
+    )
     assert float(to_np(sept.compute_ebops())) == pytest.approx(expected)
     assert float(to_np(layer_ebops(h)["sept"])) == pytest.approx(expected)
     # the EBOPs term enters the loss in training
@@ -196,10 +226,16 @@ def test_hgq_training_moves_weights_and_bitwidths():
     assert "dwt/bias" not in moved
     for path in ("dwt/depthwise_kernel", "sept/depthwise_kernel", "sept/pointwise_kernel", "sept/bias"):
         assert path in moved
-    assert {"dwt/depthwise_kernel_quantizer/f", "sept/depthwise_activation_quantizer/f",
-            "sept/pointwise_kernel_quantizer/f"} <= moved
+    assert {
+        "dwt/depthwise_kernel_quantizer/f",
+        "sept/depthwise_activation_quantizer/f",
+        "sept/pointwise_kernel_quantizer/f",
+    } <= moved
     assert [w.path for w in model.get_layer("sept").get_prunable_weights()] == [
-        "sept/depthwise_kernel", "sept/pointwise_kernel", "sept/bias"]
+        "sept/depthwise_kernel",
+        "sept/pointwise_kernel",
+        "sept/bias",
+    ]
 
 
 @pytest.mark.parametrize("case", LAYER_CASES, ids=[c["id"] for c in LAYER_CASES])

@@ -39,8 +39,9 @@ def test_channels_first_hgq_ebops_equal_channels_last():
     for fmt, shape in (("channels_first", shape_cf), ("channels_last", shape_cl)):
         inp = keras.Input(shape)
         h = hgq_compat.QActivation("quantized_bits(6,2,alpha=1)", mode="hgq")(inp)
-        layer = hgq_compat.QAveragePooling2D(2, data_format=fmt, average_quantizer="quantized_bits(8,0,1,alpha=1)",
-                                             mode="hgq")
+        layer = hgq_compat.QAveragePooling2D(
+            2, data_format=fmt, average_quantizer="quantized_bits(8,0,1,alpha=1)", mode="hgq"
+        )
         keras.Model(inp, layer(h))
         ebops.append(float(keras.ops.convert_to_numpy(layer.compute_ebops())))
     assert ebops[0] == ebops[1] > 0
@@ -62,8 +63,9 @@ def _same_average_reference(x: np.ndarray, pool: tuple, strides: tuple) -> np.nd
     return y
 
 
-@pytest.mark.parametrize("shape,pool,strides", [((6, 6), (3, 3), (2, 2)), ((7, 5), (2, 3), (2, 1)),
-                                                ((5, 5), (2, 2), (2, 2))])
+@pytest.mark.parametrize(
+    "shape,pool,strides", [((6, 6), (3, 3), (2, 2)), ((7, 5), (2, 3), (2, 1)), ((5, 5), (2, 2), (2, 2))]
+)
 @pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
 def test_same_padding_counts_only_input_pixels(shape, pool, strides, fmt):
     """Uneven 'same' padding on every backend (Keras' torch average_pool replicates the edge pixels there);

@@ -21,14 +21,23 @@ def test_inverse_quantizer(i, tmp_path):
     m = keras.Sequential([keras.Input(shape=(3, 3, 4)), hgq_compat.QBatchNormalization(**case["kwargs"], name="qbn")])
     m.set_weights([golden.array("master", k) for k in case["weights"]])
     # x * inv + shift in float32 (in QKeras too): float32 tolerance
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(m(x, training=False)), golden.array("master", case["output"]),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(m(x, training=False)), golden.array("master", case["output"]), rtol=1e-5, atol=1e-6
+    )
     m.save(tmp_path / "m.keras")
     again = keras.saving.load_model(tmp_path / "m.keras")
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(again(x, training=False)),
-                               golden.array("master", case["output"]), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(m(x, training=True)),
-                               golden.array("master", case["train_output"]), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(again(x, training=False)),
+        golden.array("master", case["output"]),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(m(x, training=True)),
+        golden.array("master", case["train_output"]),
+        rtol=1e-5,
+        atol=1e-5,
+    )
 
 
 def test_inverse_quantizer_with_gamma_quantizer_is_refused():

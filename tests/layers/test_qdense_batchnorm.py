@@ -14,14 +14,29 @@ from tests.conftest import to_np
 
 
 def test_qdense_batchnorm_computes_the_folded_formula():
-    layer = QDenseBatchnorm(3, kernel_quantizer="quantized_bits(6,0,alpha=1)",
-                            bias_quantizer="quantized_bits(8,3,alpha=1)", activation="quantized_relu(6,2)")
+    layer = QDenseBatchnorm(
+        3,
+        kernel_quantizer="quantized_bits(6,0,alpha=1)",
+        bias_quantizer="quantized_bits(8,3,alpha=1)",
+        activation="quantized_relu(6,2)",
+    )
     layer.build((None, 4))
     rng = np.random.default_rng(0)
     kernel, bias = rng.normal(0, 0.5, (4, 3)), rng.normal(0, 0.5, 3)
-    gamma, beta, mean, var = rng.uniform(0.5, 2, 3), rng.normal(0, .3, 3), rng.normal(0, .3, 3), rng.uniform(.3, 3, 3)
-    for v, value in ((layer.kernel, kernel), (layer.bias, bias), (layer.gamma, gamma), (layer.bn_beta, beta),
-                     (layer.moving_mean, mean), (layer.moving_variance, var)):
+    gamma, beta, mean, var = (
+        rng.uniform(0.5, 2, 3),
+        rng.normal(0, 0.3, 3),
+        rng.normal(0, 0.3, 3),
+        rng.uniform(0.3, 3, 3),
+    )
+    for v, value in (
+        (layer.kernel, kernel),
+        (layer.bias, bias),
+        (layer.gamma, gamma),
+        (layer.bn_beta, beta),
+        (layer.moving_mean, mean),
+        (layer.moving_variance, var),
+    ):
         v.assign(value.astype(np.float32))
     x = rng.normal(0, 2, (64, 4)).astype(np.float32)
     inv = gamma.astype(np.float32) / np.sqrt(var.astype(np.float32) + np.float32(1e-3))

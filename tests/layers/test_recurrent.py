@@ -9,15 +9,24 @@ import pytest
 from keras import ops
 
 from hgq_compat.core.ebops import recurrent_ebops
-from hgq_compat.layers.recurrent import (QBidirectional, QGRU, QGRUCell, QLSTM, QLSTMCell, QSimpleRNN,
-                                         QSimpleRNNCell, hard_sigmoid)
+from hgq_compat.layers.recurrent import (
+    QGRU,
+    QLSTM,
+    QBidirectional,
+    QGRUCell,
+    QLSTMCell,
+    QSimpleRNN,
+    QSimpleRNNCell,
+    hard_sigmoid,
+)
 from hgq_compat.quantizers import QUANTIZERS, quantized_bits
 from tests import golden
 from tests.conftest import grad, to_np, variable_grads
 
 HAS_QTANH = "quantized_tanh" in QUANTIZERS
 needs_qtanh = pytest.mark.skipif(
-    not HAS_QTANH, reason="hgq_compat.quantizers has no quantized_tanh yet (QKeras' default RNN activation)")
+    not HAS_QTANH, reason="hgq_compat.quantizers has no quantized_tanh yet (QKeras' default RNN activation)"
+)
 
 RNN_CLASSES = {"QLSTM": QLSTM, "QSimpleRNN": QSimpleRNN, "QGRU": QGRU}
 GOLDEN = [c for cls in ("QLSTM", "QBidirectional") for c in golden.cases("layers", **{"class": cls})]
@@ -74,10 +83,16 @@ def quantized_weight_of(layer, name):
 
 # ---------------------------------------------------------------------------- QKeras goldens
 
+
 def test_golden_cases_present():
     ids = {c["id"] for c in GOLDEN}
-    assert {"QLSTM/basic", "QLSTM/seq_state_q", "QLSTM/default_alpha", "QBidirectional/lstm",
-            "QBidirectional/lstm_seq_concat"} <= ids
+    assert {
+        "QLSTM/basic",
+        "QLSTM/seq_state_q",
+        "QLSTM/default_alpha",
+        "QBidirectional/lstm",
+        "QBidirectional/lstm_seq_concat",
+    } <= ids
     errored = {c["id"] for c in golden.load("layers")[0] if c.get("error") and c["class"] in ("QSimpleRNN", "QGRU")}
     assert {"QSimpleRNN/basic", "QGRU/basic"} <= errored  # QKeras 0.9.0 crashes: covered by float-Keras tests
 
@@ -92,8 +107,9 @@ def test_output_matches_qkeras(case):
     y = to_np(layer(x, training=False))
     np.testing.assert_allclose(y, golden.array("layers", case["output"]), rtol=1e-6, atol=1e-6)
     for qw in case["quantized_weights"]:
-        np.testing.assert_array_equal(quantized_weight_of(layer, qw["name"]), golden.array("layers", qw["key"]),
-                                      err_msg=qw["name"])
+        np.testing.assert_array_equal(
+            quantized_weight_of(layer, qw["name"]), golden.array("layers", qw["key"]), err_msg=qw["name"]
+        )
 
 
 @needs_qtanh
@@ -110,13 +126,17 @@ def test_gradients_match_qkeras(case):
     gws = weight_grads(layer, x, g)
     assert len(gws) == len(case["weights"])
     for gw, w in zip(gws, case["weights"]):
-        np.testing.assert_allclose(gw, golden.array("layers", case["train_grads"][w["name"]]), rtol=1e-5, atol=1e-5,
-                                   err_msg=w["name"])
+        np.testing.assert_allclose(
+            gw, golden.array("layers", case["train_grads"][w["name"]]), rtol=1e-5, atol=1e-5, err_msg=w["name"]
+        )
 
 
 @needs_qtanh
-@pytest.mark.parametrize("case", golden.cases("layers", **{"class": "QLSTM"}),
-                         ids=[c["id"] for c in golden.cases("layers", **{"class": "QLSTM"})])
+@pytest.mark.parametrize(
+    "case",
+    golden.cases("layers", **{"class": "QLSTM"}),
+    ids=[c["id"] for c in golden.cases("layers", **{"class": "QLSTM"})],
+)
 def test_qkeras_saved_config_loads(case):
     """The tf-keras config QKeras 0.9.0 saved (QInitializer, Clip, quantizer dicts, time_major) loads."""
     layer = QLSTM.from_config(case["config"])
@@ -127,8 +147,13 @@ def test_qkeras_saved_config_loads(case):
 
 
 def test_auto_po2_default_and_auto_range():
-    layer = QLSTM(3, activation="tanh", kernel_quantizer="quantized_bits(4,0)",
-                  recurrent_quantizer="quantized_bits(4,0)", bias_quantizer="quantized_bits(4,0)")
+    layer = QLSTM(
+        3,
+        activation="tanh",
+        kernel_quantizer="quantized_bits(4,0)",
+        recurrent_quantizer="quantized_bits(4,0)",
+        bias_quantizer="quantized_bits(4,0)",
+    )
     config = layer.get_config()
     assert config["kernel_quantizer"]["config"]["alpha"] == "auto_po2"
     assert config["recurrent_quantizer"]["config"]["alpha"] == "auto_po2"
@@ -146,6 +171,7 @@ def test_auto_po2_default_and_auto_range():
 
 # ---------------------------------------------------------------------------- float Keras equivalence
 
+
 def _inputs(shape=(6, 5, 3), seed=0):
     return np.random.default_rng(seed).uniform(-1.5, 1.5, shape).astype("float32")
 
@@ -159,8 +185,16 @@ def _copy_quantized(qlayer, flayer, x):
 @pytest.mark.parametrize("go_backwards", [False, True])
 def test_simplernn_equals_float_keras(return_sequences, go_backwards):
     x = _inputs()
-    q = QSimpleRNN(4, activation="tanh", kernel_quantizer=QB, recurrent_quantizer=QB, bias_quantizer=QB,
-                   bias_initializer="glorot_uniform", return_sequences=return_sequences, go_backwards=go_backwards)
+    q = QSimpleRNN(
+        4,
+        activation="tanh",
+        kernel_quantizer=QB,
+        recurrent_quantizer=QB,
+        bias_quantizer=QB,
+        bias_initializer="glorot_uniform",
+        return_sequences=return_sequences,
+        go_backwards=go_backwards,
+    )
     y = to_np(q(x))
     f = keras.layers.SimpleRNN(4, activation="tanh", return_sequences=return_sequences, go_backwards=go_backwards)
     _copy_quantized(q, f, x)
@@ -173,13 +207,23 @@ def test_simplernn_equals_float_keras(return_sequences, go_backwards):
 @pytest.mark.parametrize("recurrent_activation", ["sigmoid", "hard_sigmoid"])
 def test_gru_equals_float_keras(reset_after, implementation, recurrent_activation):
     x = _inputs()
-    q = QGRU(4, activation="tanh", recurrent_activation=recurrent_activation, kernel_quantizer=QB,
-             recurrent_quantizer=QB, bias_quantizer=QB, bias_initializer="glorot_uniform",
-             reset_after=reset_after, implementation=implementation, return_sequences=True)
+    q = QGRU(
+        4,
+        activation="tanh",
+        recurrent_activation=recurrent_activation,
+        kernel_quantizer=QB,
+        recurrent_quantizer=QB,
+        bias_quantizer=QB,
+        bias_initializer="glorot_uniform",
+        reset_after=reset_after,
+        implementation=implementation,
+        return_sequences=True,
+    )
     y = to_np(q(x))
     ract = hard_sigmoid if recurrent_activation == "hard_sigmoid" else "sigmoid"  # QKeras' hard_sigmoid
-    f = keras.layers.GRU(4, activation="tanh", recurrent_activation=ract, reset_after=reset_after,
-                         return_sequences=True, use_cudnn=False)
+    f = keras.layers.GRU(
+        4, activation="tanh", recurrent_activation=ract, reset_after=reset_after, return_sequences=True, use_cudnn=False
+    )
     _copy_quantized(q, f, x)
     np.testing.assert_allclose(y, to_np(f(x)), rtol=1e-6, atol=1e-6)
 
@@ -193,10 +237,17 @@ def test_qkeras_hard_sigmoid_not_keras3():
 @pytest.mark.parametrize("implementation", [1, 2])
 def test_lstm_equals_float_keras(implementation):
     x = _inputs()
-    q = QLSTM(3, activation="tanh", recurrent_activation="sigmoid", kernel_quantizer=QB, recurrent_quantizer=QB,
-              bias_quantizer=QB, implementation=implementation, return_sequences=True)
-    f = keras.layers.LSTM(3, activation="tanh", recurrent_activation="sigmoid", return_sequences=True,
-                          use_cudnn=False)
+    q = QLSTM(
+        3,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        kernel_quantizer=QB,
+        recurrent_quantizer=QB,
+        bias_quantizer=QB,
+        implementation=implementation,
+        return_sequences=True,
+    )
+    f = keras.layers.LSTM(3, activation="tanh", recurrent_activation="sigmoid", return_sequences=True, use_cudnn=False)
     y = to_np(q(x))
     _copy_quantized(q, f, x)
     np.testing.assert_allclose(y, to_np(f(x)), rtol=1e-6, atol=1e-6)
@@ -215,8 +266,8 @@ def _ref_loop(kind, x, w, state_q, act, ract, units):
         else:
             u = units
             z = ract(x[:, t] @ k[:, :u] + b[:u] + hq @ rk[:, :u])
-            r = ract(x[:, t] @ k[:, u:2 * u] + b[u:2 * u] + hq @ rk[:, u:2 * u])
-            hh = act(x[:, t] @ k[:, 2 * u:] + b[2 * u:] + (r * hq) @ rk[:, 2 * u:])
+            r = ract(x[:, t] @ k[:, u : 2 * u] + b[u : 2 * u] + hq @ rk[:, u : 2 * u])
+            hh = act(x[:, t] @ k[:, 2 * u :] + b[2 * u :] + (r * hq) @ rk[:, 2 * u :])
             h = z * hq + (1 - z) * hh
         outs.append(h)
     return np.stack(outs, 1)
@@ -227,8 +278,15 @@ def test_state_quantizer_reference(kind):
     """QKeras' intended numbers with a state quantizer (QSimpleRNN/QGRU crash in QKeras 0.9.0)."""
     x = _inputs(seed=3)
     sq = "quantized_bits(3,0,1,alpha=1)"
-    kw = dict(kernel_quantizer=QB, recurrent_quantizer=QB, bias_quantizer=QB, state_quantizer=sq,
-              bias_initializer="glorot_uniform", return_sequences=True, activation="tanh")
+    kw = dict(
+        kernel_quantizer=QB,
+        recurrent_quantizer=QB,
+        bias_quantizer=QB,
+        state_quantizer=sq,
+        bias_initializer="glorot_uniform",
+        return_sequences=True,
+        activation="tanh",
+    )
     layer = QSimpleRNN(3, **kw) if kind == "rnn" else QGRU(3, recurrent_activation="sigmoid", **kw)
     y = to_np(layer(x))
     w = [to_np(layer.quantized_weight(r)) for r in ("kernel", "recurrent_kernel", "bias")]
@@ -257,8 +315,14 @@ def test_goldenlike_error_cases_run(cls):
 @needs_qtanh
 def test_quantized_tanh_activation_matches_float_keras():
     x = _inputs()
-    q = QSimpleRNN(3, activation="quantized_tanh(4)", kernel_quantizer=QB, recurrent_quantizer=QB,
-                   bias_quantizer=QB, return_sequences=True)
+    q = QSimpleRNN(
+        3,
+        activation="quantized_tanh(4)",
+        kernel_quantizer=QB,
+        recurrent_quantizer=QB,
+        bias_quantizer=QB,
+        return_sequences=True,
+    )
     y = to_np(q(x))
     act = q.cell.activation
     f = keras.layers.SimpleRNN(3, activation=lambda v: act(v), return_sequences=True)
@@ -268,10 +332,19 @@ def test_quantized_tanh_activation_matches_float_keras():
 
 def test_cell_in_keras_rnn_equals_layer():
     x = _inputs()
-    for cell_cls, layer_cls, extra in ((QLSTMCell, QLSTM, {"recurrent_activation": "hard_sigmoid"}),
-                                       (QGRUCell, QGRU, {}), (QSimpleRNNCell, QSimpleRNN, {})):
-        kw = dict(activation="tanh", kernel_quantizer=QB, recurrent_quantizer=QB, bias_quantizer=QB,
-                  state_quantizer="quantized_bits(6,0,1,alpha=1)", **extra)
+    for cell_cls, layer_cls, extra in (
+        (QLSTMCell, QLSTM, {"recurrent_activation": "hard_sigmoid"}),
+        (QGRUCell, QGRU, {}),
+        (QSimpleRNNCell, QSimpleRNN, {}),
+    ):
+        kw = dict(
+            activation="tanh",
+            kernel_quantizer=QB,
+            recurrent_quantizer=QB,
+            bias_quantizer=QB,
+            state_quantizer="quantized_bits(6,0,1,alpha=1)",
+            **extra,
+        )
         layer = layer_cls(3, return_sequences=True, **kw)
         rnn = keras.layers.RNN(cell_cls(3, **kw), return_sequences=True)
         y = to_np(layer(x))
@@ -282,25 +355,37 @@ def test_cell_in_keras_rnn_equals_layer():
 
 # ---------------------------------------------------------------------------- EBOPs
 
+
 def test_ebops_hand_count_simplernn():
     """T=4 steps, 3 inputs of 8 bits, 2 units; kernel 4 bits (one zero), recurrent 3 bits (one zero),
     bias 5 bits, state 6 bits."""
-    layer = QSimpleRNN(2, activation="tanh", kernel_quantizer="quantized_bits(4,0,1,alpha=1)",
-                       recurrent_quantizer="quantized_bits(3,0,1,alpha=1)",
-                       bias_quantizer="quantized_bits(5,0,1,alpha=1)",
-                       state_quantizer="quantized_bits(6,0,1,alpha=1)", default_input_bits=8)
+    layer = QSimpleRNN(
+        2,
+        activation="tanh",
+        kernel_quantizer="quantized_bits(4,0,1,alpha=1)",
+        recurrent_quantizer="quantized_bits(3,0,1,alpha=1)",
+        bias_quantizer="quantized_bits(5,0,1,alpha=1)",
+        state_quantizer="quantized_bits(6,0,1,alpha=1)",
+        default_input_bits=8,
+    )
     layer.build((None, 4, 3))
-    layer.set_weights([np.array([[0.5, 0.0], [0.25, -0.5], [0.125, 0.375]], "float32"),
-                       np.array([[0.5, 0.0], [0.25, -0.5]], "float32"), np.array([0.25, -0.5], "float32")])
-    kernel = 8 * 5 * 4          # input bits x 5 nonzero kernel entries x 4 bits
-    recurrent = 6 * 3 * 3       # state bits x 3 nonzero recurrent entries x 3 bits
+    layer.set_weights(
+        [
+            np.array([[0.5, 0.0], [0.25, -0.5], [0.125, 0.375]], "float32"),
+            np.array([[0.5, 0.0], [0.25, -0.5]], "float32"),
+            np.array([0.25, -0.5], "float32"),
+        ]
+    )
+    kernel = 8 * 5 * 4  # input bits x 5 nonzero kernel entries x 4 bits
+    recurrent = 6 * 3 * 3  # state bits x 3 nonzero recurrent entries x 3 bits
     bias = 2 * 5
     assert float(to_np(layer.compute_ebops())) == 4 * (kernel + recurrent + bias) == 896
 
 
 def test_ebops_lstm_counts_four_gates_and_timesteps():
-    layer = QLSTM(2, activation="tanh", kernel_quantizer=QB, recurrent_quantizer=QB, bias_quantizer=QB,
-                  default_input_bits=8)
+    layer = QLSTM(
+        2, activation="tanh", kernel_quantizer=QB, recurrent_quantizer=QB, bias_quantizer=QB, default_input_bits=8
+    )
     layer.build((None, 5, 3))
     k = np.full((3, 8), 0.25, "float32")
     rk = np.full((2, 8), 0.25, "float32")
@@ -321,9 +406,17 @@ def test_recurrent_ebops_function_rows():
 
 
 def test_ebops_differentiable_in_hgq_mode():
-    layer = QGRU(3, activation="tanh", kernel_quantizer=QB, recurrent_quantizer=QB, bias_quantizer=QB,
-                 state_quantizer="quantized_bits(6,0,1,alpha=1)", mode="hgq", beta=1e-3,
-                 bias_initializer="glorot_uniform")
+    layer = QGRU(
+        3,
+        activation="tanh",
+        kernel_quantizer=QB,
+        recurrent_quantizer=QB,
+        bias_quantizer=QB,
+        state_quantizer="quantized_bits(6,0,1,alpha=1)",
+        mode="hgq",
+        beta=1e-3,
+        bias_initializer="glorot_uniform",
+    )
     x = _inputs((4, 5, 3))
     layer(x)
     fvars = [v for v in layer.trainable_variables if v.path.endswith("/f")]
@@ -339,16 +432,27 @@ def test_ebops_differentiable_in_hgq_mode():
 
 # ---------------------------------------------------------------------------- HGQ mode
 
-HGQ_CASES = [("QSimpleRNN", {}), ("QGRU", {"recurrent_activation": "hard_sigmoid"}),
-             ("QGRU", {"reset_after": True, "recurrent_activation": "sigmoid"}), ("QLSTM", {})]
+HGQ_CASES = [
+    ("QSimpleRNN", {}),
+    ("QGRU", {"recurrent_activation": "hard_sigmoid"}),
+    ("QGRU", {"reset_after": True, "recurrent_activation": "sigmoid"}),
+    ("QLSTM", {}),
+]
 
 
 @pytest.mark.parametrize("cls,extra", HGQ_CASES, ids=[f"{c}-{i}" for i, (c, _) in enumerate(HGQ_CASES)])
 def test_hgq_equals_qkeras_before_training(cls, extra):
     x = _inputs()
-    kw = dict(activation="tanh", kernel_quantizer="quantized_bits(4,0)", recurrent_quantizer=QB,
-              bias_quantizer="quantized_bits(6,2,1)", state_quantizer="quantized_bits(5,1,1)",
-              bias_initializer="glorot_uniform", return_sequences=True, **extra)
+    kw = dict(
+        activation="tanh",
+        kernel_quantizer="quantized_bits(4,0)",
+        recurrent_quantizer=QB,
+        bias_quantizer="quantized_bits(6,2,1)",
+        state_quantizer="quantized_bits(5,1,1)",
+        bias_initializer="glorot_uniform",
+        return_sequences=True,
+        **extra,
+    )
     qk = RNN_CLASSES[cls](3, **kw)
     hg = RNN_CLASSES[cls](3, mode="hgq", **kw)
     y = to_np(qk(x))
@@ -376,8 +480,18 @@ def test_hgq_fit_runs_and_learns_bits():
     x = _inputs((32, 5, 3), seed=1)
     y = np.random.default_rng(2).normal(size=(32, 4)).astype("float32")
     inp = keras.Input((5, 3))
-    out = QBidirectional(QLSTM(2, activation="tanh", kernel_quantizer=QB, recurrent_quantizer=QB, bias_quantizer=QB,
-                               state_quantizer="quantized_bits(6,0,1,alpha=1)", mode="hgq", beta=1e-2))(inp)
+    out = QBidirectional(
+        QLSTM(
+            2,
+            activation="tanh",
+            kernel_quantizer=QB,
+            recurrent_quantizer=QB,
+            bias_quantizer=QB,
+            state_quantizer="quantized_bits(6,0,1,alpha=1)",
+            mode="hgq",
+            beta=1e-2,
+        )
+    )(inp)
     model = keras.Model(inp, out)
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
     fvars = [v for v in model.trainable_variables if v.path.endswith("/f")]
@@ -427,12 +541,31 @@ def _json(config):
 
 
 def test_config_round_trip_and_qkeras_keys():
-    layer = QLSTM(3, kernel_quantizer="quantized_bits(4,0)", state_quantizer="quantized_bits(6,0,1,alpha=1)",
-                  activation="tanh", implementation=2, unroll=True)
+    layer = QLSTM(
+        3,
+        kernel_quantizer="quantized_bits(4,0)",
+        state_quantizer="quantized_bits(6,0,1,alpha=1)",
+        activation="tanh",
+        implementation=2,
+        unroll=True,
+    )
     config = layer.get_config()
-    for key in ("units", "activation", "recurrent_activation", "kernel_quantizer", "recurrent_quantizer",
-                "bias_quantizer", "state_quantizer", "implementation", "unit_forget_bias", "return_sequences",
-                "unroll", "mode", "granularity", "beta"):
+    for key in (
+        "units",
+        "activation",
+        "recurrent_activation",
+        "kernel_quantizer",
+        "recurrent_quantizer",
+        "bias_quantizer",
+        "state_quantizer",
+        "implementation",
+        "unit_forget_bias",
+        "return_sequences",
+        "unroll",
+        "mode",
+        "granularity",
+        "beta",
+    ):
         assert key in config, key
     assert "cell" not in config
     again = QLSTM.from_config(config)
@@ -458,6 +591,7 @@ def test_unroll_and_masking():
 
 
 # ---------------------------------------------------------------------------- bad arguments
+
 
 def test_bad_arguments_name_the_argument():
     with pytest.raises(ValueError, match="nonsense"):
@@ -490,8 +624,16 @@ def test_model_ebops_counts_each_direction_once():
     from hgq_compat.training.model import model_ebops
 
     inp = keras.Input((5, 3))
-    layer = QBidirectional(QLSTM(2, activation="tanh", kernel_quantizer=QB, recurrent_quantizer=QB,
-                                 bias_quantizer=QB, bias_initializer="glorot_uniform"))
+    layer = QBidirectional(
+        QLSTM(
+            2,
+            activation="tanh",
+            kernel_quantizer=QB,
+            recurrent_quantizer=QB,
+            bias_quantizer=QB,
+            bias_initializer="glorot_uniform",
+        )
+    )
     model = keras.Model(inp, layer(inp))
     expected = float(to_np(layer.forward_layer.compute_ebops())) + float(to_np(layer.backward_layer.compute_ebops()))
     assert expected > 0
@@ -503,8 +645,9 @@ def test_model_ebops_counts_each_direction_once():
 @pytest.mark.parametrize("cls", ["QSimpleRNN", "QLSTM", "QGRU"])
 def test_dropout_training(cls):
     x = _inputs()
-    layer = RNN_CLASSES[cls](3, activation="tanh", kernel_quantizer=QB, recurrent_quantizer=QB, dropout=0.5,
-                             recurrent_dropout=0.5, seed=7)
+    layer = RNN_CLASSES[cls](
+        3, activation="tanh", kernel_quantizer=QB, recurrent_quantizer=QB, dropout=0.5, recurrent_dropout=0.5, seed=7
+    )
     y_inf = to_np(layer(x))
     y_train = to_np(layer(x, training=True))
     assert np.all(np.isfinite(y_train))

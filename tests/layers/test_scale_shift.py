@@ -32,8 +32,11 @@ def test_qscaleshift_in_code(case):
 @pytest.mark.parametrize("case", _cases(), ids=lambda c: c["id"])
 def test_qscaleshift_saved_by_qkeras_master_converts(case, fmt):
     root = golden.GOLDEN_DIR
-    model = (convert_qkeras_model(root / case["h5"]) if fmt == "h5"
-             else convert_qkeras_model(root / case["json"], root / case["weights_h5"]))
+    model = (
+        convert_qkeras_model(root / case["h5"])
+        if fmt == "h5"
+        else convert_qkeras_model(root / case["json"], root / case["weights_h5"])
+    )
     y = keras.ops.convert_to_numpy(model(_x(), training=False))
     np.testing.assert_array_equal(y, golden.array("master", case["output"]))
 

@@ -14,10 +14,17 @@ def _model(mode):
     with hq.quantization_config(mode=mode, beta=1e-5, granularity="per-element"):
         inp = keras.Input((6, 6, 1))
         x = hq.QActivation("quantized_bits(8,2)")(inp)
-        x = hq.QConv2D(3, (3, 3), kernel_quantizer="quantized_bits(6,0)", bias_quantizer="quantized_bits(6,2,alpha=1)",
-                       activation="quantized_relu(6,2)")(x)
+        x = hq.QConv2D(
+            3,
+            (3, 3),
+            kernel_quantizer="quantized_bits(6,0)",
+            bias_quantizer="quantized_bits(6,2,alpha=1)",
+            activation="quantized_relu(6,2)",
+        )(x)
         x = keras.layers.Flatten()(x)
-        x = hq.QDense(4, kernel_quantizer=hq.quantized_bits(5, 0, alpha=1), bias_quantizer="quantized_bits(6,2,alpha=1)")(x)
+        x = hq.QDense(
+            4, kernel_quantizer=hq.quantized_bits(5, 0, alpha=1), bias_quantizer="quantized_bits(6,2,alpha=1)"
+        )(x)
         x = hq.QActivation(hq.quantized_relu(4, 1))(x)
         c = hq.QConv1D(2, 2, kernel_quantizer="quantized_bits(4,0,alpha=1)")(keras.layers.Reshape((4, 1))(x))
         out = keras.layers.Flatten()(c)

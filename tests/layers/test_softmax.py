@@ -70,20 +70,27 @@ def fixed_inputs(shape, seed=0, step=2.0**-4, scale=3.0) -> np.ndarray:
 
 
 CASES = {
-    "stable_default": dict(implementation="stable", input_bits=(10, 4), exp_bits=(12, 1), sum_bits=(12, 5),
-                           inv_bits=(12, 1)),
-    "stable_small": dict(implementation="stable", input_bits=(6, 3), exp_bits=(8, 1), sum_bits=(8, 4),
-                         inv_bits=(8, 1), scaler=0.75),
-    "latency": dict(implementation="latency", input_bits=(8, 3), exp_bits=(14, 5), sum_bits=(14, 9),
-                    inv_bits=(10, 1)),
+    "stable_default": dict(
+        implementation="stable", input_bits=(10, 4), exp_bits=(12, 1), sum_bits=(12, 5), inv_bits=(12, 1)
+    ),
+    "stable_small": dict(
+        implementation="stable", input_bits=(6, 3), exp_bits=(8, 1), sum_bits=(8, 4), inv_bits=(8, 1), scaler=0.75
+    ),
+    "latency": dict(implementation="latency", input_bits=(8, 3), exp_bits=(14, 5), sum_bits=(14, 9), inv_bits=(10, 1)),
 }
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_qsoftmax_equals_reference(case):
     kw = CASES[case]
-    layer = QSoftmax(implementation=kw["implementation"], input_bits=kw["input_bits"], exp_bits=kw["exp_bits"],
-                     sum_bits=kw["sum_bits"], inv_bits=kw["inv_bits"], input_scaler=kw.get("scaler", 1.0))
+    layer = QSoftmax(
+        implementation=kw["implementation"],
+        input_bits=kw["input_bits"],
+        exp_bits=kw["exp_bits"],
+        sum_bits=kw["sum_bits"],
+        inv_bits=kw["inv_bits"],
+        input_scaler=kw.get("scaler", 1.0),
+    )
     x = fixed_inputs((4000, 10), seed=len(case))
     y = np.asarray(ops.convert_to_numpy(layer(x)))
     expected = reference(x, **kw)
@@ -134,20 +141,34 @@ def test_qsoftmax_refuses_inexact_types():
 def test_qsoftmax_same_on_jax():
     """The layer computes the same numbers on the JAX backend (run in a subprocess)."""
     x = fixed_inputs((1000, 10), seed=9)
-    code = ("import sys, numpy as np, json; sys.path.insert(0, sys.argv[1]); from hgq_compat import QSoftmax; "
-            "from keras import ops; x = np.array(json.loads(sys.stdin.read()), np.float32); "
-            "print(json.dumps(np.asarray(ops.convert_to_numpy(QSoftmax()(x))).astype(float).tolist()))")
+    code = (
+        "import sys, numpy as np, json; sys.path.insert(0, sys.argv[1]); from hgq_compat import QSoftmax; "
+        "from keras import ops; x = np.array(json.loads(sys.stdin.read()), np.float32); "
+        "print(json.dumps(np.asarray(ops.convert_to_numpy(QSoftmax()(x))).astype(float).tolist()))"
+    )
     env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    run = subprocess.run([sys.executable, "-c", code, str(ROOT)], input=json.dumps(x.tolist()), env=env,
-                         capture_output=True, text=True, timeout=300, check=True)
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT)],
+        input=json.dumps(x.tolist()),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     y_jax = np.array(json.loads(run.stdout.strip().splitlines()[-1]), np.float32)
     np.testing.assert_array_equal(y_jax, np.asarray(ops.convert_to_numpy(QSoftmax()(x))))
 
 
 def classifier() -> keras.Sequential:
-    return keras.Sequential([keras.Input((12,)), QActivation("quantized_bits(8,3,alpha=1)", name="in_q"),
-                             QDense(16, activation="quantized_relu(6,2)", name="hidden", **W),
-                             QDense(10, activation="softmax", name="logits", **W)])
+    return keras.Sequential(
+        [
+            keras.Input((12,)),
+            QActivation("quantized_bits(8,3,alpha=1)", name="in_q"),
+            QDense(16, activation="quantized_relu(6,2)", name="hidden", **W),
+            QDense(10, activation="softmax", name="logits", **W),
+        ]
+    )
 
 
 def test_swap_softmax_reports_measured_change():
@@ -156,7 +177,7 @@ def test_swap_softmax_reports_measured_change():
     x = fixed_inputs((3000, 12), seed=1)
     y = np.random.default_rng(2).integers(0, 10, 3000)
     before = model.predict(x, verbose=0, batch_size=1024)  # swap_softmax's batch size: on JAX the last bits
-    new, report = swap_softmax(model, x, y)                  # of a matmul depend on the batch size
+    new, report = swap_softmax(model, x, y)  # of a matmul depend on the batch size
     assert report.swapped == ("logits_softmax",)
     assert isinstance(new.layers[-1], QSoftmax) and new.get_layer("logits").activation is keras.activations.linear
     assert model.get_layer("logits").activation is keras.activations.softmax  # the input model is unchanged
@@ -181,13 +202,18 @@ def test_swap_softmax_layers_and_no_data():
     inp = keras.Input((8,))
     h = QActivation("quantized_bits(8,3,alpha=1)", name="in_q")(inp)
     a = QDense(4, name="d", **W)(h)
-    outs = [keras.layers.Softmax(name="sm_layer")(a), keras.layers.Activation("softmax", name="sm_act")(a),
-            QActivation("softmax", name="sm_qact")(a), QActivation("quantized_relu(4,1)", name="kept")(a)]
+    outs = [
+        keras.layers.Softmax(name="sm_layer")(a),
+        keras.layers.Activation("softmax", name="sm_act")(a),
+        QActivation("softmax", name="sm_qact")(a),
+        QActivation("quantized_relu(4,1)", name="kept")(a),
+    ]
     model = keras.Model(inp, outs)
     new, report = swap_softmax(model, implementation="latency", input_bits=(8, 3), exp_bits=(14, 5), inv_bits=(10, 1))
     assert sorted(report.swapped) == ["sm_act", "sm_layer", "sm_qact"] and report.max_abs_change is None
-    assert all(isinstance(new.get_layer(n), QSoftmax) and new.get_layer(n).implementation == "latency"
-               for n in report.swapped)
+    assert all(
+        isinstance(new.get_layer(n), QSoftmax) and new.get_layer(n).implementation == "latency" for n in report.swapped
+    )
     assert type(new.get_layer("kept")).__name__ == "QActivation"
     x = fixed_inputs((200, 8))
     np.testing.assert_array_equal(new.get_layer("d").get_weights()[0], model.get_layer("d").get_weights()[0])

@@ -47,8 +47,12 @@ def sha256(path) -> str:
     return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
 
 
-def write_keras2_weights(path, layers: dict[str, list[tuple[str, np.ndarray]]], root_group: str | None = None,
-                         model_config: dict | None = None) -> None:
+def write_keras2_weights(
+    path,
+    layers: dict[str, list[tuple[str, np.ndarray]]],
+    root_group: str | None = None,
+    model_config: dict | None = None,
+) -> None:
     """Write a Keras 2 HDF5 weights file (``save_weights`` layout, or a full model with ``model_config``)."""
     with h5py.File(path, "w") as f:
         if model_config is not None:

@@ -14,7 +14,7 @@ import pytest
 from hgq_compat.cli import main
 from hgq_compat.legacy import LegacyConversionError, LegacyNotImplementedError, convert_qkeras_model
 
-from .helpers import MODELS_DIR, PUBLISHED_DIR, V3_ARCHIVE, sha256
+from .helpers import MODELS_DIR, PUBLISHED_DIR, sha256
 
 
 def _cli_fails(tmp_path, capsys, args, *needles):
@@ -134,8 +134,11 @@ def test_unknown_custom_layer(tmp_path, capsys):
     def edit(cfg):
         layer = next(l for l in cfg["config"]["layers"] if l["config"].get("name") == "relu1")
         layer["class_name"] = "MyFancyLayer"
+
     p = _edit_json(tmp_path, edit)
-    with pytest.raises(LegacyConversionError, match=r"edited\.json: layer 'relu1' \(MyFancyLayer\).*unknown layer class"):
+    with pytest.raises(
+        LegacyConversionError, match=r"edited\.json: layer 'relu1' \(MyFancyLayer\).*unknown layer class"
+    ):
         convert_qkeras_model(p, MODELS_DIR / "mlp_weights.h5")
     _cli_fails(tmp_path, capsys, [p, MODELS_DIR / "mlp_weights.h5"], "edited.json", "relu1", "MyFancyLayer")
 
@@ -144,9 +147,21 @@ def test_lambda_refused(tmp_path, capsys):
     def edit(cfg):
         layers = cfg["config"]["layers"]
         idx = next(i for i, l in enumerate(layers) if l["config"].get("name") == "relu1")
-        layers.insert(idx, {"class_name": "Lambda", "config": {
-            "name": "evil", "function": ["4wEAAAAAAAAA", None, None], "function_type": "lambda",
-            "module": "builtins", "output_shape": None, "arguments": {}}})
+        layers.insert(
+            idx,
+            {
+                "class_name": "Lambda",
+                "config": {
+                    "name": "evil",
+                    "function": ["4wEAAAAAAAAA", None, None],
+                    "function_type": "lambda",
+                    "module": "builtins",
+                    "output_shape": None,
+                    "arguments": {},
+                },
+            },
+        )
+
     p = _edit_json(tmp_path, edit)
     with pytest.raises(LegacyConversionError, match=r"edited\.json: layer 'evil' \(Lambda\).*run Python code"):
         convert_qkeras_model(p, MODELS_DIR / "mlp_weights.h5")
@@ -182,8 +197,12 @@ def test_output_must_be_keras(tmp_path, capsys):
 
 
 def test_inputs_never_modified(tmp_path, capsys):
-    files = [_copy(tmp_path, "branch.json"), _copy(tmp_path, "branch_weights.h5"), _copy(tmp_path, "branch.h5"),
-             _copy(tmp_path, "qkeras-v3_3layer.keras", PUBLISHED_DIR)]
+    files = [
+        _copy(tmp_path, "branch.json"),
+        _copy(tmp_path, "branch_weights.h5"),
+        _copy(tmp_path, "branch.h5"),
+        _copy(tmp_path, "qkeras-v3_3layer.keras", PUBLISHED_DIR),
+    ]
     before = [sha256(f) for f in files]
     assert main(["convert", str(files[0]), str(files[1]), "-o", str(tmp_path / "a.keras")]) == 0
     assert main(["convert", str(files[2]), "-o", str(tmp_path / "b.keras"), "--hgq"]) == 0

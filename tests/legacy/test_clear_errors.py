@@ -14,11 +14,17 @@ from hgq_compat.legacy import convert_qkeras_model
 from .helpers import MODELS_DIR
 
 
-@pytest.mark.parametrize("data,why", [
-    (np.zeros((0, 16), np.float32), r"check data holds no inputs \(shape \(0, 16\)\)"),
-    (np.array(["a", "b"]), r"check data holds <U1 values .*expected numbers"),
-    (np.zeros((4, 3), np.float32), r"check data has shape \(4, 3\) but the model expects inputs of shape \(n, 16\)"),
-])
+@pytest.mark.parametrize(
+    "data,why",
+    [
+        (np.zeros((0, 16), np.float32), r"check data holds no inputs \(shape \(0, 16\)\)"),
+        (np.array(["a", "b"]), r"check data holds <U1 values .*expected numbers"),
+        (
+            np.zeros((4, 3), np.float32),
+            r"check data has shape \(4, 3\) but the model expects inputs of shape \(n, 16\)",
+        ),
+    ],
+)
 @pytest.mark.parametrize("command", ["convert", "synth"])
 def test_bad_check_data_blames_the_data_file(tmp_path, capsys, data, why, command):
     path = tmp_path / "x.npy"
@@ -66,7 +72,12 @@ def test_nan_weights_warn_naming_the_layer(tmp_path, capsys):
 def test_synth_table_rows_do_not_mix_prefixed_names():
     from hls4ml_plugin.synth import node_owners
 
-    owners = node_owners(["dense", "dense_1", "q"],
-                         ["dense", "dense_quantizer", "dense_1", "dense_1_quantizer", "dense_1_lut", "q", "other"])
-    assert owners == {"dense": ["dense", "dense_quantizer"], "dense_1": ["dense_1", "dense_1_quantizer", "dense_1_lut"],
-                      "q": ["q"]}
+    owners = node_owners(
+        ["dense", "dense_1", "q"],
+        ["dense", "dense_quantizer", "dense_1", "dense_1_quantizer", "dense_1_lut", "q", "other"],
+    )
+    assert owners == {
+        "dense": ["dense", "dense_quantizer"],
+        "dense_1": ["dense_1", "dense_1_quantizer", "dense_1_lut"],
+        "q": ["q"],
+    }

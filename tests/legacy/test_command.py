@@ -19,8 +19,17 @@ def test_convert_published_with_reference(tmp_path, capsys, name):
     data = tmp_path / "check.npz"
     np.savez(data, x=arr("published", case["input"]), y=arr("published", case["output"]))
     out = tmp_path / "m.keras"
-    rc = main(["convert", str(PUBLISHED_DIR / case["json"]), str(PUBLISHED_DIR / case["weights"]), "-o", str(out),
-               "--check-data", str(data)])
+    rc = main(
+        [
+            "convert",
+            str(PUBLISHED_DIR / case["json"]),
+            str(PUBLISHED_DIR / case["weights"]),
+            "-o",
+            str(out),
+            "--check-data",
+            str(data),
+        ]
+    )
     text = capsys.readouterr().out
     assert rc == 0, text
     lines = text.splitlines()
@@ -33,8 +42,12 @@ def test_convert_published_with_reference(tmp_path, capsys, name):
     assert verify.startswith("verify OK") and "max |diff|" in verify and "exact match" in verify
     assert out.exists()
     model = keras.saving.load_model(out)
-    np.testing.assert_allclose(model.predict(arr("published", case["input"]), verbose=0),
-                               arr("published", case["output"]), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        model.predict(arr("published", case["input"]), verbose=0),
+        arr("published", case["output"]),
+        rtol=1e-5,
+        atol=1e-7,
+    )
 
 
 def test_convert_v3_self_consistency_hgq(tmp_path, capsys):

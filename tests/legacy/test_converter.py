@@ -3,10 +3,9 @@ config dialects and mixed plain-Keras functional graphs."""
 
 from __future__ import annotations
 
-import warnings
-
 import copy
 import json
+import warnings
 
 import keras
 import numpy as np
@@ -16,8 +15,17 @@ import hgq_compat
 from hgq_compat.legacy import convert, convert_qkeras_model
 from hgq_compat.legacy.converter import saved_variables
 
-from .helpers import (MODELS_DIR, PUBLISHED_DIR, V3_ARCHIVE, arr, model_case, model_names, published_case,
-                      published_names, write_keras2_weights)
+from .helpers import (
+    MODELS_DIR,
+    PUBLISHED_DIR,
+    V3_ARCHIVE,
+    arr,
+    model_case,
+    model_names,
+    published_case,
+    published_names,
+    write_keras2_weights,
+)
 
 FORMATS = ["h5", "json"]
 
@@ -75,8 +83,9 @@ def test_golden_model_hgq_equals_plain(name):
     for layer in kept:  # only layers with a quantizer that is not fixed point stay in QKeras mode
         kinds = [q.to_spec().kind for q in layer.quantizers if q is not None and hasattr(q, "to_spec")]
         assert any(k != "fixed" for k in kinds), layer.name
-        assert any(f"layer {layer.name!r}" in str(w.message) and "kept in QKeras mode" in str(w.message)
-                   for w in caught)
+        assert any(
+            f"layer {layer.name!r}" in str(w.message) and "kept in QKeras mode" in str(w.message) for w in caught
+        )
 
 
 def test_nested_inner_layer_outputs():
@@ -87,8 +96,9 @@ def test_nested_inner_layer_outputs():
     x = arr("models", case["input"])
     q_in = _layer_outputs(model, ["q_in"], x)["q_in"]
     fc = keras.Model(inner.inputs, inner.get_layer("inner_fc").output).predict(q_in, verbose=0)
-    np.testing.assert_allclose(fc, arr("models", case["inner_layer_outputs"]["inner"]["inner_fc"]), rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        fc, arr("models", case["inner_layer_outputs"]["inner"]["inner_fc"]), rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("name", published_names())
@@ -96,8 +106,9 @@ def test_published_model(name):
     case = published_case(name)
     model = convert_qkeras_model(PUBLISHED_DIR / case["json"], PUBLISHED_DIR / case["weights"])
     x = arr("published", case["input"])
-    np.testing.assert_allclose(np.asarray(model.predict(x, verbose=0)), arr("published", case["output"]),
-                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        np.asarray(model.predict(x, verbose=0)), arr("published", case["output"]), rtol=1e-5, atol=1e-7
+    )
     classes = {l["name"] if "name" in l else l["config"]["name"]: l.get("class_name") for l in case["layers"]}
     n = case["layer_outputs_samples"]
     names = list(case["layer_outputs"])
@@ -122,8 +133,9 @@ def test_qkeras_v3_archive_matches_published_3layer():
     assert isinstance(model.get_layer("fc1"), hgq_compat.QDense)
     assert isinstance(model.get_layer("relu1"), hgq_compat.QActivation)
     x = arr("published", case["input"])
-    np.testing.assert_allclose(np.asarray(model.predict(x, verbose=0)), arr("published", case["output"]),
-                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        np.asarray(model.predict(x, verbose=0)), arr("published", case["output"]), rtol=1e-5, atol=1e-7
+    )
     hgq = convert_qkeras_model(V3_ARCHIVE, hgq=True)
     np.testing.assert_array_equal(np.asarray(hgq.predict(x, verbose=0)), np.asarray(model.predict(x, verbose=0)))
 
@@ -139,6 +151,7 @@ def test_report_rows():
 
 
 # ------------------------------------------------------------------ dialects on a real model
+
 
 def _3layer_config() -> dict:
     return json.loads((PUBLISHED_DIR / "qkeras_3layer.json").read_text())
@@ -156,6 +169,7 @@ def _to_keras20(cfg: dict) -> dict:
 
 def _to_tf_keras_213(cfg: dict) -> dict:
     """tf-keras 2.13+: module / registered_name / build_config everywhere, InputLayer batch_shape."""
+
     def tag(obj):
         if isinstance(obj, dict):
             obj = {k: tag(v) for k, v in obj.items() if k != "__passive_serialization__"}
@@ -166,6 +180,7 @@ def _to_tf_keras_213(cfg: dict) -> dict:
         if isinstance(obj, list):
             return [tag(v) for v in obj]
         return obj
+
     out = tag(copy.deepcopy(cfg))
     for l in out["config"]["layers"]:
         l["build_config"] = {"input_shape": [None, 16]}
@@ -180,44 +195,85 @@ def test_dialects_same_numbers(tmp_path, dialect):
     p.write_text(json.dumps(dialect(_3layer_config())))
     model = convert_qkeras_model(p, PUBLISHED_DIR / "qkeras_3layer_weights.h5")
     x = arr("published", case["input"])
-    np.testing.assert_allclose(np.asarray(model.predict(x, verbose=0)), arr("published", case["output"]),
-                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        np.asarray(model.predict(x, verbose=0)), arr("published", case["output"]), rtol=1e-5, atol=1e-7
+    )
 
 
 # ------------------------------------------------------------------ plain Keras layers in a functional graph
 
+
 def _mixed_functional(tmp_path):
     """Functional, Keras 2.4 dialect: Dense (plain) -> Reshape -> Conv1D (plain) -> Flatten -> BN ->
     QDense / Dropout branch -> Concatenate -> QActivation -> Activation."""
+
     def L(cls, name, inbound, **cfg):
-        return {"class_name": cls, "name": name, "config": dict(name=name, trainable=True, dtype="float32", **cfg),
-                "inbound_nodes": [[[n, 0, 0, {}] for n in inbound]] if inbound else []}
-    qb = {"class_name": "quantized_bits", "config": {"bits": 8, "integer": 1, "symmetric": 0, "alpha": 1,
-                                                      "keep_negative": True}}
+        return {
+            "class_name": cls,
+            "name": name,
+            "config": dict(name=name, trainable=True, dtype="float32", **cfg),
+            "inbound_nodes": [[[n, 0, 0, {}] for n in inbound]] if inbound else [],
+        }
+
+    qb = {
+        "class_name": "quantized_bits",
+        "config": {"bits": 8, "integer": 1, "symmetric": 0, "alpha": 1, "keep_negative": True},
+    }
     layers = [
         L("InputLayer", "inp", [], batch_input_shape=[None, 6], sparse=False, ragged=False),
         L("Dense", "d0", ["inp"], units=8, activation="relu", use_bias=True),
         L("Reshape", "rs", ["d0"], target_shape=[4, 2]),
-        L("Conv1D", "c0", ["rs"], filters=3, kernel_size=[2], strides=[1], padding="valid",
-          data_format="channels_last", dilation_rate=[1], groups=1, activation="linear", use_bias=True),
+        L(
+            "Conv1D",
+            "c0",
+            ["rs"],
+            filters=3,
+            kernel_size=[2],
+            strides=[1],
+            padding="valid",
+            data_format="channels_last",
+            dilation_rate=[1],
+            groups=1,
+            activation="linear",
+            use_bias=True,
+        ),
         L("Flatten", "fl", ["c0"], data_format="channels_last"),
         L("BatchNormalization", "bn", ["fl"], axis=[1], momentum=0.99, epsilon=0.001, center=True, scale=True),
-        L("QDense", "qd", ["bn"], units=5, activation="linear", use_bias=True, kernel_quantizer=qb,
-          bias_quantizer="quantized_bits(8,1,alpha=1)", kernel_range=None, bias_range=None),
+        L(
+            "QDense",
+            "qd",
+            ["bn"],
+            units=5,
+            activation="linear",
+            use_bias=True,
+            kernel_quantizer=qb,
+            bias_quantizer="quantized_bits(8,1,alpha=1)",
+            kernel_range=None,
+            bias_range=None,
+        ),
         L("Dropout", "dr", ["bn"], rate=0.5, noise_shape=None, seed=None),
         L("Concatenate", "cat", ["qd", "dr"], axis=-1),
         L("QActivation", "qa", ["cat"], activation="quantized_relu(6,2)"),
         L("Activation", "sm", ["qa"], activation="softmax"),
     ]
-    cfg = {"class_name": "Functional", "keras_version": "2.4.0", "backend": "tensorflow",
-           "config": {"name": "mixed", "layers": layers, "input_layers": [["inp", 0, 0]],
-                      "output_layers": [["sm", 0, 0]]}}
+    cfg = {
+        "class_name": "Functional",
+        "keras_version": "2.4.0",
+        "backend": "tensorflow",
+        "config": {"name": "mixed", "layers": layers, "input_layers": [["inp", 0, 0]], "output_layers": [["sm", 0, 0]]},
+    }
     rng = np.random.default_rng(0)
-    w = {"d0": [("d0/kernel:0", rng.normal(size=(6, 8))), ("d0/bias:0", rng.normal(size=8))],
-         "c0": [("c0/kernel:0", rng.normal(size=(2, 2, 3))), ("c0/bias:0", rng.normal(size=3))],
-         "bn": [("bn/gamma:0", rng.uniform(0.5, 2, 9)), ("bn/beta:0", rng.normal(size=9)),
-                ("bn/moving_mean:0", rng.normal(size=9)), ("bn/moving_variance:0", rng.uniform(0.5, 2, 9))],
-         "qd": [("qd/kernel:0", rng.normal(size=(9, 5)) / 3), ("qd/bias:0", rng.normal(size=5) / 3)]}
+    w = {
+        "d0": [("d0/kernel:0", rng.normal(size=(6, 8))), ("d0/bias:0", rng.normal(size=8))],
+        "c0": [("c0/kernel:0", rng.normal(size=(2, 2, 3))), ("c0/bias:0", rng.normal(size=3))],
+        "bn": [
+            ("bn/gamma:0", rng.uniform(0.5, 2, 9)),
+            ("bn/beta:0", rng.normal(size=9)),
+            ("bn/moving_mean:0", rng.normal(size=9)),
+            ("bn/moving_variance:0", rng.uniform(0.5, 2, 9)),
+        ],
+        "qd": [("qd/kernel:0", rng.normal(size=(9, 5)) / 3), ("qd/bias:0", rng.normal(size=5) / 3)],
+    }
     weights = {n: w.get(n, []) for n in [l["name"] for l in layers]}
     (tmp_path / "mixed.json").write_text(json.dumps(cfg))
     write_keras2_weights(tmp_path / "mixed_weights.h5", weights)
@@ -230,10 +286,13 @@ def _reference_mixed(w):
     d0 = keras.layers.Dense(8, activation="relu")
     c0 = keras.layers.Conv1D(3, 2)
     bn = keras.layers.BatchNormalization()
-    qd = hgq_compat.QDense(5, kernel_quantizer="quantized_bits(8,1,alpha=1)", bias_quantizer="quantized_bits(8,1,alpha=1)")
+    qd = hgq_compat.QDense(
+        5, kernel_quantizer="quantized_bits(8,1,alpha=1)", bias_quantizer="quantized_bits(8,1,alpha=1)"
+    )
     h = bn(keras.layers.Flatten()(c0(keras.layers.Reshape((4, 2))(d0(inp)))))
-    out = keras.layers.Activation("softmax")(hgq_compat.QActivation("quantized_relu(6,2)")(
-        keras.layers.Concatenate()([qd(h), keras.layers.Dropout(0.5)(h)])))
+    out = keras.layers.Activation("softmax")(
+        hgq_compat.QActivation("quantized_relu(6,2)")(keras.layers.Concatenate()([qd(h), keras.layers.Dropout(0.5)(h)]))
+    )
     model = keras.Model(inp, out)
     for layer, name in ((d0, "d0"), (c0, "c0"), (bn, "bn"), (qd, "qd")):
         layer.set_weights([np.asarray(v, np.float32) for _, v in w[name]])

@@ -10,19 +10,38 @@ from hgq_compat.legacy.dialects import Context
 from hgq_compat.legacy.reader import LegacyConversionError, LegacyNotImplementedError
 
 CTX = Context("model.json", "fc1", "QDense")
-QB = {"bits": 6, "integer": 0, "symmetric": 0, "alpha": 1, "keep_negative": True,
-      "use_stochastic_rounding": False, "qnoise_factor": 1.0}
+QB = {
+    "bits": 6,
+    "integer": 0,
+    "symmetric": 0,
+    "alpha": 1,
+    "keep_negative": True,
+    "use_stochastic_rounding": False,
+    "qnoise_factor": 1.0,
+}
 
 
 def test_keras24_passive_serialization_and_batch_input_shape():
-    cfg = {"name": "fc1", "batch_input_shape": [None, 16], "dtype": "float32", "units": 4,
-           "kernel_initializer": {"class_name": "QInitializer", "config": {
-               "initializer": {"class_name": "LecunUniform", "config": {"seed": None},
-                               "__passive_serialization__": True},
-               "use_scale": True,
-               "quantizer": {"class_name": "quantized_bits", "config": QB, "__passive_serialization__": True}}},
-           "kernel_constraint": {"class_name": "Clip", "config": {"min_value": -1, "max_value": 1}},
-           "kernel_quantizer": {"class_name": "quantized_bits", "config": QB, "__passive_serialization__": True}}
+    cfg = {
+        "name": "fc1",
+        "batch_input_shape": [None, 16],
+        "dtype": "float32",
+        "units": 4,
+        "kernel_initializer": {
+            "class_name": "QInitializer",
+            "config": {
+                "initializer": {
+                    "class_name": "LecunUniform",
+                    "config": {"seed": None},
+                    "__passive_serialization__": True,
+                },
+                "use_scale": True,
+                "quantizer": {"class_name": "quantized_bits", "config": QB, "__passive_serialization__": True},
+            },
+        },
+        "kernel_constraint": {"class_name": "Clip", "config": {"min_value": -1, "max_value": 1}},
+        "kernel_quantizer": {"class_name": "quantized_bits", "config": QB, "__passive_serialization__": True},
+    }
     out = dialects.normalize_layer_config("QDense", cfg, CTX, True)
     assert "batch_input_shape" not in out
     assert isinstance(out["kernel_initializer"], QInitializer)
@@ -33,13 +52,31 @@ def test_keras24_passive_serialization_and_batch_input_shape():
 
 
 def test_tf_keras_213_metadata_and_qkeras_v3_keys():
-    q = {"module": "qkeras.quantizers", "class_name": "quantized_bits", "config": dict(QB, post_training_scale=None),
-         "registered_name": "qkeras>quantized_bits", "shared_object_id": 1}
-    cfg = {"name": "fc1", "dtype": {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"},
-                                    "registered_name": None},
-           "units": 4, "quantization_config": None, "kernel_quantizer": q,
-           "kernel_regularizer": {"module": "keras.regularizers", "class_name": "L1", "config": {"l1": 1e-4},
-                                  "registered_name": None}}
+    q = {
+        "module": "qkeras.quantizers",
+        "class_name": "quantized_bits",
+        "config": dict(QB, post_training_scale=None),
+        "registered_name": "qkeras>quantized_bits",
+        "shared_object_id": 1,
+    }
+    cfg = {
+        "name": "fc1",
+        "dtype": {
+            "module": "keras",
+            "class_name": "DTypePolicy",
+            "config": {"name": "float32"},
+            "registered_name": None,
+        },
+        "units": 4,
+        "quantization_config": None,
+        "kernel_quantizer": q,
+        "kernel_regularizer": {
+            "module": "keras.regularizers",
+            "class_name": "L1",
+            "config": {"l1": 1e-4},
+            "registered_name": None,
+        },
+    }
     out = dialects.normalize_layer_config("QDense", cfg, CTX, True)
     assert out["dtype"] == "float32"
     assert out["kernel_quantizer"] == {"class_name": "quantized_bits", "config": QB}
@@ -85,17 +122,32 @@ def test_batchnorm_axis_list():
 def test_inbound_nodes_keras2_and_keras3():
     k2 = {"inbound_nodes": [[["a", 0, 0, {}], ["b", 1, 0, {}]]]}
     assert dialects.inbound_calls(k2, CTX) == [([("a", 0, 0), ("b", 1, 0)], {}, True)]
-    k3 = {"inbound_nodes": [{"args": [[
-        {"class_name": "__keras_tensor__", "config": {"shape": [None, 4], "keras_history": ["a", 0, 0]}},
-        {"class_name": "__keras_tensor__", "config": {"shape": [None, 4], "keras_history": ["b", 0, 0]}}]],
-        "kwargs": {}}]}
+    k3 = {
+        "inbound_nodes": [
+            {
+                "args": [
+                    [
+                        {
+                            "class_name": "__keras_tensor__",
+                            "config": {"shape": [None, 4], "keras_history": ["a", 0, 0]},
+                        },
+                        {
+                            "class_name": "__keras_tensor__",
+                            "config": {"shape": [None, 4], "keras_history": ["b", 0, 0]},
+                        },
+                    ]
+                ],
+                "kwargs": {},
+            }
+        ]
+    }
     assert dialects.inbound_calls(k3, CTX) == [([("a", 0, 0), ("b", 0, 0)], {}, True)]
     assert dialects.tensor_refs(["x", 0, 0]) == [("x", 0, 0)]
     assert dialects.tensor_refs([["x", 0, 0], ["y", 0, 0]]) == [("x", 0, 0), ("y", 0, 0)]
 
 
 def test_input_layer_args():
-    assert dialects.input_layer_args({"batch_input_shape": [None, 8], "dtype": "float32", "name": "i",
-                                      "sparse": False, "ragged": False}) == \
-        {"batch_shape": (None, 8), "name": "i", "dtype": "float32"}
+    assert dialects.input_layer_args(
+        {"batch_input_shape": [None, 8], "dtype": "float32", "name": "i", "sparse": False, "ragged": False}
+    ) == {"batch_shape": (None, 8), "name": "i", "dtype": "float32"}
     assert dialects.input_layer_args({"batch_shape": [None, 3], "name": "j"})["batch_shape"] == (None, 3)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import sys
 
-import numpy as np
 import pytest
 
 from hgq_compat.legacy import reader

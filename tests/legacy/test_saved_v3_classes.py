@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from hgq_compat.cli import main
-from hgq_compat.legacy import LegacyNotImplementedError, convert_qkeras_model
+from hgq_compat.legacy import convert_qkeras_model
 from tests import golden
 
 from .helpers import MODELS_DIR
@@ -106,8 +106,9 @@ def test_cli_converts_a_v3_wrapper_model(tmp_path, capsys):
     assert rc == 0, text
     assert next(l for l in text.splitlines() if l.startswith("verify")).startswith("verify OK")
     reloaded = keras.saving.load_model(out)
-    _assert_matches(_predict(reloaded, golden.array("saved_v3", case["input"])),
-                    golden.array("saved_v3", case["output"]), False)
+    _assert_matches(
+        _predict(reloaded, golden.array("saved_v3", case["input"])), golden.array("saved_v3", case["output"]), False
+    )
 
 
 def _rewrite_weights(src, dst, edit) -> None:
@@ -141,7 +142,10 @@ def test_v3_sub_layers_nested_too_deep_are_refused(tmp_path):
 def test_v3_unknown_named_weight_is_refused(tmp_path):
     """A weight saved under a name (like `vars/iteration`) that the layer does not have is named in the error."""
     bad = tmp_path / "named.keras"
-    _rewrite_weights(ROOT / _case("qdense")["keras"], bad,
-                     lambda f: f["layers/q_dense/vars"].create_dataset("scale", data=np.ones(5, np.float32)))
+    _rewrite_weights(
+        ROOT / _case("qdense")["keras"],
+        bad,
+        lambda f: f["layers/q_dense/vars"].create_dataset("scale", data=np.ones(5, np.float32)),
+    )
     with pytest.raises(ValueError, match=r"layer 'layer'.*unexpected weights in the file: \['vars/scale'\]"):
         convert_qkeras_model(bad)

@@ -136,7 +136,9 @@ def test_max_min_range(case):
         if ref is None:
             continue  # QKeras raised or has no such method (see <name>_error)
         got = getattr(q, name)()
-        np.testing.assert_array_equal(np.asarray(got, dtype=np.float64), np.asarray(ref, dtype=np.float64), err_msg=name)
+        np.testing.assert_array_equal(
+            np.asarray(got, dtype=np.float64), np.asarray(ref, dtype=np.float64), err_msg=name
+        )
 
 
 @pytest.mark.parametrize("case", ALL, ids=[c["id"] for c in ALL])
@@ -156,8 +158,9 @@ def test_scale(case):
         else:
             np.testing.assert_array_equal(got, ref)
     else:
-        np.testing.assert_array_equal(np.asarray(to_np(got) if not isinstance(got, (int, float)) else got),
-                                      case["scale_value"])
+        np.testing.assert_array_equal(
+            np.asarray(to_np(got) if not isinstance(got, (int, float)) else got), case["scale_value"]
+        )
 
 
 @pytest.mark.parametrize("case", STOCHASTIC, ids=[c["id"] for c in STOCHASTIC])

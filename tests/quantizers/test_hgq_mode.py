@@ -35,8 +35,15 @@ FIXED = [c for c in CASES if kind(c) == "fixed"]
 OTHER = [c for c in CASES if kind(c) != "fixed"]
 
 EXPECTED_FIXED = {
-    "quantized_tanh": {"qtanh/bits4", "qtanh/bits4_symmetric1", "qtanh/bits8", "qtanh/bits3", "qtanh/bits2",
-                       "qtanh/bits4_stochastic_rounding", "notes/qtanh_4_sym"},
+    "quantized_tanh": {
+        "qtanh/bits4",
+        "qtanh/bits4_symmetric1",
+        "qtanh/bits8",
+        "qtanh/bits3",
+        "qtanh/bits2",
+        "qtanh/bits4_stochastic_rounding",
+        "notes/qtanh_4_sym",
+    },
     "quantized_sigmoid": {"qsigmoid/bits4", "qsigmoid/bits8", "qsigmoid/bits2", "qsigmoid/bits4_stochastic_rounding"},
     "ternary": {"ternary/threshold0.5", "ternary/alpha0.5_threshold0.25", "ternary/alpha2.0_threshold1"},
     "binary": set(),

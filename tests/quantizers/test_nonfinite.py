@@ -29,10 +29,18 @@ def test_qkeras_mode_equals_qkeras(case):
     np.testing.assert_array_equal(got, want)  # NaN where QKeras gives NaN
 
 
-HGQ = [c for c in CASES if c["text"].startswith(("quantized_bits", "quantized_relu(", "quantized_tanh",
-                                                  "quantized_sigmoid"))
-       and c["text"] not in ("quantized_bits(4,0,1,alpha=2)", "quantized_bits(1,0)", "quantized_relu(6,2,0,0.25)",
-                             "quantized_relu(4,0,1)")]
+HGQ = [
+    c
+    for c in CASES
+    if c["text"].startswith(("quantized_bits", "quantized_relu(", "quantized_tanh", "quantized_sigmoid"))
+    and c["text"]
+    not in (
+        "quantized_bits(4,0,1,alpha=2)",
+        "quantized_bits(1,0)",
+        "quantized_relu(6,2,0,0.25)",
+        "quantized_relu(4,0,1)",
+    )
+]
 
 
 @pytest.mark.parametrize("case", HGQ, ids=[c["text"] for c in HGQ])

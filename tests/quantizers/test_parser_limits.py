@@ -45,14 +45,17 @@ def test_long_input_is_refused_fast_and_not_echoed():
     assert len(str(info.value)) < 300
 
 
-@pytest.mark.parametrize("text,pos,why", [
-    ("quantized_bits(4,0,$)", 19, "unexpected character '\\$'"),
-    ("quantized_bits(4 0)", 17, "expected ',' or '\\)'"),
-    ("quantized_bits(4,0", 18, "expected ',' or '\\)'"),
-    ("quantized_bits(4,", 17, "unexpected end, expected '\\)'"),
-    ("quantized_bits(alpha=[1 2)", 25, "unexpected '\\)'"),  # numpy's '[1 2]' is a list (QKeras master); ')' is not
-    ("quantized_bits(4," + "x=1," * 300 + "$" + "y=2," * 300 + ")", 1217, "unexpected character '\\$'"),
-])
+@pytest.mark.parametrize(
+    "text,pos,why",
+    [
+        ("quantized_bits(4,0,$)", 19, "unexpected character '\\$'"),
+        ("quantized_bits(4 0)", 17, "expected ',' or '\\)'"),
+        ("quantized_bits(4,0", 18, "expected ',' or '\\)'"),
+        ("quantized_bits(4,", 17, "unexpected end, expected '\\)'"),
+        ("quantized_bits(alpha=[1 2)", 25, "unexpected '\\)'"),  # numpy's '[1 2]' is a list (QKeras master); ')' is not
+        ("quantized_bits(4," + "x=1," * 300 + "$" + "y=2," * 300 + ")", 1217, "unexpected character '\\$'"),
+    ],
+)
 def test_error_names_position_with_short_context(text, pos, why):
     with pytest.raises(ValueError, match=rf"{why} at position {pos}$") as info:
         parse_quantizer_string(text)
@@ -71,10 +74,23 @@ def test_huge_number_is_refused_with_position():
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-FUZZ = settings(max_examples=400, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow])
-NAMES = st.sampled_from(["quantized_bits", "quantized_relu", "quantized_po2", "binary", "ternary", "quantized_tanh",
-                         "foo", "alpha", "auto_po2", "x_1"])
+FUZZ = settings(
+    max_examples=400, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+NAMES = st.sampled_from(
+    [
+        "quantized_bits",
+        "quantized_relu",
+        "quantized_po2",
+        "binary",
+        "ternary",
+        "quantized_tanh",
+        "foo",
+        "alpha",
+        "auto_po2",
+        "x_1",
+    ]
+)
 GRAMMAR_TEXT = st.text(alphabet="quantized_bitsrelupo2()[],=.'\"-+eE0123456789 TrueFalsNn$\\{}", max_size=120)
 
 
@@ -89,14 +105,32 @@ def _render(value) -> str:
     return repr(value)
 
 
-SCALARS = (st.integers(-10 ** 6, 10 ** 6) | st.floats(-1e6, 1e6, allow_nan=False).map(lambda v: float(repr(v)))
-           | st.booleans() | st.none() | st.text(alphabet="abc_xyz 0123", max_size=8))
-VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
-                      | st.builds(lambda n, a, k: Call(n, tuple(a), k), NAMES, st.lists(inner, max_size=3),
-                                  st.dictionaries(st.sampled_from(["alpha", "bits", "k"]), inner, max_size=2)),
-                      max_leaves=12)
-CALLS = st.builds(lambda n, a, k: Call(n, tuple(a), k), NAMES, st.lists(VALUES, max_size=4),
-                  st.dictionaries(st.sampled_from(["alpha", "bits", "integer"]), VALUES, max_size=3))
+SCALARS = (
+    st.integers(-(10**6), 10**6)
+    | st.floats(-1e6, 1e6, allow_nan=False).map(lambda v: float(repr(v)))
+    | st.booleans()
+    | st.none()
+    | st.text(alphabet="abc_xyz 0123", max_size=8)
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.builds(
+            lambda n, a, k: Call(n, tuple(a), k),
+            NAMES,
+            st.lists(inner, max_size=3),
+            st.dictionaries(st.sampled_from(["alpha", "bits", "k"]), inner, max_size=2),
+        )
+    ),
+    max_leaves=12,
+)
+CALLS = st.builds(
+    lambda n, a, k: Call(n, tuple(a), k),
+    NAMES,
+    st.lists(VALUES, max_size=4),
+    st.dictionaries(st.sampled_from(["alpha", "bits", "integer"]), VALUES, max_size=3),
+)
 
 
 def _depth(value) -> int:

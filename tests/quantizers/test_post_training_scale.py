@@ -22,8 +22,7 @@ def test_post_training_scale(case):
         with pytest.raises(ValueError, match="doesn't support post_training_scale"):
             hgq_compat.quantized_bits(**case["kwargs"], post_training_scale=pts)
         return
-    x = golden.array("master", next(c for c in golden.load("master")[0]
-                                    if c["id"] == "post_training_scale/input")["x"])
+    x = golden.array("master", next(c for c in golden.load("master")[0] if c["id"] == "post_training_scale/input")["x"])
     q = hgq_compat.quantized_bits(**case["kwargs"], post_training_scale=pts)
     y = keras.ops.convert_to_numpy(q(keras.ops.convert_to_tensor(x)))
     np.testing.assert_array_equal(y, golden.array("master", case["output"]))

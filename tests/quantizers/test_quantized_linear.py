@@ -41,13 +41,13 @@ def test_quantized_linear_matches_master(case):
         loss = tf.reduce_sum(y * w)
     np.testing.assert_array_equal(_np(y), _arr(case["y"]))
     np.testing.assert_array_equal(_np(tape.gradient(loss, x)), _arr(case["grad"]))
-    np.testing.assert_array_equal(np.asarray(_np(q.quantization_scale), np.float32),
-                                  _arr(case["quantization_scale"]))
+    np.testing.assert_array_equal(np.asarray(_np(q.quantization_scale), np.float32), _arr(case["quantization_scale"]))
     np.testing.assert_array_equal(np.asarray(_np(q.scale), np.float32), _arr(case["scale"]))
     for attr in ("max", "min", "range"):
         if attr in case:
-            np.testing.assert_array_equal(np.asarray(getattr(q, attr)(), np.float32).reshape(_arr(case[attr]).shape),
-                                          _arr(case[attr]))
+            np.testing.assert_array_equal(
+                np.asarray(getattr(q, attr)(), np.float32).reshape(_arr(case[attr]).shape), _arr(case[attr])
+            )
     expected_config = dict(case["config"])
     config = q.get_config()
     if isinstance(config["alpha"], list):
@@ -67,8 +67,14 @@ def test_str_with_numeric_alpha():
 def test_spec_kinds():
     """Plain fixed point (alpha None or 1) lowers to a fixed spec; scales and the sign are QKeras mode only."""
     s = quantized_linear(6, 2).to_spec()
-    assert (s.kind, s.keep_negative, s.integer, s.fractional, s.overflow, s.round_mode) == \
-        ("fixed", 1, 2.0, 3.0, "SAT_SYM", "RND_CONV")
+    assert (s.kind, s.keep_negative, s.integer, s.fractional, s.overflow, s.round_mode) == (
+        "fixed",
+        1,
+        2.0,
+        3.0,
+        "SAT_SYM",
+        "RND_CONV",
+    )
     assert quantized_linear(6, 2, symmetric=0, keep_negative=False).to_spec().overflow == "SAT"
     assert quantized_linear(1).to_spec().kind == "binary"
     assert quantized_linear(4, alpha="auto_po2").to_spec().kind == "function"
@@ -83,7 +89,7 @@ def test_fixed_spec_agrees_with_qkeras_numbers():
 
     q = quantized_linear(6, 2)
     s = q.to_spec()
-    x = np.concatenate([np.arange(-5, 5, 2 ** -4), np.arange(-5, 5, 2 ** -4) + 2 ** -5]).astype(np.float32)
+    x = np.concatenate([np.arange(-5, 5, 2**-4), np.arange(-5, 5, 2**-4) + 2**-5]).astype(np.float32)
     xs = keras.ops.convert_to_tensor(x)
     ref = fixed_point.quantize_values(xs, float(s.keep_negative), s.integer, s.fractional, s.round_mode, s.overflow)
     np.testing.assert_array_equal(_np(q(xs)), _np(ref))

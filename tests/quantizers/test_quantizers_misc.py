@@ -15,11 +15,14 @@ X9 = np.float32([-11, -7, -4, -0.2, 0, 0.3, 1, 4, 10])
 
 
 def test_notes_reference_vectors():
-    x = np.float32([-3, -2, -1, 0, 2.5625, 3.3671875, 1.5625, 1.046875, .054688, 6])
-    np.testing.assert_array_equal(to_np(Q.quantized_relu(6, 2, 0, 0.25)(x)),
-                                  [-.75, -.5, -.25, 0, 2.5, 3.375, 1.5, 1, 0, 3.875])
-    np.testing.assert_array_equal(to_np(Q.quantized_tanh(4, symmetric=True)(np.float32([-1, -.75, -.5, -.25, 0, .25, .5, .75]))),
-                                  [-.875, -.75, -.5, -.25, 0, .25, .5, .75])
+    x = np.float32([-3, -2, -1, 0, 2.5625, 3.3671875, 1.5625, 1.046875, 0.054688, 6])
+    np.testing.assert_array_equal(
+        to_np(Q.quantized_relu(6, 2, 0, 0.25)(x)), [-0.75, -0.5, -0.25, 0, 2.5, 3.375, 1.5, 1, 0, 3.875]
+    )
+    np.testing.assert_array_equal(
+        to_np(Q.quantized_tanh(4, symmetric=True)(np.float32([-1, -0.75, -0.5, -0.25, 0, 0.25, 0.5, 0.75]))),
+        [-0.875, -0.75, -0.5, -0.25, 0, 0.25, 0.5, 0.75],
+    )
     np.testing.assert_array_equal(to_np(Q.ternary(alpha=10, threshold=5)(X9)), [-10, -10, 0, 0, 0, 0, 0, 0, 10])
     np.testing.assert_array_equal(to_np(Q.binary(use_01=True, alpha=5)(X9)), [0, 0, 0, 0, 5, 5, 5, 5, 5])
 
@@ -38,10 +41,20 @@ def test_internal_sigmoid_changes_numbers():
     np.testing.assert_array_equal(smooth, [0, 0.3125, 0.5, 0.6875, 0.9375])
 
 
-@pytest.mark.parametrize("text", ["stochastic_binary(alpha='auto_po2')", "stochastic_ternary(alpha='auto_po2')",
-                                  "bernoulli(alpha='auto_po2')", "binary(use_stochastic_rounding=True)",
-                                  "ternary(alpha='auto',use_stochastic_rounding=1)", "quantized_relu(4,1,use_stochastic_rounding=True)",
-                                  "quantized_tanh(4,1)", "quantized_po2(4,4,1)", "quantized_bits(4,0,0,alpha=1,use_stochastic_rounding=1)"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "stochastic_binary(alpha='auto_po2')",
+        "stochastic_ternary(alpha='auto_po2')",
+        "bernoulli(alpha='auto_po2')",
+        "binary(use_stochastic_rounding=True)",
+        "ternary(alpha='auto',use_stochastic_rounding=1)",
+        "quantized_relu(4,1,use_stochastic_rounding=True)",
+        "quantized_tanh(4,1)",
+        "quantized_po2(4,4,1)",
+        "quantized_bits(4,0,0,alpha=1,use_stochastic_rounding=1)",
+    ],
+)
 def test_stochastic_only_when_training(text):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 4)).astype("float32")
@@ -89,8 +102,9 @@ def test_quantizer_layer_serializes():
     layer = QKerasModeQuantizer("ternary(alpha=0.5,threshold=0.25)")
     again = QKerasModeQuantizer.from_config(layer.get_config())
     assert str(again.quantizer) == "ternary(alpha=0.5,threshold=0.25)"
-    assert keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(Q.quantized_po2(4, 2))) == \
-        Q.quantized_po2(4, 2)
+    assert keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(Q.quantized_po2(4, 2))
+    ) == Q.quantized_po2(4, 2)
 
 
 def test_call_accepts_training():
@@ -107,8 +121,7 @@ def test_call_accepts_training():
     sb = stochastic_binary(alpha=1)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(sb(x, training=False)), np.sign(x))
     keras.utils.set_random_seed(0)
-    draws = np.stack([keras.ops.convert_to_numpy(sb(np.full(200, 0.05, "float32"), training=True))
-                      for _ in range(5)])
+    draws = np.stack([keras.ops.convert_to_numpy(sb(np.full(200, 0.05, "float32"), training=True)) for _ in range(5)])
     signs = np.round(draws)
     assert set(np.unique(signs)) == {-1.0, 1.0}  # sampled, not the sign (0.05 > 0 everywhere)
     np.testing.assert_allclose(draws, signs, atol=1e-6)  # +-1 up to the straight-through estimator's float32 sum

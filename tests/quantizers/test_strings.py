@@ -76,8 +76,14 @@ def test_quantized_linear_config_dict():
     assert str(q) == "quantized_linear(4,1,1)"
     assert get_quantizer(str(q)).get_config() == q.get_config()
     assert get_quantizer("quantized_linear").get_config() == {
-        "bits": 8, "integer": 0, "symmetric": 1, "alpha": None, "keep_negative": True,
-        "use_stochastic_rounding": False, "qnoise_factor": 1.0}
+        "bits": 8,
+        "integer": 0,
+        "symmetric": 1,
+        "alpha": None,
+        "keep_negative": True,
+        "use_stochastic_rounding": False,
+        "qnoise_factor": 1.0,
+    }
 
 
 def test_qkeras_hard_sigmoid_not_keras():
@@ -91,8 +97,11 @@ def test_qkeras_hard_sigmoid_not_keras():
     np.testing.assert_array_equal(to_np(bt(ops.convert_to_tensor(x))), [-1, -1, -1, -1, 1, 1, 1])
 
 
-@pytest.mark.parametrize("entry", [s for s in GOOD if s["class_name"] not in ("function",)],
-                         ids=[s["text"] for s in GOOD if s["class_name"] not in ("function",)])
+@pytest.mark.parametrize(
+    "entry",
+    [s for s in GOOD if s["class_name"] not in ("function",)],
+    ids=[s["text"] for s in GOOD if s["class_name"] not in ("function",)],
+)
 def test_config_dict_roundtrip(entry):
     q = get_quantizer(entry["text"])
     again = get_quantizer({"class_name": type(q).__name__, "config": q.get_config()})

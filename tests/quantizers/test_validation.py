@@ -31,17 +31,17 @@ REFUSED = [
     ("quantized_relu", {"bits": 4, "negative_slope": "x"}, "negative_slope", "a finite number"),
     ("quantized_relu", {"bits": 4, "negative_slope": 0.3}, "negative_slope", "0 or a power of two"),
     ("quantized_relu", {"bits": 4, "use_sigmoid": "yes"}, "use_sigmoid", "True/False or 0/1"),
-    ("quantized_relu", {"bits": 10 ** 9}, "bits", BITS_RANGE.format(0)),
+    ("quantized_relu", {"bits": 10**9}, "bits", BITS_RANGE.format(0)),
     ("quantized_tanh", {"bits": 0}, "bits", BITS_RANGE.format(1)),
-    ("quantized_tanh", {"bits": 10 ** 9}, "bits", BITS_RANGE.format(1)),
+    ("quantized_tanh", {"bits": 10**9}, "bits", BITS_RANGE.format(1)),
     ("quantized_sigmoid", {"bits": 2.5}, "bits", BITS_RANGE.format(0)),
     ("quantized_ulaw", {"bits": 8, "u": float("nan")}, "u", "a finite number >= 0"),
-    ("quantized_po2", {"bits": 10 ** 9}, "bits", BITS_RANGE.format(1)),
+    ("quantized_po2", {"bits": 10**9}, "bits", BITS_RANGE.format(1)),
     ("quantized_po2", {"bits": 4, "max_value": -1}, "max_value", "None or a finite number >= 0"),
-    ("quantized_relu_po2", {"bits": 10 ** 9}, "bits", BITS_RANGE.format(1)),
+    ("quantized_relu_po2", {"bits": 10**9}, "bits", BITS_RANGE.format(1)),
     ("quantized_relu_po2", {"bits": 4, "negative_slope": "x"}, "negative_slope", "a finite number"),
     ("quantized_hswish", {"bits": 4.5}, "bits", BITS_RANGE.format(0)),
-    ("ternary", {"number_of_unrolls": 10 ** 9}, "number_of_unrolls", "an integer from 0 to 100"),
+    ("ternary", {"number_of_unrolls": 10**9}, "number_of_unrolls", "an integer from 0 to 100"),
     ("ternary", {"threshold": "x"}, "threshold", "None or a finite number"),
     ("binary", {"use_01": "yes"}, "use_01", "True/False or 0/1"),
     ("stochastic_binary", {"temperature": float("nan")}, "temperature", "a finite number"),
@@ -51,8 +51,9 @@ REFUSED = [
 @pytest.mark.parametrize("ctor,kwargs,arg,accepted", REFUSED, ids=[f"{c}-{a}" for c, _, a, _ in REFUSED])
 def test_refused_at_construction(ctor, kwargs, arg, accepted):
     t0 = time.perf_counter()
-    with pytest.raises(ValueError, match=rf"^{ctor}: {arg}=.* is not accepted; accepted values: .*"
-                                         + re.escape(accepted)):
+    with pytest.raises(
+        ValueError, match=rf"^{ctor}: {arg}=.* is not accepted; accepted values: .*" + re.escape(accepted)
+    ):
         getattr(hq, ctor)(**kwargs)
     assert time.perf_counter() - t0 < 0.5  # no 2**bits table or huge integer first
 
@@ -69,13 +70,16 @@ def test_refused_in_strings_and_configs():
         get_quantizer({"class_name": "quantized_relu", "config": {"bits": 4, "integer": 1e300}})
 
 
-@pytest.mark.parametrize("text,x,values", [
-    # floats equal to integers are QKeras-legal and give the integer's numbers
-    ("quantized_bits(4.0, 1.0)", [-5.0, -0.25, 0.0, 0.25, 1.8], [-2.0, -0.25, 0.0, 0.25, 1.75]),
-    # negative integer bits are legal for quantized_bits (step 2**(integer - bits + 1))
-    ("quantized_bits(4, -2)", [-1.0, -0.03125, 0.0, 0.03125, 0.5], [-0.25, -0.03125, 0.0, 0.03125, 0.21875]),
-    ("quantized_bits(32, 0)", [-5.0, -0.25, 0.0, 0.25, 0.5], [-1.0, -0.25, 0.0, 0.25, 0.5]),
-])
+@pytest.mark.parametrize(
+    "text,x,values",
+    [
+        # floats equal to integers are QKeras-legal and give the integer's numbers
+        ("quantized_bits(4.0, 1.0)", [-5.0, -0.25, 0.0, 0.25, 1.8], [-2.0, -0.25, 0.0, 0.25, 1.75]),
+        # negative integer bits are legal for quantized_bits (step 2**(integer - bits + 1))
+        ("quantized_bits(4, -2)", [-1.0, -0.03125, 0.0, 0.03125, 0.5], [-0.25, -0.03125, 0.0, 0.03125, 0.21875]),
+        ("quantized_bits(32, 0)", [-5.0, -0.25, 0.0, 0.25, 0.5], [-1.0, -0.25, 0.0, 0.25, 0.5]),
+    ],
+)
 def test_accepted_edges(text, x, values):
     q = get_quantizer(text)
     np.testing.assert_array_equal(np.asarray(q(np.asarray(x, np.float32))), np.asarray(values, np.float32))

@@ -13,15 +13,27 @@ def tiny_model(mode: str = "hgq", beta: float = 0.0, hidden: int = 8, name: str 
     """8 inputs -> QDense(hidden, relu) -> QDense(3) -> softmax. Only SAT quantizers (no range
     tracking), so EBOPs change only when weights or bitwidths do."""
     with quantization_config(mode=mode, beta=beta):
-        return keras.Sequential([
-            keras.Input((8,)),
-            QActivation("quantized_bits(6,0,keep_negative=False)", name="in_q"),
-            QDense(hidden, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer="quantized_bits(6,2,alpha=1)",
-                   activation="relu", name="d1"),
-            QDense(3, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer="quantized_bits(6,2,alpha=1)",
-                   name="d2"),
-            keras.layers.Activation("softmax", name="softmax"),
-        ], name=name)
+        return keras.Sequential(
+            [
+                keras.Input((8,)),
+                QActivation("quantized_bits(6,0,keep_negative=False)", name="in_q"),
+                QDense(
+                    hidden,
+                    kernel_quantizer="quantized_bits(6,0,alpha=1)",
+                    bias_quantizer="quantized_bits(6,2,alpha=1)",
+                    activation="relu",
+                    name="d1",
+                ),
+                QDense(
+                    3,
+                    kernel_quantizer="quantized_bits(6,0,alpha=1)",
+                    bias_quantizer="quantized_bits(6,2,alpha=1)",
+                    name="d2",
+                ),
+                keras.layers.Activation("softmax", name="softmax"),
+            ],
+            name=name,
+        )
 
 
 def tiny_data(n: int = 96, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -42,19 +42,33 @@ EPOCHS = 3
 def build_model() -> keras.Model:
     """8 -> HGQ QDense(16) -> range-tracking WRAP quantizer (per element, trainable f) -> relu
     -> QDense(16) -> QDense(3). d2 is the 'largest layer' that ModelParallel shards."""
-    wrap = QuantSpec(keep_negative=1, integer=0, fractional=3, overflow="WRAP", range_tracking=True,
-                     trainable_f=True, granularity="per-element")
+    wrap = QuantSpec(
+        keep_negative=1,
+        integer=0,
+        fractional=3,
+        overflow="WRAP",
+        range_tracking=True,
+        trainable_f=True,
+        granularity="per-element",
+    )
     with quantization_config(mode="hgq", beta=1e-6):
         inputs = keras.Input((8,))
         x = QActivation("quantized_bits(6,0,keep_negative=False)", name="in_q")(inputs)
-        x = QDense(16, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer="quantized_bits(6,2,alpha=1)",
-                   name="d1")(x)
+        x = QDense(
+            16, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer="quantized_bits(6,2,alpha=1)", name="d1"
+        )(x)
         x = FixedPointQuantizer(wrap, name="wrap")(x)
         x = QActivation("quantized_relu(6,2)", name="relu1")(x)
-        x = QDense(16, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer="quantized_bits(6,2,alpha=1)",
-                   activation="quantized_relu(6,2)", name="d2")(x)
-        outputs = QDense(3, kernel_quantizer="quantized_bits(6,0,alpha=1)",
-                         bias_quantizer="quantized_bits(6,2,alpha=1)", name="d3")(x)
+        x = QDense(
+            16,
+            kernel_quantizer="quantized_bits(6,0,alpha=1)",
+            bias_quantizer="quantized_bits(6,2,alpha=1)",
+            activation="quantized_relu(6,2)",
+            name="d2",
+        )(x)
+        outputs = QDense(
+            3, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer="quantized_bits(6,2,alpha=1)", name="d3"
+        )(x)
     return keras.Model(inputs, outputs, name="dist")
 
 
@@ -70,13 +84,27 @@ def train(model: keras.Model, initial: list, tag: str) -> dict:
     """Compile, start from ``initial`` weights and fit; returns the numbers to compare."""
     x, y = data()
     model.set_weights(initial)
-    model.compile(optimizer=keras.optimizers.Adam(0.01),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.01),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     ebops0 = model_ebops(model)
-    callbacks = [FreeEBOPs(), BetaScheduler(LogSchedule([(0, 1e-6), (EPOCHS - 1, 1e-4)])),
-                 ParetoFront(OUT / f"pareto_{tag}", metrics=("val_accuracy", "ebops"))]
-    hist = model.fit(x[:192], y[:192], batch_size=GLOBAL_BATCH, epochs=EPOCHS, shuffle=False,
-                     validation_data=(x[192:], y[192:]), callbacks=callbacks, verbose=0)
+    callbacks = [
+        FreeEBOPs(),
+        BetaScheduler(LogSchedule([(0, 1e-6), (EPOCHS - 1, 1e-4)])),
+        ParetoFront(OUT / f"pareto_{tag}", metrics=("val_accuracy", "ebops")),
+    ]
+    hist = model.fit(
+        x[:192],
+        y[:192],
+        batch_size=GLOBAL_BATCH,
+        epochs=EPOCHS,
+        shuffle=False,
+        validation_data=(x[192:], y[192:]),
+        callbacks=callbacks,
+        verbose=0,
+    )
     wrap = model.get_layer("wrap")
     out = {f"{tag}/var/{n:03d}": np.asarray(keras.ops.convert_to_numpy(v)) for n, v in enumerate(model.variables)}
     out[f"{tag}/var_paths"] = np.asarray([v.path for v in model.variables])
@@ -86,8 +114,9 @@ def train(model: keras.Model, initial: list, tag: str) -> dict:
     out[f"{tag}/ebops0"] = np.asarray(ebops0)
     out[f"{tag}/ebops_end"] = np.asarray(model_ebops(model))
     out[f"{tag}/wrap_i"] = np.asarray(keras.ops.convert_to_numpy(wrap.integer_bits()))
-    out[f"{tag}/bits"] = np.concatenate([np.ravel(keras.ops.convert_to_numpy(q.bits()))
-                                         for q in fixed_point_quantizers(model)])
+    out[f"{tag}/bits"] = np.concatenate(
+        [np.ravel(keras.ops.convert_to_numpy(q.bits())) for q in fixed_point_quantizers(model)]
+    )
     # the range the single-device run sees over the training data: the reference for vmin/vmax
     out[f"{tag}/pred"] = np.asarray(model.predict(x, batch_size=64, verbose=0))
     return out

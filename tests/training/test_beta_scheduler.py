@@ -8,8 +8,15 @@ import pytest
 
 import hgq_compat
 import hgq_compat.callbacks
-from hgq_compat.training import (BetaSchedule, BetaScheduler, LinearSchedule, LogSchedule, PieceWiseSchedule,
-                                 model_ebops, quantized_layers)
+from hgq_compat.training import (
+    BetaSchedule,
+    BetaScheduler,
+    LinearSchedule,
+    LogSchedule,
+    PieceWiseSchedule,
+    model_ebops,
+    quantized_layers,
+)
 from tests.conftest import to_np
 from tests.training.conftest import tiny_model
 
@@ -27,7 +34,7 @@ def test_linear_values():
 def test_log_values():
     s = LogSchedule([(1, 1e-7), (3, 1e-5)])
     assert [s(e) for e in range(5)] == pytest.approx([1e-7, 1e-7, 1e-6, 1e-5, 1e-5], rel=1e-12)
-    assert s(1.5) == pytest.approx(10 ** -6.5, rel=1e-12)
+    assert s(1.5) == pytest.approx(10**-6.5, rel=1e-12)
 
 
 def test_one_class_with_interpolation_option():
@@ -35,8 +42,10 @@ def test_one_class_with_interpolation_option():
     assert BetaSchedule(pts, interpolation="log")(1) == pytest.approx(LogSchedule(pts)(1), rel=1e-15)
     assert BetaSchedule(pts, interpolation="linear")(1) == LinearSchedule(pts)(1)
     assert BetaSchedule(pts)(1) == PieceWiseSchedule(pts)(1) == 1e-6
-    assert BetaSchedule(pts, interpolation="log").get_config() == {"points": [[0.0, 1e-6], [2.0, 1e-4]],
-                                                                    "interpolation": "log"}
+    assert BetaSchedule(pts, interpolation="log").get_config() == {
+        "points": [[0.0, 1e-6], [2.0, 1e-4]],
+        "interpolation": "log",
+    }
 
 
 def test_non_increasing_epochs_error():
@@ -49,23 +58,27 @@ def test_non_increasing_epochs_error():
         LinearSchedule([(4, 1e-6), (3, 1e-5)])
 
 
-@pytest.mark.parametrize("cls, points, match", [
-    (PieceWiseSchedule, [(0, -1e-6)], r"entry 0 \(0, -1e-06\): beta -1e-06 is not a number >= 0"),
-    (LogSchedule, [(0, 0.0), (3, 1e-5)], r"entry 0 \(0, 0.0\): beta 0.0 is not a number > 0.*betas > 0"),
-    (LinearSchedule, [(-1, 1e-6)], r"epoch -1 is not a number >= 0"),
-    (LinearSchedule, [(0, float("nan"))], r"beta nan is not a number >= 0"),
-    (PieceWiseSchedule, [], r"points is empty"),
-    (PieceWiseSchedule, [(0, 1e-6, 3)], r"entry 0 \(0, 1e-06, 3\) is not an \(epoch, beta\) pair"),
-    (PieceWiseSchedule, 3, r"points=3 is not a list"),
-])
+@pytest.mark.parametrize(
+    "cls, points, match",
+    [
+        (PieceWiseSchedule, [(0, -1e-6)], r"entry 0 \(0, -1e-06\): beta -1e-06 is not a number >= 0"),
+        (LogSchedule, [(0, 0.0), (3, 1e-5)], r"entry 0 \(0, 0.0\): beta 0.0 is not a number > 0.*betas > 0"),
+        (LinearSchedule, [(-1, 1e-6)], r"epoch -1 is not a number >= 0"),
+        (LinearSchedule, [(0, float("nan"))], r"beta nan is not a number >= 0"),
+        (PieceWiseSchedule, [], r"points is empty"),
+        (PieceWiseSchedule, [(0, 1e-6, 3)], r"entry 0 \(0, 1e-06, 3\) is not an \(epoch, beta\) pair"),
+        (PieceWiseSchedule, 3, r"points=3 is not a list"),
+    ],
+)
 def test_bad_points(cls, points, match):
     with pytest.raises(ValueError, match=match):
         cls(points)
 
 
 def test_bad_interpolation():
-    with pytest.raises(ValueError, match="interpolation='cubic' is not accepted; accepted values: 'constant', "
-                                         "'linear', 'log'"):
+    with pytest.raises(
+        ValueError, match="interpolation='cubic' is not accepted; accepted values: 'constant', 'linear', 'log'"
+    ):
         BetaSchedule([(0, 1.0)], interpolation="cubic")
     with pytest.raises(ValueError, match="schedule=0.001 is not accepted"):
         BetaScheduler(1e-3)

@@ -3,8 +3,8 @@
 import keras
 import numpy as np
 
-from hgq_compat.datasets import load_digits_split
 from hgq_compat import QActivation, QDense, quantization_config
+from hgq_compat.datasets import load_digits_split
 from hgq_compat.training import FreeEBOPs, model_ebops
 from tests.conftest import to_np
 
@@ -12,15 +12,26 @@ from tests.conftest import to_np
 def digits_mlp(mode: str = "hgq", beta: float = 1e-5, hidden: int = 32) -> keras.Model:
     """A QKeras-style MLP for 8x8 digits: 64 -> hidden -> 10."""
     with quantization_config(mode=mode, beta=beta):
-        return keras.Sequential([
-            keras.Input((64,)),
-            QActivation("quantized_bits(8,0,keep_negative=False)", name="input_q"),
-            QDense(hidden, kernel_quantizer="quantized_bits(8,0,alpha=1)", bias_quantizer="quantized_bits(8,2,alpha=1)",
-                   activation="quantized_relu(8,3)", name="dense1"),
-            QDense(10, kernel_quantizer="quantized_bits(8,0,alpha=1)", bias_quantizer="quantized_bits(8,2,alpha=1)",
-                   name="dense2"),
-            keras.layers.Activation("softmax", name="softmax"),
-        ])
+        return keras.Sequential(
+            [
+                keras.Input((64,)),
+                QActivation("quantized_bits(8,0,keep_negative=False)", name="input_q"),
+                QDense(
+                    hidden,
+                    kernel_quantizer="quantized_bits(8,0,alpha=1)",
+                    bias_quantizer="quantized_bits(8,2,alpha=1)",
+                    activation="quantized_relu(8,3)",
+                    name="dense1",
+                ),
+                QDense(
+                    10,
+                    kernel_quantizer="quantized_bits(8,0,alpha=1)",
+                    bias_quantizer="quantized_bits(8,2,alpha=1)",
+                    name="dense2",
+                ),
+                keras.layers.Activation("softmax", name="softmax"),
+            ]
+        )
 
 
 def test_hgq_mlp_on_digits():

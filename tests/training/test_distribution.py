@@ -27,8 +27,14 @@ WORKER = Path(__file__).with_name("distribution_worker.py")
 def run_worker(which: str, backend: str, tmp_path: Path, **env_extra: str) -> tuple[dict, dict]:
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND=backend, PYTHONHASHSEED="0", **env_extra)
     env["PYTHONPATH"] = os.pathsep.join([p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p])
-    proc = subprocess.run([sys.executable, str(WORKER), which, str(tmp_path)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(WORKER), which, str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, f"{which} exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     r = np.load(tmp_path / "result.npz")
     return {k: r[k] for k in r.files}, json.loads((tmp_path / "result.json").read_text())
@@ -72,7 +78,9 @@ def test_jax_model_parallel_equals_one_device(tmp_path):
     pytest.importorskip("jax")
     r, info = run_worker("jax-model", "jax", tmp_path, **JAX4)
     check_same_training(r, info, devices=4)
-    assert info["d2_kernel_sharding"] == "PartitionSpec(None, 'model')" or info["d2_kernel_sharding"] == "P(None, 'model')"
+    assert (
+        info["d2_kernel_sharding"] == "PartitionSpec(None, 'model')" or info["d2_kernel_sharding"] == "P(None, 'model')"
+    )
     assert info["d2_kernel_shards"] == 2  # split over the 'model' axis of the (2, 2) mesh
 
 

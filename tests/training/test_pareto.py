@@ -7,14 +7,23 @@ import keras
 import numpy as np
 import pytest
 
-from hgq_compat.training import (BetaScheduler, FreeEBOPs, LogSchedule, ParetoFront, load_pareto_front, model_ebops,
-                                 pareto_front, select_pareto_point)
+from hgq_compat.training import (
+    BetaScheduler,
+    FreeEBOPs,
+    LogSchedule,
+    ParetoFront,
+    load_pareto_front,
+    model_ebops,
+    pareto_front,
+    select_pareto_point,
+)
 from tests.conftest import to_np
 from tests.training.conftest import tiny_model
 
 
 def brute_force_front(points, sides):
     """Points no other point strictly dominates; of equal points the first."""
+
     def ge(a, b):
         return all(s * x >= s * y for x, y, s in zip(a, b, sides))
 
@@ -47,8 +56,16 @@ def test_pareto_front_hand_case():
 
 
 LOGS = [  # (val_accuracy, ebops) per epoch; kept at the end: epochs 2, 5, 6, 8
-    (0.50, 1000.0), (0.40, 500.0), (0.60, 1000.0), (0.55, 1000.0), (0.40, 500.0), (0.45, 500.0),
-    (0.90, 3000.0), (0.30, 200.0), (0.30, 150.0), (0.85, 3000.0),
+    (0.50, 1000.0),
+    (0.40, 500.0),
+    (0.60, 1000.0),
+    (0.55, 1000.0),
+    (0.40, 500.0),
+    (0.45, 500.0),
+    (0.90, 3000.0),
+    (0.30, 200.0),
+    (0.30, 150.0),
+    (0.85, 3000.0),
 ]
 
 
@@ -72,17 +89,23 @@ def test_callback_keeps_non_dominated_points(tmp_path):
 
     with open(tmp_path / "front" / "pareto.csv", newline="") as fh:
         rows = list(csv.reader(fh))
-    assert rows == [["epoch", "val_accuracy", "ebops", "filename"],
-                    ["2", "0.6", "1000.0", "epoch=2-val_accuracy=0.6000-ebops=1000.keras"],
-                    ["5", "0.45", "500.0", "epoch=5-val_accuracy=0.4500-ebops=500.keras"],
-                    ["6", "0.9", "3000.0", "epoch=6-val_accuracy=0.9000-ebops=3000.keras"],
-                    ["8", "0.3", "150.0", "epoch=8-val_accuracy=0.3000-ebops=150.keras"]]
+    assert rows == [
+        ["epoch", "val_accuracy", "ebops", "filename"],
+        ["2", "0.6", "1000.0", "epoch=2-val_accuracy=0.6000-ebops=1000.keras"],
+        ["5", "0.45", "500.0", "epoch=5-val_accuracy=0.4500-ebops=500.keras"],
+        ["6", "0.9", "3000.0", "epoch=6-val_accuracy=0.9000-ebops=3000.keras"],
+        ["8", "0.3", "150.0", "epoch=8-val_accuracy=0.3000-ebops=150.keras"],
+    ]
 
     records = load_pareto_front(tmp_path / "front")
     assert records == [{k: v for k, v in r.items()} for r in cb.records]
-    assert records[1] == {"epoch": 5, "val_accuracy": 0.45, "ebops": 500.0,
-                          "filename": "epoch=5-val_accuracy=0.4500-ebops=500.keras",
-                          "path": str(tmp_path / "front" / "epoch=5-val_accuracy=0.4500-ebops=500.keras")}
+    assert records[1] == {
+        "epoch": 5,
+        "val_accuracy": 0.45,
+        "ebops": 500.0,
+        "filename": "epoch=5-val_accuracy=0.4500-ebops=500.keras",
+        "path": str(tmp_path / "front" / "epoch=5-val_accuracy=0.4500-ebops=500.keras"),
+    }
     assert select_pareto_point(records)["epoch"] == 6  # the best accuracy
     assert select_pareto_point(records, tolerance=0.3)["epoch"] == 2  # 0.6 >= 0.9 - 0.3, cheapest such
     assert select_pareto_point(records, tolerance=0.45)["epoch"] == 5
@@ -93,8 +116,14 @@ def test_callback_keeps_non_dominated_points(tmp_path):
 
 def test_callback_options_and_errors(tmp_path):
     model = tiny_model("hgq")
-    cb = ParetoFront(tmp_path, metrics=("val_loss", "ebops"), sides=(-1, -1), fname_format="{epoch:03d}.keras",
-                     csv_name="front.csv", enable_if=lambda logs: logs["val_loss"] < 2)
+    cb = ParetoFront(
+        tmp_path,
+        metrics=("val_loss", "ebops"),
+        sides=(-1, -1),
+        fname_format="{epoch:03d}.keras",
+        csv_name="front.csv",
+        enable_if=lambda logs: logs["val_loss"] < 2,
+    )
     cb.set_model(model)
     cb.on_train_begin()
     cb.on_epoch_end(0, {"val_loss": 3.0, "ebops": 1.0})  # disabled by enable_if
@@ -107,8 +136,11 @@ def test_callback_options_and_errors(tmp_path):
     resumed.on_train_begin()
     assert [r["epoch"] for r in resumed.records] == [1, 2]
 
-    with pytest.raises(ValueError, match=r"metric\(s\) \['val_accuracy'\] not in the logs \(pass validation_data "
-                                         r"to fit\); logged: \['accuracy', 'ebops', 'loss'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"metric\(s\) \['val_accuracy'\] not in the logs \(pass validation_data "
+        r"to fit\); logged: \['accuracy', 'ebops', 'loss'\]",
+    ):
         ParetoFront(tmp_path / "x").on_epoch_end(0, {"loss": 1.0, "accuracy": 0.5, "ebops": 3.0})
     with pytest.raises(ValueError, match="fname_format='{epoch}-{loss}.keras' does not format"):
         ParetoFront(tmp_path, fname_format="{epoch}-{loss}.keras")
@@ -142,8 +174,15 @@ def test_real_fit_with_free_ebops(tmp_path, data):
     model.compile(keras.optimizers.Adam(0.03), "sparse_categorical_crossentropy", metrics=["accuracy"])
     # ParetoFront before FreeEBOPs: it computes EBOPs itself; FreeEBOPs then logs the same value
     front = ParetoFront(tmp_path)
-    hist = model.fit(x, y, validation_data=(x, y), epochs=4, batch_size=32, verbose=0,
-                     callbacks=[BetaScheduler(LogSchedule([(0, 1e-6), (2, 1e-4)])), front, FreeEBOPs()])
+    hist = model.fit(
+        x,
+        y,
+        validation_data=(x, y),
+        epochs=4,
+        batch_size=32,
+        verbose=0,
+        callbacks=[BetaScheduler(LogSchedule([(0, 1e-6), (2, 1e-4)])), front, FreeEBOPs()],
+    )
     h = hist.history
     assert h["beta"] == pytest.approx([1e-6, 1e-5, 1e-4, 1e-4], rel=1e-12)
     assert float(to_np(model.get_layer("d1").beta)) == pytest.approx(1e-4, rel=1e-6)

@@ -19,8 +19,11 @@ def png_size(path):
     return struct.unpack(">II", data[16:24])
 
 
-RECORDS = [{"epoch": 1, "val_accuracy": 0.62, "ebops": 900.0}, {"epoch": 3, "val_accuracy": 0.8, "ebops": 4000.0},
-           {"epoch": 4, "val_accuracy": 0.91, "ebops": 12000.0}]
+RECORDS = [
+    {"epoch": 1, "val_accuracy": 0.62, "ebops": 900.0},
+    {"epoch": 3, "val_accuracy": 0.8, "ebops": 4000.0},
+    {"epoch": 4, "val_accuracy": 0.91, "ebops": 12000.0},
+]
 
 
 def test_plots(tmp_path):
@@ -41,8 +44,9 @@ def test_plots(tmp_path):
 
 def test_plot_pareto_from_csv(tmp_path):
     pytest.importorskip("matplotlib")
-    (tmp_path / "pareto.csv").write_text("epoch,val_accuracy,ebops,filename\n"
-                                         "1,0.5,100.0,a.keras\n2,0.7,400.0,b.keras\n")
+    (tmp_path / "pareto.csv").write_text(
+        "epoch,val_accuracy,ebops,filename\n1,0.5,100.0,a.keras\n2,0.7,400.0,b.keras\n"
+    )
     png_size(plot_pareto(tmp_path, tmp_path / "p.png"))
     png_size(plot_pareto(tmp_path / "pareto.csv", tmp_path / "q.png", metric="val_accuracy"))
     with pytest.raises(ValueError, match="records have no 'accuracy'"):

@@ -7,8 +7,14 @@ import numpy as np
 import pytest
 
 from hgq_compat import QActivation, QConv2D, QDense, QSimpleRNN, quantization_config
-from hgq_compat.report import (activation_bits_array, format_report, layer_report, model_report, save_report_json,
-                               weight_bits_array)
+from hgq_compat.report import (
+    activation_bits_array,
+    format_report,
+    layer_report,
+    model_report,
+    save_report_json,
+    weight_bits_array,
+)
 from hgq_compat.training import layer_ebops, model_ebops
 from tests.training.conftest import tiny_model
 
@@ -16,19 +22,26 @@ from tests.training.conftest import tiny_model
 def _hand_model():
     """4 inputs (6 bits) -> HGQ QDense(3) whose weights and bitwidths are set by hand."""
     with quantization_config(mode="hgq"):
-        model = keras.Sequential([
-            keras.Input((4,)),
-            QActivation("quantized_bits(6,0,keep_negative=False)", name="in_q"),
-            QDense(3, kernel_quantizer="quantized_bits(8,0,alpha=1)", bias_quantizer="quantized_bits(8,2,alpha=1)",
-                   activation="quantized_relu(5,2)", name="dense"),
-        ])
+        model = keras.Sequential(
+            [
+                keras.Input((4,)),
+                QActivation("quantized_bits(6,0,keep_negative=False)", name="in_q"),
+                QDense(
+                    3,
+                    kernel_quantizer="quantized_bits(8,0,alpha=1)",
+                    bias_quantizer="quantized_bits(8,2,alpha=1)",
+                    activation="quantized_relu(5,2)",
+                    name="dense",
+                ),
+            ]
+        )
     dense = model.get_layer("dense")
     kernel = np.array([[0.5, -0.25, 0.75], [0.001, 0.125, -0.5], [0.25, 0.5, 0.0], [-0.75, 0.375, 0.625]], "float32")
     dense.kernel.assign(kernel)
     dense.bias.assign(np.array([0.5, 0.0, -1.25], "float32"))
     f = np.full((4, 3), 7.0, "float32")  # k=1, i=0: 8 bits
     f[0, 1] = -1.0  # 1 + 0 - 1 = 0 bits: pruned
-    f[3, 2] = 3.0   # 4 bits; 0.625 -> 0.625 (still non-zero)
+    f[3, 2] = 3.0  # 4 bits; 0.625 -> 0.625 (still non-zero)
     dense.kernel_quantizer_internal.assign_bitwidths(fractional=f)
     return model, dense
 
@@ -70,17 +83,35 @@ def test_totals_equal_model_ebops():
 
 def test_qkeras_mode_conv_and_rnn():
     with quantization_config(mode="qkeras"):
-        conv = keras.Sequential([
-            keras.Input((6, 6, 2)),
-            QActivation("quantized_bits(8,0,keep_negative=False)", name="in_q"),
-            QConv2D(3, 3, kernel_quantizer="quantized_bits(4,0,alpha=1)", bias_quantizer="quantized_bits(6,2)",
-                    activation="quantized_relu(4,1)", name="conv"),
-            keras.layers.Flatten(),
-            QDense(2, kernel_quantizer="quantized_bits(5,0,alpha=1)", name="dense"),
-        ])
-        rnn = keras.Sequential([keras.Input((5, 3)), QSimpleRNN(
-            4, kernel_quantizer="quantized_bits(6,0,alpha=1)", recurrent_quantizer="quantized_bits(6,0,alpha=1)",
-            bias_quantizer="quantized_bits(6,0,alpha=1)", state_quantizer="quantized_bits(7,0,alpha=1)", name="rnn")])
+        conv = keras.Sequential(
+            [
+                keras.Input((6, 6, 2)),
+                QActivation("quantized_bits(8,0,keep_negative=False)", name="in_q"),
+                QConv2D(
+                    3,
+                    3,
+                    kernel_quantizer="quantized_bits(4,0,alpha=1)",
+                    bias_quantizer="quantized_bits(6,2)",
+                    activation="quantized_relu(4,1)",
+                    name="conv",
+                ),
+                keras.layers.Flatten(),
+                QDense(2, kernel_quantizer="quantized_bits(5,0,alpha=1)", name="dense"),
+            ]
+        )
+        rnn = keras.Sequential(
+            [
+                keras.Input((5, 3)),
+                QSimpleRNN(
+                    4,
+                    kernel_quantizer="quantized_bits(6,0,alpha=1)",
+                    recurrent_quantizer="quantized_bits(6,0,alpha=1)",
+                    bias_quantizer="quantized_bits(6,0,alpha=1)",
+                    state_quantizer="quantized_bits(7,0,alpha=1)",
+                    name="rnn",
+                ),
+            ]
+        )
     for model in (conv, rnn):
         rep = model_report(model)
         assert rep["totals"]["ebops"] == model_ebops(model) > 0

@@ -54,8 +54,17 @@ class ForgivingFactorBits(ForgivingFactor):
         config: per layer class name (or 'default'), which of 'parameters' / 'activations' count.
     """
 
-    def __init__(self, delta_p: float, delta_n: float, rate: float, stress: float = 1.0, input_bits: int = 8,
-                 output_bits: int = 8, ref_bits: int = 8, config: dict | None = None):
+    def __init__(
+        self,
+        delta_p: float,
+        delta_n: float,
+        rate: float,
+        stress: float = 1.0,
+        input_bits: int = 8,
+        output_bits: int = 8,
+        ref_bits: int = 8,
+        config: dict | None = None,
+    ):
         self.stress = stress
         self.input_bits = input_bits
         self.output_bits = output_bits
@@ -172,15 +181,26 @@ class ForgivingFactorBits(ForgivingFactor):
 
     def print_stats(self) -> None:
         """Prints statistics of current model."""
-        print("stats: delta_p={} delta_n={} rate={} trial_size={} reference_size={}\n"
-              "       delta={:.2f}%".format(self.delta_p, self.delta_n, self.rate, self.trial_size,
-                                            int(self.reference_size), 100 * self.delta()))
+        print(
+            "stats: delta_p={} delta_n={} rate={} trial_size={} reference_size={}\n       delta={:.2f}%".format(
+                self.delta_p, self.delta_n, self.rate, self.trial_size, int(self.reference_size), 100 * self.delta()
+            )
+        )
         a_percentage = np.round(100.0 * (self.total_a_bits - self.ref_a) / self.ref_a, 2)
         p_percentage = np.round(100.0 * (self.total_p_bits - self.ref_p) / self.ref_p, 2)
         ref_total = self.ref_a + self.ref_p
         trial_total = self.total_a_bits + self.total_p_bits
         total_percentage = np.round(100.0 * (trial_total - ref_total) / ref_total, 2)
-        print("       a_bits={}/{} ({:.2f}%) p_bits={}/{} ({:.2f}%)\n"
-              "       total={}/{} ({:.2f}%)".format(int(self.total_a_bits), int(self.ref_a), a_percentage,
-                                                   int(self.total_p_bits), int(self.ref_p), p_percentage,
-                                                   int(trial_total), int(ref_total), total_percentage))
+        print(
+            "       a_bits={}/{} ({:.2f}%) p_bits={}/{} ({:.2f}%)\n       total={}/{} ({:.2f}%)".format(
+                int(self.total_a_bits),
+                int(self.ref_a),
+                a_percentage,
+                int(self.total_p_bits),
+                int(self.ref_p),
+                p_percentage,
+                int(trial_total),
+                int(ref_total),
+                total_percentage,
+            )
+        )

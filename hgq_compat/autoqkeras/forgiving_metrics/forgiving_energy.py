@@ -21,15 +21,27 @@ from .forgiving_factor import ForgivingFactor
 from .uniform_ebops import uniform_layer_ebops
 
 REFERENCE_BITS = {"int8": 8, "fp16": 16, "fp32": 32}
-_KWARGS = ("process", "parameters_on_memory", "activations_on_memory", "min_sram_size", "rd_wr_on_io",
-           "config_json", "source_quantizers", "trained_model", "reference_internal", "reference_accumulator",
-           "keras_layer_quantizer")
+_KWARGS = (
+    "process",
+    "parameters_on_memory",
+    "activations_on_memory",
+    "min_sram_size",
+    "rd_wr_on_io",
+    "config_json",
+    "source_quantizers",
+    "trained_model",
+    "reference_internal",
+    "reference_accumulator",
+    "keras_layer_quantizer",
+)
 
 
 def _check(name: str, value: Any, accepted: tuple) -> None:
     if value not in accepted:
-        raise ValueError(f"ForgivingFactorPower: {name}={value!r} is not accepted; accepted values: "
-                         f"{', '.join(repr(a) for a in accepted)}")
+        raise ValueError(
+            f"ForgivingFactorPower: {name}={value!r} is not accepted; accepted values: "
+            f"{', '.join(repr(a) for a in accepted)}"
+        )
 
 
 class ForgivingFactorPower(ForgivingFactor):
@@ -83,16 +95,20 @@ class ForgivingFactorPower(ForgivingFactor):
         if self.reference_size is not None:
             return self.reference_size * self.stress
         self.reference_energy_profile = self._profile(model)
-        self.ref_energy_dict = {**self.reference_energy_profile,
-                                "total_cost": sum(v["total"] for v in self.reference_energy_profile.values())}
+        self.ref_energy_dict = {
+            **self.reference_energy_profile,
+            "total_cost": sum(v["total"] for v in self.reference_energy_profile.values()),
+        }
         self.reference_size = self.ref_energy_dict["total_cost"]
         return self.reference_size * self.stress
 
     def get_trial(self, model: keras.Model) -> float:
         """EBOPs of a quantization trial (float layers counted at ``reference_internal``)."""
         self.trial_energy_profile = self._profile(model)
-        self.trial_energy_dict = {**self.trial_energy_profile,
-                                  "total_cost": sum(v["total"] for v in self.trial_energy_profile.values())}
+        self.trial_energy_dict = {
+            **self.trial_energy_profile,
+            "total_cost": sum(v["total"] for v in self.trial_energy_profile.values()),
+        }
         self.trial_size = self.trial_energy_dict["total_cost"]
         return self.trial_size
 
@@ -109,9 +125,11 @@ class ForgivingFactorPower(ForgivingFactor):
     def print_stats(self, verbosity: int = 0) -> None:
         """Prints statistics of current model."""
         if self.ref_energy_dict and self.trial_energy_dict:
-            print("stats: delta_p={} delta_n={} rate={} trial_size={} reference_size={}\n"
-                  "       delta={:.2f}%".format(self.delta_p, self.delta_n, self.rate, self.trial_size,
-                                                int(self.reference_size), 100 * self.delta()))
+            print(
+                "stats: delta_p={} delta_n={} rate={} trial_size={} reference_size={}\n       delta={:.2f}%".format(
+                    self.delta_p, self.delta_n, self.rate, self.trial_size, int(self.reference_size), 100 * self.delta()
+                )
+            )
         if verbosity > 0 and self.ref_energy_dict:
             print("Reference Cost Distribution:")
             print(json.dumps(self.ref_energy_dict, indent=4))

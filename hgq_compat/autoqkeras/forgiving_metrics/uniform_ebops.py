@@ -20,23 +20,30 @@ _ROLES = {"kernel": "kernel_quantizer", "depthwise": "depthwise_quantizer", "poi
 
 def _uniform_config(bits: int) -> dict:
     weight = f"quantized_bits({int(bits)},0,1,alpha=1)"
-    config = {"Q" + cls: {**{f"{r}_quantizer": weight for r in roles}, "bias_quantizer": weight}
-              for cls, roles in _WEIGHTED.items()}
+    config = {
+        "Q" + cls: {**{f"{r}_quantizer": weight for r in roles}, "bias_quantizer": weight}
+        for cls, roles in _WEIGHTED.items()
+    }
     config["QActivation"] = {"relu": f"quantized_relu({int(bits)})"}
     return config
 
 
 def _all_weights_ebops(layer: QuantizedLayerMixin) -> float:
     """EBOPs of ``layer`` with every weight element counted (none quantizes to 0)."""
-    weights = {role: None if getattr(layer, role, None) is None else ops.ones(tuple(getattr(layer, role).shape))
-               for role in layer._weight_quantizer_args}
+    weights = {
+        role: None if getattr(layer, role, None) is None else ops.ones(tuple(getattr(layer, role).shape))
+        for role in layer._weight_quantizer_args
+    }
     return float(ops.convert_to_numpy(layer._ebops(layer.input_bits(), weights)))
 
 
 def uniform_layer_ebops(model: keras.Model, bits: int) -> dict[str, float]:
     """EBOPs per layer name of ``model`` with its float layers at uniform ``bits`` bits (see module doc)."""
-    own = {layer.name: float(ops.convert_to_numpy(layer.compute_ebops())) for layer in model.layers
-           if isinstance(layer, QuantizedLayerMixin) and layer.has_ebops and layer.built}
+    own = {
+        layer.name: float(ops.convert_to_numpy(layer.compute_ebops()))
+        for layer in model.layers
+        if isinstance(layer, QuantizedLayerMixin) and layer.has_ebops and layer.built
+    }
     with quantization_config(mode="qkeras", default_input_bits=float(bits)):
         uniform = model_quantize(model, _uniform_config(bits), int(bits), transfer_weights=True)
     result = {}

@@ -18,5 +18,16 @@ from .lstm import QLSTM, QLSTMCell
 from .rnn import QRNNBase
 from .simple_rnn import QSimpleRNN, QSimpleRNNCell
 
-__all__ = ["QBidirectional", "QGRU", "QGRUCell", "QLSTM", "QLSTMCell", "QRNNBase", "QRecurrentCellMixin",
-           "QSimpleRNN", "QSimpleRNNCell", "hard_sigmoid", "resolve_activation"]
+__all__ = [
+    "QBidirectional",
+    "QGRU",
+    "QGRUCell",
+    "QLSTM",
+    "QLSTMCell",
+    "QRNNBase",
+    "QRecurrentCellMixin",
+    "QSimpleRNN",
+    "QSimpleRNNCell",
+    "hard_sigmoid",
+    "resolve_activation",
+]

@@ -27,11 +27,14 @@ def _is_reversed_copy(layer: Any, backward: dict) -> bool:
 class QBidirectional(keras.layers.Bidirectional):
     """Bidirectional wrapper for the quantized RNNs (QKeras ``QBidirectional``)."""
 
-    def __init__(self, layer: Any, merge_mode: Any = "concat", weights: Any = None, backward_layer: Any = None,
-                 **kwargs: Any):
+    def __init__(
+        self, layer: Any, merge_mode: Any = "concat", weights: Any = None, backward_layer: Any = None, **kwargs: Any
+    ):
         if merge_mode not in ("sum", "mul", "ave", "concat", None):
-            raise ValueError(f"QBidirectional: merge_mode={merge_mode!r} is not accepted; accepted values: "
-                             "'sum', 'mul', 'ave', 'concat', None")
+            raise ValueError(
+                f"QBidirectional: merge_mode={merge_mode!r} is not accepted; accepted values: "
+                "'sum', 'mul', 'ave', 'concat', None"
+            )
         super().__init__(layer, merge_mode=merge_mode, weights=weights, backward_layer=backward_layer, **kwargs)
         # Keras 2's ``Bidirectional.layer``: the layer given (forward_layer and backward_layer are rebuilt
         # from its config); not tracked, it is never called
@@ -74,13 +77,14 @@ class QBidirectional(keras.layers.Bidirectional):
         return self.forward_layer.activation
 
     def get_quantization_config(self) -> dict:
-        return {"layer": self.forward_layer.get_quantization_config(),
-                "backward_layer": self.backward_layer.get_quantization_config()}
+        return {
+            "layer": self.forward_layer.get_quantization_config(),
+            "backward_layer": self.backward_layer.get_quantization_config(),
+        }
 
     def compute_ebops(self) -> Any:
         """EBOPs of both directions."""
         return self.forward_layer.compute_ebops() + self.backward_layer.compute_ebops()
-
 
 
 __all__ = ["QBidirectional"]

@@ -36,13 +36,19 @@ def resolve_activation(identifier: Any) -> tuple[Any, Any]:
     """
     if identifier is None:
         return keras.activations.linear, None
-    if isinstance(identifier, dict) and identifier.get("class_name") == "function" \
-            and identifier.get("config") in QKERAS_FUNCTIONS:
+    if (
+        isinstance(identifier, dict)
+        and identifier.get("class_name") == "function"
+        and identifier.get("config") in QKERAS_FUNCTIONS
+    ):
         identifier = identifier["config"]
     if isinstance(identifier, str) and identifier in QKERAS_FUNCTIONS:
         return QKERAS_FUNCTIONS[identifier], identifier
-    if callable(identifier) and getattr(identifier, "__name__", None) in QKERAS_FUNCTIONS \
-            and QKERAS_FUNCTIONS[identifier.__name__] is identifier:
+    if (
+        callable(identifier)
+        and getattr(identifier, "__name__", None) in QKERAS_FUNCTIONS
+        and QKERAS_FUNCTIONS[identifier.__name__] is identifier
+    ):
         return identifier, identifier.__name__
     act = get_quantizer(identifier)
     if is_quantizer(act):
@@ -57,13 +63,20 @@ def _apply_activation(act: Any, x: Any, training: Any) -> Any:
     return act(x)
 
 
-
 class QRecurrentCellMixin(QuantizedLayerMixin):
     """Shared body of the quantized cells: weight and state quantizers, activations, EBOPs."""
 
-    def _setup_cell_quantizers(self, kwargs: dict, use_bias: bool, bias_rank: int, kernel_quantizer: Any,
-                               recurrent_quantizer: Any, bias_quantizer: Any, state_quantizer: Any,
-                               weight_args: dict) -> dict:
+    def _setup_cell_quantizers(
+        self,
+        kwargs: dict,
+        use_bias: bool,
+        bias_rank: int,
+        kernel_quantizer: Any,
+        recurrent_quantizer: Any,
+        bias_quantizer: Any,
+        state_quantizer: Any,
+        weight_args: dict,
+    ) -> dict:
         """Parse the quantizers before the Keras cell ``__init__``; returns the weight arguments
         with QKeras' automatic Clip constraints and QInitializers applied."""
         self._init_quantization(kwargs)
@@ -82,22 +95,30 @@ class QRecurrentCellMixin(QuantizedLayerMixin):
             if spec.range_tracking:
                 raise NotImplementedError(
                     f"{type(self).__name__}: state_quantizer={sq} would need range tracking (WRAP) in HGQ mode, "
-                    "which is not supported inside a recurrent loop; use a saturating quantizer or mode='qkeras'")
+                    "which is not supported inside a recurrent loop; use a saturating quantizer or mode='qkeras'"
+                )
         self._state_quantizer = sq
         object.__setattr__(self, "state_quantizer_internal", sq)  # the quantizer layer once built
         # as QKeras, kernel_quantizer, ... hold the arguments as given (a string, a dict from a config, an
         # object); the parsed quantizers are `quantizers` and, once built, drive *_quantizer_internal
-        for name, value in (("kernel_quantizer", kernel_quantizer), ("recurrent_quantizer", recurrent_quantizer),
-                            ("bias_quantizer", bias_quantizer), ("state_quantizer", state_quantizer)):
+        for name, value in (
+            ("kernel_quantizer", kernel_quantizer),
+            ("recurrent_quantizer", recurrent_quantizer),
+            ("bias_quantizer", bias_quantizer),
+            ("state_quantizer", state_quantizer),
+        ):
             object.__setattr__(self, name, value)
         args = dict(weight_args)
         args["kernel_constraint"], args["kernel_initializer"] = self.auto_range(
-            kq, args["kernel_constraint"], args["kernel_initializer"])
+            kq, args["kernel_constraint"], args["kernel_initializer"]
+        )
         args["recurrent_constraint"], args["recurrent_initializer"] = self.auto_range(
-            rq, args["recurrent_constraint"], args["recurrent_initializer"])
+            rq, args["recurrent_constraint"], args["recurrent_initializer"]
+        )
         if use_bias:
             args["bias_constraint"], args["bias_initializer"] = self.auto_range(
-                bq, args["bias_constraint"], args["bias_initializer"])
+                bq, args["bias_constraint"], args["bias_initializer"]
+            )
         return args
 
     def _set_activations(self, activation: Any, recurrent_activation: Any = None, has_recurrent: bool = False) -> None:
@@ -111,8 +132,9 @@ class QRecurrentCellMixin(QuantizedLayerMixin):
         self._build_quantizers(input_shape)
         self.state_quantizer_internal = None
         if self._state_quantizer is not None:
-            layer = make_quantizer_layer(self._state_quantizer, self.mode, self.qconfig.activation_granularity, False,
-                                         "state_quantizer")
+            layer = make_quantizer_layer(
+                self._state_quantizer, self.mode, self.qconfig.activation_granularity, False, "state_quantizer"
+            )
             layer.build((None, self.units))
             self.state_quantizer_internal = layer
 
@@ -167,54 +189,75 @@ class QRecurrentCellMixin(QuantizedLayerMixin):
         if weights is None:
             weights = self.quantized_weights()
         bias_bits = self.weight_bits("bias", weights["bias"]) if self.use_bias else None
-        return recurrent_ebops(input_bits, self.weight_bits("kernel", weights["kernel"]), self.state_bits(),
-                               self.weight_bits("recurrent_kernel", weights["recurrent_kernel"]), bias_bits,
-                               timesteps)
+        return recurrent_ebops(
+            input_bits,
+            self.weight_bits("kernel", weights["kernel"]),
+            self.state_bits(),
+            self.weight_bits("recurrent_kernel", weights["recurrent_kernel"]),
+            bias_bits,
+            timesteps,
+        )
 
     # ---------------------------------------------------------------- config
     def _cell_config(self, extra: dict) -> dict:
         config = keras.layers.Layer.get_config(self)
-        config.update({
-            "units": self.units,
-            "activation": self._activation_config,
-            "use_bias": self.use_bias,
-            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
-            "recurrent_regularizer": keras.regularizers.serialize(self.recurrent_regularizer),
-            "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
-            "recurrent_constraint": keras.constraints.serialize(self.recurrent_constraint),
-            "bias_constraint": keras.constraints.serialize(self.bias_constraint),
-            "kernel_quantizer": _serialize(self._parsed("kernel")),
-            "recurrent_quantizer": _serialize(self._parsed("recurrent_kernel")),
-            "bias_quantizer": _serialize(self._parsed("bias")),
-            "state_quantizer": _serialize(self._parsed("state")),
-            "dropout": self.dropout,
-            "recurrent_dropout": self.recurrent_dropout,
-            "seed": self.seed,
-        })
+        config.update(
+            {
+                "units": self.units,
+                "activation": self._activation_config,
+                "use_bias": self.use_bias,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+                "recurrent_regularizer": keras.regularizers.serialize(self.recurrent_regularizer),
+                "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
+                "recurrent_constraint": keras.constraints.serialize(self.recurrent_constraint),
+                "bias_constraint": keras.constraints.serialize(self.bias_constraint),
+                "kernel_quantizer": _serialize(self._parsed("kernel")),
+                "recurrent_quantizer": _serialize(self._parsed("recurrent_kernel")),
+                "bias_quantizer": _serialize(self._parsed("bias")),
+                "state_quantizer": _serialize(self._parsed("state")),
+                "dropout": self.dropout,
+                "recurrent_dropout": self.recurrent_dropout,
+                "seed": self.seed,
+            }
+        )
         config.update(extra)
         config.update(quantization_config_dict(self.qconfig))
         return config
 
     def get_quantization_config(self) -> dict:
-        config = {"kernel_quantizer": str(self._parsed("kernel")),
-                  "recurrent_quantizer": str(self._parsed("recurrent_kernel")),
-                  "bias_quantizer": str(self._parsed("bias")), "state_quantizer": str(self._parsed("state")),
-                  "activation": str(self._activation_config)}
+        config = {
+            "kernel_quantizer": str(self._parsed("kernel")),
+            "recurrent_quantizer": str(self._parsed("recurrent_kernel")),
+            "bias_quantizer": str(self._parsed("bias")),
+            "state_quantizer": str(self._parsed("state")),
+            "activation": str(self._activation_config),
+        }
         if hasattr(self, "_recurrent_activation_config"):
             config["recurrent_activation"] = str(self._recurrent_activation_config)
         return config
 
 
-def _weight_args(kernel_initializer: Any, recurrent_initializer: Any, bias_initializer: Any, kernel_constraint: Any,
-                 recurrent_constraint: Any, bias_constraint: Any) -> dict:
+def _weight_args(
+    kernel_initializer: Any,
+    recurrent_initializer: Any,
+    bias_initializer: Any,
+    kernel_constraint: Any,
+    recurrent_constraint: Any,
+    bias_constraint: Any,
+) -> dict:
     """The initializers and constraints of a cell's weights, keyed by Keras' argument names."""
-    return {"kernel_initializer": kernel_initializer, "recurrent_initializer": recurrent_initializer,
-            "bias_initializer": bias_initializer, "kernel_constraint": kernel_constraint,
-            "recurrent_constraint": recurrent_constraint, "bias_constraint": bias_constraint}
+    return {
+        "kernel_initializer": kernel_initializer,
+        "recurrent_initializer": recurrent_initializer,
+        "bias_initializer": bias_initializer,
+        "kernel_constraint": kernel_constraint,
+        "recurrent_constraint": recurrent_constraint,
+        "bias_constraint": bias_constraint,
+    }
 
 
 __all__ = ["QRecurrentCellMixin", "resolve_activation"]

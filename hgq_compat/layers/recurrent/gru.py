@@ -24,25 +24,67 @@ class QGRUCell(QRecurrentCellMixin, keras.layers.GRUCell):
     ``h_t = z * Qs(h_{t-1}) + (1 - z) * hh``.
     """
 
-    def __init__(self, units: int, activation: Any = "quantized_tanh", recurrent_activation: Any = "hard_sigmoid",
-                 use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
-                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
-                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None, bias_regularizer: Any = None,
-                 kernel_constraint: Any = None, recurrent_constraint: Any = None, bias_constraint: Any = None,
-                 kernel_quantizer: Any = None, recurrent_quantizer: Any = None, bias_quantizer: Any = None,
-                 state_quantizer: Any = None, dropout: float = 0.0, recurrent_dropout: float = 0.0,
-                 implementation: int = 1, reset_after: bool = False, seed: Any = None, **kwargs: Any):
+    def __init__(
+        self,
+        units: int,
+        activation: Any = "quantized_tanh",
+        recurrent_activation: Any = "hard_sigmoid",
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        recurrent_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        recurrent_constraint: Any = None,
+        bias_constraint: Any = None,
+        kernel_quantizer: Any = None,
+        recurrent_quantizer: Any = None,
+        bias_quantizer: Any = None,
+        state_quantizer: Any = None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        implementation: int = 1,
+        reset_after: bool = False,
+        seed: Any = None,
+        **kwargs: Any,
+    ):
         if implementation not in (0, 1, 2):
             raise ValueError(f"implementation={implementation!r} is not accepted; accepted values: 1, 2")
         args = self._setup_cell_quantizers(
-            kwargs, use_bias, 2 if reset_after else 1, kernel_quantizer, recurrent_quantizer, bias_quantizer,
-            state_quantizer, _weight_args(kernel_initializer, recurrent_initializer, bias_initializer,
-                                          kernel_constraint, recurrent_constraint, bias_constraint))
-        super().__init__(units, activation=None, recurrent_activation=None, use_bias=use_bias,
-                         kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
-                         bias_regularizer=bias_regularizer, dropout=dropout, recurrent_dropout=recurrent_dropout,
-                         reset_after=reset_after, seed=seed, implementation=max(int(implementation), 1),
-                         **args, **kwargs)
+            kwargs,
+            use_bias,
+            2 if reset_after else 1,
+            kernel_quantizer,
+            recurrent_quantizer,
+            bias_quantizer,
+            state_quantizer,
+            _weight_args(
+                kernel_initializer,
+                recurrent_initializer,
+                bias_initializer,
+                kernel_constraint,
+                recurrent_constraint,
+                bias_constraint,
+            ),
+        )
+        super().__init__(
+            units,
+            activation=None,
+            recurrent_activation=None,
+            use_bias=use_bias,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            reset_after=reset_after,
+            seed=seed,
+            implementation=max(int(implementation), 1),
+            **args,
+            **kwargs,
+        )
         self._set_activations(activation, recurrent_activation, has_recurrent=True)
 
     def call(self, inputs: Any, states: Any, training: Any = False) -> Any:
@@ -64,31 +106,31 @@ class QGRUCell(QRecurrentCellMixin, keras.layers.GRUCell):
             else:
                 xs = [inputs] * 3
             x_z = ops.matmul(xs[0], k[:, :u])
-            x_r = ops.matmul(xs[1], k[:, u:2 * u])
-            x_h = ops.matmul(xs[2], k[:, 2 * u:])
+            x_r = ops.matmul(xs[1], k[:, u : 2 * u])
+            x_h = ops.matmul(xs[2], k[:, 2 * u :])
             if self.use_bias:
                 x_z = x_z + input_bias[:u]
-                x_r = x_r + input_bias[u:2 * u]
-                x_h = x_h + input_bias[2 * u:]
+                x_r = x_r + input_bias[u : 2 * u]
+                x_h = x_h + input_bias[2 * u :]
             if training and 0.0 < self.recurrent_dropout < 1.0:
                 rdp = self.get_recurrent_dropout_mask(h_prev)
                 hs = [h_tm1 * rdp[j] for j in range(3)]
             else:
                 hs = [h_tm1] * 3
             recurrent_z = ops.matmul(hs[0], rk[:, :u])
-            recurrent_r = ops.matmul(hs[1], rk[:, u:2 * u])
+            recurrent_r = ops.matmul(hs[1], rk[:, u : 2 * u])
             if self.reset_after and self.use_bias:
                 recurrent_z = recurrent_z + recurrent_bias[:u]
-                recurrent_r = recurrent_r + recurrent_bias[u:2 * u]
+                recurrent_r = recurrent_r + recurrent_bias[u : 2 * u]
             z = self._ract(x_z + recurrent_z, training)
             r = self._ract(x_r + recurrent_r, training)
             if self.reset_after:
-                recurrent_h = ops.matmul(hs[2], rk[:, 2 * u:])
+                recurrent_h = ops.matmul(hs[2], rk[:, 2 * u :])
                 if self.use_bias:
-                    recurrent_h = recurrent_h + recurrent_bias[2 * u:]
+                    recurrent_h = recurrent_h + recurrent_bias[2 * u :]
                 recurrent_h = r * recurrent_h
             else:
-                recurrent_h = ops.matmul(r * hs[2], rk[:, 2 * u:])
+                recurrent_h = ops.matmul(r * hs[2], rk[:, 2 * u :])
         else:
             if training and 0.0 < self.dropout < 1.0:
                 inputs = inputs * self.get_dropout_mask(inputs)
@@ -102,50 +144,91 @@ class QGRUCell(QRecurrentCellMixin, keras.layers.GRUCell):
                     matrix_inner = matrix_inner + recurrent_bias
                 recurrent_z, recurrent_r, recurrent_h = ops.split(matrix_inner, 3, axis=-1)
             else:
-                matrix_inner = ops.matmul(h_tm1, rk[:, :2 * u])
+                matrix_inner = ops.matmul(h_tm1, rk[:, : 2 * u])
                 recurrent_z, recurrent_r = ops.split(matrix_inner, 2, axis=-1)
             z = self._ract(x_z + recurrent_z, training)
             r = self._ract(x_r + recurrent_r, training)
             if self.reset_after:
                 recurrent_h = r * recurrent_h
             else:
-                recurrent_h = ops.matmul(r * h_tm1, rk[:, 2 * u:])
+                recurrent_h = ops.matmul(r * h_tm1, rk[:, 2 * u :])
         hh = self._act(x_h + recurrent_h, training)
         h = z * h_tm1 + (1.0 - z) * hh
         return h, [h]
 
     def get_config(self) -> dict:
-        return self._cell_config({"recurrent_activation": self._recurrent_activation_config,
-                                  "implementation": self.implementation, "reset_after": self.reset_after})
+        return self._cell_config(
+            {
+                "recurrent_activation": self._recurrent_activation_config,
+                "implementation": self.implementation,
+                "reset_after": self.reset_after,
+            }
+        )
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
 class QGRU(QRNNBase):
     """GRU with quantized weights and state (QKeras ``QGRU``; ``reset_after=False`` by default)."""
 
-    def __init__(self, units: int, activation: Any = "quantized_tanh", recurrent_activation: Any = "hard_sigmoid",
-                 use_bias: bool = True, kernel_initializer: Any = "glorot_uniform",
-                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
-                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None, bias_regularizer: Any = None,
-                 activity_regularizer: Any = None, kernel_constraint: Any = None, recurrent_constraint: Any = None,
-                 bias_constraint: Any = None, kernel_quantizer: Any = None, recurrent_quantizer: Any = None,
-                 bias_quantizer: Any = None, state_quantizer: Any = None, dropout: float = 0.0,
-                 recurrent_dropout: float = 0.0, implementation: int = 1, return_sequences: bool = False,
-                 return_state: bool = False, go_backwards: bool = False, stateful: bool = False,
-                 unroll: bool = False, reset_after: bool = False, **kwargs: Any):
+    def __init__(
+        self,
+        units: int,
+        activation: Any = "quantized_tanh",
+        recurrent_activation: Any = "hard_sigmoid",
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        recurrent_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        kernel_constraint: Any = None,
+        recurrent_constraint: Any = None,
+        bias_constraint: Any = None,
+        kernel_quantizer: Any = None,
+        recurrent_quantizer: Any = None,
+        bias_quantizer: Any = None,
+        state_quantizer: Any = None,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        implementation: int = 1,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        stateful: bool = False,
+        unroll: bool = False,
+        reset_after: bool = False,
+        **kwargs: Any,
+    ):
         cell_kwargs = self._pop_rnn_kwargs(kwargs, stateful)
         cell = QGRUCell(
-            units, activation=activation, recurrent_activation=recurrent_activation, use_bias=use_bias,
-            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint, kernel_quantizer=kernel_quantizer,
-            recurrent_quantizer=recurrent_quantizer, bias_quantizer=bias_quantizer, state_quantizer=state_quantizer,
-            dropout=dropout, recurrent_dropout=recurrent_dropout, implementation=implementation,
-            reset_after=reset_after, **cell_kwargs)
-        self._finish_rnn_init(cell, return_sequences, return_state, go_backwards, stateful, unroll,
-                              activity_regularizer, kwargs)
+            units,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+            kernel_quantizer=kernel_quantizer,
+            recurrent_quantizer=recurrent_quantizer,
+            bias_quantizer=bias_quantizer,
+            state_quantizer=state_quantizer,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            implementation=implementation,
+            reset_after=reset_after,
+            **cell_kwargs,
+        )
+        self._finish_rnn_init(
+            cell, return_sequences, return_state, go_backwards, stateful, unroll, activity_regularizer, kwargs
+        )
 
     @property
     def recurrent_activation(self) -> Any:

@@ -27,8 +27,10 @@ class QRNNBase(QuantizedLayerMixin, keras.layers.RNN):
         self._init_quantization(kwargs)
         kwargs.pop("quantization_config", None)
         if kwargs.pop("time_major", False):
-            raise NotImplementedError(f"{type(self).__name__}: time_major=True is not supported (Keras 3 RNNs are "
-                                      "batch-major); transpose the input instead")
+            raise NotImplementedError(
+                f"{type(self).__name__}: time_major=True is not supported (Keras 3 RNNs are "
+                "batch-major); transpose the input instead"
+            )
         kwargs.pop("enable_caching_device", None)
         kwargs.pop("cell", None)
         if stateful and self.hgq:
@@ -39,11 +41,28 @@ class QRNNBase(QuantizedLayerMixin, keras.layers.RNN):
         cell_kwargs["trainable"] = kwargs.get("trainable", True)
         return cell_kwargs
 
-    def _finish_rnn_init(self, cell: Any, return_sequences: bool, return_state: bool, go_backwards: bool,
-                         stateful: bool, unroll: bool, activity_regularizer: Any, kwargs: dict) -> None:
-        keras.layers.RNN.__init__(self, cell, return_sequences=return_sequences, return_state=return_state,
-                                  go_backwards=go_backwards, stateful=stateful, unroll=unroll,
-                                  activity_regularizer=activity_regularizer, **kwargs)
+    def _finish_rnn_init(
+        self,
+        cell: Any,
+        return_sequences: bool,
+        return_state: bool,
+        go_backwards: bool,
+        stateful: bool,
+        unroll: bool,
+        activity_regularizer: Any,
+        kwargs: dict,
+    ) -> None:
+        keras.layers.RNN.__init__(
+            self,
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            activity_regularizer=activity_regularizer,
+            **kwargs,
+        )
         self.input_spec = keras.layers.InputSpec(ndim=3)
 
     def build(self, sequences_shape: tuple, initial_state_shape: Any = None) -> None:

@@ -7,18 +7,56 @@ from .divider_factory import IDivider
 from .fused_bn_factory import FusedBNFactory
 from .merge_factory import MergeFactory
 from .multiplier_factory import MultiplierFactory
-from .multiplier_impl import (Adder, AndGate, FixedPointMultiplier, FloatingPointMultiplier, IMultiplier, Mux,
-                              Shifter, XorGate)
+from .multiplier_impl import (
+    Adder,
+    AndGate,
+    FixedPointMultiplier,
+    FloatingPointMultiplier,
+    IMultiplier,
+    Mux,
+    Shifter,
+    XorGate,
+)
 from .qbn_factory import QBNFactory
 from .quantizer_factory import QuantizerFactory
-from .quantizer_impl import (Binary, FloatingPoint, IQuantizer, PowerOfTwo, QuantizedBits, QuantizedRelu,
-                             ReluPowerOfTwo, Ternary)
+from .quantizer_impl import (
+    Binary,
+    FloatingPoint,
+    IQuantizer,
+    PowerOfTwo,
+    QuantizedBits,
+    QuantizedRelu,
+    ReluPowerOfTwo,
+    Ternary,
+)
 from .subtractor_factory import ISubtractor
 
 __all__ = [
-    "AccumulatorFactory", "Adder", "AndGate", "Binary", "FixedPointAccumulator", "FixedPointMultiplier",
-    "FloatingPoint", "FloatingPointAccumulator", "FloatingPointMultiplier", "FusedBNFactory", "IAccumulator",
-    "IDivider", "IMultiplier", "IQuantizer", "ISubtractor", "MergeFactory", "MultiplierFactory", "Mux",
-    "PowerOfTwo", "QBNFactory", "QuantizedBits", "QuantizedRelu", "QuantizerFactory", "ReluPowerOfTwo", "Shifter",
-    "Ternary", "XorGate",
+    "AccumulatorFactory",
+    "Adder",
+    "AndGate",
+    "Binary",
+    "FixedPointAccumulator",
+    "FixedPointMultiplier",
+    "FloatingPoint",
+    "FloatingPointAccumulator",
+    "FloatingPointMultiplier",
+    "FusedBNFactory",
+    "IAccumulator",
+    "IDivider",
+    "IMultiplier",
+    "IQuantizer",
+    "ISubtractor",
+    "MergeFactory",
+    "MultiplierFactory",
+    "Mux",
+    "PowerOfTwo",
+    "QBNFactory",
+    "QuantizedBits",
+    "QuantizedRelu",
+    "QuantizerFactory",
+    "ReluPowerOfTwo",
+    "Shifter",
+    "Ternary",
+    "XorGate",
 ]

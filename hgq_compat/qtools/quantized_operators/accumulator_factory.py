@@ -12,8 +12,9 @@ from .multiplier_impl import IMultiplier
 class AccumulatorFactory:
     """Makes the accumulator summing a kernel's products."""
 
-    def make_accumulator(self, kernel_shape: Any, multiplier: IMultiplier,
-                         use_bias: bool = True) -> accumulator_impl.IAccumulator:
+    def make_accumulator(
+        self, kernel_shape: Any, multiplier: IMultiplier, use_bias: bool = True
+    ) -> accumulator_impl.IAccumulator:
         local = copy.deepcopy(multiplier)
         if local.output.is_floating_point:
             return accumulator_impl.FloatingPointAccumulator(local)

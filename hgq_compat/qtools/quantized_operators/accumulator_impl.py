@@ -41,8 +41,11 @@ class FixedPointAccumulator(IAccumulator):
 
     def __init__(self, kernel_shape: Any, multiplier: IMultiplier, use_bias: bool = True):
         if len(kernel_shape) not in (2, 4):  # QKeras logs this and goes on (the count below still holds)
-            logging.error("unsupported kernel shape, it is neither a dense kernel of length 2, nor a convolution "
-                          "kernel of length 4 (%s): adds counted over all but its last axis", tuple(kernel_shape))
+            logging.error(
+                "unsupported kernel shape, it is neither a dense kernel of length 2, nor a convolution "
+                "kernel of length 4 (%s): adds counted over all but its last axis",
+                tuple(kernel_shape),
+            )
         add_ops = np.prod(kernel_shape[:-1]) + (1 if use_bias else 0)
         self.log_add_ops = int(np.ceil(np.log2(add_ops)))
         self.multiplier = multiplier

@@ -10,8 +10,12 @@ from .quantizer_impl import IQuantizer
 
 
 def _table() -> list[list[type]]:
-    fx, p2fx, p2, fl = (adder_impl.FixedPointAdder, adder_impl.Po2FixedPointAdder, adder_impl.Po2Adder,
-                        adder_impl.FloatingPointAdder)
+    fx, p2fx, p2, fl = (
+        adder_impl.FixedPointAdder,
+        adder_impl.Po2FixedPointAdder,
+        adder_impl.Po2Adder,
+        adder_impl.FloatingPointAdder,
+    )
     fixed_row = [fx, p2fx, fx, fx, fx, fl]
     # rows/columns: mode 0 fixed, 1 po2, 2 ternary, 3 binary, 4 binary 0/1, 5 float
     return [fixed_row, [p2fx, p2, p2fx, p2fx, fx, fl], list(fixed_row), list(fixed_row), list(fixed_row), [fl] * 6]

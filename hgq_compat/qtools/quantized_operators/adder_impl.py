@@ -35,8 +35,11 @@ class FixedPointAdder(IAdderImpl):
         self.output = quantizer_impl.QuantizedBits()
         self.output.int_bits = max(quantizer_1.int_bits, quantizer_2.int_bits) + 1
         self.output.is_signed = quantizer_1.is_signed | quantizer_2.is_signed
-        self.output.bits = (self.output.int_bits + int(self.output.is_signed)
-                            + max(_fractional_bits(quantizer_1), _fractional_bits(quantizer_2)))
+        self.output.bits = (
+            self.output.int_bits
+            + int(self.output.is_signed)
+            + max(_fractional_bits(quantizer_1), _fractional_bits(quantizer_2))
+        )
         self.output.mode = 0
         self.output.is_floating_point = False
         self.output.is_po2 = 0

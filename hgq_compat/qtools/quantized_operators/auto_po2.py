@@ -30,9 +30,12 @@ def adjust_multiplier_for_auto_po2(multiplier: Any, qkeras_weight_quantizer: Any
     if "quantized_bits" in str(qkeras_weight_quantizer) and qkeras_weight_quantizer.alpha == "auto_po2":
         scale = get_scale_from_quantized_bits_with_auto_po2(qkeras_weight_quantizer)
         if scale is None:
-            print("[WARNING] The weight quantizer is never called even though it has alpha=auto_po2. In this case "
-                  "we do not adjust the multiplier and accumulator bit width since we don't know the exact values "
-                  "of scale", file=sys.stderr)
+            print(
+                "[WARNING] The weight quantizer is never called even though it has alpha=auto_po2. In this case "
+                "we do not adjust the multiplier and accumulator bit width since we don't know the exact values "
+                "of scale",
+                file=sys.stderr,
+            )
             return
         if isinstance(scale, np.ndarray):
             scale = np.squeeze(scale)
@@ -47,6 +50,8 @@ def adjust_multiplier_for_auto_po2(multiplier: Any, qkeras_weight_quantizer: Any
         output.bits = max_int_bits + max_fractional_bits
         output.int_bits = max_int_bits
     elif getattr(qkeras_weight_quantizer, "alpha", None) == "auto_po2":
-        print("[WARNING] auto_po2 is detected on a non-quantized_bits quantizer.Currently in QTools we do not yet "
-              f"support the auto_po2 with the  given quantizer type: {type(qkeras_weight_quantizer)}.Therefore we do "
-              "not adjust the multiplier and accumulator bit width")
+        print(
+            "[WARNING] auto_po2 is detected on a non-quantized_bits quantizer.Currently in QTools we do not yet "
+            f"support the auto_po2 with the  given quantizer type: {type(qkeras_weight_quantizer)}.Therefore we do "
+            "not adjust the multiplier and accumulator bit width"
+        )

@@ -40,8 +40,9 @@ class IDivider:
     def __init__(self) -> None:
         self.divider_impl_table = _table()
 
-    def make_quantizer(self, numerator_quantizer: qi.IQuantizer,
-                       denominator_quantizer: qi.IQuantizer) -> di.IDividerImpl:
+    def make_quantizer(
+        self, numerator_quantizer: qi.IQuantizer, denominator_quantizer: qi.IQuantizer
+    ) -> di.IDividerImpl:
         num, den = copy.deepcopy(numerator_quantizer), copy.deepcopy(denominator_quantizer)
         cls, output = self.divider_impl_table[num.mode][den.mode]
         if cls is None:

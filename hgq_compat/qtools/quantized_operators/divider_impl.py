@@ -10,8 +10,9 @@ from .quantizer_impl import IQuantizer
 class IDividerImpl:
     """numerator / denominator giving ``output``."""
 
-    def __init__(self, numerator_quantizer: IQuantizer, denominator_quantizer: IQuantizer,
-                 output_quantizer: IQuantizer):
+    def __init__(
+        self, numerator_quantizer: IQuantizer, denominator_quantizer: IQuantizer, output_quantizer: IQuantizer
+    ):
         self.numerator_quantizier = numerator_quantizer  # (sic) QKeras' attribute name
         self.denominator_quantizer = denominator_quantizer
         self.output = output_quantizer
@@ -24,12 +25,14 @@ class IDividerImpl:
 class FloatingPointDivider(IDividerImpl):
     """A float divider; an unset output width is the widest float operand."""
 
-    def __init__(self, numerator_quantizer: IQuantizer, denominator_quantizer: IQuantizer,
-                 output_quantizer: IQuantizer):
+    def __init__(
+        self, numerator_quantizer: IQuantizer, denominator_quantizer: IQuantizer, output_quantizer: IQuantizer
+    ):
         super().__init__(numerator_quantizer, denominator_quantizer, output_quantizer)
         if self.output.bits is None:
-            self.output.bits = max([0] + [q.bits for q in (numerator_quantizer, denominator_quantizer)
-                                          if q.is_floating_point])
+            self.output.bits = max(
+                [0] + [q.bits for q in (numerator_quantizer, denominator_quantizer) if q.is_floating_point]
+            )
         self.gate_bits = self.output.bits
         self.gate_factor = 1
 
@@ -41,8 +44,9 @@ class FloatingPointDivider(IDividerImpl):
 class Shifter(IDividerImpl):
     """Fixed point / power of two: a shift (the exponent range is mirrored)."""
 
-    def __init__(self, numerator_quantizer: IQuantizer, denominator_quantizer: IQuantizer,
-                 output_quantizer: IQuantizer):
+    def __init__(
+        self, numerator_quantizer: IQuantizer, denominator_quantizer: IQuantizer, output_quantizer: IQuantizer
+    ):
         super().__init__(numerator_quantizer, denominator_quantizer, output_quantizer)
         qbits, po2 = numerator_quantizer, denominator_quantizer
         max_exp, min_exp = po2.get_min_max_exp()  # division swaps them
@@ -57,7 +61,7 @@ class Shifter(IDividerImpl):
             self.gate_bits = qbits.bits
         else:
             self.gate_factor = 1
-            b = np.sqrt(2 ** po2.bits * qbits.bits)
+            b = np.sqrt(2**po2.bits * qbits.bits)
             self.gate_bits = b * np.log10(b)
 
     @staticmethod
@@ -68,8 +72,9 @@ class Shifter(IDividerImpl):
 class Subtractor(IDividerImpl):
     """Power of two / power of two: the exponents are subtracted."""
 
-    def __init__(self, numerator_quantizer: IQuantizer, denominator_quantizer: IQuantizer,
-                 output_quantizer: IQuantizer):
+    def __init__(
+        self, numerator_quantizer: IQuantizer, denominator_quantizer: IQuantizer, output_quantizer: IQuantizer
+    ):
         super().__init__(numerator_quantizer, denominator_quantizer, output_quantizer)
         self.output.bits = max(numerator_quantizer.bits, denominator_quantizer.bits) + 1
         self.output.int_bits = max(numerator_quantizer.int_bits, denominator_quantizer.int_bits) + 1

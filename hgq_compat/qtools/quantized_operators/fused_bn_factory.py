@@ -15,13 +15,22 @@ from .quantizer_impl import IQuantizer
 class FusedBNFactory:
     """Fills ``internal_accumulator`` and ``internal_output`` (the fused sum)."""
 
-    def make_quantizer(self, prev_output_quantizer: IQuantizer, beta_quantizer: IQuantizer,
-                       mean_quantizer: IQuantizer, inverse_quantizer: IQuantizer, prev_bias_quantizer: IQuantizer,
-                       use_beta: bool, use_bias: bool, qkeras_inverse_quantizer: Any) -> None:
+    def make_quantizer(
+        self,
+        prev_output_quantizer: IQuantizer,
+        beta_quantizer: IQuantizer,
+        mean_quantizer: IQuantizer,
+        inverse_quantizer: IQuantizer,
+        prev_bias_quantizer: IQuantizer,
+        use_beta: bool,
+        use_bias: bool,
+        qkeras_inverse_quantizer: Any,
+    ) -> None:
         from .auto_po2 import adjust_multiplier_for_auto_po2
 
         assert not isinstance(inverse_quantizer, quantizer_impl.FloatingPoint), (
-            "inverse_quantizer in batchnorm layer has to be set for fused bn inference in hardware!")
+            "inverse_quantizer in batchnorm layer has to be set for fused bn inference in hardware!"
+        )
         multipliers = multiplier_factory.MultiplierFactory()
         adders = adder_factory.IAdder()
 

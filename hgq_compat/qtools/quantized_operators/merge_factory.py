@@ -11,8 +11,15 @@ class MergeFactory:
     """Makes the merge data type of a merge layer class name."""
 
     def make_quantizer(self, input_qe_list: list, layer_type: str) -> Any:
-        cls = {"Add": Add, "Multiply": Multiply, "Maximum": Maximum, "Minimum": Minimum, "Average": Average,
-               "Concatenate": Concatenate, "Dot": Dot}.get(layer_type)
+        cls = {
+            "Add": Add,
+            "Multiply": Multiply,
+            "Maximum": Maximum,
+            "Minimum": Minimum,
+            "Average": Average,
+            "Concatenate": Concatenate,
+            "Dot": Dot,
+        }.get(layer_type)
         return None if cls is None else cls(input_qe_list)
 
 
@@ -90,9 +97,10 @@ class Maximum(IMerger):
     def __init__(self, input_qe_list: list):
         super().__init__(input_qe_list)
         first = self.input_quantizers[0]
-        same = all((first.name, first.bits, first.int_bits, first.is_signed) == (q.name, q.bits, q.int_bits,
-                                                                                 q.is_signed)
-                   for q in self.input_quantizers[1:])
+        same = all(
+            (first.name, first.bits, first.int_bits, first.is_signed) == (q.name, q.bits, q.int_bits, q.is_signed)
+            for q in self.input_quantizers[1:]
+        )
         self.output = first if same else _widest(self.input_quantizers, 0)
         self.gate_factor = 0.2
         self.gate_bits = self.output.bits

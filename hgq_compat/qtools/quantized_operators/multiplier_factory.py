@@ -19,16 +19,46 @@ def _table() -> list[list[tuple[type, qi.IQuantizer]]]:
         return qi.FloatingPoint(bits=None)
 
     return [
-        [(mi.FixedPointMultiplier, Q()), (mi.Shifter, Q()), (mi.Mux, Q()), (mi.Mux, Q()), (mi.AndGate, Q()),
-         (mi.FloatingPointMultiplier, F())],
-        [(mi.Shifter, Q()), (mi.Adder, P()), (mi.Mux, P()), (mi.Mux, P()), (mi.AndGate, P()),
-         (mi.FloatingPointMultiplier, F())],
-        [(mi.Mux, Q()), (mi.Mux, P()), (mi.Mux, T()), (mi.Mux, T()), (mi.AndGate, T()),
-         (mi.FloatingPointMultiplier, F())],
-        [(mi.Mux, Q()), (mi.Mux, P()), (mi.Mux, T()), (mi.XorGate, qi.Binary(use_01=False)), (mi.AndGate, T()),
-         (mi.FloatingPointMultiplier, F())],
-        [(mi.AndGate, Q()), (mi.AndGate, P()), (mi.AndGate, T()), (mi.AndGate, T()),
-         (mi.AndGate, qi.Binary(use_01=True)), (mi.FloatingPointMultiplier, F())],
+        [
+            (mi.FixedPointMultiplier, Q()),
+            (mi.Shifter, Q()),
+            (mi.Mux, Q()),
+            (mi.Mux, Q()),
+            (mi.AndGate, Q()),
+            (mi.FloatingPointMultiplier, F()),
+        ],
+        [
+            (mi.Shifter, Q()),
+            (mi.Adder, P()),
+            (mi.Mux, P()),
+            (mi.Mux, P()),
+            (mi.AndGate, P()),
+            (mi.FloatingPointMultiplier, F()),
+        ],
+        [
+            (mi.Mux, Q()),
+            (mi.Mux, P()),
+            (mi.Mux, T()),
+            (mi.Mux, T()),
+            (mi.AndGate, T()),
+            (mi.FloatingPointMultiplier, F()),
+        ],
+        [
+            (mi.Mux, Q()),
+            (mi.Mux, P()),
+            (mi.Mux, T()),
+            (mi.XorGate, qi.Binary(use_01=False)),
+            (mi.AndGate, T()),
+            (mi.FloatingPointMultiplier, F()),
+        ],
+        [
+            (mi.AndGate, Q()),
+            (mi.AndGate, P()),
+            (mi.AndGate, T()),
+            (mi.AndGate, T()),
+            (mi.AndGate, qi.Binary(use_01=True)),
+            (mi.FloatingPointMultiplier, F()),
+        ],
         [(mi.FloatingPointMultiplier, F()) for _ in range(6)],
     ]
 

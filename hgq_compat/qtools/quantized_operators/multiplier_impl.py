@@ -113,7 +113,7 @@ class Shifter(IMultiplier):
             self.gate_bits = qbits.bits
         else:
             self.gate_factor = 1
-            b = np.sqrt(2 ** po2.bits * qbits.bits)
+            b = np.sqrt(2**po2.bits * qbits.bits)
             self.gate_bits = b * np.log10(b)
 
     @staticmethod
@@ -175,8 +175,9 @@ class FloatingPointMultiplier(IMultiplier):
 
     def __init__(self, weight_quantizer: IQuantizer, input_quantizer: IQuantizer, output_quantizer: IQuantizer):
         super().__init__(weight_quantizer, input_quantizer, output_quantizer)
-        self.output.bits = max(self.input.bits * self.input.is_floating_point,
-                               self.weights.bits * self.weights.is_floating_point)
+        self.output.bits = max(
+            self.input.bits * self.input.is_floating_point, self.weights.bits * self.weights.is_floating_point
+        )
         self.output.int_bits = -1
         self.output.is_signed = 1
         assert self.input.is_floating_point | self.weights.is_floating_point

@@ -15,9 +15,16 @@ class QBNFactory:
     """Fills ``internal_divide_quantizer``, ``internal_multiplier``, ``internal_accumulator`` and
     ``internal_output`` from the input and parameter types."""
 
-    def make_quantizer(self, input_quantizer: IQuantizer, gamma_quantizer: IQuantizer, beta_quantizer: IQuantizer,
-                       mean_quantizer: IQuantizer, variance_quantizer: IQuantizer, use_scale: bool,
-                       use_center: bool) -> None:
+    def make_quantizer(
+        self,
+        input_quantizer: IQuantizer,
+        gamma_quantizer: IQuantizer,
+        beta_quantizer: IQuantizer,
+        mean_quantizer: IQuantizer,
+        variance_quantizer: IQuantizer,
+        use_scale: bool,
+        use_center: bool,
+    ) -> None:
         self.input_quantizer = input_quantizer
         self.gamma_quantizer = gamma_quantizer
         self.beta_quantizer = beta_quantizer

@@ -30,10 +30,23 @@ class QuantizerFactory:
             quantizers.bernoulli: qi.Bernoulli,
             quantizers.quantized_tanh: qi.QuantizedTanh,
             quantizers.quantized_ulaw: qi.QuantizedUlaw,
-            **{cls: cls for cls in (qi.QuantizedBits, qi.Binary, qi.QuantizedRelu, qi.Ternary, qi.ReluPowerOfTwo,
-                                    qi.PowerOfTwo, qi.FloatingPoint, qi.StochasticTernary)},
-            **{cls: qi.StochasticTernary for cls in (qi.StochasticBinary, qi.Bernoulli, qi.QuantizedTanh,
-                                                     qi.QuantizedUlaw)},
+            **{
+                cls: cls
+                for cls in (
+                    qi.QuantizedBits,
+                    qi.Binary,
+                    qi.QuantizedRelu,
+                    qi.Ternary,
+                    qi.ReluPowerOfTwo,
+                    qi.PowerOfTwo,
+                    qi.FloatingPoint,
+                    qi.StochasticTernary,
+                )
+            },
+            **{
+                cls: qi.StochasticTernary
+                for cls in (qi.StochasticBinary, qi.Bernoulli, qi.QuantizedTanh, qi.QuantizedUlaw)
+            },
         }
         self._default_interm_quantizer = cfg.default_interm_quantizer
 
@@ -69,7 +82,7 @@ class QuantizerFactory:
             q = qi.QuantizedBits()
             q.convert_qkeras_quantizer(quantizers.quantized_bits(*ints[mode], 1))
             return q
-        text = mode[len("quantizers."):] if isinstance(mode, str) and mode.startswith("quantizers.") else mode
+        text = mode[len("quantizers.") :] if isinstance(mode, str) and mode.startswith("quantizers.") else mode
         try:
             qkeras_object = quantizers.get_quantizer(text) if isinstance(text, str) else None
         except Exception as e:

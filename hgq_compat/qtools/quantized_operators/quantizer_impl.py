@@ -30,7 +30,7 @@ def get_np_value(val: Any) -> Any:
 def get_exp(quantizer: IQuantizer) -> tuple[int, int]:
     """(-min exponent, max exponent) of a power-of-two type; max is capped by ``max_val_po2``."""
     non_sign_bits = quantizer.bits - 1 if quantizer.is_signed else quantizer.bits
-    lowest = -2 ** (non_sign_bits - 1)
+    lowest = -(2 ** (non_sign_bits - 1))
     highest = 2 ** (non_sign_bits - 1) - 1
     max_exp = highest
     if quantizer.max_val_po2 != -1:
@@ -74,16 +74,31 @@ class QuantizedBits(IQuantizer):
         self.int_bits = get_np_value(quantizer.integer)
         self.is_signed = quantizer.keep_negative
 
-    def convert_to_qkeras_quantizer(self, symmetric: Any = 1, alpha: Any = None, use_stochastic_rounding: bool = False,
-                                    scale_axis: Any = None, qnoise_factor: float = 1.0,
-                                    elements_per_scale: Any = None, min_po2_exponent: Any = None,
-                                    max_po2_exponent: Any = None) -> Any:
-        extra = _kwargs_without_defaults(elements_per_scale=elements_per_scale, min_po2_exponent=min_po2_exponent,
-                                         max_po2_exponent=max_po2_exponent)
-        return quantizers.quantized_bits(bits=self.bits, integer=self.int_bits, keep_negative=self.is_signed,
-                                         symmetric=symmetric, alpha=alpha,
-                                         use_stochastic_rounding=use_stochastic_rounding, scale_axis=scale_axis,
-                                         qnoise_factor=qnoise_factor, **extra)
+    def convert_to_qkeras_quantizer(
+        self,
+        symmetric: Any = 1,
+        alpha: Any = None,
+        use_stochastic_rounding: bool = False,
+        scale_axis: Any = None,
+        qnoise_factor: float = 1.0,
+        elements_per_scale: Any = None,
+        min_po2_exponent: Any = None,
+        max_po2_exponent: Any = None,
+    ) -> Any:
+        extra = _kwargs_without_defaults(
+            elements_per_scale=elements_per_scale, min_po2_exponent=min_po2_exponent, max_po2_exponent=max_po2_exponent
+        )
+        return quantizers.quantized_bits(
+            bits=self.bits,
+            integer=self.int_bits,
+            keep_negative=self.is_signed,
+            symmetric=symmetric,
+            alpha=alpha,
+            use_stochastic_rounding=use_stochastic_rounding,
+            scale_axis=scale_axis,
+            qnoise_factor=qnoise_factor,
+            **extra,
+        )
 
 
 class QuantizedTanh(QuantizedBits):
@@ -99,8 +114,9 @@ class QuantizedTanh(QuantizedBits):
         self.is_signed = 1
 
     def convert_to_qkeras_quantizer(self, symmetric: bool = False, use_stochastic_rounding: bool = False) -> Any:
-        return quantizers.quantized_tanh(bits=self.bits, use_stochastic_rounding=use_stochastic_rounding,
-                                         symmetric=symmetric)
+        return quantizers.quantized_tanh(
+            bits=self.bits, use_stochastic_rounding=use_stochastic_rounding, symmetric=symmetric
+        )
 
 
 class QuantizedUlaw(QuantizedBits):
@@ -151,8 +167,9 @@ class StochasticBinary(Binary):
     def convert_qkeras_quantizer(self, quantizer: Any) -> None:
         pass
 
-    def convert_to_qkeras_quantizer(self, alpha: Any = None, temperature: float = 6.0,
-                                    use_real_sigmoid: bool = True) -> Any:
+    def convert_to_qkeras_quantizer(
+        self, alpha: Any = None, temperature: float = 6.0, use_real_sigmoid: bool = True
+    ) -> Any:
         return quantizers.stochastic_binary(alpha=alpha, temperature=temperature, use_real_sigmoid=use_real_sigmoid)
 
 
@@ -166,8 +183,9 @@ class Bernoulli(Binary):
     def convert_qkeras_quantizer(self, quantizer: Any) -> None:
         pass
 
-    def convert_to_qkeras_quantizer(self, alpha: Any = None, temperature: float = 6.0,
-                                    use_real_sigmoid: bool = True) -> Any:
+    def convert_to_qkeras_quantizer(
+        self, alpha: Any = None, temperature: float = 6.0, use_real_sigmoid: bool = True
+    ) -> Any:
         return quantizers.bernoulli(alpha=alpha, temperature=temperature, use_real_sigmoid=use_real_sigmoid)
 
 
@@ -187,14 +205,25 @@ class QuantizedRelu(IQuantizer):
         if getattr(quantizer, "negative_slope", 0) != 0:
             self.is_signed = 1
 
-    def convert_to_qkeras_quantizer(self, use_sigmoid: Any = 0, negative_slope: float = 0.0,
-                                    use_stochastic_rounding: bool = False, relu_upper_bound: Any = None,
-                                    is_quantized_clip: bool = True, qnoise_factor: float = 1.0) -> Any:
-        return quantizers.quantized_relu(bits=self.bits, integer=self.int_bits, use_sigmoid=use_sigmoid,
-                                         negative_slope=negative_slope,
-                                         use_stochastic_rounding=use_stochastic_rounding,
-                                         relu_upper_bound=relu_upper_bound, is_quantized_clip=is_quantized_clip,
-                                         qnoise_factor=qnoise_factor)
+    def convert_to_qkeras_quantizer(
+        self,
+        use_sigmoid: Any = 0,
+        negative_slope: float = 0.0,
+        use_stochastic_rounding: bool = False,
+        relu_upper_bound: Any = None,
+        is_quantized_clip: bool = True,
+        qnoise_factor: float = 1.0,
+    ) -> Any:
+        return quantizers.quantized_relu(
+            bits=self.bits,
+            integer=self.int_bits,
+            use_sigmoid=use_sigmoid,
+            negative_slope=negative_slope,
+            use_stochastic_rounding=use_stochastic_rounding,
+            relu_upper_bound=relu_upper_bound,
+            is_quantized_clip=is_quantized_clip,
+            qnoise_factor=qnoise_factor,
+        )
 
 
 class Ternary(IQuantizer):
@@ -211,10 +240,19 @@ class Ternary(IQuantizer):
     def convert_qkeras_quantizer(self, quantizer: Any) -> None:
         pass
 
-    def convert_to_qkeras_quantizer(self, alpha: Any = None, threshold: Any = None,
-                                    use_stochastic_rounding: bool = False, number_of_unrolls: int = 5) -> Any:
-        return quantizers.ternary(alpha=alpha, threshold=threshold, use_stochastic_rounding=use_stochastic_rounding,
-                                  number_of_unrolls=number_of_unrolls)
+    def convert_to_qkeras_quantizer(
+        self,
+        alpha: Any = None,
+        threshold: Any = None,
+        use_stochastic_rounding: bool = False,
+        number_of_unrolls: int = 5,
+    ) -> Any:
+        return quantizers.ternary(
+            alpha=alpha,
+            threshold=threshold,
+            use_stochastic_rounding=use_stochastic_rounding,
+            number_of_unrolls=number_of_unrolls,
+        )
 
 
 class StochasticTernary(Ternary):
@@ -224,10 +262,21 @@ class StochasticTernary(Ternary):
         super().__init__()
         self.name = "stochastic_ternary"
 
-    def convert_to_qkeras_quantizer(self, alpha: Any = None, threshold: Any = None, temperature: float = 8.0,
-                                    use_real_sigmoid: bool = True, number_of_unrolls: int = 5) -> Any:
-        return quantizers.stochastic_ternary(alpha=alpha, threshold=threshold, temperature=temperature,
-                                             use_real_sigmoid=use_real_sigmoid, number_of_unrolls=number_of_unrolls)
+    def convert_to_qkeras_quantizer(
+        self,
+        alpha: Any = None,
+        threshold: Any = None,
+        temperature: float = 8.0,
+        use_real_sigmoid: bool = True,
+        number_of_unrolls: int = 5,
+    ) -> Any:
+        return quantizers.stochastic_ternary(
+            alpha=alpha,
+            threshold=threshold,
+            temperature=temperature,
+            use_real_sigmoid=use_real_sigmoid,
+            number_of_unrolls=number_of_unrolls,
+        )
 
 
 class FloatingPoint(IQuantizer):
@@ -274,16 +323,24 @@ class PowerOfTwo(IQuantizer):
         self.bits = quantizer.bits
         self.int_bits = quantizer.bits
 
-    def convert_to_qkeras_quantizer(self, negative_slope: Any = 0, use_stochastic_rounding: bool = False,
-                                    quadratic_approximation: bool = False) -> Any:
+    def convert_to_qkeras_quantizer(
+        self, negative_slope: Any = 0, use_stochastic_rounding: bool = False, quadratic_approximation: bool = False
+    ) -> Any:
         max_value = self.max_val_po2 if self.max_val_po2 >= 0 else None
         if self.is_signed:
-            return quantizers.quantized_po2(bits=self.bits, max_value=max_value,
-                                            use_stochastic_rounding=use_stochastic_rounding,
-                                            quadratic_approximation=quadratic_approximation)
-        return quantizers.quantized_relu_po2(bits=self.bits, max_value=max_value, negative_slope=negative_slope,
-                                             use_stochastic_rounding=use_stochastic_rounding,
-                                             quadratic_approximation=quadratic_approximation)
+            return quantizers.quantized_po2(
+                bits=self.bits,
+                max_value=max_value,
+                use_stochastic_rounding=use_stochastic_rounding,
+                quadratic_approximation=quadratic_approximation,
+            )
+        return quantizers.quantized_relu_po2(
+            bits=self.bits,
+            max_value=max_value,
+            negative_slope=negative_slope,
+            use_stochastic_rounding=use_stochastic_rounding,
+            quadratic_approximation=quadratic_approximation,
+        )
 
     def get_min_max_exp(self) -> tuple[int, int]:
         return get_exp(self)
@@ -333,10 +390,13 @@ class ReluPowerOfTwo(PowerOfTwo):
         self.int_bits = quantizer.bits
         self.max_val_po2 = quantizer.max_value if quantizer.max_value else -1
 
-    def convert_to_qkeras_quantizer(self, negative_slope: Any = 0, use_stochastic_rounding: bool = False,
-                                    quadratic_approximation: bool = False) -> Any:
-        return quantizers.quantized_relu_po2(bits=self.bits,
-                                             max_value=self.max_val_po2 if self.max_val_po2 >= 0 else None,
-                                             negative_slope=negative_slope,
-                                             use_stochastic_rounding=use_stochastic_rounding,
-                                             quadratic_approximation=quadratic_approximation)
+    def convert_to_qkeras_quantizer(
+        self, negative_slope: Any = 0, use_stochastic_rounding: bool = False, quadratic_approximation: bool = False
+    ) -> Any:
+        return quantizers.quantized_relu_po2(
+            bits=self.bits,
+            max_value=self.max_val_po2 if self.max_val_po2 >= 0 else None,
+            negative_slope=negative_slope,
+            use_stochastic_rounding=use_stochastic_rounding,
+            quadratic_approximation=quadratic_approximation,
+        )
