@@ -228,3 +228,19 @@ __all__ = [
     "register",
     "SUPPORTED_HLS4ML",
 ]
+
+
+def _load_hls4ml_first() -> None:
+    """Import hls4ml before any submodule of this package (they import hls4ml's model classes).
+
+    Importing hls4ml runs its plugin entry points, which call `register`, which imports the
+    handlers and ``ir``. If ``ir`` started importing first (``import hls4ml_plugin.synth`` in a
+    fresh process), ``register`` would meet it half-initialized. While ``import hls4ml`` is
+    itself in progress (the usual case: hls4ml loading this plugin) this is a no-op."""
+    import importlib.util
+
+    if "hls4ml" not in sys.modules and importlib.util.find_spec("hls4ml") is not None:
+        import hls4ml  # noqa: F401
+
+
+_load_hls4ml_first()

@@ -33,3 +33,17 @@ def test_version_pin():
         hls4ml_plugin.check_hls4ml_version("1.2.0")
     with pytest.raises(hls4ml_plugin.PluginError, match="hls4ml 1.4.1 is not supported"):
         hls4ml_plugin.check_hls4ml_version("1.4.1")
+
+
+@pytest.mark.parametrize("first", ["hls4ml_plugin.synth", "hls4ml_plugin.ir", "hls4ml", "hgq_compat.cli"])
+def test_registers_whatever_is_imported_first(first):
+    """In a fresh process, importing a plugin submodule before hls4ml must not meet the IR package
+    half-initialized (hls4ml's entry point registers the plugin while it loads)."""
+    import subprocess
+    import sys
+
+    code = f"import {first}\nimport hls4ml_plugin\nprint('registered', hls4ml_plugin.is_registered())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "failed to register" not in out.stderr
+    assert out.stdout.strip().endswith("registered True")
