@@ -9,11 +9,10 @@ import argparse
 import json
 import os
 
-import keras
 import numpy as np
-from keras.layers import Activation, Flatten, Input, MaxPooling2D
 from sklearn.datasets import load_digits
-
+import keras
+from keras.layers import Activation, Flatten, Input, MaxPooling2D
 from hgq_compat import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
 from hgq_compat.utils import load_qmodel
 

@@ -10,11 +10,11 @@ import json
 import os
 
 import numpy as np
-from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
-from qkeras.utils import load_qmodel
 from sklearn.datasets import load_digits
 from tensorflow import keras
 from tensorflow.keras.layers import Activation, Flatten, Input, MaxPooling2D
+from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
+from qkeras.utils import load_qmodel
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--quick", action="store_true", help="2 epochs")
