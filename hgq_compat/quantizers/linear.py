@@ -133,13 +133,13 @@ class quantized_linear(BaseQuantizer):  # noqa: N801 (QKeras name)
             scale = self._auto_quantization_scale(x, training)
         else:
             scale = self.quantization_scale
-        xq = self._scale_clip_and_round(x, scale, training) * scale
+        xq = ops.multiply(self._scale_clip_and_round(x, scale, training), scale)  # ops: scale may be NumPy
         return x + self.qnoise_factor * (xq - x)
 
     def _scale_clip_and_round(self, x: Any, scale: Any, training: bool) -> Any:
         shift = 0.5 if self.use_sign_function else 0.0  # a sign function: round x/s - 0.5 in [-1, 0]
         lo, hi = self.get_clip_bounds()
-        clipped = F.clip(x / scale, lo, hi)
+        clipped = F.clip(ops.divide(x, scale), lo, hi)
         stoch = bool(self.use_stochastic_rounding)
         seed = self.seed_generator if stoch and training else None
         return F.round_through(clipped - shift, stoch, 1.0, training, seed) + shift
