@@ -71,16 +71,19 @@ from .safe_eval import Bool, GetArg, GetParams, IsBool, IsNum, Num, Str, safe_ev
 from .softmax_swap import SoftmaxSwapReport, swap_softmax
 from .training import (
     BetaScheduler,
+    FineTuneSettings,
     FreeEBOPs,
     LinearSchedule,
     LogSchedule,
     ParetoFront,
     PieceWiseSchedule,
+    fine_tune,
     jitter_bitwidths,
     layer_ebops,
     model_ebops,
     reset_minmax,
     set_beta,
+    to_hgq,
     trace_minmax,
 )
 from .utils import get_model_sparsity

@@ -41,6 +41,19 @@ class DemoSettings:
     n_random: int = 10_000  # random inputs for the C-simulation check, on top of the test set
     seed: int = 0
 
+    def fine_tune_settings(self) -> Any:
+        """The `hgq_compat.training.FineTuneSettings` of the HGQ fine-tuning (absolute betas)."""
+        from ..training import FineTuneSettings
+
+        return FineTuneSettings(
+            epochs=self.epochs,
+            beta_start=self.beta_start,
+            beta_end=self.beta_end,
+            learning_rate=self.learning_rate,
+            batch_size=self.batch_size,
+            seed=self.seed,
+        )
+
     @classmethod
     def quick(cls) -> "DemoSettings":
         return cls(epochs=12, beta_start=5e-6, beta_end=1e-4, learning_rate=2e-3, n_random=1_000)
@@ -94,15 +107,7 @@ def run_demo(
     from ..datasets import load_digits_split
     from ..legacy.converter import convert_qkeras_model
     from ..report import format_report, model_report, save_report_json
-    from ..training import (
-        BetaScheduler,
-        FreeEBOPs,
-        LogSchedule,
-        ParetoFront,
-        enable_determinism,
-        jitter_bitwidths,
-        model_ebops,
-    )
+    from ..training import enable_determinism, fine_tune, model_ebops, select_pareto_point
 
     settings = settings or DemoSettings()
     out = Path(out).absolute()
@@ -142,38 +147,23 @@ def run_demo(
             "(log schedule), learning rate decaying (cosine), per-element bitwidths"
         )
         model = convert_qkeras_model(shipped_model_path(), hgq=True)
-        jitter_bitwidths(model, seed=settings.seed)  # rounded bitwidths unchanged: same outputs, same EBOPs
-        steps = settings.epochs * -(-len(x_fit) // settings.batch_size)
-        learning_rate = keras.optimizers.schedules.CosineDecay(settings.learning_rate, steps, alpha=0.01)
-        model.compile(
-            keras.optimizers.Adam(learning_rate),
-            keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=["accuracy"],
-        )
-        schedule = LogSchedule([(0, settings.beta_start), (max(settings.epochs - 1, 1), settings.beta_end)])
-        front = ParetoFront(tmp / "checkpoints", metrics=("val_accuracy", "ebops"), sides=(1, -1))
         progress = _Progress(settings.epochs, say)
         t0 = time.perf_counter()
-        history = model.fit(
+        result = fine_tune(
+            model,
             x_fit,
             y_fit,
-            epochs=settings.epochs,
-            batch_size=settings.batch_size,
-            verbose=0,
-            validation_data=(x_val, y_val),
-            callbacks=[BetaScheduler(schedule), FreeEBOPs(), front, progress.callback],
+            (x_val, y_val),
+            tmp / "checkpoints",
+            settings.fine_tune_settings(),
+            callbacks=[progress.callback],
         )
         train_seconds = time.perf_counter() - t0
 
         # 3. pick the cheapest Pareto point within half a point of the original's validation accuracy
-        ok = [r for r in front.records if r["val_accuracy"] >= val_original - ACCURACY_SLACK - 1e-12]
-        chosen = (
-            min(ok, key=lambda r: (r["ebops"], r["epoch"]))
-            if ok
-            else max(front.records, key=lambda r: r["val_accuracy"])
-        )
+        chosen = select_pareto_point(result.front, tolerance=ACCURACY_SLACK, reference=val_original)
         say(
-            f"[3/5] Pareto front: {len(front.records)} checkpoints; chose epoch {chosen['epoch'] + 1} "
+            f"[3/5] Pareto front: {len(result.front)} checkpoints; chose epoch {chosen['epoch'] + 1} "
             f"(val_accuracy {chosen['val_accuracy']:.4f}, EBOPs {chosen['ebops']:,.0f})"
         )
         hgq = keras.saving.load_model(chosen["path"], compile=False)
@@ -198,7 +188,7 @@ def run_demo(
 
         # 5. plots and the summary
         say("[5/5] writing plots and the summary")
-        plots = _plots(front.records, hgq, tmp, ebops_original, val_original, say)
+        plots = _plots(result.front, hgq, tmp, ebops_original, val_original, say)
         summary = {
             "qkeras": {
                 "test_accuracy": acc_original,
@@ -219,7 +209,7 @@ def run_demo(
             },
             "ebops_reduction": ebops_original / ebops_hgq if ebops_hgq else float("inf"),
             "accuracy_change_points": 100 * (acc_hgq - acc_original),
-            "pareto_points": len(front.records),
+            "pareto_points": len(result.front),
             "mismatches": None if synth_report is None else synth_report.mismatches,
             "checked_inputs": None if synth_report is None else synth_report.n_inputs,
             "exact": None if synth_report is None else synth_report.exact,
@@ -227,7 +217,7 @@ def run_demo(
             "train_seconds": train_seconds,
             "total_seconds": None,
             "plots": plots,
-            "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
+            "history": result.history,
         }
         summary["total_seconds"] = time.perf_counter() - t_start
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")

@@ -20,6 +20,7 @@ import numpy as np
 
 from .._safety import MAX_CONFIG_DEPTH, SAVEDMODEL_LAYERS, config_depth, find_unsafe, refusal_reason, safe_mode_scope
 from ..layers.base import weight_quantizer
+from ..training.model import reinitialize_bitwidths
 from .dialects import (
     CODE_LAYERS,
     MODEL_CLASSES,
@@ -569,14 +570,6 @@ def nonfinite_weights(model: keras.Model) -> list[str]:
 
 def model_has_no_layer(model: keras.Model, name: str) -> bool:
     return all(layer.name != name for layer in model.layers)
-
-
-def reinitialize_bitwidths(model: keras.Model) -> None:
-    """Call ``reinitialize_bitwidths()`` on every quantized layer (nested models included)."""
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        fn = getattr(layer, "reinitialize_bitwidths", None)
-        if callable(fn):
-            fn()
 
 
 # ---------------------------------------------------------------------------- report

@@ -79,6 +79,15 @@ def trace_minmax(model: keras.Model, data: Any, batch_size: int = 1024, reset: b
             q.tracing = False
 
 
+def reinitialize_bitwidths(model: keras.Model) -> None:
+    """Restart the HGQ bitwidths of every quantized layer (nested models included) from its QKeras
+    quantizers' bits for the current weights."""
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        fn = getattr(layer, "reinitialize_bitwidths", None)
+        if callable(fn):
+            fn()
+
+
 def jitter_bitwidths(model: keras.Model, amount: float = 0.45, seed: int = 0) -> None:
     """Spread the trainable bitwidth variables (i, f; bits) of HGQ quantizers uniformly within
     +-``amount`` of their current integer values.

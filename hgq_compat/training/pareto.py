@@ -305,8 +305,9 @@ def select_pareto_point(
     tolerance: float = 0.0,
     side: int = 1,
     cost: str = "ebops",
+    reference: float | None = None,
 ) -> dict:
-    """The cheapest point whose ``metric`` is within ``tolerance`` of the best one.
+    """The cheapest point whose ``metric`` is within ``tolerance`` of the best one (or of ``reference``).
 
     Args:
         records: `ParetoFront.records`, the result of `load_pareto_front`, or a path for it.
@@ -315,6 +316,8 @@ def select_pareto_point(
             units (0.01 = one accuracy point); 0 picks the cheapest of the best points.
         side: 1 if higher ``metric`` is better, -1 if lower is.
         cost: the cost to minimise among the acceptable points, 'ebops' by default (EBOPs).
+        reference: measure ``tolerance`` from this value (e.g. the original model's validation
+            accuracy) instead of the best point's; if no point is within it, the best point is chosen.
 
     Returns:
         The chosen record (ties in cost: the earlier epoch).
@@ -336,9 +339,16 @@ def select_pareto_point(
     for key in (metric, cost):
         if key not in records[0]:
             raise ValueError(f"select_pareto_point: records have no {key!r}; keys: {sorted(records[0])}")
+    if reference is not None and (
+        isinstance(reference, bool) or not isinstance(reference, (int, float)) or not math.isfinite(reference)
+    ):
+        raise ValueError(f"select_pareto_point: reference={reference!r} is not accepted; accepted values: a number")
     best = max(side * r[metric] for r in records)
-    slack = 1e-12 * max(1.0, abs(best))  # so that 0.94 is within 0.01 of 0.95
-    ok = [r for r in records if side * r[metric] >= best - tolerance - slack]
+    target = best if reference is None else side * reference
+    slack = 1e-12 * max(1.0, abs(target))  # so that 0.94 is within 0.01 of 0.95
+    ok = [r for r in records if side * r[metric] >= target - tolerance - slack]
+    if not ok:  # nothing within tolerance of the reference: the best point
+        ok = [r for r in records if side * r[metric] >= best]
     return min(ok, key=lambda r: (r[cost], r["epoch"]))
 
 

@@ -1,0 +1,364 @@
+#!/usr/bin/env python
+"""The migration workflow as a benchmark: a trained uniform QKeras-mode model, fine-tuned in HGQ mode.
+
+Usage::
+
+    python benchmarks/migration.py [--datasets digits_mlp,digits_cnn,mnist1d,jet] [--seeds 0,1,2]
+                                   [--jobs 2] [--quick] [--out DIR]
+
+For each dataset and seed:
+
+1. a grid of uniform QKeras-mode models, 2..8 bits (weights ``quantized_bits(b,0,alpha=1)``,
+   activations ``quantized_relu(b,min(3,ceil(b/2)))``, input quantized at b bits, 8-bit biases) is
+   trained; each keeps its epoch of best validation accuracy, and the best model of the grid is
+   chosen on validation accuracy (ties: fewer EBOPs). This is what a QKeras user has today;
+2. the chosen model goes to HGQ mode (`hgq_compat.training.to_hgq`: same outputs) and is fine-tuned
+   with `fine_tune` at its **default settings** (relative beta range, cosine learning rate, Pareto
+   front on validation accuracy and EBOPs), only the batch size and epochs set per dataset;
+3. the cheapest Pareto checkpoint whose validation accuracy is at most 0.5 points below the
+   uniform model's is chosen (`select_pareto_point(..., reference=...)`), as the demo does.
+
+Test accuracy is read only to report. Per dataset: EBOPs reduction (uniform EBOPs / HGQ EBOPs) and
+test-accuracy change (points), each seed and the mean and spread over seeds. Target: at least 5x
+fewer EBOPs at equal test accuracy (mean change >= -0.5 points) on every dataset.
+
+Datasets (no download): sklearn's 8x8 digits with an MLP (the demo's 64-64-32-10) and with a conv
+net, MNIST-1D (``mnist1d``'s generator with its defaults, in a private venv) with a 1-D conv net,
+and a jet-tagging-like task generated here (`make_jet_like`: 16 features, 5 classes).
+Each (dataset, seed) runs in its own process (``--jobs`` at a time), seeded and deterministic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+EQUAL_ACC_POINTS = 0.5
+REDUCTION_TARGET = 5.0
+BITS = list(range(2, 9))
+# per dataset: uniform-model epochs, batch size, fine-tuning epochs, learning rate of the uniform models
+FULL = {
+    "digits_mlp": {"uniform_epochs": 40, "batch": 32, "hgq_epochs": 150},
+    "digits_cnn": {"uniform_epochs": 40, "batch": 32, "hgq_epochs": 150},
+    "mnist1d": {"uniform_epochs": 40, "batch": 64, "hgq_epochs": 150},
+    "jet": {"uniform_epochs": 30, "batch": 256, "hgq_epochs": 150},
+}
+QUICK = {
+    "digits_mlp": {"uniform_epochs": 6, "batch": 32, "hgq_epochs": 8, "bits": [4, 8]},
+    "digits_cnn": {"uniform_epochs": 4, "batch": 32, "hgq_epochs": 6, "bits": [4, 8]},
+    "mnist1d": {"uniform_epochs": 4, "batch": 64, "hgq_epochs": 6, "bits": [4, 8]},
+    "jet": {"uniform_epochs": 3, "batch": 256, "hgq_epochs": 4, "bits": [4, 8]},
+}
+UNIFORM_LR = 3e-3
+NAMES = {
+    "digits_mlp": "8x8 digits, MLP 64-64-32-10",
+    "digits_cnn": "8x8 digits, conv net",
+    "mnist1d": "MNIST-1D, 1-D conv net",
+    "jet": "jet-like, MLP 16-64-32-32-5",
+}
+
+
+# ============================================================================ data
+
+
+def make_jet_like(seed: int = 0, n_train: int = 20_000, n_val: int = 5_000, n_test: int = 10_000):
+    """A jet-tagging-like task generated offline: 16 standardized features, 5 classes.
+
+    Each class is a mixture of 3 Gaussian clusters in an 8-dimensional latent space; the features
+    are a fixed random smooth map of the latent point (tanh of a random projection, plus products of
+    pairs), with noise, so the classes overlap and a small MLP reaches about 75-80% accuracy, as on
+    the hls4ml jet-tagging dataset. Returns (x_tr, y_tr, x_val, y_val, x_te, y_te)."""
+    import numpy as np
+
+    rng = np.random.default_rng(1000 + seed)
+    n_classes, n_comp, latent, feats = 5, 3, 8, 16
+    centers = rng.normal(0, 1.1, (n_classes, n_comp, latent))
+    scales = rng.uniform(0.6, 1.2, (n_classes, n_comp, latent))
+    w1 = rng.normal(0, 1 / math.sqrt(latent), (latent, feats - 4))
+    pairs = rng.choice(latent, (4, 2))
+    n = n_train + n_val + n_test
+    y = rng.integers(0, n_classes, n)
+    comp = rng.integers(0, n_comp, n)
+    z = centers[y, comp] + scales[y, comp] * rng.normal(size=(n, latent))
+    x = np.concatenate([np.tanh(z @ w1), z[:, pairs[:, 0]] * z[:, pairs[:, 1]] / 2], axis=1)
+    x = x + rng.normal(0, 0.3, x.shape)
+    x = ((x - x[:n_train].mean(0)) / x[:n_train].std(0)).astype("float32")
+    y = y.astype("int64")
+    a, b = n_train, n_train + n_val
+    return x[:a], y[:a], x[a:b], y[a:b], x[b:], y[b:]
+
+
+def load(dataset: str):
+    """(x_tr, y_tr, x_val, y_val, x_te, y_te) of a dataset (the split does not depend on the seed)."""
+    import accuracy
+
+    if dataset == "digits_mlp":
+        from hgq_compat.datasets import load_digits_split
+        from hgq_compat.demo.pipeline import N_VAL
+
+        x_tr, y_tr, x_te, y_te = load_digits_split(0)
+        return x_tr[N_VAL:], y_tr[N_VAL:], x_tr[:N_VAL], y_tr[:N_VAL], x_te, y_te
+    if dataset == "digits_cnn":
+        return accuracy.load_digits()
+    if dataset == "mnist1d":
+        data = accuracy.load_mnist1d()
+        if data is None:
+            raise RuntimeError("MNIST-1D: the mnist1d generator's venv could not be made")
+        return data
+    if dataset == "jet":
+        return make_jet_like()
+    raise ValueError(f"dataset {dataset!r} is not accepted; accepted values: {', '.join(FULL)}")
+
+
+# ============================================================================ models
+
+
+def build(dataset: str, bits: int) -> Any:
+    """The dataset's architecture in QKeras mode, uniform at ``bits`` bits."""
+    import accuracy
+    import keras
+
+    import hgq_compat as hq
+
+    if dataset in ("digits_cnn", "mnist1d"):
+        return accuracy.build("digits" if dataset == "digits_cnn" else "mnist1d", "qkeras", bits)
+    q = accuracy.uniform_strings(bits, signed_input=dataset == "jet")
+    kw = {"kernel_quantizer": q["kernel"], "bias_quantizer": q["bias"]}
+    n_in, hidden, n_out = (64, (64, 32), 10) if dataset == "digits_mlp" else (16, (64, 32, 32), 5)
+    layers = [keras.Input((n_in,)), hq.QActivation(q["input"], name="input_q")]
+    for i, units in enumerate(hidden):
+        layers += [hq.QDense(units, name=f"dense{i}", **kw), hq.QActivation(q["act"], name=f"relu{i}")]
+    layers.append(hq.QDense(n_out, name="out", **kw))
+    return keras.Sequential(layers, name=f"{dataset}_{bits}b")
+
+
+# ============================================================================ one (dataset, seed)
+
+
+def accuracy_of(model: Any, x: Any, y: Any) -> float:
+    import numpy as np
+
+    return float(np.mean(np.argmax(model.predict(x, verbose=0, batch_size=4096), -1) == y))
+
+
+def train_uniform(dataset: str, bits: int, data: tuple, cfg: dict, seed: int) -> tuple[Any, dict]:
+    """One uniform model, restored to its epoch of best validation accuracy (ties: the earlier)."""
+    import keras
+
+    from hgq_compat.training import enable_determinism, model_ebops
+
+    enable_determinism(seed)
+    x_tr, y_tr, x_val, y_val, x_te, y_te = data
+    model = build(dataset, bits)
+    model.compile(
+        keras.optimizers.Adam(UNIFORM_LR),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    best: dict[str, Any] = {"val_accuracy": -1.0}
+
+    class KeepBest(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            if logs["val_accuracy"] > best["val_accuracy"]:
+                best.update(epoch=epoch, val_accuracy=float(logs["val_accuracy"]), weights=self.model.get_weights())
+
+    t0 = time.perf_counter()
+    model.fit(
+        x_tr,
+        y_tr,
+        epochs=cfg["uniform_epochs"],
+        batch_size=cfg["batch"],
+        validation_data=(x_val, y_val),
+        verbose=0,
+        callbacks=[KeepBest()],
+    )
+    model.set_weights(best.pop("weights"))
+    record = {
+        "bits": bits,
+        "epoch": best["epoch"],
+        "val_accuracy": accuracy_of(model, x_val, y_val),
+        "test_accuracy": accuracy_of(model, x_te, y_te),
+        "ebops": float(model_ebops(model)),
+        "seconds": time.perf_counter() - t0,
+    }
+    return model, record
+
+
+def run_one(dataset: str, seed: int, quick: bool) -> dict:
+    """The whole workflow for one dataset and seed; returns the JSON-able record."""
+    import keras
+
+    from hgq_compat.training import FineTuneSettings, enable_determinism, fine_tune, select_pareto_point, to_hgq
+
+    cfg = (QUICK if quick else FULL)[dataset]
+    data = load(dataset)
+    x_tr, y_tr, x_val, y_val, x_te, y_te = data
+    uniform, models = [], {}
+    for bits in cfg.get("bits", BITS):
+        models[bits], rec = train_uniform(dataset, bits, data, cfg, seed)
+        uniform.append(rec)
+        print(
+            f"[migration] {dataset} seed {seed}: uniform {bits}-bit val {rec['val_accuracy']:.4f} test "
+            f"{rec['test_accuracy']:.4f} EBOPs {rec['ebops']:,.0f}",
+            flush=True,
+        )
+    chosen = max(uniform, key=lambda r: (r["val_accuracy"], -r["ebops"]))
+    enable_determinism(seed)
+    hgq = to_hgq(models[chosen["bits"]])
+    settings = FineTuneSettings(epochs=cfg["hgq_epochs"], batch_size=cfg["batch"], seed=seed)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        result = fine_tune(hgq, x_tr, y_tr, (x_val, y_val), Path(tmp) / "checkpoints", settings)
+        point = select_pareto_point(result.front, tolerance=EQUAL_ACC_POINTS / 100, reference=chosen["val_accuracy"])
+        best_model = keras.saving.load_model(point["path"], compile=False)
+        from hgq_compat.training import model_ebops
+
+        hgq_rec = {
+            "epoch": point["epoch"],
+            "val_accuracy": accuracy_of(best_model, x_val, y_val),
+            "test_accuracy": accuracy_of(best_model, x_te, y_te),
+            "ebops": float(model_ebops(best_model)),
+            "front": [{k: v for k, v in r.items() if k != "path"} for r in result.front],
+            "beta": list(result.beta),
+            "seconds": time.perf_counter() - t0,
+        }
+    out = {
+        "dataset": dataset,
+        "seed": seed,
+        "config": cfg,
+        "uniform": uniform,
+        "chosen_uniform_bits": chosen["bits"],
+        "hgq": hgq_rec,
+        "ebops_reduction": chosen["ebops"] / hgq_rec["ebops"] if hgq_rec["ebops"] else float("inf"),
+        "test_accuracy_change_points": 100 * (hgq_rec["test_accuracy"] - chosen["test_accuracy"]),
+        "fine_tune_settings": result.settings,
+    }
+    print(
+        f"[migration] {dataset} seed {seed}: best uniform {chosen['bits']}-bit test {chosen['test_accuracy']:.4f} at "
+        f"{chosen['ebops']:,.0f} EBOPs -> HGQ test {hgq_rec['test_accuracy']:.4f} at {hgq_rec['ebops']:,.0f} EBOPs: "
+        f"{out['ebops_reduction']:.1f}x, {out['test_accuracy_change_points']:+.2f} points",
+        flush=True,
+    )
+    return out
+
+
+# ============================================================================ summary
+
+
+def summarize(runs: list[dict]) -> dict:
+    """Per dataset: the seeds' reductions and accuracy changes, their mean and spread, target met or not."""
+    import numpy as np
+
+    out = {}
+    for dataset in dict.fromkeys(r["dataset"] for r in runs):
+        rs = sorted((r for r in runs if r["dataset"] == dataset), key=lambda r: r["seed"])
+        red = [r["ebops_reduction"] for r in rs]
+        acc = [r["test_accuracy_change_points"] for r in rs]
+        out[dataset] = {
+            "seeds": [r["seed"] for r in rs],
+            "reduction": red,
+            "accuracy_change_points": acc,
+            "uniform_bits": [r["chosen_uniform_bits"] for r in rs],
+            "reduction_mean": float(np.mean(red)),
+            "reduction_min": float(np.min(red)),
+            "reduction_max": float(np.max(red)),
+            "accuracy_change_mean": float(np.mean(acc)),
+            "accuracy_change_std": float(np.std(acc)),
+            "target_met": bool(np.mean(red) >= REDUCTION_TARGET and np.mean(acc) >= -EQUAL_ACC_POINTS),
+        }
+    return out
+
+
+def markdown(summary: dict, runs: list[dict]) -> str:
+    lines = [
+        "| dataset | best uniform (bits per seed) | EBOPs reduction per seed | mean | test-accuracy change per seed "
+        "(points) | mean | target (>= 5x, >= -0.5 points) |",
+        "|---|---|---|---:|---|---:|---|",
+    ]
+    for dataset, s in summary.items():
+        lines.append(
+            f"| {NAMES.get(dataset, dataset)} | {' / '.join(map(str, s['uniform_bits']))} | "
+            f"{' / '.join(f'{v:.1f}x' for v in s['reduction'])} | {s['reduction_mean']:.1f}x | "
+            f"{' / '.join(f'{v:+.2f}' for v in s['accuracy_change_points'])} | {s['accuracy_change_mean']:+.2f} | "
+            f"{'met' if s['target_met'] else '**not met**'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# ============================================================================ main
+
+
+def _worker(dataset: str, seed: int, quick: bool, part: Path) -> dict:
+    """Run one (dataset, seed) in a fresh process (its own seeded, deterministic backend)."""
+    from common import quiet_env
+
+    cmd = [sys.executable, __file__, "--one", f"{dataset}:{seed}", "--part", str(part)] + (["--quick"] if quick else [])
+    proc = subprocess.run(cmd, env=quiet_env(), capture_output=True, text=True)
+    sys.stdout.write(proc.stdout)
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"migration benchmark {dataset} seed {seed} failed:\n{proc.stdout[-2000:]}{proc.stderr[-4000:]}"
+        )
+    return json.loads(part.read_text())
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--datasets", default=",".join(FULL))
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--jobs", type=int, default=2, help="(dataset, seed) processes at a time")
+    p.add_argument("--quick", action="store_true", help="a few epochs, two bitwidths (a smoke run)")
+    p.add_argument("--out", default=None, help="directory for migration.json and migration.md")
+    p.add_argument("--one", help=argparse.SUPPRESS)
+    p.add_argument("--part", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    from common import machine, write_json
+
+    if args.one:
+        dataset, seed = args.one.split(":")
+        write_json(Path(args.part), run_one(dataset, int(seed), args.quick))
+        return 0
+    datasets = args.datasets.split(",")
+    for d in datasets:
+        if d not in FULL:
+            p.error(f"--datasets: {d!r} is not accepted; accepted values: {', '.join(FULL)}")
+    jobs = [(d, int(s)) for d in datasets for s in args.seeds.split(",")]
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        futures = [pool.submit(_worker, d, s, args.quick, Path(tmp) / f"{d}_{s}.json") for d, s in jobs]
+        runs = [f.result() for f in futures]
+    summary = summarize(runs)
+    table = markdown(summary, runs)
+    print(table)
+    if args.out:
+        out = Path(args.out)
+        write_json(
+            out / "migration.json",
+            {
+                "machine": machine(),
+                "argv": argv if argv is not None else sys.argv[1:],
+                "seconds": time.perf_counter() - t0,
+                "summary": summary,
+                "runs": runs,
+            },
+        )
+        from hgq_compat._atomic import write_text_atomic
+
+        write_text_atomic(out / "migration.md", table)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.exit(main())
