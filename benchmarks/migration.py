@@ -195,8 +195,12 @@ def train_uniform(dataset: str, bits: int, data: tuple, cfg: dict, seed: int) ->
     return model, record
 
 
-def run_one(dataset: str, seed: int, quick: bool) -> dict:
-    """The whole workflow for one dataset and seed; returns the JSON-able record."""
+def run_one(dataset: str, seed: int, quick: bool, overrides: dict | None = None, cache: Path | None = None) -> dict:
+    """The whole workflow for one dataset and seed; returns the JSON-able record.
+
+    ``overrides``: `FineTuneSettings` fields to change (experiments; the benchmark uses the defaults).
+    ``cache``: a folder where the uniform grid's models and records are kept and reused (experiments
+    on the fine-tuning only; the benchmark trains everything)."""
     import keras
 
     from hgq_compat.training import FineTuneSettings, enable_determinism, fine_tune, select_pareto_point, to_hgq
@@ -205,18 +209,31 @@ def run_one(dataset: str, seed: int, quick: bool) -> dict:
     data = load(dataset)
     x_tr, y_tr, x_val, y_val, x_te, y_te = data
     uniform, models = [], {}
-    for bits in cfg.get("bits", BITS):
-        models[bits], rec = train_uniform(dataset, bits, data, cfg, seed)
-        uniform.append(rec)
-        print(
-            f"[migration] {dataset} seed {seed}: uniform {bits}-bit val {rec['val_accuracy']:.4f} test "
-            f"{rec['test_accuracy']:.4f} EBOPs {rec['ebops']:,.0f}",
-            flush=True,
-        )
+    stem = f"{dataset}_{seed}_{'quick' if quick else 'full'}"
+    if cache is not None and (cache / f"{stem}.json").exists():
+        uniform = json.loads((cache / f"{stem}.json").read_text())
+        models = {r["bits"]: cache / f"{stem}_{r['bits']}.keras" for r in uniform}
+    else:
+        for bits in cfg.get("bits", BITS):
+            models[bits], rec = train_uniform(dataset, bits, data, cfg, seed)
+            uniform.append(rec)
+            print(
+                f"[migration] {dataset} seed {seed}: uniform {bits}-bit val {rec['val_accuracy']:.4f} test "
+                f"{rec['test_accuracy']:.4f} EBOPs {rec['ebops']:,.0f}",
+                flush=True,
+            )
+        if cache is not None:
+            cache.mkdir(parents=True, exist_ok=True)
+            for bits, model in models.items():
+                model.save(cache / f"{stem}_{bits}.keras")
+            (cache / f"{stem}.json").write_text(json.dumps(uniform))
     chosen = max(uniform, key=lambda r: (r["val_accuracy"], -r["ebops"]))
     enable_determinism(seed)
-    hgq = to_hgq(models[chosen["bits"]])
-    settings = FineTuneSettings(epochs=cfg["hgq_epochs"], batch_size=cfg["batch"], seed=seed)
+    uniform_model = models[chosen["bits"]]
+    if isinstance(uniform_model, Path):
+        uniform_model = keras.saving.load_model(uniform_model, compile=False)
+    hgq = to_hgq(uniform_model)
+    settings = FineTuneSettings(epochs=cfg["hgq_epochs"], batch_size=cfg["batch"], seed=seed, **(overrides or {}))
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         result = fine_tune(hgq, x_tr, y_tr, (x_val, y_val), Path(tmp) / "checkpoints", settings)
@@ -299,11 +316,12 @@ def markdown(summary: dict, runs: list[dict]) -> str:
 # ============================================================================ main
 
 
-def _worker(dataset: str, seed: int, quick: bool, part: Path) -> dict:
+def _worker(dataset: str, seed: int, quick: bool, part: Path, extra: list[str]) -> dict:
     """Run one (dataset, seed) in a fresh process (its own seeded, deterministic backend)."""
     from common import quiet_env
 
-    cmd = [sys.executable, __file__, "--one", f"{dataset}:{seed}", "--part", str(part)] + (["--quick"] if quick else [])
+    cmd = [sys.executable, __file__, "--one", f"{dataset}:{seed}", "--part", str(part), *extra]
+    cmd += ["--quick"] if quick else []
     proc = subprocess.run(cmd, env=quiet_env(), capture_output=True, text=True)
     sys.stdout.write(proc.stdout)
     if proc.returncode != 0:
@@ -320,6 +338,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=2, help="(dataset, seed) processes at a time")
     p.add_argument("--quick", action="store_true", help="a few epochs, two bitwidths (a smoke run)")
     p.add_argument("--out", default=None, help="directory for migration.json and migration.md")
+    p.add_argument(
+        "--set",
+        default="",
+        help="experiments: FineTuneSettings fields to override, e.g. ebops_loss_end=5,ramp_fraction=0.7",
+    )
+    p.add_argument("--reuse-uniform", default=None, help="experiments: folder to keep and reuse the uniform grid in")
     p.add_argument("--one", help=argparse.SUPPRESS)
     p.add_argument("--part", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -327,7 +351,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.one:
         dataset, seed = args.one.split(":")
-        write_json(Path(args.part), run_one(dataset, int(seed), args.quick))
+        overrides = {k: float(v) for k, v in (kv.split("=") for kv in args.set.split(",") if kv)}
+        cache = Path(args.reuse_uniform) if args.reuse_uniform else None
+        write_json(Path(args.part), run_one(dataset, int(seed), args.quick, overrides, cache))
         return 0
     datasets = args.datasets.split(",")
     for d in datasets:
@@ -336,7 +362,10 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [(d, int(s)) for d in datasets for s in args.seeds.split(",")]
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max(1, args.jobs)) as pool:
-        futures = [pool.submit(_worker, d, s, args.quick, Path(tmp) / f"{d}_{s}.json") for d, s in jobs]
+        extra = (["--set", args.set] if args.set else []) + (
+            ["--reuse-uniform", args.reuse_uniform] if args.reuse_uniform else []
+        )
+        futures = [pool.submit(_worker, d, s, args.quick, Path(tmp) / f"{d}_{s}.json", extra) for d, s in jobs]
         runs = [f.result() for f in futures]
     summary = summarize(runs)
     table = markdown(summary, runs)
@@ -348,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "machine": machine(),
                 "argv": argv if argv is not None else sys.argv[1:],
+                "overrides": args.set,
+                "reused_uniform": bool(args.reuse_uniform),
                 "seconds": time.perf_counter() - t0,
                 "summary": summary,
                 "runs": runs,

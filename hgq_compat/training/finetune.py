@@ -36,6 +36,9 @@ class FineTuneSettings:
         ebops_loss_end: beta at the last epoch times the starting EBOPs (loss units).
         beta_start, beta_end: absolute betas (loss units per EBOP); when given they replace the
             relative ``ebops_loss_*`` pair.
+        ramp_fraction: beta grows (log schedule) over this fraction of the epochs, then stays at
+            its last value while the learning rate decays further (the network recovers accuracy
+            at fixed pressure).
         learning_rate: Adam's initial rate; it decays by a cosine to ``learning_rate_floor`` of itself.
         batch_size: samples per step.
         jitter: `jitter_bitwidths` amount (bits) applied before training (0 leaves them).
@@ -47,6 +50,7 @@ class FineTuneSettings:
     ebops_loss_end: float = 20.0
     beta_start: float | None = None
     beta_end: float | None = None
+    ramp_fraction: float = 1.0
     learning_rate: float = 2e-3
     learning_rate_floor: float = 0.01
     batch_size: int = 32
@@ -170,7 +174,12 @@ def fine_tune(
         loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    schedule = LogSchedule([(0, beta[0]), (max(settings.epochs - 1, 1), beta[1])])
+    if not 0 < settings.ramp_fraction <= 1:
+        raise ValueError(
+            f"fine_tune: ramp_fraction={settings.ramp_fraction!r} is not accepted; accepted values: 0 < x <= 1"
+        )
+    ramp_end = max(round((settings.epochs - 1) * settings.ramp_fraction), 1)
+    schedule = LogSchedule([(0, beta[0]), (ramp_end, beta[1])])
     front = ParetoFront(os.fspath(checkpoints), metrics=("val_accuracy", "ebops"), sides=(1, -1))
     history = model.fit(
         x,
