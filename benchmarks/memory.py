@@ -82,7 +82,7 @@ def measure(python: str, arch: str, variant: str, batch: int, steps: int) -> dic
     return json.loads(lines[-1][len(MARK) :])
 
 
-def run(batches: list[int], steps: int, venvs_on: bool, offline: bool) -> dict:
+def run(batches: list[int], steps: int, venvs_on: bool, offline: bool, archs: list[str] | None = None) -> dict:
     import models
 
     pythons: dict[str, str] = {"system": sys.executable}
@@ -94,7 +94,7 @@ def run(batches: list[int], steps: int, venvs_on: bool, offline: bool) -> dict:
             raise venvs.VenvError("HGQ2 venv: missing and --offline given; run once without --offline")
         pythons["hgq2"] = str(py)
     results: dict[str, Any] = {}
-    for arch in models.ARCHS:
+    for arch in archs or models.ARCHS:
         for batch in batches:
             row = {}
             for venv, variants in VARIANTS.items():

@@ -22,17 +22,16 @@ Test accuracy is read only to report. Per dataset: EBOPs reduction (uniform EBOP
 test-accuracy change (points), each seed and the mean and spread over seeds. Target: at least 5x
 fewer EBOPs at equal test accuracy (mean change >= -0.5 points) on every dataset.
 
-Datasets (no download): sklearn's 8x8 digits with an MLP (the demo's 64-64-32-10) and with a conv
-net, MNIST-1D (``mnist1d``'s generator with its defaults, in a private venv) with a 1-D conv net,
-and a jet-tagging-like task generated here (`make_jet_like`: 16 features, 5 classes).
-Each (dataset, seed) runs in its own process (``--jobs`` at a time), seeded and deterministic.
+Tasks (`tasks.py`, no download): sklearn's 8x8 digits with an MLP (the demo's 64-64-32-10) and with a
+conv net, MNIST-1D with a 1-D conv net, and a jet-tagging-like task generated offline (16 features,
+5 classes) with the jet-tagger MLP. Each (task, seed) runs in its own process (``--jobs`` at a time),
+seeded and deterministic.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -43,6 +42,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tasks import NAMES, TASKS, build, load  # noqa: E402
 
 EQUAL_ACC_POINTS = 0.5
 REDUCTION_TARGET = 5.0
@@ -61,88 +62,6 @@ QUICK = {
     "jet": {"uniform_epochs": 3, "batch": 256, "hgq_epochs": 4, "bits": [4, 8]},
 }
 UNIFORM_LR = 3e-3
-NAMES = {
-    "digits_mlp": "8x8 digits, MLP 64-64-32-10",
-    "digits_cnn": "8x8 digits, conv net",
-    "mnist1d": "MNIST-1D, 1-D conv net",
-    "jet": "jet-like, MLP 16-64-32-32-5",
-}
-
-
-# ============================================================================ data
-
-
-def make_jet_like(seed: int = 0, n_train: int = 20_000, n_val: int = 5_000, n_test: int = 10_000):
-    """A jet-tagging-like task generated offline: 16 standardized features, 5 classes.
-
-    Each class is a mixture of 3 Gaussian clusters in an 8-dimensional latent space; the features
-    are a fixed random smooth map of the latent point (tanh of a random projection, plus products of
-    pairs), with noise, so the classes overlap and a small MLP reaches about 75-80% accuracy, as on
-    the hls4ml jet-tagging dataset. Returns (x_tr, y_tr, x_val, y_val, x_te, y_te)."""
-    import numpy as np
-
-    rng = np.random.default_rng(1000 + seed)
-    n_classes, n_comp, latent, feats = 5, 3, 8, 16
-    centers = rng.normal(0, 1.1, (n_classes, n_comp, latent))
-    scales = rng.uniform(0.6, 1.2, (n_classes, n_comp, latent))
-    w1 = rng.normal(0, 1 / math.sqrt(latent), (latent, feats - 4))
-    pairs = rng.choice(latent, (4, 2))
-    n = n_train + n_val + n_test
-    y = rng.integers(0, n_classes, n)
-    comp = rng.integers(0, n_comp, n)
-    z = centers[y, comp] + scales[y, comp] * rng.normal(size=(n, latent))
-    x = np.concatenate([np.tanh(z @ w1), z[:, pairs[:, 0]] * z[:, pairs[:, 1]] / 2], axis=1)
-    x = x + rng.normal(0, 0.3, x.shape)
-    x = ((x - x[:n_train].mean(0)) / x[:n_train].std(0)).astype("float32")
-    y = y.astype("int64")
-    a, b = n_train, n_train + n_val
-    return x[:a], y[:a], x[a:b], y[a:b], x[b:], y[b:]
-
-
-def load(dataset: str):
-    """(x_tr, y_tr, x_val, y_val, x_te, y_te) of a dataset (the split does not depend on the seed)."""
-    import accuracy
-
-    if dataset == "digits_mlp":
-        from hgq_compat.datasets import load_digits_split
-        from hgq_compat.demo.pipeline import N_VAL
-
-        x_tr, y_tr, x_te, y_te = load_digits_split(0)
-        return x_tr[N_VAL:], y_tr[N_VAL:], x_tr[:N_VAL], y_tr[:N_VAL], x_te, y_te
-    if dataset == "digits_cnn":
-        return accuracy.load_digits()
-    if dataset == "mnist1d":
-        data = accuracy.load_mnist1d()
-        if data is None:
-            raise RuntimeError("MNIST-1D: the mnist1d generator's venv could not be made")
-        return data
-    if dataset == "jet":
-        return make_jet_like()
-    raise ValueError(f"dataset {dataset!r} is not accepted; accepted values: {', '.join(FULL)}")
-
-
-# ============================================================================ models
-
-
-def build(dataset: str, bits: int) -> Any:
-    """The dataset's architecture in QKeras mode, uniform at ``bits`` bits."""
-    import accuracy
-    import keras
-
-    import hgq_compat as hq
-
-    if dataset in ("digits_cnn", "mnist1d"):
-        return accuracy.build("digits" if dataset == "digits_cnn" else "mnist1d", "qkeras", bits)
-    q = accuracy.uniform_strings(bits, signed_input=dataset == "jet")
-    kw = {"kernel_quantizer": q["kernel"], "bias_quantizer": q["bias"]}
-    n_in, hidden, n_out = (64, (64, 32), 10) if dataset == "digits_mlp" else (16, (64, 32, 32), 5)
-    layers = [keras.Input((n_in,)), hq.QActivation(q["input"], name="input_q")]
-    for i, units in enumerate(hidden):
-        layers += [hq.QDense(units, name=f"dense{i}", **kw), hq.QActivation(q["act"], name=f"relu{i}")]
-    layers.append(hq.QDense(n_out, name="out", **kw))
-    return keras.Sequential(layers, name=f"{dataset}_{bits}b")
-
-
 # ============================================================================ one (dataset, seed)
 
 
@@ -195,12 +114,20 @@ def train_uniform(dataset: str, bits: int, data: tuple, cfg: dict, seed: int) ->
     return model, record
 
 
-def run_one(dataset: str, seed: int, quick: bool, overrides: dict | None = None, cache: Path | None = None) -> dict:
+def run_one(
+    dataset: str,
+    seed: int,
+    quick: bool,
+    overrides: dict | None = None,
+    cache: Path | None = None,
+    models_dir: Path | None = None,
+) -> dict:
     """The whole workflow for one dataset and seed; returns the JSON-able record.
 
     ``overrides``: `FineTuneSettings` fields to change (experiments; the benchmark uses the defaults).
     ``cache``: a folder where the uniform grid's models and records are kept and reused (experiments
-    on the fine-tuning only; the benchmark trains everything)."""
+    on the fine-tuning only; the benchmark trains everything). ``models_dir``: where the chosen
+    uniform and HGQ models are saved (``{task}_{seed}_uniform.keras``, ``{task}_{seed}_hgq.keras``)."""
     import keras
 
     from hgq_compat.training import FineTuneSettings, enable_determinism, fine_tune, select_pareto_point, to_hgq
@@ -239,6 +166,10 @@ def run_one(dataset: str, seed: int, quick: bool, overrides: dict | None = None,
         result = fine_tune(hgq, x_tr, y_tr, (x_val, y_val), Path(tmp) / "checkpoints", settings)
         point = select_pareto_point(result.front, tolerance=EQUAL_ACC_POINTS / 100, reference=chosen["val_accuracy"])
         best_model = keras.saving.load_model(point["path"], compile=False)
+        if models_dir is not None:
+            models_dir.mkdir(parents=True, exist_ok=True)
+            best_model.save(models_dir / f"{dataset}_{seed}_hgq.keras")
+            uniform_model.save(models_dir / f"{dataset}_{seed}_uniform.keras")
         from hgq_compat.training import model_ebops
 
         hgq_rec = {
@@ -297,7 +228,7 @@ def summarize(runs: list[dict]) -> dict:
     return out
 
 
-def markdown(summary: dict, runs: list[dict]) -> str:
+def markdown(summary: dict) -> str:
     lines = [
         "| dataset | best uniform (bits per seed) | EBOPs reduction per seed | mean | test-accuracy change per seed "
         "(points) | mean | target (>= 5x, >= -0.5 points) |",
@@ -317,7 +248,7 @@ def markdown(summary: dict, runs: list[dict]) -> str:
 
 
 def _worker(dataset: str, seed: int, quick: bool, part: Path, extra: list[str]) -> dict:
-    """Run one (dataset, seed) in a fresh process (its own seeded, deterministic backend)."""
+    """Run one (task, seed) in a fresh process (its own seeded, deterministic backend)."""
     from common import quiet_env
 
     cmd = [sys.executable, __file__, "--one", f"{dataset}:{seed}", "--part", str(part), *extra]
@@ -331,9 +262,107 @@ def _worker(dataset: str, seed: int, quick: bool, part: Path, extra: list[str]) 
     return json.loads(part.read_text())
 
 
+def run(
+    tasks: list[str] | None,
+    seeds: list[int],
+    jobs: int = 2,
+    quick: bool = False,
+    models_dir: Path | None = None,
+    extra: list[str] = (),
+) -> dict:
+    """Every (task, seed), ``jobs`` processes at a time; returns {"summary", "runs", "seconds"}."""
+    tasks = list(tasks or TASKS)
+    for t in tasks:
+        if t not in TASKS:
+            raise ValueError(f"task {t!r} is not accepted; accepted values: {', '.join(TASKS)}")
+    extra = list(extra) + (["--models", str(models_dir)] if models_dir is not None else [])
+    t0 = time.perf_counter()
+    pairs = [(t, s) for t in tasks for s in seeds]
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max(1, jobs)) as pool:
+        futures = [pool.submit(_worker, t, s, quick, Path(tmp) / f"{t}_{s}.json", extra) for t, s in pairs]
+        runs = [f.result() for f in futures]
+    return {
+        "config": {"tasks": tasks, "seeds": seeds, "quick": quick, "settings": (QUICK if quick else FULL)},
+        "summary": summarize(runs),
+        "runs": runs,
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def trained_models(res: dict, models_dir: Path, seed: int) -> list[tuple[str, Path, str]]:
+    """(label, model file, task) of the chosen uniform and HGQ models of one seed, for synthesis."""
+    out = []
+    for r in res["runs"]:
+        if r["seed"] == seed:
+            t = r["dataset"]
+            out.append(
+                (
+                    f"{t} seed {seed}: HGQ fine-tuned (epoch {r['hgq']['epoch']})",
+                    models_dir / f"{t}_{seed}_hgq.keras",
+                    t,
+                )
+            )
+            out.append(
+                (
+                    f"{t} seed {seed}: best uniform, {r['chosen_uniform_bits']} bits",
+                    models_dir / f"{t}_{seed}_uniform.keras",
+                    t,
+                )
+            )
+    return out
+
+
+def describe(res: dict) -> str:
+    """How the numbers were made, from the run's own configuration."""
+    from hgq_compat.training import FineTuneSettings
+
+    d = FineTuneSettings()
+    cfg = res["config"]["settings"]
+    per_task = "; ".join(
+        f"{NAMES[t]}: uniform {c['uniform_epochs']} epochs, fine-tuning {c['hgq_epochs']} epochs, batch {c['batch']}"
+        for t, c in cfg.items()
+        if t in res["config"]["tasks"]
+    )
+    return (
+        f"Seeds {', '.join(map(str, res['config']['seeds']))}. Uniform QKeras-mode grid "
+        f"{min(BITS)}..{max(BITS)} bits (Adam {UNIFORM_LR:g}; each model at its epoch of best validation accuracy; "
+        "the best of the grid chosen on validation accuracy), then `to_hgq` + `fine_tune` at its defaults "
+        f"(beta x starting EBOPs from {d.ebops_loss_start:g} to {d.ebops_loss_end:g} loss units, log schedule over "
+        f"{100 * d.ramp_fraction:.0f}% of the epochs; Adam {d.learning_rate:g} decaying by a cosine), and the cheapest "
+        f"Pareto checkpoint within {EQUAL_ACC_POINTS} points of the uniform model's validation accuracy. {per_task}. "
+        "Test accuracy is only read to report."
+    )
+
+
+def details(res: dict) -> str:
+    """Per task and seed: the uniform grid (test accuracy, EBOPs) and the chosen HGQ point."""
+    lines = [
+        "| task | seed | " + " | ".join(f"{b}-bit" for b in BITS) + " | HGQ (epoch) |",
+        "|---|---:|" + "---:|" * (len(BITS) + 1),
+    ]
+    for r in res["runs"]:
+        by_bits = {u["bits"]: u for u in r["uniform"]}
+        cells = []
+        for b in BITS:
+            u = by_bits.get(b)
+            mark = "**" if u and b == r["chosen_uniform_bits"] else ""
+            cells.append(f"{mark}{100 * u['test_accuracy']:.1f}% / {u['ebops']:,.0f}{mark}" if u else "-")
+        h = r["hgq"]
+        lines.append(
+            f"| {r['dataset']} | {r['seed']} | "
+            + " | ".join(cells)
+            + f" | {100 * h['test_accuracy']:.1f}% / {h['ebops']:,.0f} ({h['epoch'] + 1}) |"
+        )
+    return (
+        "Test accuracy / EBOPs of every uniform model (bold: chosen on validation) and of the chosen HGQ point:\n\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--datasets", default=",".join(FULL))
+    p.add_argument("--datasets", default=",".join(TASKS), help="tasks (tasks.py)")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--jobs", type=int, default=2, help="(dataset, seed) processes at a time")
     p.add_argument("--quick", action="store_true", help="a few epochs, two bitwidths (a smoke run)")
@@ -344,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         help="experiments: FineTuneSettings fields to override, e.g. ebops_loss_end=5,ramp_fraction=0.7",
     )
     p.add_argument("--reuse-uniform", default=None, help="experiments: folder to keep and reuse the uniform grid in")
+    p.add_argument("--models", help=argparse.SUPPRESS)
     p.add_argument("--one", help=argparse.SUPPRESS)
     p.add_argument("--part", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -353,40 +383,27 @@ def main(argv: list[str] | None = None) -> int:
         dataset, seed = args.one.split(":")
         overrides = {k: float(v) for k, v in (kv.split("=") for kv in args.set.split(",") if kv)}
         cache = Path(args.reuse_uniform) if args.reuse_uniform else None
-        write_json(Path(args.part), run_one(dataset, int(seed), args.quick, overrides, cache))
+        models_dir = Path(args.models) if args.models else None
+        write_json(Path(args.part), run_one(dataset, int(seed), args.quick, overrides, cache, models_dir))
         return 0
-    datasets = args.datasets.split(",")
-    for d in datasets:
-        if d not in FULL:
-            p.error(f"--datasets: {d!r} is not accepted; accepted values: {', '.join(FULL)}")
-    jobs = [(d, int(s)) for d in datasets for s in args.seeds.split(",")]
-    t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max(1, args.jobs)) as pool:
-        extra = (["--set", args.set] if args.set else []) + (
-            ["--reuse-uniform", args.reuse_uniform] if args.reuse_uniform else []
-        )
-        futures = [pool.submit(_worker, d, s, args.quick, Path(tmp) / f"{d}_{s}.json", extra) for d, s in jobs]
-        runs = [f.result() for f in futures]
-    summary = summarize(runs)
-    table = markdown(summary, runs)
-    print(table)
+    extra = (["--set", args.set] if args.set else []) + (
+        ["--reuse-uniform", args.reuse_uniform] if args.reuse_uniform else []
+    )
+    try:
+        res = run(args.datasets.split(","), [int(v) for v in args.seeds.split(",")], args.jobs, args.quick, None, extra)
+    except ValueError as e:
+        p.error(str(e))
+    res["overrides"] = args.set
+    res["reused_uniform"] = bool(args.reuse_uniform)
+    print(markdown(res["summary"]))
     if args.out:
         out = Path(args.out)
         write_json(
-            out / "migration.json",
-            {
-                "machine": machine(),
-                "argv": argv if argv is not None else sys.argv[1:],
-                "overrides": args.set,
-                "reused_uniform": bool(args.reuse_uniform),
-                "seconds": time.perf_counter() - t0,
-                "summary": summary,
-                "runs": runs,
-            },
+            out / "migration.json", {"machine": machine(), "argv": argv if argv is not None else sys.argv[1:], **res}
         )
         from hgq_compat._atomic import write_text_atomic
 
-        write_text_atomic(out / "migration.md", table)
+        write_text_atomic(out / "migration.md", markdown(res["summary"]) + "\n" + details(res))
     return 0
 
 

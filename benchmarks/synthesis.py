@@ -12,9 +12,9 @@ the C simulation) are timed separately; then ``hls_model.predict`` is compared w
 and saturation. A mismatch is any output that differs at all (no tolerance).
 
 Models: the throughput architectures (`models.py`) in QKeras mode and, after a short HGQ
-training on synthetic data so that their bitwidths are heterogeneous, in HGQ mode; plus,
-when `accuracy.py` ran in the same process (``run_all.py``), its trained models (HGQ Pareto
-point and best uniform model per dataset).
+training on synthetic data so that their bitwidths are heterogeneous, in HGQ mode; plus, in
+``run_all.py``, the models `migration.py` saved (per task: the best uniform model and the chosen
+HGQ fine-tuned one), checked on their task's test set.
 """
 
 from __future__ import annotations
@@ -111,7 +111,8 @@ def train_hgq_briefly(arch: str, epochs: int = 3, seed: int = 0):
     return model, x[3584:]
 
 
-def run(quick: bool, accuracy_results: dict | None = None, workdir: Path | None = None) -> dict:
+def run(quick: bool, trained: list[tuple[str, Path, str]] = (), workdir: Path | None = None) -> dict:
+    """Synthesize the throughput models and the ``trained`` ones ((label, .keras file, task))."""
     import models
 
     tmp = Path(tempfile.mkdtemp(prefix="hgq_compat_synth_")) if workdir is None else workdir
@@ -124,10 +125,11 @@ def run(quick: bool, accuracy_results: dict | None = None, workdir: Path | None 
             jobs.append((f"{arch} (HGQ mode, trained on synthetic data)", model, x_test))
             if not quick:
                 jobs.append((f"{arch} (QKeras mode, 8-bit, untrained)", models.build(arch, "qkeras"), x_test))
-        for name, res in (accuracy_results or {}).items():
-            if name.startswith("_") or "_hgq_model" not in res:
-                continue
-            jobs.extend(accuracy_models(name, res))
+        for label, path, task in trained:
+            import keras
+            import tasks
+
+            jobs.append((label, keras.saving.load_model(path, compile=False), tasks.load(task)[4]))
         for n, (label, model, x_test) in enumerate(jobs):
             import numpy as np
 
@@ -137,25 +139,6 @@ def run(quick: bool, accuracy_results: dict | None = None, workdir: Path | None 
         if workdir is None:
             shutil.rmtree(tmp, ignore_errors=True)
     return {"models": rows, "total_mismatches": int(sum(r["mismatches"] for r in rows))}
-
-
-def accuracy_models(name: str, res: dict) -> list[tuple[str, Any, Any]]:
-    """The HGQ front point of the headline comparison and the best uniform model of a dataset."""
-    import accuracy
-
-    data = res["_data"]
-    out = []
-    h = res["comparison"]["headline"]
-    epoch = h["hgq_epoch"] if h["hgq_epoch"] is not None else res["hgq"]["front"][-1]
-    model = res["_hgq_model"]
-    model.set_weights(res["_hgq_weights"][epoch] if epoch in res["_hgq_weights"] else model.get_weights())
-    out.append((f"{name} HGQ Pareto point (epoch {epoch})", model, data[4]))
-    best = next(u for u in res["uniform"] if u["bits"] == res["comparison"]["best_uniform_bits"])
-    if "_uniform_weights" in res and best["bits"] in res["_uniform_weights"]:
-        um = accuracy.build(name, "qkeras", best["bits"])
-        um.set_weights(res["_uniform_weights"][best["bits"]])
-        out.append((f"{name} uniform {best['bits']}-bit (QKeras mode)", um, data[4]))
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:

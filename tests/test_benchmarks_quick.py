@@ -1,6 +1,6 @@
 """Smoke test of `benchmarks/run_all.py --quick --no-venvs`: the parts that need no extra venv
-or network (throughput of float / QKeras mode / HGQ mode, a tiny accuracy-vs-EBOPs sweep on
-digits, hls4ml synthesis of one small model). Checks the output structure and 0 mismatches;
+or network (throughput and training memory of float / QKeras mode / HGQ mode, a tiny migration
+run on two digits tasks, hls4ml synthesis of one small model and the migration's models). Checks the output structure and 0 mismatches;
 never a timing."""
 
 from __future__ import annotations
@@ -38,22 +38,32 @@ def test_run_all_quick(tmp_path):
             assert v["samples_per_s"] > 0 and len(v["wall_s"]) == tp["config"]["rounds"]
         assert {"hgq_overhead_vs_float", "qkeras_overhead_vs_float"} <= set(tp["ratios"]["tensorflow"][arch])
 
-    acc = json.loads((tmp_path / "accuracy.json").read_text())
-    digits = acc["digits"]
-    assert [u["bits"] for u in digits["uniform"]] == digits["config"]["bits"]
-    assert all(0 <= u["test_accuracy"] <= 1 and u["ebops"] > 0 for u in digits["uniform"])
-    epochs = digits["hgq"]["epochs"]
-    assert len(epochs) == digits["config"]["epochs"] and digits["hgq"]["front"]
-    front = [epochs[n] for n in digits["hgq"]["front"]]
-    # the front never holds a point that another front point beats in both validation accuracy and EBOPs
-    for p in front:
-        assert not any(
-            q is not p and q["val_accuracy"] >= p["val_accuracy"] and q["ebops"] <= p["ebops"] for q in front
-        )
-    rows = digits["comparison"]["rows"]
-    assert [r["bits"] for r in rows] == digits["config"]["bits"]
-    assert digits["comparison"]["headline"]["bits"] in digits["config"]["bits"]
-    assert (tmp_path / "accuracy_vs_ebops.png").stat().st_size > 10_000
+    mem = json.loads((tmp_path / "memory.json").read_text())
+    assert set(mem["results"]) == {"jet_mlp/1024"}
+    row = mem["results"]["jet_mlp/1024"]
+    assert set(row["results"]) == {"float", "qkeras", "hgq"}
+    assert all(v["peak_mib"] >= v["rss_before_mib"] > 0 for v in row["results"].values())
+    assert (
+        row["ratios"]["hgq_vs_float"] == row["results"]["hgq"]["training_mib"] / row["results"]["float"]["training_mib"]
+    )
+
+    mig = json.loads((tmp_path / "migration.json").read_text())
+    assert [(r["dataset"], r["seed"]) for r in mig["runs"]] == [("digits_mlp", 0), ("digits_cnn", 0)]
+    for r in mig["runs"]:
+        assert [u["bits"] for u in r["uniform"]] == [4, 8]
+        chosen = next(u for u in r["uniform"] if u["bits"] == r["chosen_uniform_bits"])
+        assert chosen["val_accuracy"] == max(u["val_accuracy"] for u in r["uniform"])
+        assert r["ebops_reduction"] == chosen["ebops"] / r["hgq"]["ebops"]
+        assert r["test_accuracy_change_points"] == 100 * (r["hgq"]["test_accuracy"] - chosen["test_accuracy"])
+        front = r["hgq"]["front"]  # no front point beaten by another in validation accuracy and EBOPs
+        assert front
+        for p in front:
+            assert not any(
+                q is not p and q["val_accuracy"] >= p["val_accuracy"] and q["ebops"] <= p["ebops"] for q in front
+            )
+        assert (tmp_path / "models" / f"{r['dataset']}_0_hgq.keras").exists()
+    s0 = mig["summary"]["digits_mlp"]
+    assert s0["reduction"] == [mig["runs"][0]["ebops_reduction"]]
 
     syn = json.loads((tmp_path / "synthesis.json").read_text())
     assert len(syn["models"]) >= 1
@@ -63,5 +73,12 @@ def test_run_all_quick(tmp_path):
     assert syn["total_mismatches"] == 0
 
     report = (tmp_path / "report.md").read_text()
-    for heading in ("## Training throughput", "## Accuracy vs EBOPs", "## hls4ml synthesis", "## Targets"):
+    assert any("HGQ fine-tuned" in m["model"] for m in syn["models"])  # the migration's model, synthesized
+    for heading in (
+        "## Training throughput",
+        "## Peak training memory",
+        "## The migration workflow",
+        "## hls4ml synthesis",
+        "## Targets",
+    ):
         assert heading in report
