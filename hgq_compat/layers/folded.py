@@ -26,6 +26,7 @@ import keras
 from keras import ops
 
 from ..core.ebops import conv_ebops, dense_ebops, depthwise_conv_ebops
+from ._signature import constructor, nones, parameters, parameters_of
 from .conv import QConv2D
 from .conv_extra import QDepthwiseConv2D
 from .dense import QDense
@@ -37,6 +38,34 @@ _BN_REGULARIZERS = ("beta_regularizer", "gamma_regularizer")
 _BN_CONSTRAINTS = ("beta_constraint", "gamma_constraint")
 
 
+#: QKeras' batch-normalization arguments of the folded layers (after those of the layer folded into)
+BN_PARAMETERS = (
+    parameters(
+        axis=-1,
+        momentum=0.99,
+        epsilon=0.001,
+        center=True,
+        scale=True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        moving_mean_initializer="zeros",
+        moving_variance_initializer="ones",
+    )
+    + nones(*_BN_REGULARIZERS, *_BN_CONSTRAINTS)
+    + parameters(
+        renorm=False,
+        renorm_clipping=None,
+        renorm_momentum=0.99,
+        fused=None,
+        trainable=True,
+        virtual_batch_size=None,
+        adjustment=None,
+        ema_freeze_delay=None,
+        folding_mode="ema_stats_folding",
+    )
+)
+
+
 class QFoldedBatchnormMixin:
     """Batch-norm state and the folding arithmetic shared by the folded convolutions."""
 
@@ -45,12 +74,19 @@ class QFoldedBatchnormMixin:
     _channel_axes = (-1, 3)
     _bessel_correction = True  # tf-keras' fused batch norm (4-D inputs) updates with the unbiased variance
 
-    def _init_bn(self, arguments: Mapping[str, Any]) -> None:
-        """Check and keep the batch-normalization arguments (after the layer's base ``__init__``).
+    def _init_folded(self, arguments: dict, kwargs: dict) -> None:
+        """The shared constructor body (`constructor`): the folded layer's own constructor with its
+        arguments (and ``trainable``), then the batch-normalization arguments (`BN_PARAMETERS`)."""
+        arguments = dict(arguments)
+        bn = {p.name: arguments.pop(p.name) for p in BN_PARAMETERS}
+        groups = kwargs.pop("groups", 1)  # Keras' Conv2D config key
+        if groups != 1:
+            raise NotImplementedError(f"{type(self).__name__}: groups={groups!r} is not supported")
+        super().__init__(**arguments, trainable=bn.pop("trainable"), **kwargs)
+        self._init_bn(bn)
 
-        ``arguments``: the constructor's arguments by name (its ``locals()``); the folded layers
-        share QKeras' batch-normalization arguments, read here by name once.
-        """
+    def _init_bn(self, arguments: Mapping[str, Any]) -> None:
+        """Check and keep the batch-normalization arguments (after the layer's base ``__init__``)."""
         axis, folding_mode = arguments["axis"], arguments["folding_mode"]
         renorm, virtual_batch_size, adjustment = (arguments[k] for k in ("renorm", "virtual_batch_size", "adjustment"))
         name = type(self).__name__
@@ -282,75 +318,9 @@ class QFoldedBatchnormMixin:
 class QConv2DBatchnorm(QFoldedBatchnormMixin, QConv2D):
     """QConv2D with a folded batch normalization (QKeras ``QConv2DBatchnorm``)."""
 
-    def __init__(
-        self,
-        filters: int,
-        kernel_size: Any,
-        strides: Any = (1, 1),
-        padding: str = "valid",
-        data_format: str = "channels_last",
-        dilation_rate: Any = (1, 1),
-        activation: Any = None,
-        use_bias: bool = True,
-        kernel_initializer: Any = "he_normal",
-        bias_initializer: Any = "zeros",
-        kernel_regularizer: Any = None,
-        bias_regularizer: Any = None,
-        activity_regularizer: Any = None,
-        kernel_constraint: Any = None,
-        bias_constraint: Any = None,
-        kernel_quantizer: Any = None,
-        bias_quantizer: Any = None,
-        axis: Any = -1,
-        momentum: float = 0.99,
-        epsilon: float = 0.001,
-        center: bool = True,
-        scale: bool = True,
-        beta_initializer: Any = "zeros",
-        gamma_initializer: Any = "ones",
-        moving_mean_initializer: Any = "zeros",
-        moving_variance_initializer: Any = "ones",
-        beta_regularizer: Any = None,
-        gamma_regularizer: Any = None,
-        beta_constraint: Any = None,
-        gamma_constraint: Any = None,
-        renorm: bool = False,
-        renorm_clipping: Any = None,
-        renorm_momentum: float = 0.99,
-        fused: Any = None,
-        trainable: bool = True,
-        virtual_batch_size: Any = None,
-        adjustment: Any = None,
-        ema_freeze_delay: Any = None,
-        folding_mode: str = "ema_stats_folding",
-        **kwargs: Any,
-    ):
-        for key in ("groups",):
-            if kwargs.get(key, 1) != 1:
-                raise NotImplementedError(f"QConv2DBatchnorm: {key}={kwargs[key]!r} is not supported")
-            kwargs.pop(key, None)
-        super().__init__(
-            filters=filters,
-            kernel_size=kernel_size,
-            strides=strides,
-            padding=padding,
-            data_format=data_format,
-            dilation_rate=dilation_rate,
-            activation=activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
-            kernel_quantizer=kernel_quantizer,
-            bias_quantizer=bias_quantizer,
-            trainable=trainable,
-            **kwargs,
-        )
-        self._init_bn(locals())
+    __init__ = constructor(
+        parameters_of(QConv2D, drop=("kernel_range", "bias_range", "mask")) + BN_PARAMETERS, "_init_folded"
+    )
 
     def _keras_base(self) -> type:
         return keras.layers.Conv2D
@@ -393,75 +363,7 @@ class QDepthwiseConv2DBatchnorm(QFoldedBatchnormMixin, QDepthwiseConv2D):
 
     _kernel_role = "depthwise_kernel"
 
-    def __init__(
-        self,
-        kernel_size: Any,
-        strides: Any = (1, 1),
-        padding: str = "VALID",
-        depth_multiplier: int = 1,
-        data_format: str | None = None,
-        activation: Any = None,
-        use_bias: bool = True,
-        depthwise_initializer: Any = "he_normal",
-        bias_initializer: Any = "zeros",
-        depthwise_regularizer: Any = None,
-        bias_regularizer: Any = None,
-        activity_regularizer: Any = None,
-        depthwise_constraint: Any = None,
-        bias_constraint: Any = None,
-        dilation_rate: Any = (1, 1),
-        depthwise_quantizer: Any = None,
-        bias_quantizer: Any = None,
-        depthwise_range: Any = None,
-        bias_range: Any = None,
-        axis: Any = -1,
-        momentum: float = 0.99,
-        epsilon: float = 0.001,
-        center: bool = True,
-        scale: bool = True,
-        beta_initializer: Any = "zeros",
-        gamma_initializer: Any = "ones",
-        moving_mean_initializer: Any = "zeros",
-        moving_variance_initializer: Any = "ones",
-        beta_regularizer: Any = None,
-        gamma_regularizer: Any = None,
-        beta_constraint: Any = None,
-        gamma_constraint: Any = None,
-        renorm: bool = False,
-        renorm_clipping: Any = None,
-        renorm_momentum: float = 0.99,
-        fused: Any = None,
-        trainable: bool = True,
-        virtual_batch_size: Any = None,
-        adjustment: Any = None,
-        ema_freeze_delay: Any = None,
-        folding_mode: str = "ema_stats_folding",
-        **kwargs: Any,
-    ):
-        super().__init__(
-            kernel_size=kernel_size,
-            strides=strides,
-            padding=padding,
-            depth_multiplier=depth_multiplier,
-            data_format=data_format,
-            activation=activation,
-            use_bias=use_bias,
-            depthwise_initializer=depthwise_initializer,
-            bias_initializer=bias_initializer,
-            depthwise_regularizer=depthwise_regularizer,
-            bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
-            depthwise_constraint=depthwise_constraint,
-            bias_constraint=bias_constraint,
-            dilation_rate=dilation_rate,
-            depthwise_quantizer=depthwise_quantizer,
-            bias_quantizer=bias_quantizer,
-            depthwise_range=depthwise_range,
-            bias_range=bias_range,
-            trainable=trainable,
-            **kwargs,
-        )
-        self._init_bn(locals())
+    __init__ = constructor(parameters_of(QDepthwiseConv2D) + BN_PARAMETERS, "_init_folded")
 
     def _keras_base(self) -> type:
         return keras.layers.DepthwiseConv2D
@@ -511,65 +413,7 @@ class QDenseBatchnorm(QFoldedBatchnormMixin, QDense):
     _channel_axes = (-1, 1)
     _bessel_correction = False  # QKeras runs a non-fused (2-D) BatchNormalization: biased batch variance
 
-    def __init__(
-        self,
-        units: int,
-        activation: Any = None,
-        use_bias: bool = True,
-        kernel_initializer: Any = "he_normal",
-        bias_initializer: Any = "zeros",
-        kernel_regularizer: Any = None,
-        bias_regularizer: Any = None,
-        activity_regularizer: Any = None,
-        kernel_constraint: Any = None,
-        bias_constraint: Any = None,
-        kernel_quantizer: Any = None,
-        bias_quantizer: Any = None,
-        kernel_range: Any = None,
-        bias_range: Any = None,
-        axis: Any = -1,
-        momentum: float = 0.99,
-        epsilon: float = 0.001,
-        center: bool = True,
-        scale: bool = True,
-        beta_initializer: Any = "zeros",
-        gamma_initializer: Any = "ones",
-        moving_mean_initializer: Any = "zeros",
-        moving_variance_initializer: Any = "ones",
-        beta_regularizer: Any = None,
-        gamma_regularizer: Any = None,
-        beta_constraint: Any = None,
-        gamma_constraint: Any = None,
-        renorm: bool = False,
-        renorm_clipping: Any = None,
-        renorm_momentum: float = 0.99,
-        fused: Any = None,
-        trainable: bool = True,
-        virtual_batch_size: Any = None,
-        adjustment: Any = None,
-        ema_freeze_delay: Any = None,
-        folding_mode: str = "ema_stats_folding",
-        **kwargs: Any,
-    ):
-        super().__init__(
-            units=units,
-            activation=activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
-            kernel_quantizer=kernel_quantizer,
-            bias_quantizer=bias_quantizer,
-            kernel_range=kernel_range,
-            bias_range=bias_range,
-            trainable=trainable,
-            **kwargs,
-        )
-        self._init_bn(locals())
+    __init__ = constructor(parameters_of(QDense) + BN_PARAMETERS, "_init_folded")
 
     def _keras_base(self) -> type:
         return keras.layers.Dense
