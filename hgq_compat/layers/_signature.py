@@ -44,7 +44,10 @@ def constructor(params: Parameters, body: str) -> Callable[..., None]:
     )
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        bound = signature.bind(self, *args, **kwargs)
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError as err:  # as Python's own message, with the layer's name
+            raise TypeError(f"{type(self).__name__}.__init__(): {err}") from None
         bound.apply_defaults()
         arguments = dict(bound.arguments)
         del arguments["self"]

@@ -35,27 +35,20 @@ class QConvMixin(QKernelBiasMixin):
             )
         super()._finish_init(activation, ranges)
 
+    @property
+    def _window(self) -> dict:
+        """The sliding window (``strides``, ``padding``, ``dilation_rate``), as the convolution ops and
+        the EBOPs functions take it."""
+        return {"strides": self.strides, "padding": self.padding, "dilation_rate": self.dilation_rate}
+
     def _apply_kernel(self, inputs: Any, kernel: Any) -> Any:
         if self.padding == "causal":
-            return ops.conv(
-                ops.pad(inputs, self._compute_causal_padding()),
-                kernel,
-                strides=self.strides,
-                padding="valid",
-                dilation_rate=self.dilation_rate,
-                data_format=self.data_format,
-            )
+            inputs = ops.pad(inputs, self._compute_causal_padding())
+            return ops.conv(inputs, kernel, **{**self._window, "padding": "valid"}, data_format=self.data_format)
         return self.convolution_op(inputs, kernel)
 
     def _kernel_ebops(self, input_bits: Any, kernel_bits: Any, bias_bits: Any) -> Any:
-        return conv_ebops(
-            input_bits,
-            kernel_bits,
-            bias_bits,
-            strides=self.strides,
-            padding=self.padding,
-            dilation_rate=self.dilation_rate,
-        )
+        return conv_ebops(input_bits, kernel_bits, bias_bits, **self._window)
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")

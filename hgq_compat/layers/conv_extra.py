@@ -67,25 +67,17 @@ class QDepthwiseConv2D(QMultiWeightConvMixin, keras.layers.DepthwiseConv2D):
         return getattr(self, "kernel", None)
 
     def _conv(self, inputs: Any, w: dict) -> Any:
-        return ops.depthwise_conv(
-            inputs,
-            w["depthwise_kernel"],
-            strides=self.strides,
-            padding=self.padding,
-            dilation_rate=self.dilation_rate,
-            data_format=self.data_format,
-        )
+        return self._apply_kernel(inputs, w["depthwise_kernel"])
+
+    def _apply_kernel(self, inputs: Any, kernel: Any) -> Any:
+        return ops.depthwise_conv(inputs, kernel, **self._window, data_format=self.data_format)
 
     def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
         b = self._bits(weights)
-        return depthwise_conv_ebops(
-            input_bits,
-            b["depthwise_kernel"],
-            b["bias"],
-            strides=self.strides,
-            padding=self.padding,
-            dilation_rate=self.dilation_rate,
-        )
+        return self._kernel_ebops(input_bits, b["depthwise_kernel"], b["bias"])
+
+    def _kernel_ebops(self, input_bits: Any, kernel_bits: Any, bias_bits: Any) -> Any:
+        return depthwise_conv_ebops(input_bits, kernel_bits, bias_bits, **self._window)
 
 
 def _separable_weights(rank: int) -> tuple[QuantizedWeight, ...]:
@@ -123,27 +115,12 @@ class QSeparableConvMixin(QMultiWeightConvMixin):
     """Shared body of QSeparableConv1D and QSeparableConv2D."""
 
     def _conv(self, inputs: Any, w: dict) -> Any:
-        return ops.separable_conv(
-            inputs,
-            w["depthwise_kernel"],
-            w["pointwise_kernel"],
-            strides=self.strides,
-            padding=self.padding,
-            dilation_rate=self.dilation_rate,
-            data_format=self.data_format,
-        )
+        k = (w["depthwise_kernel"], w["pointwise_kernel"])
+        return ops.separable_conv(inputs, *k, **self._window, data_format=self.data_format)
 
     def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
         b = self._bits(weights)
-        return separable_conv_ebops(
-            input_bits,
-            b["depthwise_kernel"],
-            b["pointwise_kernel"],
-            b["bias"],
-            strides=self.strides,
-            padding=self.padding,
-            dilation_rate=self.dilation_rate,
-        )
+        return separable_conv_ebops(input_bits, b["depthwise_kernel"], b["pointwise_kernel"], b["bias"], **self._window)
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")

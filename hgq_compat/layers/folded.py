@@ -25,7 +25,6 @@ from typing import Any
 import keras
 from keras import ops
 
-from ..core.ebops import conv_ebops, dense_ebops, depthwise_conv_ebops
 from ._signature import constructor, nones, parameters, parameters_of
 from .conv import QConv2D
 from .conv_extra import QDepthwiseConv2D
@@ -275,7 +274,7 @@ class QFoldedBatchnormMixin:
         bn_training = self._bn_training(training)
         mean = variance = None
         if training:
-            y = self._conv(inputs, getattr(self, self._kernel_role))
+            y = self._apply_kernel(inputs, getattr(self, self._kernel_role))
             if self.use_bias:
                 y = ops.add(y, self.bias)
             mean, variance = ops.moments(y, axes=list(range(len(y.shape) - 1)))
@@ -285,12 +284,25 @@ class QFoldedBatchnormMixin:
         kernel, bias, corr = self._fold(bn_training, mean, variance)
         qk = self._quantize(self._kernel_role, kernel, training)
         qb = self._quantize("bias", bias, training)
-        out = self._conv(inputs, qk)
+        out = self._apply_kernel(inputs, qk)
         if corr is not None:
             out = out * corr
         out = ops.add(out, qb)
         self._add_ebops_loss({self._kernel_role: qk, "bias": qb}, training)
         return self.quantize_output(out, training)
+
+    def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
+        """The EBOPs of the layer folded into, for the quantized folded kernel and bias."""
+        if weights is None:
+            w = self.folded_weights()
+            weights = {self._kernel_role: w["folded_kernel"], "bias": w["folded_bias"]}
+        kernel_bits = self.weight_bits(self._kernel_role, weights[self._kernel_role])
+        return self._kernel_ebops(input_bits, kernel_bits, self.weight_bits("bias", weights["bias"]))
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(self._bn_config())
+        return config
 
     def _bn_config(self) -> dict:
         ser = keras.saving.serialize_keras_object
@@ -328,34 +340,6 @@ class QConv2DBatchnorm(QFoldedBatchnormMixin, QConv2D):
     def _n_channels(self, input_shape: tuple) -> int:
         return self.filters
 
-    def _conv(self, inputs: Any, kernel: Any) -> Any:
-        return ops.conv(
-            inputs,
-            kernel,
-            strides=self.strides,
-            padding=self.padding,
-            dilation_rate=self.dilation_rate,
-            data_format=self.data_format,
-        )
-
-    def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
-        if weights is None:
-            w = self.folded_weights()
-            weights = {"kernel": w["folded_kernel"], "bias": w["folded_bias"]}
-        return conv_ebops(
-            input_bits,
-            self.weight_bits("kernel", weights["kernel"]),
-            self.weight_bits("bias", weights["bias"]),
-            strides=self.strides,
-            padding=self.padding,
-            dilation_rate=self.dilation_rate,
-        )
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(self._bn_config())
-        return config
-
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
 class QDepthwiseConv2DBatchnorm(QFoldedBatchnormMixin, QDepthwiseConv2D):
@@ -374,36 +358,6 @@ class QDepthwiseConv2DBatchnorm(QFoldedBatchnormMixin, QDepthwiseConv2D):
     def _scale_kernel(self, kernel: Any, inv: Any) -> Any:
         return ops.reshape(inv, tuple(kernel.shape[2:])) * kernel
 
-    def _conv(self, inputs: Any, kernel: Any) -> Any:
-        if isinstance(kernel, dict):
-            kernel = kernel["depthwise_kernel"]
-        return ops.depthwise_conv(
-            inputs,
-            kernel,
-            strides=self.strides,
-            padding=self.padding,
-            dilation_rate=self.dilation_rate,
-            data_format=self.data_format,
-        )
-
-    def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
-        if weights is None:
-            w = self.folded_weights()
-            weights = {"depthwise_kernel": w["folded_kernel"], "bias": w["folded_bias"]}
-        return depthwise_conv_ebops(
-            input_bits,
-            self.weight_bits("depthwise_kernel", weights["depthwise_kernel"]),
-            self.weight_bits("bias", weights["bias"]),
-            strides=self.strides,
-            padding=self.padding,
-            dilation_rate=self.dilation_rate,
-        )
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(self._bn_config())
-        return config
-
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
 class QDenseBatchnorm(QFoldedBatchnormMixin, QDense):
@@ -420,19 +374,3 @@ class QDenseBatchnorm(QFoldedBatchnormMixin, QDense):
 
     def _n_channels(self, input_shape: tuple) -> int:
         return self.units
-
-    def _conv(self, inputs: Any, kernel: Any) -> Any:
-        return ops.matmul(inputs, kernel)
-
-    def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
-        if weights is None:
-            w = self.folded_weights()
-            weights = {"kernel": w["folded_kernel"], "bias": w["folded_bias"]}
-        return dense_ebops(
-            input_bits, self.weight_bits("kernel", weights["kernel"]), self.weight_bits("bias", weights["bias"])
-        )
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(self._bn_config())
-        return config
