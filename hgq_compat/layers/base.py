@@ -31,6 +31,7 @@ from ..quantizers import (
     make_quantizer_layer,
     serialize_quantizer,
 )
+from ._signature import Parameters, nones, parameters
 
 BitsFn = Callable[[], Any]
 _THREAD_LOSSES = threading.local()  # layer -> its add_loss list, per thread (see QuantizedLayerMixin._losses)
@@ -128,6 +129,20 @@ def kernel_and_bias(
     return (
         QuantizedWeight(role, argument, rank, auto_po2=True, auto_range=auto_range),
         QuantizedWeight("bias", "bias_quantizer", 1, auto_range=auto_range and "bias", enabled_by="use_bias"),
+    )
+
+
+def kernel_bias_parameters(kernel: str = "kernel", initializer: str = "he_normal") -> Parameters:
+    """QKeras' ``activation``, ``use_bias`` and the initializer, regularizer and constraint arguments of a
+    kernel (named ``kernel``) and a bias, in QKeras' order (QDense, the convolutions)."""
+    return parameters(
+        activation=None, use_bias=True, **{f"{kernel}_initializer": initializer, "bias_initializer": "zeros"}
+    ) + nones(
+        f"{kernel}_regularizer",
+        "bias_regularizer",
+        "activity_regularizer",
+        f"{kernel}_constraint",
+        "bias_constraint",
     )
 
 
@@ -421,9 +436,24 @@ class QKernelBiasMixin(QuantizedLayerMixin):
     """Shared body of the layers computing ``activation(op(x, q(kernel)) + q(bias))`` (QDense and the
     convolutions): subclasses give ``op`` (`_apply_kernel`) and its EBOPs (`_kernel_ebops`)."""
 
+    def _init_layer(self, arguments: dict, kwargs: dict) -> None:
+        """The shared constructor body (`constructor`): ``arguments`` the QKeras arguments by name.
+
+        Declares the quantized weights, runs the Keras base ``__init__`` with the Keras arguments and
+        ``kwargs``, keeps QKeras' ``*_range`` arguments (stored and saved, never used) and splits
+        ``activation`` into a Keras activation or an output quantizer."""
+        arguments = dict(arguments)
+        activation = arguments.pop("activation")
+        ranges = {key: arguments.pop(key) for key in list(arguments) if key.endswith("_range")}
+        if "data_format" in arguments:
+            arguments["data_format"] = arguments["data_format"] or "channels_last"
+        kwargs.pop("quantization_config", None)  # Keras 3's Dense key (QKeras has none)
+        keras_args = self._declare_quantized_weights(kwargs, activation=None, **arguments)
+        super(QKernelBiasMixin, self).__init__(**keras_args, **kwargs)  # the Keras layer's __init__
+        self._finish_init(activation, ranges)
+
     def _finish_init(self, activation: Any, ranges: dict) -> None:
-        """After the Keras base ``__init__``: keep QKeras' ``*_range`` arguments (stored and saved,
-        never used) and split ``activation``."""
+        """After the Keras base ``__init__``: keep the ``*_range`` arguments and split ``activation``."""
         for key, value in ranges.items():
             setattr(self, key, value)
         self._range_keys = tuple(ranges)

@@ -9,7 +9,8 @@ import numpy as np
 from keras import ops
 
 from ..core.ebops import conv_ebops
-from .base import QKernelBiasMixin, kernel_and_bias
+from ._signature import constructor, nones, parameters
+from .base import QKernelBiasMixin, kernel_and_bias, kernel_bias_parameters
 
 
 def _kernel_mask(mask: Any) -> np.ndarray | None:
@@ -34,27 +35,20 @@ class QConvMixin(QKernelBiasMixin):
             )
         super()._finish_init(activation, ranges)
 
+    @property
+    def _window(self) -> dict:
+        """The sliding window (``strides``, ``padding``, ``dilation_rate``), as the convolution ops and
+        the EBOPs functions take it."""
+        return {"strides": self.strides, "padding": self.padding, "dilation_rate": self.dilation_rate}
+
     def _apply_kernel(self, inputs: Any, kernel: Any) -> Any:
         if self.padding == "causal":
-            return ops.conv(
-                ops.pad(inputs, self._compute_causal_padding()),
-                kernel,
-                strides=self.strides,
-                padding="valid",
-                dilation_rate=self.dilation_rate,
-                data_format=self.data_format,
-            )
+            inputs = ops.pad(inputs, self._compute_causal_padding())
+            return ops.conv(inputs, kernel, **{**self._window, "padding": "valid"}, data_format=self.data_format)
         return self.convolution_op(inputs, kernel)
 
     def _kernel_ebops(self, input_bits: Any, kernel_bits: Any, bias_bits: Any) -> Any:
-        return conv_ebops(
-            input_bits,
-            kernel_bits,
-            bias_bits,
-            strides=self.strides,
-            padding=self.padding,
-            dilation_rate=self.dilation_rate,
-        )
+        return conv_ebops(input_bits, kernel_bits, bias_bits, **self._window)
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
@@ -63,51 +57,12 @@ class QConv1D(QConvMixin, keras.layers.Conv1D):
 
     quantized_weights = kernel_and_bias(3)
 
-    def __init__(
-        self,
-        filters: int,
-        kernel_size: Any,
-        strides: Any = 1,
-        padding: str = "valid",
-        dilation_rate: Any = 1,
-        activation: Any = None,
-        use_bias: bool = True,
-        kernel_initializer: Any = "he_normal",
-        bias_initializer: Any = "zeros",
-        kernel_regularizer: Any = None,
-        bias_regularizer: Any = None,
-        activity_regularizer: Any = None,
-        kernel_constraint: Any = None,
-        bias_constraint: Any = None,
-        kernel_quantizer: Any = None,
-        bias_quantizer: Any = None,
-        kernel_range: Any = None,
-        bias_range: Any = None,
-        **kwargs: Any,
-    ):
-        super().__init__(
-            **self._declare_quantized_weights(
-                kwargs,
-                filters=filters,
-                kernel_size=kernel_size,
-                strides=strides,
-                padding=padding,
-                dilation_rate=dilation_rate,
-                activation=None,
-                use_bias=use_bias,
-                kernel_initializer=kernel_initializer,
-                bias_initializer=bias_initializer,
-                kernel_regularizer=kernel_regularizer,
-                bias_regularizer=bias_regularizer,
-                activity_regularizer=activity_regularizer,
-                kernel_constraint=kernel_constraint,
-                bias_constraint=bias_constraint,
-                kernel_quantizer=kernel_quantizer,
-                bias_quantizer=bias_quantizer,
-            ),
-            **kwargs,
-        )
-        self._finish_init(activation, {"kernel_range": kernel_range, "bias_range": bias_range})
+    __init__ = constructor(
+        parameters("filters", "kernel_size", strides=1, padding="valid", dilation_rate=1)
+        + kernel_bias_parameters()
+        + nones("kernel_quantizer", "bias_quantizer", "kernel_range", "bias_range"),
+        "_init_layer",
+    )
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
@@ -116,55 +71,19 @@ class QConv2D(QConvMixin, keras.layers.Conv2D):
 
     quantized_weights = kernel_and_bias(4)
 
-    def __init__(
-        self,
-        filters: int,
-        kernel_size: Any,
-        strides: Any = (1, 1),
-        padding: str = "valid",
-        data_format: str = "channels_last",
-        dilation_rate: Any = (1, 1),
-        activation: Any = None,
-        use_bias: bool = True,
-        kernel_initializer: Any = "he_normal",
-        bias_initializer: Any = "zeros",
-        kernel_regularizer: Any = None,
-        bias_regularizer: Any = None,
-        activity_regularizer: Any = None,
-        kernel_constraint: Any = None,
-        bias_constraint: Any = None,
-        kernel_range: Any = None,
-        bias_range: Any = None,
-        kernel_quantizer: Any = None,
-        bias_quantizer: Any = None,
-        mask: Any = None,
-        **kwargs: Any,
-    ):
-        self._kernel_mask = _kernel_mask(mask)
-        super().__init__(
-            **self._declare_quantized_weights(
-                kwargs,
-                filters=filters,
-                kernel_size=kernel_size,
-                strides=strides,
-                padding=padding,
-                data_format=data_format or "channels_last",
-                dilation_rate=dilation_rate,
-                activation=None,
-                use_bias=use_bias,
-                kernel_initializer=kernel_initializer,
-                bias_initializer=bias_initializer,
-                kernel_regularizer=kernel_regularizer,
-                bias_regularizer=bias_regularizer,
-                activity_regularizer=activity_regularizer,
-                kernel_constraint=kernel_constraint,
-                bias_constraint=bias_constraint,
-                kernel_quantizer=kernel_quantizer,
-                bias_quantizer=bias_quantizer,
-            ),
-            **kwargs,
+    __init__ = constructor(
+        parameters(
+            "filters", "kernel_size", strides=(1, 1), padding="valid", data_format="channels_last", dilation_rate=(1, 1)
         )
-        self._finish_init(activation, {"kernel_range": kernel_range, "bias_range": bias_range})
+        + kernel_bias_parameters()
+        + nones("kernel_range", "bias_range", "kernel_quantizer", "bias_quantizer", "mask"),
+        "_init_layer",
+    )
+
+    def _init_layer(self, arguments: dict, kwargs: dict) -> None:
+        arguments = dict(arguments)
+        self._kernel_mask = _kernel_mask(arguments.pop("mask"))
+        super()._init_layer(arguments, kwargs)
 
     def quantized_weight(self, role: str, training: bool | None = None) -> Any:
         """As QKeras master: the quantized kernel times the ``mask`` (if any)."""

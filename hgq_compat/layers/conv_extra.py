@@ -17,7 +17,8 @@ from ..core.ebops import (
     depthwise_conv_ebops,
     separable_conv_ebops,
 )
-from .base import QuantizedWeight, kernel_and_bias
+from ._signature import Parameters, constructor, nones, parameters
+from .base import QuantizedWeight, kernel_and_bias, kernel_bias_parameters
 from .conv import QConvMixin
 
 
@@ -50,78 +51,33 @@ class QDepthwiseConv2D(QMultiWeightConvMixin, keras.layers.DepthwiseConv2D):
 
     quantized_weights = kernel_and_bias(4, "depthwise_kernel", "depthwise_quantizer", "depthwise")
 
-    def __init__(
-        self,
-        kernel_size: Any,
-        strides: Any = (1, 1),
-        padding: str = "VALID",
-        depth_multiplier: int = 1,
-        data_format: str | None = None,
-        activation: Any = None,
-        use_bias: bool = True,
-        depthwise_initializer: Any = "he_normal",
-        bias_initializer: Any = "zeros",
-        depthwise_regularizer: Any = None,
-        bias_regularizer: Any = None,
-        activity_regularizer: Any = None,
-        depthwise_constraint: Any = None,
-        bias_constraint: Any = None,
-        dilation_rate: Any = (1, 1),
-        depthwise_quantizer: Any = None,
-        bias_quantizer: Any = None,
-        depthwise_range: Any = None,
-        bias_range: Any = None,
-        **kwargs: Any,
-    ):
-        super().__init__(
-            **self._declare_quantized_weights(
-                kwargs,
-                kernel_size=kernel_size,
-                strides=strides,
-                padding=str(padding).lower(),
-                depth_multiplier=depth_multiplier,
-                data_format=data_format or "channels_last",
-                activation=None,
-                use_bias=use_bias,
-                depthwise_initializer=depthwise_initializer,
-                bias_initializer=bias_initializer,
-                depthwise_regularizer=depthwise_regularizer,
-                bias_regularizer=bias_regularizer,
-                activity_regularizer=activity_regularizer,
-                depthwise_constraint=depthwise_constraint,
-                bias_constraint=bias_constraint,
-                dilation_rate=dilation_rate,
-                depthwise_quantizer=depthwise_quantizer,
-                bias_quantizer=bias_quantizer,
-            ),
-            **kwargs,
-        )
-        self._finish_init(activation, {"depthwise_range": depthwise_range, "bias_range": bias_range})
+    __init__ = constructor(
+        parameters("kernel_size", strides=(1, 1), padding="VALID", depth_multiplier=1, data_format=None)
+        + kernel_bias_parameters("depthwise")
+        + parameters(dilation_rate=(1, 1))
+        + nones("depthwise_quantizer", "bias_quantizer", "depthwise_range", "bias_range"),
+        "_init_layer",
+    )
+
+    def _init_layer(self, arguments: dict, kwargs: dict) -> None:
+        super()._init_layer({**arguments, "padding": str(arguments["padding"]).lower()}, kwargs)
 
     @property
     def depthwise_kernel(self) -> Any:
         return getattr(self, "kernel", None)
 
     def _conv(self, inputs: Any, w: dict) -> Any:
-        return ops.depthwise_conv(
-            inputs,
-            w["depthwise_kernel"],
-            strides=self.strides,
-            padding=self.padding,
-            dilation_rate=self.dilation_rate,
-            data_format=self.data_format,
-        )
+        return self._apply_kernel(inputs, w["depthwise_kernel"])
+
+    def _apply_kernel(self, inputs: Any, kernel: Any) -> Any:
+        return ops.depthwise_conv(inputs, kernel, **self._window, data_format=self.data_format)
 
     def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
         b = self._bits(weights)
-        return depthwise_conv_ebops(
-            input_bits,
-            b["depthwise_kernel"],
-            b["bias"],
-            strides=self.strides,
-            padding=self.padding,
-            dilation_rate=self.dilation_rate,
-        )
+        return self._kernel_ebops(input_bits, b["depthwise_kernel"], b["bias"])
+
+    def _kernel_ebops(self, input_bits: Any, kernel_bits: Any, bias_bits: Any) -> Any:
+        return depthwise_conv_ebops(input_bits, kernel_bits, bias_bits, **self._window)
 
 
 def _separable_weights(rank: int) -> tuple[QuantizedWeight, ...]:
@@ -132,31 +88,39 @@ def _separable_weights(rank: int) -> tuple[QuantizedWeight, ...]:
     )
 
 
+def _separable_parameters(rank: int) -> Parameters:
+    """QKeras' QSeparableConv1D / QSeparableConv2D arguments (strides and dilation default to 1 per axis)."""
+    one = 1 if rank == 1 else (1,) * rank
+    return parameters(
+        "filters",
+        "kernel_size",
+        strides=one,
+        padding="valid",
+        data_format=None,
+        dilation_rate=one,
+        depth_multiplier=1,
+        activation=None,
+        use_bias=True,
+        depthwise_initializer="glorot_uniform",
+        pointwise_initializer="glorot_uniform",
+        bias_initializer="zeros",
+    ) + nones(
+        *(f"{w}_regularizer" for w in ("depthwise", "pointwise", "bias", "activity")),
+        *(f"{w}_constraint" for w in ("depthwise", "pointwise", "bias")),
+        *(f"{w}_quantizer" for w in ("depthwise", "pointwise", "bias")),
+    )
+
+
 class QSeparableConvMixin(QMultiWeightConvMixin):
     """Shared body of QSeparableConv1D and QSeparableConv2D."""
 
     def _conv(self, inputs: Any, w: dict) -> Any:
-        return ops.separable_conv(
-            inputs,
-            w["depthwise_kernel"],
-            w["pointwise_kernel"],
-            strides=self.strides,
-            padding=self.padding,
-            dilation_rate=self.dilation_rate,
-            data_format=self.data_format,
-        )
+        k = (w["depthwise_kernel"], w["pointwise_kernel"])
+        return ops.separable_conv(inputs, *k, **self._window, data_format=self.data_format)
 
     def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
         b = self._bits(weights)
-        return separable_conv_ebops(
-            input_bits,
-            b["depthwise_kernel"],
-            b["pointwise_kernel"],
-            b["bias"],
-            strides=self.strides,
-            padding=self.padding,
-            dilation_rate=self.dilation_rate,
-        )
+        return separable_conv_ebops(input_bits, b["depthwise_kernel"], b["pointwise_kernel"], b["bias"], **self._window)
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
@@ -164,62 +128,7 @@ class QSeparableConv1D(QSeparableConvMixin, keras.layers.SeparableConv1D):
     """Separable 1-D convolution with quantized weights (QKeras ``QSeparableConv1D``)."""
 
     quantized_weights = _separable_weights(3)
-
-    def __init__(
-        self,
-        filters: int,
-        kernel_size: Any,
-        strides: Any = 1,
-        padding: str = "valid",
-        data_format: str | None = None,
-        dilation_rate: Any = 1,
-        depth_multiplier: int = 1,
-        activation: Any = None,
-        use_bias: bool = True,
-        depthwise_initializer: Any = "glorot_uniform",
-        pointwise_initializer: Any = "glorot_uniform",
-        bias_initializer: Any = "zeros",
-        depthwise_regularizer: Any = None,
-        pointwise_regularizer: Any = None,
-        bias_regularizer: Any = None,
-        activity_regularizer: Any = None,
-        depthwise_constraint: Any = None,
-        pointwise_constraint: Any = None,
-        bias_constraint: Any = None,
-        depthwise_quantizer: Any = None,
-        pointwise_quantizer: Any = None,
-        bias_quantizer: Any = None,
-        **kwargs: Any,
-    ):
-        super().__init__(
-            **self._declare_quantized_weights(
-                kwargs,
-                filters=filters,
-                kernel_size=kernel_size,
-                strides=strides,
-                padding=padding,
-                data_format=data_format or "channels_last",
-                dilation_rate=dilation_rate,
-                depth_multiplier=depth_multiplier,
-                activation=None,
-                use_bias=use_bias,
-                depthwise_initializer=depthwise_initializer,
-                pointwise_initializer=pointwise_initializer,
-                bias_initializer=bias_initializer,
-                depthwise_regularizer=depthwise_regularizer,
-                pointwise_regularizer=pointwise_regularizer,
-                bias_regularizer=bias_regularizer,
-                activity_regularizer=activity_regularizer,
-                depthwise_constraint=depthwise_constraint,
-                pointwise_constraint=pointwise_constraint,
-                bias_constraint=bias_constraint,
-                depthwise_quantizer=depthwise_quantizer,
-                pointwise_quantizer=pointwise_quantizer,
-                bias_quantizer=bias_quantizer,
-            ),
-            **kwargs,
-        )
-        self._finish_init(activation, {})
+    __init__ = constructor(_separable_parameters(1), "_init_layer")
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
@@ -227,62 +136,7 @@ class QSeparableConv2D(QSeparableConvMixin, keras.layers.SeparableConv2D):
     """Separable 2-D convolution with quantized weights (QKeras ``QSeparableConv2D``)."""
 
     quantized_weights = _separable_weights(4)
-
-    def __init__(
-        self,
-        filters: int,
-        kernel_size: Any,
-        strides: Any = (1, 1),
-        padding: str = "valid",
-        data_format: str | None = None,
-        dilation_rate: Any = (1, 1),
-        depth_multiplier: int = 1,
-        activation: Any = None,
-        use_bias: bool = True,
-        depthwise_initializer: Any = "glorot_uniform",
-        pointwise_initializer: Any = "glorot_uniform",
-        bias_initializer: Any = "zeros",
-        depthwise_regularizer: Any = None,
-        pointwise_regularizer: Any = None,
-        bias_regularizer: Any = None,
-        activity_regularizer: Any = None,
-        depthwise_constraint: Any = None,
-        pointwise_constraint: Any = None,
-        bias_constraint: Any = None,
-        depthwise_quantizer: Any = None,
-        pointwise_quantizer: Any = None,
-        bias_quantizer: Any = None,
-        **kwargs: Any,
-    ):
-        super().__init__(
-            **self._declare_quantized_weights(
-                kwargs,
-                filters=filters,
-                kernel_size=kernel_size,
-                strides=strides,
-                padding=padding,
-                data_format=data_format or "channels_last",
-                dilation_rate=dilation_rate,
-                depth_multiplier=depth_multiplier,
-                activation=None,
-                use_bias=use_bias,
-                depthwise_initializer=depthwise_initializer,
-                pointwise_initializer=pointwise_initializer,
-                bias_initializer=bias_initializer,
-                depthwise_regularizer=depthwise_regularizer,
-                pointwise_regularizer=pointwise_regularizer,
-                bias_regularizer=bias_regularizer,
-                activity_regularizer=activity_regularizer,
-                depthwise_constraint=depthwise_constraint,
-                pointwise_constraint=pointwise_constraint,
-                bias_constraint=bias_constraint,
-                depthwise_quantizer=depthwise_quantizer,
-                pointwise_quantizer=pointwise_quantizer,
-                bias_quantizer=bias_quantizer,
-            ),
-            **kwargs,
-        )
-        self._finish_init(activation, {})
+    __init__ = constructor(_separable_parameters(2), "_init_layer")
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
@@ -295,53 +149,20 @@ class QConv2DTranspose(QMultiWeightConvMixin, keras.layers.Conv2DTranspose):
 
     quantized_weights = kernel_and_bias(4)
 
-    def __init__(
-        self,
-        filters: int,
-        kernel_size: Any,
-        strides: Any = (1, 1),
-        padding: str = "valid",
-        output_padding: Any = None,
-        data_format: str | None = None,
-        dilation_rate: Any = (1, 1),
-        activation: Any = None,
-        use_bias: bool = True,
-        kernel_initializer: Any = "glorot_uniform",
-        bias_initializer: Any = "zeros",
-        kernel_regularizer: Any = None,
-        bias_regularizer: Any = None,
-        activity_regularizer: Any = None,
-        kernel_constraint: Any = None,
-        bias_constraint: Any = None,
-        kernel_quantizer: Any = None,
-        bias_quantizer: Any = None,
-        **kwargs: Any,
-    ):
-        super().__init__(
-            **self._declare_quantized_weights(
-                kwargs,
-                filters=filters,
-                kernel_size=kernel_size,
-                strides=strides,
-                padding=padding,
-                output_padding=output_padding,
-                data_format=data_format or "channels_last",
-                dilation_rate=dilation_rate,
-                activation=None,
-                use_bias=use_bias,
-                kernel_initializer=kernel_initializer,
-                bias_initializer=bias_initializer,
-                kernel_regularizer=kernel_regularizer,
-                bias_regularizer=bias_regularizer,
-                activity_regularizer=activity_regularizer,
-                kernel_constraint=kernel_constraint,
-                bias_constraint=bias_constraint,
-                kernel_quantizer=kernel_quantizer,
-                bias_quantizer=bias_quantizer,
-            ),
-            **kwargs,
+    __init__ = constructor(
+        parameters(
+            "filters",
+            "kernel_size",
+            strides=(1, 1),
+            padding="valid",
+            output_padding=None,
+            data_format=None,
+            dilation_rate=(1, 1),
         )
-        self._finish_init(activation, {})
+        + kernel_bias_parameters(initializer="glorot_uniform")
+        + nones("kernel_quantizer", "bias_quantizer"),
+        "_init_layer",
+    )
 
     def _conv(self, inputs: Any, w: dict) -> Any:
         return ops.conv_transpose(

@@ -34,6 +34,7 @@ from ..quantizers import (
     make_quantizer_layer,
     serialize_quantizer,
 )
+from ._signature import constructor, nones, parameters
 from .base import QuantizedWeight, _broadcast_bits, kernel_and_bias
 from .conv_extra import QMultiWeightConvMixin
 
@@ -49,14 +50,24 @@ def grouped_transpose_kernel(kernel: Any, group_size: int) -> Any:
     return full * ops.convert_to_tensor(mask, dtype=full.dtype)
 
 
+#: QKeras master's stride, padding and depth arguments of both transposed convolutions
+_TRANSPOSE_SHAPE = parameters(strides=(1, 1), padding="valid", output_padding=None, depth_multiplier=1)
+
+
 class QConvTransposeMixin(QMultiWeightConvMixin):
     """Shared body of the QKeras master transposed convolutions with their own weights."""
 
-    def _init_transpose(self, kwargs: dict, arguments: dict, activations: dict) -> None:
-        """``arguments``: the constructor's arguments by keyword, for `_declare_quantized_weights`
-        and then Keras' Conv2DTranspose."""
+    _output_activation: str  #: the argument whose quantizer is the output quantizer
+
+    def _init_layer(self, arguments: dict, kwargs: dict) -> None:
+        """The shared constructor body (`constructor`): ``arguments`` the QKeras arguments by name."""
+        arguments = dict(arguments)
+        if "group_size" in arguments:
+            self.group_size = int(arguments.pop("group_size"))
+        self.depth_multiplier = arguments.pop("depth_multiplier")
+        activations = {key: arguments.pop(key) for key in list(arguments) if key.endswith("_activation")}
+        activation = kwargs.pop("activation", None)  # stored, not applied (as QKeras)
         keras_args = self._declare_quantized_weights(kwargs, **arguments)
-        activation = keras_args.pop("activation", None)
         if keras_args.pop("output_padding", None) is not None:
             warnings.warn(
                 f"{type(self).__name__}: output_padding is ignored, as in QKeras master (whose layer "
@@ -100,6 +111,7 @@ class QConvTransposeMixin(QMultiWeightConvMixin):
             else:
                 self._activation_args[key] = (None, None if q is None else keras.activations.get(q))
             setattr(self, key, self._activation_object(key))  # QKeras' attribute: get_quantizer(<key>)
+        self._activation_quantizer = self._activation_args[self._output_activation][0]
 
     def _activation_object(self, key: str) -> Any:
         """QKeras' ``get_quantizer(<key>)``: the quantizer, the Keras activation or None."""
@@ -193,39 +205,15 @@ class QDepthwiseConv2DTranspose(QConvTransposeMixin, keras.layers.Conv2DTranspos
 
     quantized_weights = kernel_and_bias(4, "depthwise_kernel", "depthwise_kernel_quantizer", auto_range=None)
 
-    def __init__(
-        self,
-        filters: int,
-        kernel_size: Any,
-        group_size: int = 1,
-        strides: Any = (1, 1),
-        padding: str = "valid",
-        output_padding: Any = None,
-        depth_multiplier: int = 1,
-        depthwise_activation: Any = None,
-        use_bias: bool = True,
-        depthwise_kernel_quantizer: Any = None,
-        bias_quantizer: Any = None,
-        **kwargs: Any,
-    ):
-        self.group_size = int(group_size)
-        self.depth_multiplier = depth_multiplier
-        self._init_transpose(
-            kwargs,
-            dict(
-                filters=filters,
-                kernel_size=kernel_size,
-                strides=strides,
-                padding=padding,
-                output_padding=output_padding,
-                use_bias=use_bias,
-                activation=kwargs.pop("activation", None),
-                depthwise_kernel_quantizer=depthwise_kernel_quantizer,
-                bias_quantizer=bias_quantizer,
-            ),
-            {"depthwise_activation": depthwise_activation},
-        )
-        self._activation_quantizer = self._activation_args["depthwise_activation"][0]
+    _output_activation = "depthwise_activation"
+    __init__ = constructor(
+        parameters("filters", "kernel_size", group_size=1)
+        + _TRANSPOSE_SHAPE
+        + nones("depthwise_activation")
+        + parameters(use_bias=True)
+        + nones("depthwise_kernel_quantizer", "bias_quantizer"),
+        "_init_layer",
+    )
 
     def _shapes(self, c: int) -> dict:
         return {"depthwise_kernel": (*self.kernel_size, c, self.group_size), "bias": (self.filters,)}
@@ -267,41 +255,16 @@ class QSeparableConv2DTranspose(QConvTransposeMixin, keras.layers.Conv2DTranspos
         *kernel_and_bias(4, "pointwise_kernel", "pointwise_kernel_quantizer", auto_range=None),
     )
 
-    def __init__(
-        self,
-        filters: int,
-        kernel_size: Any,
-        strides: Any = (1, 1),
-        padding: str = "valid",
-        output_padding: Any = None,
-        depth_multiplier: int = 1,
-        depthwise_activation: Any = None,
-        pointwise_activation: Any = None,
-        use_bias: bool = True,
-        depthwise_kernel_quantizer: Any = None,
-        pointwise_kernel_quantizer: Any = None,
-        bias_quantizer: Any = None,
-        **kwargs: Any,
-    ):
-        self.depth_multiplier = depth_multiplier
-        self._init_transpose(
-            kwargs,
-            dict(
-                filters=filters,
-                kernel_size=kernel_size,
-                strides=strides,
-                padding=padding,
-                output_padding=output_padding,
-                use_bias=use_bias,
-                activation=kwargs.pop("activation", None),
-                depthwise_kernel_quantizer=depthwise_kernel_quantizer,
-                pointwise_kernel_quantizer=pointwise_kernel_quantizer,
-                bias_quantizer=bias_quantizer,
-            ),
-            {"depthwise_activation": depthwise_activation, "pointwise_activation": pointwise_activation},
-        )
-        self._activation_quantizer = self._activation_args["pointwise_activation"][0]
-        self.depthwise_activation_quantizer = None
+    _output_activation = "pointwise_activation"
+    depthwise_activation_quantizer = None  # the quantizer layer of depthwise_activation, once built
+    __init__ = constructor(
+        parameters("filters", "kernel_size")
+        + _TRANSPOSE_SHAPE
+        + nones("depthwise_activation", "pointwise_activation")
+        + parameters(use_bias=True)
+        + nones("depthwise_kernel_quantizer", "pointwise_kernel_quantizer", "bias_quantizer"),
+        "_init_layer",
+    )
 
     def _shapes(self, c: int) -> dict:
         return {

@@ -25,7 +25,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from ..core.ebops import conv_ebops, dense_ebops, depthwise_conv_ebops
+from ._signature import constructor, nones, parameters, parameters_of
 from .conv import QConv2D
 from .conv_extra import QDepthwiseConv2D
 from .dense import QDense
@@ -37,6 +37,34 @@ _BN_REGULARIZERS = ("beta_regularizer", "gamma_regularizer")
 _BN_CONSTRAINTS = ("beta_constraint", "gamma_constraint")
 
 
+#: QKeras' batch-normalization arguments of the folded layers (after those of the layer folded into)
+BN_PARAMETERS = (
+    parameters(
+        axis=-1,
+        momentum=0.99,
+        epsilon=0.001,
+        center=True,
+        scale=True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        moving_mean_initializer="zeros",
+        moving_variance_initializer="ones",
+    )
+    + nones(*_BN_REGULARIZERS, *_BN_CONSTRAINTS)
+    + parameters(
+        renorm=False,
+        renorm_clipping=None,
+        renorm_momentum=0.99,
+        fused=None,
+        trainable=True,
+        virtual_batch_size=None,
+        adjustment=None,
+        ema_freeze_delay=None,
+        folding_mode="ema_stats_folding",
+    )
+)
+
+
 class QFoldedBatchnormMixin:
     """Batch-norm state and the folding arithmetic shared by the folded convolutions."""
 
@@ -45,12 +73,19 @@ class QFoldedBatchnormMixin:
     _channel_axes = (-1, 3)
     _bessel_correction = True  # tf-keras' fused batch norm (4-D inputs) updates with the unbiased variance
 
-    def _init_bn(self, arguments: Mapping[str, Any]) -> None:
-        """Check and keep the batch-normalization arguments (after the layer's base ``__init__``).
+    def _init_folded(self, arguments: dict, kwargs: dict) -> None:
+        """The shared constructor body (`constructor`): the folded layer's own constructor with its
+        arguments (and ``trainable``), then the batch-normalization arguments (`BN_PARAMETERS`)."""
+        arguments = dict(arguments)
+        bn = {p.name: arguments.pop(p.name) for p in BN_PARAMETERS}
+        groups = kwargs.pop("groups", 1)  # Keras' Conv2D config key
+        if groups != 1:
+            raise NotImplementedError(f"{type(self).__name__}: groups={groups!r} is not supported")
+        super().__init__(**arguments, trainable=bn.pop("trainable"), **kwargs)
+        self._init_bn(bn)
 
-        ``arguments``: the constructor's arguments by name (its ``locals()``); the folded layers
-        share QKeras' batch-normalization arguments, read here by name once.
-        """
+    def _init_bn(self, arguments: Mapping[str, Any]) -> None:
+        """Check and keep the batch-normalization arguments (after the layer's base ``__init__``)."""
         axis, folding_mode = arguments["axis"], arguments["folding_mode"]
         renorm, virtual_batch_size, adjustment = (arguments[k] for k in ("renorm", "virtual_batch_size", "adjustment"))
         name = type(self).__name__
@@ -239,7 +274,7 @@ class QFoldedBatchnormMixin:
         bn_training = self._bn_training(training)
         mean = variance = None
         if training:
-            y = self._conv(inputs, getattr(self, self._kernel_role))
+            y = self._apply_kernel(inputs, getattr(self, self._kernel_role))
             if self.use_bias:
                 y = ops.add(y, self.bias)
             mean, variance = ops.moments(y, axes=list(range(len(y.shape) - 1)))
@@ -249,12 +284,25 @@ class QFoldedBatchnormMixin:
         kernel, bias, corr = self._fold(bn_training, mean, variance)
         qk = self._quantize(self._kernel_role, kernel, training)
         qb = self._quantize("bias", bias, training)
-        out = self._conv(inputs, qk)
+        out = self._apply_kernel(inputs, qk)
         if corr is not None:
             out = out * corr
         out = ops.add(out, qb)
         self._add_ebops_loss({self._kernel_role: qk, "bias": qb}, training)
         return self.quantize_output(out, training)
+
+    def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
+        """The EBOPs of the layer folded into, for the quantized folded kernel and bias."""
+        if weights is None:
+            w = self.folded_weights()
+            weights = {self._kernel_role: w["folded_kernel"], "bias": w["folded_bias"]}
+        kernel_bits = self.weight_bits(self._kernel_role, weights[self._kernel_role])
+        return self._kernel_ebops(input_bits, kernel_bits, self.weight_bits("bias", weights["bias"]))
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(self._bn_config())
+        return config
 
     def _bn_config(self) -> dict:
         ser = keras.saving.serialize_keras_object
@@ -282,109 +330,15 @@ class QFoldedBatchnormMixin:
 class QConv2DBatchnorm(QFoldedBatchnormMixin, QConv2D):
     """QConv2D with a folded batch normalization (QKeras ``QConv2DBatchnorm``)."""
 
-    def __init__(
-        self,
-        filters: int,
-        kernel_size: Any,
-        strides: Any = (1, 1),
-        padding: str = "valid",
-        data_format: str = "channels_last",
-        dilation_rate: Any = (1, 1),
-        activation: Any = None,
-        use_bias: bool = True,
-        kernel_initializer: Any = "he_normal",
-        bias_initializer: Any = "zeros",
-        kernel_regularizer: Any = None,
-        bias_regularizer: Any = None,
-        activity_regularizer: Any = None,
-        kernel_constraint: Any = None,
-        bias_constraint: Any = None,
-        kernel_quantizer: Any = None,
-        bias_quantizer: Any = None,
-        axis: Any = -1,
-        momentum: float = 0.99,
-        epsilon: float = 0.001,
-        center: bool = True,
-        scale: bool = True,
-        beta_initializer: Any = "zeros",
-        gamma_initializer: Any = "ones",
-        moving_mean_initializer: Any = "zeros",
-        moving_variance_initializer: Any = "ones",
-        beta_regularizer: Any = None,
-        gamma_regularizer: Any = None,
-        beta_constraint: Any = None,
-        gamma_constraint: Any = None,
-        renorm: bool = False,
-        renorm_clipping: Any = None,
-        renorm_momentum: float = 0.99,
-        fused: Any = None,
-        trainable: bool = True,
-        virtual_batch_size: Any = None,
-        adjustment: Any = None,
-        ema_freeze_delay: Any = None,
-        folding_mode: str = "ema_stats_folding",
-        **kwargs: Any,
-    ):
-        for key in ("groups",):
-            if kwargs.get(key, 1) != 1:
-                raise NotImplementedError(f"QConv2DBatchnorm: {key}={kwargs[key]!r} is not supported")
-            kwargs.pop(key, None)
-        super().__init__(
-            filters=filters,
-            kernel_size=kernel_size,
-            strides=strides,
-            padding=padding,
-            data_format=data_format,
-            dilation_rate=dilation_rate,
-            activation=activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
-            kernel_quantizer=kernel_quantizer,
-            bias_quantizer=bias_quantizer,
-            trainable=trainable,
-            **kwargs,
-        )
-        self._init_bn(locals())
+    __init__ = constructor(
+        parameters_of(QConv2D, drop=("kernel_range", "bias_range", "mask")) + BN_PARAMETERS, "_init_folded"
+    )
 
     def _keras_base(self) -> type:
         return keras.layers.Conv2D
 
     def _n_channels(self, input_shape: tuple) -> int:
         return self.filters
-
-    def _conv(self, inputs: Any, kernel: Any) -> Any:
-        return ops.conv(
-            inputs,
-            kernel,
-            strides=self.strides,
-            padding=self.padding,
-            dilation_rate=self.dilation_rate,
-            data_format=self.data_format,
-        )
-
-    def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
-        if weights is None:
-            w = self.folded_weights()
-            weights = {"kernel": w["folded_kernel"], "bias": w["folded_bias"]}
-        return conv_ebops(
-            input_bits,
-            self.weight_bits("kernel", weights["kernel"]),
-            self.weight_bits("bias", weights["bias"]),
-            strides=self.strides,
-            padding=self.padding,
-            dilation_rate=self.dilation_rate,
-        )
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(self._bn_config())
-        return config
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
@@ -393,75 +347,7 @@ class QDepthwiseConv2DBatchnorm(QFoldedBatchnormMixin, QDepthwiseConv2D):
 
     _kernel_role = "depthwise_kernel"
 
-    def __init__(
-        self,
-        kernel_size: Any,
-        strides: Any = (1, 1),
-        padding: str = "VALID",
-        depth_multiplier: int = 1,
-        data_format: str | None = None,
-        activation: Any = None,
-        use_bias: bool = True,
-        depthwise_initializer: Any = "he_normal",
-        bias_initializer: Any = "zeros",
-        depthwise_regularizer: Any = None,
-        bias_regularizer: Any = None,
-        activity_regularizer: Any = None,
-        depthwise_constraint: Any = None,
-        bias_constraint: Any = None,
-        dilation_rate: Any = (1, 1),
-        depthwise_quantizer: Any = None,
-        bias_quantizer: Any = None,
-        depthwise_range: Any = None,
-        bias_range: Any = None,
-        axis: Any = -1,
-        momentum: float = 0.99,
-        epsilon: float = 0.001,
-        center: bool = True,
-        scale: bool = True,
-        beta_initializer: Any = "zeros",
-        gamma_initializer: Any = "ones",
-        moving_mean_initializer: Any = "zeros",
-        moving_variance_initializer: Any = "ones",
-        beta_regularizer: Any = None,
-        gamma_regularizer: Any = None,
-        beta_constraint: Any = None,
-        gamma_constraint: Any = None,
-        renorm: bool = False,
-        renorm_clipping: Any = None,
-        renorm_momentum: float = 0.99,
-        fused: Any = None,
-        trainable: bool = True,
-        virtual_batch_size: Any = None,
-        adjustment: Any = None,
-        ema_freeze_delay: Any = None,
-        folding_mode: str = "ema_stats_folding",
-        **kwargs: Any,
-    ):
-        super().__init__(
-            kernel_size=kernel_size,
-            strides=strides,
-            padding=padding,
-            depth_multiplier=depth_multiplier,
-            data_format=data_format,
-            activation=activation,
-            use_bias=use_bias,
-            depthwise_initializer=depthwise_initializer,
-            bias_initializer=bias_initializer,
-            depthwise_regularizer=depthwise_regularizer,
-            bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
-            depthwise_constraint=depthwise_constraint,
-            bias_constraint=bias_constraint,
-            dilation_rate=dilation_rate,
-            depthwise_quantizer=depthwise_quantizer,
-            bias_quantizer=bias_quantizer,
-            depthwise_range=depthwise_range,
-            bias_range=bias_range,
-            trainable=trainable,
-            **kwargs,
-        )
-        self._init_bn(locals())
+    __init__ = constructor(parameters_of(QDepthwiseConv2D) + BN_PARAMETERS, "_init_folded")
 
     def _keras_base(self) -> type:
         return keras.layers.DepthwiseConv2D
@@ -472,36 +358,6 @@ class QDepthwiseConv2DBatchnorm(QFoldedBatchnormMixin, QDepthwiseConv2D):
     def _scale_kernel(self, kernel: Any, inv: Any) -> Any:
         return ops.reshape(inv, tuple(kernel.shape[2:])) * kernel
 
-    def _conv(self, inputs: Any, kernel: Any) -> Any:
-        if isinstance(kernel, dict):
-            kernel = kernel["depthwise_kernel"]
-        return ops.depthwise_conv(
-            inputs,
-            kernel,
-            strides=self.strides,
-            padding=self.padding,
-            dilation_rate=self.dilation_rate,
-            data_format=self.data_format,
-        )
-
-    def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
-        if weights is None:
-            w = self.folded_weights()
-            weights = {"depthwise_kernel": w["folded_kernel"], "bias": w["folded_bias"]}
-        return depthwise_conv_ebops(
-            input_bits,
-            self.weight_bits("depthwise_kernel", weights["depthwise_kernel"]),
-            self.weight_bits("bias", weights["bias"]),
-            strides=self.strides,
-            padding=self.padding,
-            dilation_rate=self.dilation_rate,
-        )
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(self._bn_config())
-        return config
-
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
 class QDenseBatchnorm(QFoldedBatchnormMixin, QDense):
@@ -511,84 +367,10 @@ class QDenseBatchnorm(QFoldedBatchnormMixin, QDense):
     _channel_axes = (-1, 1)
     _bessel_correction = False  # QKeras runs a non-fused (2-D) BatchNormalization: biased batch variance
 
-    def __init__(
-        self,
-        units: int,
-        activation: Any = None,
-        use_bias: bool = True,
-        kernel_initializer: Any = "he_normal",
-        bias_initializer: Any = "zeros",
-        kernel_regularizer: Any = None,
-        bias_regularizer: Any = None,
-        activity_regularizer: Any = None,
-        kernel_constraint: Any = None,
-        bias_constraint: Any = None,
-        kernel_quantizer: Any = None,
-        bias_quantizer: Any = None,
-        kernel_range: Any = None,
-        bias_range: Any = None,
-        axis: Any = -1,
-        momentum: float = 0.99,
-        epsilon: float = 0.001,
-        center: bool = True,
-        scale: bool = True,
-        beta_initializer: Any = "zeros",
-        gamma_initializer: Any = "ones",
-        moving_mean_initializer: Any = "zeros",
-        moving_variance_initializer: Any = "ones",
-        beta_regularizer: Any = None,
-        gamma_regularizer: Any = None,
-        beta_constraint: Any = None,
-        gamma_constraint: Any = None,
-        renorm: bool = False,
-        renorm_clipping: Any = None,
-        renorm_momentum: float = 0.99,
-        fused: Any = None,
-        trainable: bool = True,
-        virtual_batch_size: Any = None,
-        adjustment: Any = None,
-        ema_freeze_delay: Any = None,
-        folding_mode: str = "ema_stats_folding",
-        **kwargs: Any,
-    ):
-        super().__init__(
-            units=units,
-            activation=activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
-            kernel_constraint=kernel_constraint,
-            bias_constraint=bias_constraint,
-            kernel_quantizer=kernel_quantizer,
-            bias_quantizer=bias_quantizer,
-            kernel_range=kernel_range,
-            bias_range=bias_range,
-            trainable=trainable,
-            **kwargs,
-        )
-        self._init_bn(locals())
+    __init__ = constructor(parameters_of(QDense) + BN_PARAMETERS, "_init_folded")
 
     def _keras_base(self) -> type:
         return keras.layers.Dense
 
     def _n_channels(self, input_shape: tuple) -> int:
         return self.units
-
-    def _conv(self, inputs: Any, kernel: Any) -> Any:
-        return ops.matmul(inputs, kernel)
-
-    def _ebops(self, input_bits: Any, weights: dict | None = None) -> Any:
-        if weights is None:
-            w = self.folded_weights()
-            weights = {"kernel": w["folded_kernel"], "bias": w["folded_bias"]}
-        return dense_ebops(
-            input_bits, self.weight_bits("kernel", weights["kernel"]), self.weight_bits("bias", weights["bias"])
-        )
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(self._bn_config())
-        return config

@@ -25,6 +25,7 @@ from ...core.ebops import recurrent_ebops
 from ...core.quantizer import FixedPointQuantizer
 from ...quantizers import QKerasModeQuantizer, get_quantizer, is_quantizer, make_quantizer_layer, serialize_quantizer
 from ...quantizers.functions import QKERAS_FUNCTIONS
+from .._signature import Parameters, nones, parameters
 from ..base import QuantizedLayerMixin, _serialize, deserialize_quantizer_arg, quantization_config_dict
 
 
@@ -63,27 +64,68 @@ def _apply_activation(act: Any, x: Any, training: Any) -> Any:
     return act(x)
 
 
+_QUANTIZER_ARGUMENTS = ("kernel_quantizer", "recurrent_quantizer", "bias_quantizer", "state_quantizer")
+
+
+def cell_parameters(gated: bool, after_initializers: Parameters = (), last: Parameters = ()) -> Parameters:
+    """QKeras' arguments of a cell: ``units``, ``activation`` (and ``recurrent_activation`` when
+    ``gated``), ``use_bias``, the initializers, ``after_initializers``, the regularizers, constraints and
+    quantizers, the dropouts, ``last``, and Keras 3's ``seed``."""
+    activations = {"activation": "quantized_tanh", **({"recurrent_activation": "hard_sigmoid"} if gated else {})}
+    return (
+        parameters("units", **activations, use_bias=True)
+        + parameters(kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros")
+        + after_initializers
+        + nones(*(f"{w}_regularizer" for w in ("kernel", "recurrent", "bias")))
+        + nones(*(f"{w}_constraint" for w in ("kernel", "recurrent", "bias")))
+        + nones(*_QUANTIZER_ARGUMENTS)
+        + parameters(dropout=0.0, recurrent_dropout=0.0)
+        + last
+        + nones("seed")
+    )
+
+
 class QRecurrentCellMixin(QuantizedLayerMixin):
     """Shared body of the quantized cells: weight and state quantizers, activations, EBOPs."""
 
-    def _setup_cell_quantizers(
+    def _init_cell(self, arguments: dict, kwargs: dict) -> None:
+        """The shared constructor body of the cells (`constructor`): ``arguments`` the QKeras arguments.
+
+        Parses the quantizers (before the Keras cell ``__init__``), applies QKeras' automatic Clip
+        constraints and QInitializers, runs the Keras cell ``__init__`` and resolves the activations."""
+        arguments = dict(arguments)
+        activations = {key: arguments.pop(key) for key in ("activation", "recurrent_activation") if key in arguments}
+        quantizers = {key: arguments.pop(key) for key in _QUANTIZER_ARGUMENTS}
+        if "implementation" in arguments:
+            implementation = arguments["implementation"]
+            if implementation not in (0, 1, 2):
+                raise ValueError(f"implementation={implementation!r} is not accepted; accepted values: 1, 2")
+            arguments["implementation"] = max(int(implementation), 1)
+        self._init_quantization(kwargs)
+        kwargs.pop("quantization_config", None)
+        self._set_cell_quantizers(2 if arguments.get("reset_after") else 1, **quantizers)
+        for weight, quantizer in (("kernel", "kernel"), ("recurrent", "recurrent_kernel"), ("bias", "bias")):
+            if weight == "bias" and not arguments["use_bias"]:
+                continue
+            constraint, initializer = f"{weight}_constraint", f"{weight}_initializer"
+            arguments[constraint], arguments[initializer] = self.auto_range(
+                self._parsed(quantizer), arguments[constraint], arguments[initializer]
+            )
+        super(QRecurrentCellMixin, self).__init__(**dict.fromkeys(activations), **arguments, **kwargs)
+        self._set_activations(**activations)
+
+    def _set_cell_quantizers(
         self,
-        kwargs: dict,
-        use_bias: bool,
         bias_rank: int,
         kernel_quantizer: Any,
         recurrent_quantizer: Any,
         bias_quantizer: Any,
         state_quantizer: Any,
-        weight_args: dict,
-    ) -> dict:
-        """Parse the quantizers before the Keras cell ``__init__``; returns the weight arguments
-        with QKeras' automatic Clip constraints and QInitializers applied."""
-        self._init_quantization(kwargs)
-        kwargs.pop("quantization_config", None)
-        kq = self._set_weight_quantizer("kernel", kernel_quantizer, 2, auto_po2=True)
-        rq = self._set_weight_quantizer("recurrent_kernel", recurrent_quantizer, 2, auto_po2=True)
-        bq = self._set_weight_quantizer("bias", bias_quantizer, bias_rank)
+    ) -> None:
+        """Parse the weight and state quantizers (before the Keras cell ``__init__``)."""
+        self._set_weight_quantizer("kernel", kernel_quantizer, 2, auto_po2=True)
+        self._set_weight_quantizer("recurrent_kernel", recurrent_quantizer, 2, auto_po2=True)
+        self._set_weight_quantizer("bias", bias_quantizer, bias_rank)
         try:
             sq = get_quantizer(deserialize_quantizer_arg(state_quantizer))
         except ValueError as err:
@@ -108,22 +150,12 @@ class QRecurrentCellMixin(QuantizedLayerMixin):
             ("state_quantizer", state_quantizer),
         ):
             object.__setattr__(self, name, value)
-        args = dict(weight_args)
-        args["kernel_constraint"], args["kernel_initializer"] = self.auto_range(
-            kq, args["kernel_constraint"], args["kernel_initializer"]
-        )
-        args["recurrent_constraint"], args["recurrent_initializer"] = self.auto_range(
-            rq, args["recurrent_constraint"], args["recurrent_initializer"]
-        )
-        if use_bias:
-            args["bias_constraint"], args["bias_initializer"] = self.auto_range(
-                bq, args["bias_constraint"], args["bias_initializer"]
-            )
-        return args
 
-    def _set_activations(self, activation: Any, recurrent_activation: Any = None, has_recurrent: bool = False) -> None:
+    def _set_activations(self, activation: Any, **recurrent: Any) -> None:
+        """``activation`` and, for the cells that have one, ``recurrent_activation`` (by keyword)."""
         self.activation, self._activation_config = resolve_activation(activation)
-        if has_recurrent:
+        if recurrent:
+            recurrent_activation = recurrent["recurrent_activation"]
             self.recurrent_activation, self._recurrent_activation_config = resolve_activation(recurrent_activation)
         object.__setattr__(self, "_cached_weights", None)
 
@@ -239,25 +271,6 @@ class QRecurrentCellMixin(QuantizedLayerMixin):
         if hasattr(self, "_recurrent_activation_config"):
             config["recurrent_activation"] = str(self._recurrent_activation_config)
         return config
-
-
-def _weight_args(
-    kernel_initializer: Any,
-    recurrent_initializer: Any,
-    bias_initializer: Any,
-    kernel_constraint: Any,
-    recurrent_constraint: Any,
-    bias_constraint: Any,
-) -> dict:
-    """The initializers and constraints of a cell's weights, keyed by Keras' argument names."""
-    return {
-        "kernel_initializer": kernel_initializer,
-        "recurrent_initializer": recurrent_initializer,
-        "bias_initializer": bias_initializer,
-        "kernel_constraint": kernel_constraint,
-        "recurrent_constraint": recurrent_constraint,
-        "bias_constraint": bias_constraint,
-    }
 
 
 __all__ = ["QRecurrentCellMixin", "resolve_activation"]

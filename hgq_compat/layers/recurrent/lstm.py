@@ -9,8 +9,9 @@ from typing import Any
 import keras
 from keras import ops
 
-from .cell import QRecurrentCellMixin, _weight_args
-from .rnn import QRNNBase
+from .._signature import constructor, parameters
+from .cell import QRecurrentCellMixin, cell_parameters
+from .rnn import QRNNBase, rnn_parameters
 
 
 @keras.saving.register_keras_serializable(package="hgq_compat")
@@ -20,68 +21,12 @@ class QLSTMCell(QRecurrentCellMixin, keras.layers.LSTMCell):
     Both previous states (h and c) pass through ``state_quantizer`` before use.
     """
 
-    def __init__(
-        self,
-        units: int,
-        activation: Any = "quantized_tanh",
-        recurrent_activation: Any = "hard_sigmoid",
-        use_bias: bool = True,
-        kernel_initializer: Any = "glorot_uniform",
-        recurrent_initializer: Any = "orthogonal",
-        bias_initializer: Any = "zeros",
-        unit_forget_bias: bool = True,
-        kernel_regularizer: Any = None,
-        recurrent_regularizer: Any = None,
-        bias_regularizer: Any = None,
-        kernel_constraint: Any = None,
-        recurrent_constraint: Any = None,
-        bias_constraint: Any = None,
-        kernel_quantizer: Any = None,
-        recurrent_quantizer: Any = None,
-        bias_quantizer: Any = None,
-        state_quantizer: Any = None,
-        dropout: float = 0.0,
-        recurrent_dropout: float = 0.0,
-        implementation: int = 1,
-        seed: Any = None,
-        **kwargs: Any,
-    ):
-        if implementation not in (0, 1, 2):
-            raise ValueError(f"implementation={implementation!r} is not accepted; accepted values: 1, 2")
-        args = self._setup_cell_quantizers(
-            kwargs,
-            use_bias,
-            1,
-            kernel_quantizer,
-            recurrent_quantizer,
-            bias_quantizer,
-            state_quantizer,
-            _weight_args(
-                kernel_initializer,
-                recurrent_initializer,
-                bias_initializer,
-                kernel_constraint,
-                recurrent_constraint,
-                bias_constraint,
-            ),
-        )
-        super().__init__(
-            units,
-            activation=None,
-            recurrent_activation=None,
-            use_bias=use_bias,
-            unit_forget_bias=unit_forget_bias,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            seed=seed,
-            implementation=max(int(implementation), 1),
-            **args,
-            **kwargs,
-        )
-        self._set_activations(activation, recurrent_activation, has_recurrent=True)
+    __init__ = constructor(
+        cell_parameters(
+            gated=True, after_initializers=parameters(unit_forget_bias=True), last=parameters(implementation=1)
+        ),
+        "_init_cell",
+    )
 
     def call(self, inputs: Any, states: Any, training: Any = False) -> Any:
         w = self._step_weights(training)
@@ -138,65 +83,8 @@ class QLSTMCell(QRecurrentCellMixin, keras.layers.LSTMCell):
 class QLSTM(QRNNBase):
     """LSTM with quantized weights and states (QKeras ``QLSTM``)."""
 
-    def __init__(
-        self,
-        units: int,
-        activation: Any = "quantized_tanh",
-        recurrent_activation: Any = "hard_sigmoid",
-        use_bias: bool = True,
-        kernel_initializer: Any = "glorot_uniform",
-        recurrent_initializer: Any = "orthogonal",
-        bias_initializer: Any = "zeros",
-        unit_forget_bias: bool = True,
-        kernel_regularizer: Any = None,
-        recurrent_regularizer: Any = None,
-        bias_regularizer: Any = None,
-        activity_regularizer: Any = None,
-        kernel_constraint: Any = None,
-        recurrent_constraint: Any = None,
-        bias_constraint: Any = None,
-        kernel_quantizer: Any = None,
-        recurrent_quantizer: Any = None,
-        bias_quantizer: Any = None,
-        state_quantizer: Any = None,
-        dropout: float = 0.0,
-        recurrent_dropout: float = 0.0,
-        implementation: int = 1,
-        return_sequences: bool = False,
-        return_state: bool = False,
-        go_backwards: bool = False,
-        stateful: bool = False,
-        unroll: bool = False,
-        **kwargs: Any,
-    ):
-        cell_kwargs = self._pop_rnn_kwargs(kwargs, stateful)
-        cell = QLSTMCell(
-            units,
-            activation=activation,
-            recurrent_activation=recurrent_activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            unit_forget_bias=unit_forget_bias,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            kernel_quantizer=kernel_quantizer,
-            recurrent_quantizer=recurrent_quantizer,
-            bias_quantizer=bias_quantizer,
-            state_quantizer=state_quantizer,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            implementation=implementation,
-            **cell_kwargs,
-        )
-        self._finish_rnn_init(
-            cell, return_sequences, return_state, go_backwards, stateful, unroll, activity_regularizer, kwargs
-        )
+    cell_class = QLSTMCell
+    __init__ = constructor(rnn_parameters(QLSTMCell), "_init_rnn")
 
     @property
     def recurrent_activation(self) -> Any:

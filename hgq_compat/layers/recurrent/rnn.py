@@ -15,15 +15,38 @@ from typing import Any
 import keras
 from keras import ops
 
+from .._signature import Parameters, nones, parameters, parameters_of
 from ..base import QuantizedLayerMixin, quantization_config_dict
+
+_RNN_PARAMETERS = parameters(
+    return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False
+)
+
+
+def rnn_parameters(cell_class: type, trailing: tuple[str, ...] = ()) -> Parameters:
+    """QKeras' arguments of the RNN layer around ``cell_class``: the cell's (without ``seed``), with
+    ``activity_regularizer`` after ``bias_regularizer``, then the RNN's, then the cell's ``trailing`` ones."""
+    cell = {p.name: p for p in parameters_of(cell_class, drop=("seed",))}
+    head: list = []
+    for name, p in cell.items():
+        if name not in trailing:
+            head += [p, *nones("activity_regularizer")] if name == "bias_regularizer" else [p]
+    return (*head, *_RNN_PARAMETERS, *(cell[name] for name in trailing))
 
 
 class QRNNBase(QuantizedLayerMixin, keras.layers.RNN):
-    """Shared body of QSimpleRNN, QLSTM and QGRU: a Keras RNN around a quantized cell that
-    quantizes the weights once per call and adds the EBOPs loss (HGQ mode)."""
+    """Shared body of QSimpleRNN, QLSTM and QGRU: a Keras RNN around a quantized cell (``cell_class``)
+    that quantizes the weights once per call and adds the EBOPs loss (HGQ mode)."""
 
-    def _pop_rnn_kwargs(self, kwargs: dict, stateful: bool) -> dict:
-        """Quantization and legacy keyword arguments; returns the keyword arguments for the cell."""
+    cell_class: type
+
+    def _init_rnn(self, arguments: dict, kwargs: dict) -> None:
+        """The shared constructor body (`constructor`): the cell (`cell_class`) from the cell's
+        arguments, then Keras' RNN from the others (`rnn_parameters`)."""
+        arguments = dict(arguments)
+        rnn = {p.name: arguments.pop(p.name) for p in _RNN_PARAMETERS}
+        activity_regularizer = arguments.pop("activity_regularizer")
+        kwargs.pop("implementation", None)  # Keras 2's SimpleRNN config key
         self._init_quantization(kwargs)
         kwargs.pop("quantization_config", None)
         if kwargs.pop("time_major", False):
@@ -33,36 +56,16 @@ class QRNNBase(QuantizedLayerMixin, keras.layers.RNN):
             )
         kwargs.pop("enable_caching_device", None)
         kwargs.pop("cell", None)
-        if stateful and self.hgq:
+        if rnn["stateful"] and self.hgq:
             raise NotImplementedError(f"{type(self).__name__}: stateful=True is not supported with mode='hgq'")
-        cell_kwargs = quantization_config_dict(self.qconfig)
-        cell_kwargs["seed"] = kwargs.pop("seed", None)
-        cell_kwargs["dtype"] = kwargs.get("dtype")
-        cell_kwargs["trainable"] = kwargs.get("trainable", True)
-        return cell_kwargs
-
-    def _finish_rnn_init(
-        self,
-        cell: Any,
-        return_sequences: bool,
-        return_state: bool,
-        go_backwards: bool,
-        stateful: bool,
-        unroll: bool,
-        activity_regularizer: Any,
-        kwargs: dict,
-    ) -> None:
-        keras.layers.RNN.__init__(
-            self,
-            cell,
-            return_sequences=return_sequences,
-            return_state=return_state,
-            go_backwards=go_backwards,
-            stateful=stateful,
-            unroll=unroll,
-            activity_regularizer=activity_regularizer,
-            **kwargs,
+        cell = self.cell_class(
+            **arguments,
+            **quantization_config_dict(self.qconfig),
+            seed=kwargs.pop("seed", None),
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
         )
+        keras.layers.RNN.__init__(self, cell, **rnn, activity_regularizer=activity_regularizer, **kwargs)
         self.input_spec = keras.layers.InputSpec(ndim=3)
 
     def build(self, sequences_shape: tuple, initial_state_shape: Any = None) -> None:
