@@ -255,12 +255,17 @@ class QFoldedBatchnormMixin:
             return self.folded_weights(training)[role]
         return super().quantized_weight(role, training)
 
-    def _update_moving(self, bn_training: Any, mean: Any, variance: Any, n: int) -> None:
+    def _update_moving(self, bn_training: Any, mean: Any, variance: Any, y: Any) -> None:
         f = 1.0 - self.momentum
         mean = ops.stop_gradient(mean)
         variance = ops.stop_gradient(variance)
-        if self._bessel_correction:
-            variance = variance * (n / max(n - 1, 1))
+        if self._bessel_correction:  # n / (n - 1), n the samples per channel
+            if all(d is not None for d in y.shape[:-1]):
+                n = math.prod(int(d) for d in y.shape[:-1])
+                variance = variance * (n / max(n - 1, 1))
+            else:  # batch size unknown while tracing (model.fit)
+                n = ops.cast(ops.prod(ops.shape(y)[:-1]), "float64")
+                variance = variance * ops.cast(n / ops.maximum(n - 1.0, 1.0), variance.dtype)
         new_mean = self.moving_mean * (1.0 - f) + mean * f
         new_var = self.moving_variance * (1.0 - f) + variance * f
         if bn_training is not True:
@@ -278,8 +283,7 @@ class QFoldedBatchnormMixin:
             if self.use_bias:
                 y = ops.add(y, self.bias)
             mean, variance = ops.moments(y, axes=list(range(len(y.shape) - 1)))
-            n = math.prod(int(d) for d in y.shape[:-1])
-            self._update_moving(bn_training, mean, variance, n)
+            self._update_moving(bn_training, mean, variance, y)
             self.iteration.assign_add(ops.cast(1, self.iteration.dtype))
         kernel, bias, corr = self._fold(bn_training, mean, variance)
         qk = self._quantize(self._kernel_role, kernel, training)
