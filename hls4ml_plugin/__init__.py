@@ -91,11 +91,20 @@ def register(register_backend: Any = None, register_writer: Any = None) -> None:
         import traceback
 
         message = f"hgq-compat hls4ml plugin failed to register: {exc!r}\n{traceback.format_exc()}"
+        if isinstance(exc, ImportError):
+            message += _IMPORT_ORDER_HINT
         logger.error(message)
         print(f"ERROR: {message}", file=sys.stderr)
         raise PluginError(message) from exc
     _registered = True
     logger.debug("hgq-compat hls4ml plugin registered with hls4ml %s", version)
+
+
+_IMPORT_ORDER_HINT = (
+    "(a submodule of hls4ml_plugin that imports hls4ml, e.g. hls4ml_plugin.ir.layers, imported before hls4ml "
+    "is half-initialized while hls4ml registers the plugin: import hls4ml, or hls4ml_plugin.ir / "
+    "hls4ml_plugin.passes, first; hls4ml_plugin.register() and convert() retry)"
+)
 
 
 def _register_components() -> None:
@@ -228,19 +237,3 @@ __all__ = [
     "register",
     "SUPPORTED_HLS4ML",
 ]
-
-
-def _load_hls4ml_first() -> None:
-    """Import hls4ml before any submodule of this package (they import hls4ml's model classes).
-
-    Importing hls4ml runs its plugin entry points, which call `register`, which imports the
-    handlers and ``ir``. If ``ir`` started importing first (``import hls4ml_plugin.synth`` in a
-    fresh process), ``register`` would meet it half-initialized. While ``import hls4ml`` is
-    itself in progress (the usual case: hls4ml loading this plugin) this is a no-op."""
-    import importlib.util
-
-    if "hls4ml" not in sys.modules and importlib.util.find_spec("hls4ml") is not None:
-        import hls4ml  # noqa: F401
-
-
-_load_hls4ml_first()

@@ -93,6 +93,8 @@ class QConvTransposeMixin(QMultiWeightConvMixin):
                 f"{type(self).__name__}: Expected the 2 dimensions of the `dilation_rate` argument to be "
                 f"equal to each other. Received: dilation_rate={self.dilation_rate}"
             )
+        # stored, as QKeras, but never applied: parsed as `_set_activation` does, without its HGQ-mode refusal of
+        # quantizers that are not fixed point (a quantizer that is never applied is accepted in both modes)
         act = get_quantizer(activation)  # also Keras 3's {'class_name': 'function', 'config': 'linear'} (qkeras-v3)
         self.activation = act if is_quantizer(act) else keras.activations.get(act)
         if self.activation is not keras.activations.linear:
@@ -101,17 +103,17 @@ class QConvTransposeMixin(QMultiWeightConvMixin):
                 "use depthwise_activation / pointwise_activation",
                 stacklevel=3,
             )
-        self._activation_args = {}
-        for key, value in activations.items():
-            q = get_quantizer(value)
-            if q is not None and is_quantizer(q):
-                if self.hgq:
-                    q.hgq_spec(self.qconfig.activation_granularity)
-                self._activation_args[key] = (q, None)
-            else:
-                self._activation_args[key] = (None, None if q is None else keras.activations.get(q))
+        self._activation_args = {key: self._split_activation(value) for key, value in activations.items()}
+        for key in self._activation_args:
             setattr(self, key, self._activation_object(key))  # QKeras' attribute: get_quantizer(<key>)
         self._activation_quantizer = self._activation_args[self._output_activation][0]
+
+    def _split_activation(self, value: Any) -> tuple:
+        """(quantizer, None) or (None, Keras activation), parsed by `_set_activation`; (None, None) for None."""
+        if value is None:
+            return None, None
+        act = self._set_activation(value)
+        return (act, None) if self._activation_quantizer is not None else (None, act)
 
     def _activation_object(self, key: str) -> Any:
         """QKeras' ``get_quantizer(<key>)``: the quantizer, the Keras activation or None."""

@@ -4,6 +4,12 @@ In inference Keras computes ``conv(x, Q_k(inv * W)) + Q_b(inv * (b - mean) + bet
 for QDenseBatchnorm) with the
 moving statistics; the handlers emit that folded, quantized kernel and bias, read through the
 layer's own `folded_weights` (the same float32 ops as its call).
+
+QConv2DBatchnorm and QDenseBatchnorm subclass hls4ml's `ConvHandler` / `DenseHandler` (as hls4ml's
+HGQ2 handlers do), which read the folded kernel and bias through their `load_weight` hook; the
+folded bias exists even with ``use_bias=False``. QDepthwiseConv2DBatchnorm keeps its own handler:
+hls4ml's `ConvHandler` emits hls4ml's DepthwiseConv2D, whose bit_exact rule hgq-compat replaces by its
+own depthwise node, and no hls4ml node takes a depth multiplier above 1 (`_multi.depthwise_node`).
 """
 
 from __future__ import annotations
@@ -12,11 +18,13 @@ from typing import Any
 
 import numpy as np
 from hls4ml.converters.keras_v3._base import KerasV3LayerHandler
+from hls4ml.converters.keras_v3.conv import ConvHandler
+from hls4ml.converters.keras_v3.core import DenseHandler
 
 from ..ir import describe
 from ..ir.exactness import constant_problem
 from ._common import check_constant
-from ._multi import chain, check_dilation, conv_node, depthwise_node, shapes
+from ._multi import chain, check_dilation, depthwise_node, shapes
 
 
 def folded_weights(layer: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -44,15 +52,36 @@ def folded_weights(layer: Any) -> tuple[np.ndarray, np.ndarray]:
     return out[0], out[1]
 
 
-class QConv2DBatchnormHandler(KerasV3LayerHandler):
-    handles = ("hgq_compat.layers.folded.QConv2DBatchnorm",)
+class FoldedHandler(KerasV3LayerHandler):
+    """hls4ml's handler of the unfolded Keras layer (the next base class), given the folded weights."""
+
+    ir_class: str  # hls4ml's IR class of the node
+    _folded: dict[str, np.ndarray] | None = None  # while `handle` runs
 
     def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[dict[str, Any], ...]:
         check_dilation(layer)
-        in_shape, out_shape = shapes(layer, in_tensors, out_tensors)
-        kernel, bias = folded_weights(layer)
-        node = conv_node(layer.name, kernel, bias, in_shape, out_shape, layer.strides, layer.padding)
+        shapes(layer, in_tensors, out_tensors)
+        folded = dict(zip(("kernel", "bias"), folded_weights(layer)))
+        self._folded = folded
+        try:
+            config = super().handle(layer, in_tensors, out_tensors)
+        finally:
+            self._folded = None
+        node = {**config, "name": layer.name, "class_name": self.ir_class, "bias_data": folded["bias"]}
         return chain(self, layer, [node], in_tensors, out_tensors)
+
+    def load_weight(self, layer: Any, key: str) -> np.ndarray:
+        return self._folded[key]
+
+
+class QConv2DBatchnormHandler(FoldedHandler, ConvHandler):
+    handles = ("hgq_compat.layers.folded.QConv2DBatchnorm",)
+    ir_class = "Conv2D"
+
+
+class QDenseBatchnormHandler(FoldedHandler, DenseHandler):
+    handles = ("hgq_compat.layers.folded.QDenseBatchnorm",)
+    ir_class = "Dense"
 
 
 class QDepthwiseConv2DBatchnormHandler(KerasV3LayerHandler):
@@ -63,22 +92,4 @@ class QDepthwiseConv2DBatchnormHandler(KerasV3LayerHandler):
         in_shape, out_shape = shapes(layer, in_tensors, out_tensors)
         kernel, bias = folded_weights(layer)
         node = depthwise_node(layer.name, kernel, bias, in_shape, out_shape, layer.strides, layer.padding)
-        return chain(self, layer, [node], in_tensors, out_tensors)
-
-
-class QDenseBatchnormHandler(KerasV3LayerHandler):
-    handles = ("hgq_compat.layers.folded.QDenseBatchnorm",)
-
-    def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[dict[str, Any], ...]:
-        shapes(layer, in_tensors, out_tensors)
-        kernel, bias = folded_weights(layer)
-        node = {
-            "name": layer.name,
-            "class_name": "Dense",
-            "data_format": "channels_last",
-            "weight_data": kernel,
-            "bias_data": bias,
-            "n_in": kernel.shape[0],
-            "n_out": kernel.shape[1],
-        }
         return chain(self, layer, [node], in_tensors, out_tensors)

@@ -8,6 +8,10 @@ value its upstream can produce and otherwise raises `ExactnessError`. With QKera
 (epsilon 1e-3) scale has a full 24-bit significand and the proof fails: use a folded layer, or
 ``allow_inexact`` (then the constants are kept at 24 significant bits and the node is recorded
 as approximated).
+
+The handler subclasses `KerasV3LayerHandler`: hls4ml 1.3.0's Keras-v3 converter has no handler of
+Keras' BatchNormalization, and its HGQ2 one (``hgq2/_base.py``) reads HGQ2's quantizers and emits
+hls4ml's BatchNormalization node, not the `ScaleShift` node that proves exactness.
 """
 
 from __future__ import annotations

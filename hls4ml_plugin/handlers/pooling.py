@@ -5,6 +5,9 @@ every count is a power of two; hls4ml's average pooling then gives the same numb
 ``average_quantizer`` Keras computes ``average * area * Q(1 / area)``, which equals
 ``sum * Q(1 / area)`` when the area is a power of two and no window is cut by padding: that is
 a depthwise convolution with a constant kernel ``Q(1 / area)``. Anything else is refused.
+
+The handler subclasses hls4ml's `PoolingHandler`, as hls4ml's HGQ2 pooling handler does: the plain
+average is its config, as hls4ml's AveragePooling2D or hgq-compat's global pooling node.
 """
 
 from __future__ import annotations
@@ -13,8 +16,7 @@ from math import prod
 from typing import Any
 
 import numpy as np
-from hls4ml.converters.keras_v3._base import KerasV3LayerHandler
-from hls4ml.converters.keras_v3.conv import gen_conv_config
+from hls4ml.converters.keras_v3.pooling import PoolingHandler
 
 from ..ir.layers import GLOBAL_POOLING_2D
 from ._multi import chain, depthwise_node, is_power_of_two, pool_counts, reshape_node, shapes
@@ -29,7 +31,7 @@ def average_factor(layer: Any, area: int) -> float:
     return float(np.asarray(ops.convert_to_numpy(value), np.float32))
 
 
-class QAveragePoolingHandler(KerasV3LayerHandler):
+class QAveragePoolingHandler(PoolingHandler):
     handles = ("hgq_compat.layers.pooling.QAveragePooling2D", "hgq_compat.layers.pooling.QGlobalAveragePooling2D")
 
     def handle(self, layer: Any, in_tensors: Any, out_tensors: Any) -> tuple[dict[str, Any], ...]:
@@ -52,16 +54,7 @@ class QAveragePoolingHandler(KerasV3LayerHandler):
                     "which rounds unless every count is a power of two, so hls4ml cannot match it bit for bit. Use a "
                     "power-of-two pool size (with padding='valid' or an input size that needs no padding)"
                 )
-            config = gen_conv_config(
-                in_shape=in_shape,
-                out_shape=out_shape,
-                ker_px_shape=tuple(pool),
-                strides=tuple(strides),
-                padding=padding,
-                data_format="channels_last",
-                name=layer.name,
-            )
-            config["pool_height"], config["pool_width"] = config.pop("filt_height"), config.pop("filt_width")
+            config = super().handle(layer, in_tensors, out_tensors)
             config.update(
                 {
                     "name": layer.name,

@@ -25,6 +25,9 @@ lookup tables for non-linear quantizers and QKeras' float hard_sigmoid; relu) an
 quantizer, in the order the Keras cell computes them. bit_exact infers every type; Keras' float32
 is exact wherever products and sums fit 24 bits (warned about otherwise). The hardware holds T
 copies of the cell (as ``unroll=True``): meant for short sequences.
+
+So these handlers subclass `KerasV3LayerHandler`, not hls4ml's `RecurentHandler` /
+`BidirectionalHandler`: every config those build is one of hls4ml's recurrent layers.
 """
 
 from __future__ import annotations

@@ -14,37 +14,51 @@
 - `RebuildLUTTables` (appended): lookup tables indexed for their final input type (`lut`).
 - `CheckInferredTypes` (appended): refuses hls4ml code that is wrong for the inferred types.
 - `CheckFloat32Accumulation` (last): warns where Keras' float32 arithmetic may round.
+
+`PASSES` lists them with their places in the flow. The pass modules import hls4ml, whose plugin entry
+point calls `register_passes`, so this package imports them only on use (after hls4ml), as `ir` does.
 """
 
 from __future__ import annotations
 
-from hls4ml.model.flow import get_flow
-from hls4ml.model.optimizer import get_available_passes, register_pass
+from typing import Any
 
-from .checks import CheckExactness, CheckFloat32Accumulation, CheckInferredTypes, ExactnessError
-from .fusion import KeepConsecutiveQuantizers
-from .input_precision import DeclareInputPrecision, WidenInputPrecision
-from .layer_config import ApplyLayerConfig
-from .lut import RebuildLUTTables
-from .outputs import CopyAliasedOutputs, RecordOutputNames
-from .resources import RemoveRedundantQuantizers
+from ..ir.exactness import ExactnessError
 
-PASSES = (
-    (ApplyLayerConfig, "channels_last_converter"),
-    # before hls4ml fuses a float BatchNormalization into the layer before it (with config_from_keras_model's
-    # 'auto' result types it does, silently changing quantized weights): the check must see the BN node
-    (DeclareInputPrecision, "fuse_consecutive_batch_normalization"),
-    (CheckExactness, "fuse_consecutive_batch_normalization"),
-    (RemoveRedundantQuantizers, "fuse_fixed_point_quantizer"),
-    (KeepConsecutiveQuantizers, "fuse_fixed_point_quantizer"),
-    (RecordOutputNames, "fuse_fixed_point_quantizer"),
-    (WidenInputPrecision, None),
-    (RebuildLUTTables, None),
-    (CopyAliasedOutputs, None),
-    (CheckInferredTypes, None),
-    (CheckFloat32Accumulation, None),
-)
-"""(pass, name of the pass it must precede or None to append) in the 'convert' flow."""
+
+def _passes() -> tuple:
+    """`PASSES`, importing the pass modules (they import hls4ml)."""
+    from .checks import CheckExactness, CheckFloat32Accumulation, CheckInferredTypes
+    from .fusion import KeepConsecutiveQuantizers
+    from .input_precision import DeclareInputPrecision, WidenInputPrecision
+    from .layer_config import ApplyLayerConfig
+    from .lut import RebuildLUTTables
+    from .outputs import CopyAliasedOutputs, RecordOutputNames
+    from .resources import RemoveRedundantQuantizers
+
+    return (
+        (ApplyLayerConfig, "channels_last_converter"),
+        # before hls4ml fuses a float BatchNormalization into the layer before it (with config_from_keras_model's
+        # 'auto' result types it does, silently changing quantized weights): the check must see the BN node
+        (DeclareInputPrecision, "fuse_consecutive_batch_normalization"),
+        (CheckExactness, "fuse_consecutive_batch_normalization"),
+        (RemoveRedundantQuantizers, "fuse_fixed_point_quantizer"),
+        (KeepConsecutiveQuantizers, "fuse_fixed_point_quantizer"),
+        (RecordOutputNames, "fuse_fixed_point_quantizer"),
+        (WidenInputPrecision, None),
+        (RebuildLUTTables, None),
+        (CopyAliasedOutputs, None),
+        (CheckInferredTypes, None),
+        (CheckFloat32Accumulation, None),
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name != "PASSES":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import hls4ml  # noqa: F401  (before the pass modules: see the module docstring)
+
+    return _passes()
 
 
 def register_passes() -> None:
@@ -53,8 +67,11 @@ def register_passes() -> None:
     ``Flow._add_optimizer`` appends; its DynamicFlow override is broken in hls4ml 1.3.0, and
     'convert' is a plain Flow, so insertion edits its list directly.
     """
+    from hls4ml.model.flow import get_flow  # (hls4ml first: see the module docstring)
+    from hls4ml.model.optimizer import get_available_passes, register_pass
+
     flow = get_flow("convert")
-    for cls, before in PASSES:
+    for cls, before in _passes():
         if cls.name not in get_available_passes():
             register_pass(cls.name, cls)
         if cls.name in flow.optimizers:

@@ -212,6 +212,35 @@ def test_refusals():
         QSeparableConv2DTranspose(2, 2, data_format="channels_first")
 
 
+@pytest.mark.parametrize("mode", ["qkeras", "hgq"])
+def test_activation_is_stored_not_applied(mode):
+    """QKeras' quirk in both modes: ``activation`` (even a quantizer that HGQ mode cannot train) is kept in
+    ``layer.activation`` and the config, with a warning, and changes no output; the applied
+    depthwise/pointwise activations are refused in HGQ mode when they are not fixed point."""
+    x = (np.round(np.random.default_rng(5).normal(size=(4, 4, 5, 2)) * 8) / 8).astype("float32")
+    common = dict(
+        depthwise_kernel_quantizer="quantized_bits(4,0,1,alpha=1)", depthwise_activation="quantized_bits(8,3,1)"
+    )
+    with quantization_config(mode=mode):
+        with pytest.warns(UserWarning, match=r"activation='quantized_po2\(4\)' is not applied"):
+            stored = QDepthwiseConv2DTranspose(2, (3, 3), activation="quantized_po2(4)", **common)
+        plain = QDepthwiseConv2DTranspose(2, (3, 3), **common)
+    stored(x), plain(x)  # build both
+    plain.set_weights(stored.get_weights())
+    y = to_np(stored(x))
+    np.testing.assert_array_equal(y, to_np(plain(x)))
+    assert y.shape == (4, 6, 7, 2) and np.count_nonzero(y) > 0
+    assert repr(stored.activation) == "quantized_po2(4)"
+    assert stored.get_config()["activation"]["class_name"] == "quantized_po2"
+    assert repr(stored.depthwise_activation) == repr(stored.get_quantizers()[-1]) == "quantized_bits(8,3,1)"
+    if mode == "hgq":
+        with (
+            quantization_config(mode=mode),
+            pytest.raises(NotImplementedError, match="quantized_po2.*not a fixed-point"),
+        ):
+            QSeparableConv2DTranspose(2, (3, 3), pointwise_activation="quantized_po2(4)")
+
+
 def test_hgq_training_moves_weights_and_bitwidths():
     model = _models("hgq")
     _set_dyadic(model, 1)

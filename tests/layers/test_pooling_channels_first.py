@@ -8,6 +8,7 @@ import pytest
 
 import hgq_compat
 from tests import golden
+from tests.conftest import assert_equal_or_ulp
 
 
 def _case(cid: str) -> dict:
@@ -20,16 +21,7 @@ def test_channels_first_pooling(i):
     x = golden.array("api", _case("pooling_cf/input")["x"])
     layer = getattr(hgq_compat, case["class"])(data_format="channels_first", **case["kwargs"])
     y = keras.ops.convert_to_numpy(layer(keras.ops.convert_to_tensor(x), training=False))
-    _assert_average_equal(y, golden.array("api", case["output"]))
-
-
-def _assert_average_equal(y: np.ndarray, want: np.ndarray) -> None:
-    """Exact; on JAX within 1 ulp of the float32 average: XLA on CPU divides by a constant as a multiplication
-    by its reciprocal (features.md, 'Backends and mixed precision')."""
-    if keras.backend.backend() == "jax":
-        np.testing.assert_allclose(y, want, rtol=2.0**-22, atol=0)
-    else:
-        np.testing.assert_array_equal(y, want)
+    assert_equal_or_ulp(y, golden.array("api", case["output"]), "average")
 
 
 def test_channels_first_hgq_ebops_equal_channels_last():
@@ -75,4 +67,4 @@ def test_same_padding_counts_only_input_pixels(shape, pool, strides, fmt):
     layer = hgq_compat.QAveragePooling2D(pool, strides=strides, padding="same", data_format=fmt)
     xin = x if fmt == "channels_last" else np.moveaxis(x, -1, 1)
     y = keras.ops.convert_to_numpy(layer(xin, training=False))
-    _assert_average_equal(y if fmt == "channels_last" else np.moveaxis(y, 1, -1), want)
+    assert_equal_or_ulp(y if fmt == "channels_last" else np.moveaxis(y, 1, -1), want, "average")
