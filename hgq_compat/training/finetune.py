@@ -46,11 +46,11 @@ class FineTuneSettings:
     """
 
     epochs: int = 150
-    ebops_loss_start: float = 0.8
-    ebops_loss_end: float = 20.0
+    ebops_loss_start: float = 0.3
+    ebops_loss_end: float = 2.0
     beta_start: float | None = None
     beta_end: float | None = None
-    ramp_fraction: float = 1.0
+    ramp_fraction: float = 0.5
     learning_rate: float = 2e-3
     learning_rate_floor: float = 0.01
     batch_size: int = 32

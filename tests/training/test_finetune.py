@@ -70,7 +70,7 @@ def test_to_hgq_refuses_subclassed_models():
 
 def test_settings_relative_and_absolute_betas():
     s = FineTuneSettings()
-    assert s.betas(400_000.0) == (0.8 / 400_000.0, 20.0 / 400_000.0)
+    assert s.betas(400_000.0) == (0.3 / 400_000.0, 2.0 / 400_000.0)
     assert FineTuneSettings(beta_start=1e-6, beta_end=3e-5).betas(123.0) == (1e-6, 3e-5)
     with pytest.raises(ValueError, match="give both beta_start and beta_end"):
         FineTuneSettings(beta_start=1e-6).betas(1.0)
@@ -83,7 +83,7 @@ def test_fine_tune_schedule_front_and_selection(tmp_path):
     x, y = tiny_data(96)
     model = to_hgq(tiny_model("qkeras"))
     ebops0 = model_ebops(model)
-    settings = FineTuneSettings(epochs=4, batch_size=16, ebops_loss_start=1.0, ebops_loss_end=8.0)
+    settings = FineTuneSettings(epochs=4, batch_size=16, ebops_loss_start=1.0, ebops_loss_end=8.0, ramp_fraction=1.0)
     result = fine_tune(
         model, x, y, (x[:32], y[:32]), tmp_path / "front", settings, loss=keras.losses.SparseCategoricalCrossentropy()
     )
@@ -97,6 +97,20 @@ def test_fine_tune_schedule_front_and_selection(tmp_path):
     ref = max(r["val_accuracy"] for r in result.front)
     chosen = select_pareto_point(result.front, tolerance=1.0, reference=ref)
     assert chosen["ebops"] == min(r["ebops"] for r in result.front)
+    second = to_hgq(tiny_model("qkeras"))
+    ebops1 = model_ebops(second)
+    held = fine_tune(
+        second,
+        x,
+        y,
+        (x[:32], y[:32]),
+        tmp_path / "held",
+        FineTuneSettings(epochs=5, batch_size=16, ebops_loss_start=1.0, ebops_loss_end=8.0, ramp_fraction=0.5),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+    )  # the ramp ends at epoch 2, then beta stays
+    np.testing.assert_allclose(held.history["beta"], np.array([1.0, 8**0.5, 8.0, 8.0, 8.0]) / ebops1, rtol=1e-6)
+    with pytest.raises(ValueError, match="ramp_fraction=0"):
+        fine_tune(model, x, y, (x, y), tmp_path / "f3", FineTuneSettings(ramp_fraction=0))
     with pytest.raises(ValueError, match="epochs=0"):
         fine_tune(model, x, y, (x, y), tmp_path / "f2", FineTuneSettings(epochs=0))
 
