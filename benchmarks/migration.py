@@ -230,7 +230,7 @@ def summarize(runs: list[dict]) -> dict:
 
 def markdown(summary: dict) -> str:
     lines = [
-        "| dataset | best uniform (bits per seed) | EBOPs reduction per seed | mean | test-accuracy change per seed "
+        "| task | best uniform (bits per seed) | EBOPs reduction per seed | mean | test-accuracy change per seed "
         "(points) | mean | target (>= 5x, >= -0.5 points) |",
         "|---|---|---|---:|---|---:|---|",
     ]
