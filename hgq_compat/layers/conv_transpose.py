@@ -95,7 +95,8 @@ class QConvTransposeMixin(QMultiWeightConvMixin):
             )
         # stored, as QKeras, but never applied: parsed as `_set_activation` does, without its HGQ-mode refusal of
         # quantizers that are not fixed point (a quantizer that is never applied is accepted in both modes)
-        act = get_quantizer(activation)  # also Keras 3's {'class_name': 'function', 'config': 'linear'} (qkeras-v3)
+        # also Keras 3's serialized functions (qkeras-v3: {'module': 'keras.activations', ...})
+        act = get_quantizer(activation)
         self.activation = act if is_quantizer(act) else keras.activations.get(act)
         if self.activation is not keras.activations.linear:
             warnings.warn(
