@@ -259,7 +259,6 @@ class QSeparableConv2DTranspose(QConvTransposeMixin, keras.layers.Conv2DTranspos
     )
 
     _output_activation = "pointwise_activation"
-    depthwise_activation_quantizer = None  # the quantizer layer of depthwise_activation, once built
     __init__ = constructor(
         parameters("filters", "kernel_size")
         + _TRANSPOSE_SHAPE
@@ -268,6 +267,12 @@ class QSeparableConv2DTranspose(QConvTransposeMixin, keras.layers.Conv2DTranspos
         + nones("depthwise_kernel_quantizer", "pointwise_kernel_quantizer", "bias_quantizer"),
         "_init_layer",
     )
+
+    def _init_layer(self, arguments: dict, kwargs: dict) -> None:
+        super()._init_layer(arguments, kwargs)
+        # an instance attribute, set once the layer exists: a class-level None would hide the
+        # sublayer assigned in build() from torch's module lookup
+        self.depthwise_activation_quantizer = None  # the quantizer layer of depthwise_activation, once built
 
     def _shapes(self, c: int) -> dict:
         return {
