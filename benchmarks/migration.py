@@ -247,6 +247,19 @@ def markdown(summary: dict) -> str:
 # ============================================================================ main
 
 
+def parse_overrides(text: str) -> dict:
+    """``key=value,...`` into `FineTuneSettings` fields (integers stay integers)."""
+    from hgq_compat.training import FineTuneSettings
+
+    defaults, out = FineTuneSettings(), {}
+    for item in filter(None, text.split(",")):
+        key, _, value = item.partition("=")
+        if not hasattr(defaults, key):
+            raise SystemExit(f"--set: {key!r} is not a FineTuneSettings field; fields: {', '.join(vars(defaults))}")
+        out[key] = int(value) if isinstance(getattr(defaults, key), int) else float(value)
+    return out
+
+
 def _worker(dataset: str, seed: int, quick: bool, part: Path, extra: list[str]) -> dict:
     """Run one (task, seed) in a fresh process (its own seeded, deterministic backend)."""
     from common import quiet_env
@@ -381,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.one:
         dataset, seed = args.one.split(":")
-        overrides = {k: float(v) for k, v in (kv.split("=") for kv in args.set.split(",") if kv)}
+        overrides = parse_overrides(args.set)
         cache = Path(args.reuse_uniform) if args.reuse_uniform else None
         models_dir = Path(args.models) if args.models else None
         write_json(Path(args.part), run_one(dataset, int(seed), args.quick, overrides, cache, models_dir))

@@ -82,6 +82,7 @@ from .training import (
     layer_ebops,
     model_ebops,
     reset_minmax,
+    select_pareto_point,
     set_beta,
     to_hgq,
     trace_minmax,

@@ -95,7 +95,8 @@ class QConvTransposeMixin(QMultiWeightConvMixin):
             )
         # stored, as QKeras, but never applied: parsed as `_set_activation` does, without its HGQ-mode refusal of
         # quantizers that are not fixed point (a quantizer that is never applied is accepted in both modes)
-        act = get_quantizer(activation)  # also Keras 3's {'class_name': 'function', 'config': 'linear'} (qkeras-v3)
+        # also Keras 3's serialized functions (qkeras-v3: {'module': 'keras.activations', ...})
+        act = get_quantizer(activation)
         self.activation = act if is_quantizer(act) else keras.activations.get(act)
         if self.activation is not keras.activations.linear:
             warnings.warn(
@@ -258,7 +259,6 @@ class QSeparableConv2DTranspose(QConvTransposeMixin, keras.layers.Conv2DTranspos
     )
 
     _output_activation = "pointwise_activation"
-    depthwise_activation_quantizer = None  # the quantizer layer of depthwise_activation, once built
     __init__ = constructor(
         parameters("filters", "kernel_size")
         + _TRANSPOSE_SHAPE
@@ -267,6 +267,12 @@ class QSeparableConv2DTranspose(QConvTransposeMixin, keras.layers.Conv2DTranspos
         + nones("depthwise_kernel_quantizer", "pointwise_kernel_quantizer", "bias_quantizer"),
         "_init_layer",
     )
+
+    def _init_layer(self, arguments: dict, kwargs: dict) -> None:
+        super()._init_layer(arguments, kwargs)
+        # an instance attribute, set once the layer exists: a class-level None would hide the
+        # sublayer assigned in build() from torch's module lookup
+        self.depthwise_activation_quantizer = None  # the quantizer layer of depthwise_activation, once built
 
     def _shapes(self, c: int) -> dict:
         return {

@@ -33,7 +33,7 @@ class FineTuneSettings:
     Attributes:
         epochs: training epochs.
         ebops_loss_start: beta at the first epoch times the starting EBOPs (loss units).
-        ebops_loss_end: beta at the last epoch times the starting EBOPs (loss units).
+        ebops_loss_end: beta at the end of the ramp (and after it) times the starting EBOPs (loss units).
         beta_start, beta_end: absolute betas (loss units per EBOP); when given they replace the
             relative ``ebops_loss_*`` pair.
         ramp_fraction: beta grows (log schedule) over this fraction of the epochs, then stays at

@@ -126,3 +126,33 @@ def test_select_pareto_point_reference():
     assert select_pareto_point(records, tolerance=0.0, reference=0.99)["epoch"] == 0  # none: the best point
     with pytest.raises(ValueError, match="reference=nan"):
         select_pareto_point(records, reference=float("nan"))
+
+
+def test_migration_guide_workflow(tmp_path):
+    """The migration guide's snippet, on a small QKeras-mode model trained first (logits output)."""
+    keras.utils.set_random_seed(0)
+    x, y = tiny_data(192, seed=1)
+    xv, yv = tiny_data(96, seed=2)
+    qkeras_model = keras.Sequential(
+        [
+            keras.Input((8,)),
+            hq.QActivation("quantized_bits(6,0,keep_negative=False)"),
+            hq.QDense(16, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer="quantized_bits(6,2,alpha=1)"),
+            hq.QActivation("quantized_relu(6,2)"),
+            hq.QDense(3, kernel_quantizer="quantized_bits(6,0,alpha=1)", bias_quantizer="quantized_bits(6,2,alpha=1)"),
+        ]
+    )
+    qkeras_model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    qkeras_model.fit(x, y, epochs=30, batch_size=32, verbose=0)
+
+    hgq = hq.to_hgq(qkeras_model)
+    result = hq.fine_tune(hgq, x, y, (xv, yv), tmp_path / "checkpoints", hq.FineTuneSettings(epochs=12, batch_size=32))
+    reference = float(keras.metrics.SparseCategoricalAccuracy()(yv, qkeras_model.predict(xv, verbose=0)))
+    best = hq.select_pareto_point(result.front, tolerance=0.005, reference=reference)
+    model = keras.saving.load_model(best["path"])
+
+    assert reference > 0.8  # the QKeras-mode model learned the task
+    accuracy = float(np.mean(np.argmax(model.predict(xv, verbose=0), -1) == yv))
+    assert accuracy == pytest.approx(best["val_accuracy"], abs=1e-6)  # the checkpoint is the point the front recorded
+    assert accuracy >= reference - 0.005 or best["val_accuracy"] == max(r["val_accuracy"] for r in result.front)
+    assert model_ebops(model) == best["ebops"] < model_ebops(qkeras_model)  # fewer EBOPs
