@@ -96,3 +96,12 @@ def test_cli_demo_refusal_message(tmp_path):
     )
     assert run.returncode == 1
     assert f"hgq-compat demo: error: {tmp_path}: folder is not empty; pass --force" in run.stderr
+
+
+def test_demo_fine_tuning_settings_do_not_follow_fine_tune_defaults():
+    """The demo's README figures come from its own schedule: beta log from 2e-6 to 5e-5 over all
+    150 epochs, Adam 2e-3 decaying to 1%, batch 32, jitter 0.45; a change of `FineTuneSettings`'
+    defaults must not move them."""
+    s = DemoSettings().fine_tune_settings()
+    assert (s.epochs, s.beta_start, s.beta_end, s.ramp_fraction) == (150, 2e-6, 5e-5, 1.0)
+    assert (s.learning_rate, s.learning_rate_floor, s.batch_size, s.jitter, s.seed) == (2e-3, 0.01, 32, 0.45, 0)

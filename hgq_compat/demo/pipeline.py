@@ -42,15 +42,19 @@ class DemoSettings:
     seed: int = 0
 
     def fine_tune_settings(self) -> Any:
-        """The `hgq_compat.training.FineTuneSettings` of the HGQ fine-tuning (absolute betas)."""
+        """The `hgq_compat.training.FineTuneSettings` of the HGQ fine-tuning: absolute betas ramped over
+        all epochs, every field given so that a change of `fine_tune`'s defaults leaves the demo as it is."""
         from ..training import FineTuneSettings
 
         return FineTuneSettings(
             epochs=self.epochs,
             beta_start=self.beta_start,
             beta_end=self.beta_end,
+            ramp_fraction=1.0,
             learning_rate=self.learning_rate,
+            learning_rate_floor=0.01,
             batch_size=self.batch_size,
+            jitter=0.45,
             seed=self.seed,
         )
 
