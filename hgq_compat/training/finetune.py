@@ -162,7 +162,11 @@ def fine_tune(
     settings = settings or FineTuneSettings()
     if isinstance(settings.epochs, bool) or not isinstance(settings.epochs, int) or settings.epochs < 1:
         raise ValueError(f"fine_tune: epochs={settings.epochs!r} is not accepted; accepted values: an integer >= 1")
-    beta = settings.betas(model_ebops(model))
+    if not 0 < settings.ramp_fraction <= 1:
+        raise ValueError(
+            f"fine_tune: ramp_fraction={settings.ramp_fraction!r} is not accepted; accepted values: 0 < x <= 1"
+        )
+    beta = settings.betas(model_ebops(model))  # every check before the model is touched
     if settings.jitter:
         jitter_bitwidths(model, amount=settings.jitter, seed=settings.seed)
     steps = settings.epochs * -(-_n_samples(x) // settings.batch_size)
@@ -174,10 +178,6 @@ def fine_tune(
         loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    if not 0 < settings.ramp_fraction <= 1:
-        raise ValueError(
-            f"fine_tune: ramp_fraction={settings.ramp_fraction!r} is not accepted; accepted values: 0 < x <= 1"
-        )
     ramp_end = max(round((settings.epochs - 1) * settings.ramp_fraction), 1)
     schedule = LogSchedule([(0, beta[0]), (ramp_end, beta[1])])
     front = ParetoFront(os.fspath(checkpoints), metrics=("val_accuracy", "ebops"), sides=(1, -1))

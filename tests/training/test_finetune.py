@@ -109,8 +109,12 @@ def test_fine_tune_schedule_front_and_selection(tmp_path):
         loss=keras.losses.SparseCategoricalCrossentropy(),
     )  # the ramp ends at epoch 2, then beta stays
     np.testing.assert_allclose(held.history["beta"], np.array([1.0, 8**0.5, 8.0, 8.0, 8.0]) / ebops1, rtol=1e-6)
+    before = [to_np(w).copy() for w in model.weights]
     with pytest.raises(ValueError, match="ramp_fraction=0"):
         fine_tune(model, x, y, (x, y), tmp_path / "f3", FineTuneSettings(ramp_fraction=0))
+    for w, b in zip(model.weights, before):  # refused before the bitwidths are jittered
+        np.testing.assert_array_equal(to_np(w), b)
+    assert not (tmp_path / "f3").exists()
     with pytest.raises(ValueError, match="epochs=0"):
         fine_tune(model, x, y, (x, y), tmp_path / "f2", FineTuneSettings(epochs=0))
 
