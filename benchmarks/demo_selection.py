@@ -67,12 +67,9 @@ def train(seed: int, epochs: int) -> dict:
 
 def front(records: list[dict]) -> list[dict]:
     """Epochs not dominated in (validation accuracy up, EBOPs down), as ParetoFront keeps them."""
-    kept: list[dict] = []
-    for r in records:
-        if any(p["val"] >= r["val"] and p["ebops"] <= r["ebops"] for p in kept):
-            continue
-        kept = [p for p in kept if not (r["val"] >= p["val"] and r["ebops"] <= p["ebops"])] + [r]
-    return kept
+    from hgq_compat.training import pareto_front
+
+    return [records[i] for i in sorted(pareto_front([(r["val"], r["ebops"]) for r in records], sides=(1, -1)))]
 
 
 def smoothed(records: list[dict], key: str, half_width: int) -> list[float]:

@@ -130,7 +130,14 @@ def run_one(
     uniform and HGQ models are saved (``{task}_{seed}_uniform.keras``, ``{task}_{seed}_hgq.keras``)."""
     import keras
 
-    from hgq_compat.training import FineTuneSettings, enable_determinism, fine_tune, select_pareto_point, to_hgq
+    from hgq_compat.training import (
+        FineTuneSettings,
+        enable_determinism,
+        fine_tune,
+        model_ebops,
+        select_pareto_point,
+        to_hgq,
+    )
 
     cfg = (QUICK if quick else FULL)[dataset]
     data = load(dataset)
@@ -170,8 +177,6 @@ def run_one(
             models_dir.mkdir(parents=True, exist_ok=True)
             best_model.save(models_dir / f"{dataset}_{seed}_hgq.keras")
             uniform_model.save(models_dir / f"{dataset}_{seed}_uniform.keras")
-        from hgq_compat.training import model_ebops
-
         hgq_rec = {
             "epoch": point["epoch"],
             "val_accuracy": accuracy_of(best_model, x_val, y_val),
