@@ -222,6 +222,7 @@ VARIANT_NAMES = {
     "float": "float Keras",
     "qkeras": "QKeras mode",
     "hgq": "HGQ mode",
+    "hgq_xla": "HGQ mode, jit_compile=True",
     "hgq2": "HGQ2",
     "float_hgq2venv": "float Keras (HGQ2 venv)",
     "qkeras_legacy": "QKeras 0.9.0",

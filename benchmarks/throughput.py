@@ -36,9 +36,10 @@ BATCH = {
     "digits_cnn": int(os.environ.get("BENCH_BATCH_CNN", 256)),
 }
 
-# worker name -> (python kind, build variant per result key)
+# worker name -> (python kind, build variant per result key). A key ending in "_xla" compiles with
+# jit_compile=True; TensorFlow only (Keras compiles JAX with XLA by default, TensorFlow on CPU not).
 WORKERS = {
-    "hgq_compat": ("system", {"float": "float", "qkeras": "qkeras", "hgq": "hgq"}),
+    "hgq_compat": ("system", {"float": "float", "qkeras": "qkeras", "hgq": "hgq", "hgq_xla": "hgq"}),
     "hgq2": ("hgq2", {"float_hgq2venv": "float", "hgq2": "hgq2"}),
     "qkeras_legacy": ("qkeras", {"float_tfkeras": "float_tfkeras", "qkeras_legacy": "qkeras_legacy"}),
     # --baseline-src DIR: hgq_compat imported from DIR (e.g. an older checkout), for before/after
@@ -54,6 +55,12 @@ def _send(obj: Any) -> None:
     sys.stdout.flush()
 
 
+def worker_keys(worker: str, backend: str) -> dict[str, str]:
+    """Result key -> build variant of ``worker`` on ``backend``."""
+    keys = WORKERS[worker][1]
+    return {k: v for k, v in keys.items() if backend == "tensorflow" or not k.endswith("_xla")}
+
+
 def worker_main(args: argparse.Namespace) -> int:
     import models
     import numpy as np
@@ -64,7 +71,7 @@ def worker_main(args: argparse.Namespace) -> int:
     else:
         import keras
     keras.utils.set_random_seed(0)
-    variants = WORKERS[args.worker][1]
+    variants = worker_keys(args.worker, "tensorflow" if legacy else keras.backend.backend())
     built: dict[str, Any] = {}
     from common import package_versions
 
@@ -97,7 +104,10 @@ def worker_main(args: argparse.Namespace) -> int:
         data[arch] = (x, y)
         for key, variant in variants.items():
             model = models.build(arch, variant, beta=1e-6)
-            model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+            xla = {"jit_compile": True} if key.endswith("_xla") else {}
+            model.compile(
+                keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True), **xla
+            )
             for _ in range(2):  # trace / compile, then one more warm epoch
                 model.fit(x, y, batch_size=BATCH[arch], epochs=1, verbose=0, shuffle=False)
             built[f"{arch}/{key}"] = model
@@ -171,6 +181,8 @@ RATIOS = [
     # name, numerator key, denominator key, meaning
     ("hgq_speedup_vs_hgq2", "hgq2", "hgq", "HGQ2 time / HGQ-mode time (>= 1.2 wanted)"),
     ("hgq_overhead_vs_float", "hgq", "float", "HGQ-mode time / float Keras time (<= 1.5 wanted)"),
+    ("hgq_xla_speedup", "hgq", "hgq_xla", "HGQ mode: default compile time / jit_compile=True time (XLA)"),
+    ("hgq_xla_overhead_vs_float", "hgq_xla", "float", "HGQ mode with jit_compile=True / float Keras (default)"),
     ("qkeras_overhead_vs_float", "qkeras", "float", "QKeras-mode time / float Keras time"),
     ("hgq2_overhead_vs_float", "hgq2", "float_hgq2venv", "HGQ2 time / float Keras time (same venv)"),
     (
@@ -208,6 +220,12 @@ NORMALIZED = [
         ("hgq2", "float_hgq2venv"),
         ("hgq", "float"),
         "(HGQ2 / float, its venv) / (HGQ mode / float): float-normalized speed-up (>= 1.2 wanted)",
+    ),
+    (
+        "hgq_xla_speedup_vs_hgq2_normalized",
+        ("hgq2", "float_hgq2venv"),
+        ("hgq_xla", "float"),
+        "(HGQ2 / float, its venv) / (HGQ mode with jit_compile=True / float): as above, XLA on (TensorFlow)",
     ),
     (
         "qkeras_mode_speedup_vs_qkeras090_normalized",
@@ -268,7 +286,7 @@ def run(
             raise RuntimeError(
                 f"benchmark worker {w.name} ({w.backend}, {w.python}) failed to start: {str(e)[-600:]}"
             ) from e
-    jobs = [(w, f"{arch}/{key}") for w in ready for arch in archs for key in WORKERS[w.name][1]]
+    jobs = [(w, f"{arch}/{key}") for w in ready for arch in archs for key in worker_keys(w.name, w.backend)]
     times: dict[tuple[str, str], dict[str, list[float]]] = {(w.backend, k): {"wall": [], "cpu": []} for w, k in jobs}
     print(f"[throughput] {len(jobs)} models, {rounds} rounds of {steps} steps each", flush=True)
     t_start = time.perf_counter()

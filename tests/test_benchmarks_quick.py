@@ -33,10 +33,12 @@ def test_run_all_quick(tmp_path):
     tp = json.loads((tmp_path / "throughput.json").read_text())
     res = tp["results"]["tensorflow"]
     for arch in ("jet_mlp", "digits_cnn"):
-        assert set(res[arch]) == {"float", "qkeras", "hgq"}
+        assert set(res[arch]) == {"float", "qkeras", "hgq", "hgq_xla"}
         for v in res[arch].values():
             assert v["samples_per_s"] > 0 and len(v["wall_s"]) == tp["config"]["rounds"]
-        assert {"hgq_overhead_vs_float", "qkeras_overhead_vs_float"} <= set(tp["ratios"]["tensorflow"][arch])
+        assert {"hgq_overhead_vs_float", "qkeras_overhead_vs_float", "hgq_xla_speedup"} <= set(
+            tp["ratios"]["tensorflow"][arch]
+        )
 
     mem = json.loads((tmp_path / "memory.json").read_text())
     assert set(mem["results"]) == {"jet_mlp/1024"}

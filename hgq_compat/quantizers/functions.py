@@ -44,8 +44,12 @@ def relu(x: Any, alpha: float = 0.0) -> Any:
 
 def nan_where_overflow(xq: Any, p: Any) -> Any:
     """``xq``, NaN where ``p`` (QKeras' scaled input x * m / m_i) is not finite: QKeras'
-    ``_round_through(p)`` computes ``p + (round(p) - p)``, which is inf - inf there."""
-    return ops.where(ops.isfinite(p), xq, ops.full_like(xq, np.nan))
+    ``_round_through(p)`` computes ``p + (round(p) - p)``, which is inf - inf there.
+
+    Computed as ``xq + 0 * |p|`` (+0.0 for finite p, NaN otherwise): three element-wise ops
+    instead of a test, a select and a NaN-filled tensor. A -0.0 in ``xq`` comes out as +0.0, which
+    both callers give anyway (QKeras' ``x + (xq - x)`` and the relu's quantizer do)."""
+    return xq + ops.stop_gradient(0.0 * ops.abs(p))
 
 
 def round_through(
@@ -87,6 +91,8 @@ def qkeras_output(x: Any, xq: Any, qnoise_factor: float = 1.0, use_ste: bool = T
     """QKeras' output mixing, literally: ``x + sg(qnoise * (xq - x))`` or
     ``(1 - qnoise) * x + sg(qnoise * xq)``."""
     if use_ste:
+        if isinstance(qnoise_factor, (int, float)) and qnoise_factor == 1.0:  # 1.0 * v is v: one op less
+            return x + ops.stop_gradient(-x + xq)
         return x + ops.stop_gradient(qnoise_factor * (-x + xq))
     return (1 - qnoise_factor) * x + ops.stop_gradient(qnoise_factor * xq)
 
