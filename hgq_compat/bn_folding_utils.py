@@ -151,29 +151,35 @@ def _rename_history(obj: Any, old: str, new: str) -> None:
             _rename_history(v, old, new)
 
 
+def _value(v: Any) -> np.ndarray:
+    """A copy of variable ``v``'s value: on JAX, assigning the variable itself would share its
+    buffer, which a jitted training step of either model donates (deletes) under the other."""
+    return np.array(keras.ops.convert_to_numpy(v))
+
+
 def _copy_variables(dst: Any, src: Any) -> None:
     for a, b in zip(dst.weights, src.weights):
-        a.assign(b)
+        a.assign(_value(b))
 
 
 def _fill_folded(new: Any, conv: Any, bn: Any) -> None:
     """Weights of the folded layer ``new`` from ``conv`` and ``bn``; quantizer state (HGQ
     bitwidths, per element) copied from ``conv``'s quantizers."""
-    getattr(new, new.kernel_role).assign(getattr(conv, new.kernel_role))
+    getattr(new, new.kernel_role).assign(_value(getattr(conv, new.kernel_role)))
     if conv.use_bias:
-        new.bias.assign(conv.bias)
+        new.bias.assign(_value(conv.bias))
     if bn.scale:
-        new.gamma.assign(bn.gamma)
+        new.gamma.assign(_value(bn.gamma))
     if bn.center:
-        new.bn_beta.assign(bn.beta)
-    new.moving_mean.assign(bn.moving_mean)
-    new.moving_variance.assign(bn.moving_variance)
+        new.bn_beta.assign(_value(bn.beta))
+    new.moving_mean.assign(_value(bn.moving_mean))
+    new.moving_variance.assign(_value(bn.moving_variance))
     for role in (new.kernel_role, "bias"):
         src, dst = (weight_quantizer(layer, role) for layer in (conv, new))
         if src is not None and dst is not None:
             _copy_variables(dst, src)
     if conv.hgq and conv.has_ebops:
-        getattr(new, new._ebops_beta_attr).assign(getattr(conv, conv._ebops_beta_attr))
+        getattr(new, new._ebops_beta_attr).assign(_value(getattr(conv, conv._ebops_beta_attr)))
 
 
 def convert_to_folded_model(model: keras.Model) -> tuple[keras.Model, list[str]]:

@@ -141,6 +141,35 @@ def test_sequential_model_and_what_is_not_folded():
     assert convert_to_folded_model(branch)[1] == []  # two consumers: not folded
 
 
+@pytest.mark.parametrize("mode", ["qkeras", "hgq"])
+def test_training_the_folded_model_leaves_the_input_model_intact(mode):
+    """The folded model owns copies of the weights and bitwidths: on JAX a shared buffer would be
+    donated (deleted) by the folded model's jitted training step."""
+    with quantization_config(mode=mode, beta=1e-6):
+        model = keras.Sequential(
+            [
+                keras.Input((5,)),
+                QDense(4, name="d1", **KQ),
+                keras.layers.BatchNormalization(name="bn1"),
+                QDense(2, **KQ),
+            ]
+        )
+    _bn_weights(model.get_layer("bn1"), 4)
+    x = np.random.default_rng(4).normal(size=(32, 5)).astype("float32")
+    before = [to_np(w).copy() for w in model.weights]
+    out = to_np(model(x))
+    folded, names = convert_to_folded_model(model)
+    assert names == ["d1"]
+    folded.compile(keras.optimizers.Adam(0.01), "mse")
+    folded.fit(x, np.zeros((32, 2), "float32"), epochs=2, batch_size=8, verbose=0)
+    assert any(
+        not np.array_equal(to_np(a), to_np(b)) for a, b in zip(folded.weights, model.weights) if a.shape == b.shape
+    )
+    for w, b in zip(model.weights, before):
+        np.testing.assert_array_equal(to_np(w), b)
+    np.testing.assert_array_equal(to_np(model(x)), out)
+
+
 def test_float_conv_batchnorm_is_removed_as_qkeras_does():
     inp = keras.Input((5, 5, 1))
     x = keras.layers.Conv2D(2, 3, name="conv")(inp)
@@ -218,7 +247,7 @@ def test_populate_bias_quantizer_from_accumulator_with_a_known_auto_po2_scale():
     model = _accumulator_model(QActivation("quantized_bits(6, 2, 1)"))
     model(np.random.default_rng(6).normal(size=(2, 4, 4, 3)).astype(np.float32))  # eager: the scale is known
     f1 = model.get_layer("f1")
-    shifts = np.log2(np.asarray(f1.get_quantizers()[0].scale)).ravel()
+    shifts = np.log2(to_np(f1.get_quantizers()[0].scale)).ravel()
     smin, smax = int(shifts.min()), int(shifts.max())
     assert smin != smax  # the adjustment matters for this model
     integer = 2 + smax + 4

@@ -93,6 +93,7 @@ def test_fine_tune_schedule_front_and_selection(tmp_path):
     assert len(result.history["ebops"]) == 4 and result.front
     assert (tmp_path / "front" / "pareto.csv").exists()
     assert result.settings["epochs"] == 4
+    assert model.jit_compile is (keras.backend.backend() in ("tensorflow", "jax"))  # XLA by default
     # the front is cheapest-last in accuracy order; the reference rule keeps within tolerance of it
     ref = max(r["val_accuracy"] for r in result.front)
     chosen = select_pareto_point(result.front, tolerance=1.0, reference=ref)
@@ -117,6 +118,11 @@ def test_fine_tune_schedule_front_and_selection(tmp_path):
     assert not (tmp_path / "f3").exists()
     with pytest.raises(ValueError, match="epochs=0"):
         fine_tune(model, x, y, (x, y), tmp_path / "f2", FineTuneSettings(epochs=0))
+    with pytest.raises(ValueError, match="jit_compile='xla' is not accepted; accepted values: None"):
+        fine_tune(model, x, y, (x, y), tmp_path / "f4", FineTuneSettings(jit_compile="xla"))
+    for w, b in zip(model.weights, before):
+        np.testing.assert_array_equal(to_np(w), b)
+    assert FineTuneSettings(jit_compile=False).compile_jit() is False
 
 
 def test_select_pareto_point_reference():
