@@ -10,6 +10,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from .core.values import value_copy
 from .layers import QConv2D, QConv2DBatchnorm, QDense, QDenseBatchnorm, QDepthwiseConv2D, QDepthwiseConv2DBatchnorm
 from .layers.base import weight_quantizer
 
@@ -151,35 +152,29 @@ def _rename_history(obj: Any, old: str, new: str) -> None:
             _rename_history(v, old, new)
 
 
-def _value(v: Any) -> np.ndarray:
-    """A copy of variable ``v``'s value: on JAX, assigning the variable itself would share its
-    buffer, which a jitted training step of either model donates (deletes) under the other."""
-    return np.array(keras.ops.convert_to_numpy(v))
-
-
 def _copy_variables(dst: Any, src: Any) -> None:
     for a, b in zip(dst.weights, src.weights):
-        a.assign(_value(b))
+        a.assign(value_copy(b))
 
 
 def _fill_folded(new: Any, conv: Any, bn: Any) -> None:
     """Weights of the folded layer ``new`` from ``conv`` and ``bn``; quantizer state (HGQ
     bitwidths, per element) copied from ``conv``'s quantizers."""
-    getattr(new, new.kernel_role).assign(_value(getattr(conv, new.kernel_role)))
+    getattr(new, new.kernel_role).assign(value_copy(getattr(conv, new.kernel_role)))
     if conv.use_bias:
-        new.bias.assign(_value(conv.bias))
+        new.bias.assign(value_copy(conv.bias))
     if bn.scale:
-        new.gamma.assign(_value(bn.gamma))
+        new.gamma.assign(value_copy(bn.gamma))
     if bn.center:
-        new.bn_beta.assign(_value(bn.beta))
-    new.moving_mean.assign(_value(bn.moving_mean))
-    new.moving_variance.assign(_value(bn.moving_variance))
+        new.bn_beta.assign(value_copy(bn.beta))
+    new.moving_mean.assign(value_copy(bn.moving_mean))
+    new.moving_variance.assign(value_copy(bn.moving_variance))
     for role in (new.kernel_role, "bias"):
         src, dst = (weight_quantizer(layer, role) for layer in (conv, new))
         if src is not None and dst is not None:
             _copy_variables(dst, src)
     if conv.hgq and conv.has_ebops:
-        getattr(new, new._ebops_beta_attr).assign(_value(getattr(conv, conv._ebops_beta_attr)))
+        getattr(new, new._ebops_beta_attr).assign(value_copy(getattr(conv, conv._ebops_beta_attr)))
 
 
 def convert_to_folded_model(model: keras.Model) -> tuple[keras.Model, list[str]]:

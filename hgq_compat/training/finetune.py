@@ -20,6 +20,7 @@ import keras
 import numpy as np
 from keras.src.models.functional import Functional  # the class of functional keras.Model instances
 
+from ..core.values import value_copy
 from .callbacks import BetaScheduler, FreeEBOPs
 from .model import jitter_bitwidths, model_ebops, reinitialize_bitwidths
 from .pareto import ParetoFront
@@ -118,9 +119,7 @@ def to_hgq(model: keras.Model) -> keras.Model:
     _set_mode(config, "hgq")
     clone = model.__class__.from_config(config)
     for source, target in _matching_variables(model.weights, clone.weights):
-        # a copy: on JAX, assigning the variable would share its buffer, which the clone's
-        # jitted training step donates (deletes), breaking the input model
-        target.assign(np.array(keras.ops.convert_to_numpy(source)))
+        target.assign(value_copy(source))  # never the variable: a shared JAX buffer (see value_copy)
     reinitialize_bitwidths(clone)
     return clone
 
