@@ -47,7 +47,8 @@ class FineTuneSettings:
         jit_compile: None (default): compile the training step with XLA on TensorFlow and JAX
             (TensorFlow trains HGQ-mode models about 1.2x faster with it on CPU, see
             benchmarks/RESULTS.md; Keras alone uses XLA on JAX only); True / False / 'auto': given
-            to ``model.compile`` as is ('auto' is Keras' own choice).
+            to ``model.compile`` as is ('auto' is Keras' own choice). Keras compiles without XLA
+            on TensorFlow while op determinism is on (`enable_determinism`).
     """
 
     epochs: int = 150
